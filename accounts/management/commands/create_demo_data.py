@@ -1,0 +1,43 @@
+import json
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from accounts.services import demo_data_ensure
+
+
+class Command(BaseCommand):
+    help = "Create (or keep) the demo organization, operator and tenant user; write var/demo.json."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--url", default="http://127.0.0.1:8000")
+        parser.add_argument("--output", default=str(settings.VAR_DIR / "demo.json"))
+
+    def handle(self, *args, url, output, **options):
+        output_path = Path(output)
+        previous = json.loads(output_path.read_text()) if output_path.exists() else {}
+        # Keep earlier passwords so scripts and browsers that saved them keep working.
+        operator_password = previous.get("operator", {}).get("password") or secrets.token_urlsafe(
+            12
+        )
+        tenant_password = previous.get("tenant", {}).get("password") or secrets.token_urlsafe(12)
+        demo = demo_data_ensure(
+            operator_password=operator_password, tenant_password=tenant_password
+        )
+        document = {
+            "url": url,
+            "operator": {"username": demo.operator.username, "password": operator_password},
+            "tenant": {
+                "username": demo.tenant.username,
+                "password": tenant_password,
+                "api_token": demo.api_token,
+                "organization_id": demo.organization.pk,
+            },
+            "connections": previous.get("connections", []),
+        }
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        output_path.write_text(json.dumps(document, indent=2) + "\n")
+        output_path.chmod(0o600)
+        self.stdout.write(f"demo data ready; credentials in {output_path}")

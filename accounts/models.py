@@ -1,0 +1,81 @@
+import re
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+
+from taxpoynt.lib.fields import EncryptedTextField
+
+FIRS_TIN = RegexValidator(r"^\d{8}-\d{4}$", "A FIRS TIN looks like 12345678-0001.")
+FIRS_SERVICE_ID = RegexValidator(
+    r"^[A-Za-z0-9]{8}$", "The FIRS service id is 8 letters or digits.", flags=re.ASCII
+)
+
+
+class User(AbstractUser):
+    """A person: an operator (staff) or a tenant user (member of organizations)."""
+
+
+class Organization(models.Model):
+    """A tenant: one business registered with FIRS."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    legal_name = models.CharField(max_length=255)
+    tin = models.CharField("TIN", max_length=13, validators=[FIRS_TIN])
+    firs_business_id = models.UUIDField("FIRS business id", null=True, blank=True)
+    firs_service_id = models.CharField(
+        "FIRS service id", max_length=8, blank=True, validators=[FIRS_SERVICE_ID]
+    )
+    contact_email = models.EmailField()
+    telephone = models.CharField(max_length=20, blank=True)
+    street_name = models.CharField(max_length=255, blank=True)
+    city_name = models.CharField(max_length=100, blank=True)
+    postal_zone = models.CharField(max_length=20, blank=True)
+    state = models.CharField(max_length=10, blank=True, help_text="ISO 3166-2, e.g. NG-LA")
+    country = models.CharField(max_length=2, default="NG")
+    firs_base_url = models.URLField("FIRS base URL", blank=True)
+    firs_api_key = EncryptedTextField("FIRS API key")
+    firs_api_secret = EncryptedTextField("FIRS API secret")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["legal_name", "id"]
+
+    def __str__(self):
+        return self.legal_name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+        VIEWER = "viewer", "Viewer"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="uniq_membership")
+        ]
+        ordering = ["organization_id", "user_id"]
+
+    def __str__(self):
+        return f"{self.user} in {self.organization} ({self.role})"
+
+    @property
+    def can_manage(self) -> bool:
+        """Owners and admins manage members and connections."""
+        return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+    @property
+    def can_operate(self) -> bool:
+        """Everyone but viewers can retry, sync and connect."""
+        return self.role != self.Role.VIEWER

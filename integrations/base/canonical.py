@@ -1,0 +1,90 @@
+"""Platform-neutral shapes that mappers produce and the invoice builder consumes.
+
+Money is ``Decimal`` in major units with its ISO-4217 currency; nothing here converts currencies.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class SaleKind(StrEnum):
+    SALE = "sale"
+    REFUND = "refund"
+
+
+@dataclass(frozen=True)
+class Party:
+    """A buyer or seller as the platform knows it. ``tin`` is empty when unknown: never invented."""
+
+    name: str
+    tin: str = ""
+    email: str = ""
+    telephone: str = ""
+    street_name: str = ""
+    city_name: str = ""
+    postal_zone: str = ""
+    state: str = ""
+    country: str = "NG"
+    external_id: str = ""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One invoice line.
+
+    ``unit_price`` is what the platform charged per unit: VAT-inclusive when the owning sale says
+    ``prices_include_tax``. ``tax_rate`` is a percentage (7.5); ``None`` means the standard rate.
+    ``hs_code`` is the HS or service code; exempt lines are recognised by it.
+    """
+
+    name: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount: Decimal = Decimal("0")
+    tax_rate: Decimal | None = None
+    hs_code: str = ""
+    product_category: str = ""
+    sku: str = ""
+    description: str = ""
+    external_id: str = ""
+
+
+@dataclass(frozen=True)
+class Sale:
+    """A completed POS sale or refund."""
+
+    external_id: str
+    occurred_at: datetime
+    currency: str
+    lines: tuple[Line, ...]
+    total: Decimal
+    prices_include_tax: bool = True
+    kind: SaleKind = SaleKind.SALE
+    customer: Party | None = None
+    order_discount: Decimal = Decimal("0")
+    tax_total: Decimal | None = None
+    payment_means: tuple[str, ...] = ()
+    location_id: str = ""
+    original_external_id: str = ""
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Deal:
+    """A CRM deal; ``is_won`` is decided by the connection's won-stage mapping."""
+
+    external_id: str
+    name: str
+    stage: str
+    pipeline: str
+    amount: Decimal
+    currency: str
+    closed_at: datetime | None
+    modified_at: datetime
+    lines: tuple[Line, ...] = ()
+    buyer: Party | None = None
+    is_won: bool = False
+    prices_include_tax: bool = False
+    raw: dict = field(default_factory=dict, compare=False, repr=False)

@@ -1,0 +1,95 @@
+"""`make run`: web (gunicorn), one Celery worker per queue, and beat, in one terminal.
+
+Prints the URL and the demo login, forwards Ctrl-C, and stops everything when one process dies.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PORT = os.environ.get("PORT", "8000")
+# (queue, prefork processes): sized for a 2-core box; raise them on bigger machines.
+WORKERS = (("realtime", 4), ("standard", 2), ("batch", 1))
+
+
+def commands() -> dict[str, list[str]]:
+    celery = [str(BIN / "celery"), "-A", "taxpoynt"]
+    procs = {
+        "web": [
+            str(BIN / "gunicorn"),
+            "taxpoynt.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            "3",
+            "--access-logfile",
+            "-",
+        ],
+        "beat": [*celery, "beat", "--loglevel", "INFO", "--scheduler", "django"],
+    }
+    for queue, concurrency in WORKERS:
+        procs[f"worker-{queue}"] = [
+            *celery,
+            "worker",
+            "--queues",
+            queue,
+            "--hostname",
+            f"{queue}@%h",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "INFO",
+        ]
+    return procs
+
+
+def main() -> int:
+    os.chdir(ROOT)
+    children = {name: subprocess.Popen(cmd) for name, cmd in commands().items()}
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+    demo = json.loads((ROOT / "var" / "demo.json").read_text())
+    print(
+        f"\n  TaxPoynt is starting at {demo['url']}/\n"
+        f"  admin:  {demo['url']}/admin/  operator / {demo['operator']['password']}\n"
+        f"  tenant: {demo['tenant']['username']} / {demo['tenant']['password']}"
+        f"  (API token {demo['tenant']['api_token']})\n"
+        f"  health: {demo['url']}/health/   API docs: {demo['url']}/api/docs/\n"
+        "  Ctrl-C stops everything.\n",
+        flush=True,
+    )
+    exit_code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"{name} exited with {child.returncode}; stopping the rest", flush=True)
+                exit_code = child.returncode or 1
+                stopping = True
+        time.sleep(0.5)
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + 20
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,9 @@
+from taxpoynt.settings.base import *  # noqa: F403
+from taxpoynt.settings.base import env
+
+DEBUG = env.bool("DEBUG", default=True)
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=True)
+
+# gunicorn serves the admin's and the pages' static files straight from the apps in development.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
