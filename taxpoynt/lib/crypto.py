@@ -20,7 +20,8 @@ def parse_encryption_keys(raw: str | None) -> tuple[str, ...]:
     keys = tuple(part.strip() for part in raw.split(",") if part.strip())
     for position, key in enumerate(keys, start=1):
         try:
-            decoded = base64.urlsafe_b64decode(key.encode("ascii"))
+            # validate=True: junk after the padding is an error, not silently dropped.
+            decoded = base64.b64decode(key.encode("ascii"), altchars=b"-_", validate=True)
         except (binascii.Error, UnicodeEncodeError, ValueError):
             decoded = b""
         if len(decoded) != 32:

@@ -4,6 +4,9 @@ from taxpoynt.settings.base import CELERY_BROKER_TRANSPORT_OPTIONS, REDIS_URL, V
 
 DEBUG = False
 SANDBOX_ENABLED = True
+# Static files come from the apps in tests; no collectstatic.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

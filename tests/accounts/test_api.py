@@ -1,0 +1,96 @@
+import pytest
+from rest_framework.authtoken.models import Token
+
+from accounts.models import Membership
+from tests.factories import MembershipFactory, UserFactory
+
+
+def _auth(client, user):
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.mark.django_db
+def test_organizations_list_shows_only_own(api_client, owner_a, org_a, org_b):
+    response = _auth(api_client, owner_a).get("/api/v1/organizations/")
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [org_a.pk]
+    assert response.json()["results"][0]["role"] == "owner"
+    assert "firs_api_secret" not in response.json()["results"][0]
+
+
+@pytest.mark.django_db
+def test_anonymous_is_refused(api_client):
+    assert api_client.get("/api/v1/organizations/").status_code == 401
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/organizations/{b}/"),
+        ("get", "/api/v1/organizations/{b}/members/"),
+        ("post", "/api/v1/organizations/{b}/members/"),
+        ("get", "/api/v1/organizations/{b}/members/{mb}/"),
+        ("delete", "/api/v1/organizations/{b}/members/{mb}/"),
+        ("get", "/api/v1/organizations/{a}/members/{mb}/"),
+        ("delete", "/api/v1/organizations/{a}/members/{mb}/"),
+    ],
+)
+def test_idor_other_organization_answers_404(
+    api_client, owner_a, org_a, owner_b, org_b, method, path
+):
+    foreign_membership = Membership.objects.get(user=owner_b)
+    url = path.format(a=org_a.pk, b=org_b.pk, mb=foreign_membership.pk)
+    response = getattr(_auth(api_client, owner_a), method)(
+        url, {"username": owner_a.username}, format="json"
+    )
+    assert response.status_code == 404
+    assert Membership.objects.filter(pk=foreign_membership.pk).exists()
+    missing = getattr(api_client, method)(
+        path.format(a=999999, b=999999, mb=999999), {"username": "x"}, format="json"
+    )
+    assert missing.status_code == 404
+
+
+@pytest.mark.django_db
+def test_owner_adds_and_removes_member(api_client, owner_a, org_a):
+    newcomer = UserFactory()
+    client = _auth(api_client, owner_a)
+    created = client.post(
+        f"/api/v1/organizations/{org_a.pk}/members/",
+        {"username": newcomer.username, "role": "viewer"},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["role"] == "viewer"
+    deleted = client.delete(f"/api/v1/organizations/{org_a.pk}/members/{created.json()['id']}/")
+    assert deleted.status_code == 204
+    assert not Membership.objects.filter(user=newcomer).exists()
+
+
+@pytest.mark.django_db
+def test_viewer_cannot_add_members(api_client, org_a):
+    viewer = MembershipFactory(organization=org_a, role=Membership.Role.VIEWER).user
+    response = _auth(api_client, viewer).post(
+        f"/api/v1/organizations/{org_a.pk}/members/", {"username": UserFactory().username}
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_unknown_username_is_a_clear_400(api_client, owner_a, org_a):
+    response = _auth(api_client, owner_a).post(
+        f"/api/v1/organizations/{org_a.pk}/members/", {"username": "nobody-here"}
+    )
+    assert response.status_code == 400
+    assert "username" in response.json()
+
+
+@pytest.mark.django_db
+def test_schema_and_docs_are_served(client):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/organizations/" in schema.content
+    assert client.get("/api/docs/").status_code == 200

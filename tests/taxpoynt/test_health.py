@@ -1,0 +1,48 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from taxpoynt.celery import QUEUES
+from taxpoynt.ops.models import WorkerHeartbeat
+from taxpoynt.ops.services import beat_schedule_install, heartbeat_record
+
+
+@pytest.mark.django_db
+def test_health_is_503_until_every_queue_has_a_worker(client):
+    heartbeat_record(queue="realtime", hostname="w1")
+    response = client.get("/health/")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["database"]["ok"] and checks["broker"]["ok"]
+    assert checks["queue:realtime"]["ok"]
+    assert checks["queue:batch"] == {"ok": False, "error": "no worker seen recently"}
+
+
+@pytest.mark.django_db
+def test_health_is_200_with_fresh_heartbeats_and_503_when_stale(client, settings):
+    for queue in QUEUES:
+        heartbeat_record(queue=queue, hostname="w1")
+    assert client.get("/health/").status_code == 200
+    WorkerHeartbeat.objects.filter(queue="standard").update(
+        seen_at=timezone.now() - timedelta(seconds=settings.WORKER_HEARTBEAT_MAX_AGE + 1)
+    )
+    assert client.get("/health/").status_code == 503
+
+
+@pytest.mark.django_db
+def test_metrics_endpoint_exports_prometheus_text(client):
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert b"django_http_requests" in response.content
+
+
+@pytest.mark.django_db
+def test_beat_schedule_install_is_idempotent():
+    from django_celery_beat.models import PeriodicTask
+
+    first = beat_schedule_install()
+    second = beat_schedule_install()
+    assert first["created"] == len(QUEUES)
+    assert second == {"created": 0, "updated": len(QUEUES), "removed": 0}
+    assert {task.queue for task in PeriodicTask.objects.all()} == set(QUEUES)
