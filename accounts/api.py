@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts import selectors, services
@@ -58,6 +59,7 @@ class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
     """The organizations the caller belongs to."""
 
     serializer_class = OrganizationSerializer
+    lookup_value_regex = r"\d+"
     # For the schema generator only; requests always go through get_queryset.
     queryset = Organization.objects.none()
 
@@ -65,6 +67,17 @@ class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
         return selectors.organization_list_for_user(user=self.request.user).order_by("id")
+
+    @extend_schema(request=None, responses={200: OrganizationSerializer})
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        """Make this the working organization of the caller's session (pages and session API)."""
+        organization = _service_errors(
+            lambda: services.current_organization_set(
+                session=request.session, user=request.user, organization_id=int(pk)
+            )
+        )
+        return Response(self.get_serializer(organization).data)
 
 
 def _service_errors(func):

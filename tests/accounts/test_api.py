@@ -94,3 +94,19 @@ def test_schema_and_docs_are_served(client):
     assert schema.status_code == 200
     assert b"/api/v1/organizations/" in schema.content
     assert client.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_session_user_switches_organization_and_cannot_switch_to_foreign(
+    client, owner_a, org_a, org_b
+):
+    from accounts.services import SESSION_ORGANIZATION_KEY
+    from tests.factories import OrganizationFactory
+
+    second = OrganizationFactory()
+    MembershipFactory(user=owner_a, organization=second)
+    client.force_login(owner_a)
+    assert client.post(f"/api/v1/organizations/{second.pk}/activate/").status_code == 200
+    assert client.session[SESSION_ORGANIZATION_KEY] == second.pk
+    assert client.post(f"/api/v1/organizations/{org_b.pk}/activate/").status_code == 404
+    assert client.session[SESSION_ORGANIZATION_KEY] == second.pk

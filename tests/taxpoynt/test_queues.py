@@ -36,7 +36,7 @@ def start_worker(process_env):
                 "--pool",
                 "prefork",
                 "--loglevel",
-                "WARNING",
+                "INFO",
                 "--without-gossip",
                 "--without-mingle",
             ],
