@@ -1,0 +1,138 @@
+"""FIRS code lists (invoice types, tax categories, payment means, currencies, VAT exemptions).
+
+The lists come from the FIRS ``/api/v1/invoice/resources/*`` endpoints. ``CodeLists`` is built
+from those responses, so the same loader serves the bundled snapshot (the default) and, later,
+lists synced into the database. Builder and validator take a ``CodeLists`` argument and hard-code
+no code values: only the FIRS *labels* and category names below, which say what we mean.
+"""
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+SNAPSHOT_PATH = Path(__file__).resolve().parent / "data" / "firs_resources_snapshot.json"
+
+InvoicePurpose = Literal["invoice", "credit_note", "debit_note"]
+
+# Resolved by FIRS label, not by code: FIRS labels 380 "Credit Note" and 381 "Commercial
+# Invoice", the reverse of UN/CEFACT 1001 (brief §3.3). Whatever the live list says wins.
+INVOICE_TYPE_LABELS: Mapping[str, str] = {
+    "invoice": "Commercial Invoice",
+    "credit_note": "Credit Note",
+    "debit_note": "Debit Note",
+}
+
+STANDARD_VAT = "STANDARD_VAT"
+# There is no EXEMPT category: exempt supplies go out as ZERO_VAT at 0 % (brief §3.4).
+ZERO_VAT = "ZERO_VAT"
+# The VAT categories among the generic tax template; their taxable amounts add up to the
+# invoice's tax-exclusive amount (brief §3.7 rule 4).
+VAT_CATEGORY_IDS = frozenset({"STANDARD_VAT", "REDUCED_VAT", "ZERO_VAT"})
+
+
+def hs_code_normalize(hs_code: str) -> str:
+    """``"1006.3000"``, ``"1006.30.00"`` and ``"10063000"`` are the same code: keep the digits."""
+    return re.sub(r"[^0-9]", "", hs_code or "")
+
+
+def _resource_rows(resources: Mapping[str, Any], name: str) -> list[dict]:
+    """Accept a resource as FIRS returns it (``{"code": 200, "data": [...]}``) or as a bare list."""
+    resource = resources[name]
+    rows = resource["data"] if isinstance(resource, Mapping) else resource
+    if not isinstance(rows, list):
+        raise ValueError(f"FIRS resource {name!r} holds no list of entries")
+    return rows
+
+
+def _percent_parse(raw: Any) -> Decimal | None:
+    """Tax-category percents arrive as strings ("7.5", "0.0") or "Not Available"."""
+    try:
+        return Decimal(str(raw))
+    except InvalidOperation:
+        return None
+
+
+@dataclass(frozen=True)
+class CodeLists:
+    invoice_types: Mapping[str, str]  # code -> FIRS label
+    tax_categories: Mapping[str, Decimal | None]  # category id -> percent (None: not available)
+    payment_means: Mapping[str, str]  # code -> label
+    currencies: frozenset[str]  # ISO 4217 codes
+    vat_exempt_hs_codes: frozenset[str]  # normalised (digits only) HS codes
+
+    @classmethod
+    def from_resources(cls, resources: Mapping[str, Any]) -> "CodeLists":
+        """Build from the FIRS resource responses, keyed by endpoint name ("invoice-types", ...)."""
+        return cls(
+            invoice_types={
+                str(row["code"]): str(row["value"])
+                for row in _resource_rows(resources, "invoice-types")
+            },
+            tax_categories={
+                str(row["code"]): _percent_parse(row.get("percent"))
+                for row in _resource_rows(resources, "tax-categories")
+            },
+            payment_means={
+                str(row["code"]): str(row["value"])
+                for row in _resource_rows(resources, "payment-means")
+            },
+            currencies=frozenset(
+                str(row["code"]).upper() for row in _resource_rows(resources, "currencies")
+            ),
+            vat_exempt_hs_codes=frozenset(
+                hs_code_normalize(row["harmonized_system_code"])
+                for row in _resource_rows(resources, "vat-exemptions")
+            ),
+        )
+
+    @classmethod
+    def from_snapshot(cls) -> "CodeLists":
+        """The lists bundled with the code (invoices/data/firs_resources_snapshot.json)."""
+        return _snapshot_code_lists()
+
+    def invoice_type_for(self, purpose: InvoicePurpose) -> str:
+        """The FIRS invoice type code for what the document is, found by its FIRS label."""
+        try:
+            label = INVOICE_TYPE_LABELS[purpose]
+        except KeyError:
+            raise ValueError(
+                f"Unknown invoice purpose {purpose!r}; use one of {sorted(INVOICE_TYPE_LABELS)}"
+            ) from None
+        for code, code_label in self.invoice_types.items():
+            if code_label.strip().casefold() == label.casefold():
+                return code
+        raise LookupError(f"The FIRS invoice-types list has no entry labelled {label!r}")
+
+    def is_known_invoice_type(self, code: str) -> bool:
+        return code in self.invoice_types
+
+    def is_known_tax_category(self, category_id: str) -> bool:
+        return category_id in self.tax_categories
+
+    def is_vat_category(self, category_id: str) -> bool:
+        return category_id in VAT_CATEGORY_IDS and category_id in self.tax_categories
+
+    def tax_percent(self, category_id: str) -> Decimal | None:
+        """The category's rate as FIRS publishes it; ``None`` when FIRS gives none."""
+        return self.tax_categories.get(category_id)
+
+    def is_known_payment_means(self, code: str) -> bool:
+        return code in self.payment_means
+
+    def is_known_currency(self, code: str) -> bool:
+        return code in self.currencies
+
+    def is_vat_exempt(self, hs_code: str) -> bool:
+        """Whether the HS code is on the FIRS VAT-exemption list (exact match on the digits)."""
+        normalized = hs_code_normalize(hs_code)
+        return bool(normalized) and normalized in self.vat_exempt_hs_codes
+
+
+@cache
+def _snapshot_code_lists() -> CodeLists:
+    return CodeLists.from_resources(json.loads(SNAPSHOT_PATH.read_text(encoding="utf-8")))
