@@ -37,6 +37,9 @@ class Organization(models.Model):
     firs_base_url = models.URLField("FIRS base URL", blank=True)
     firs_api_key = EncryptedTextField("FIRS API key")
     firs_api_secret = EncryptedTextField("FIRS API secret")
+    # From the dashboard's crypto_keys.txt; used for the QR stamp. Public, so not encrypted.
+    firs_public_key = models.TextField("FIRS public key", blank=True)
+    firs_certificate = models.TextField("FIRS certificate", blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

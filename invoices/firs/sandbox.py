@@ -451,7 +451,7 @@ def invoice_problem(invoice: dict, *, credential: FirsSandboxCredential) -> str 
                 "payee_party",
                 "tax_representative_party",
             )
-            if role in invoice
+            if role in invoice and not _anonymous_b2c_buyer(invoice, role)
         )
         or _monetary_total_problem(invoice["legal_monetary_total"])
         or _lines_problem(invoice["invoice_line"])
@@ -547,6 +547,18 @@ def _payment_status_problem(value) -> str | None:
         return None
     allowed = " ".join(FirsSandboxInvoice.PaymentStatus.values)
     return f"{_path('payment_status')} must be one of {allowed}"
+
+
+def _anonymous_b2c_buyer(invoice: dict, role: str) -> bool:
+    """A walk-in buyer of a B2C sale has no TIN, and an SI must not invent one. How real MBS treats
+    it is unverified (brief §3.2); the sandbox accepts it as the B2C reporting model implies."""
+    buyer = invoice.get(role)
+    return (
+        role == "accounting_customer_party"
+        and invoice.get("invoice_kind") == "B2C"
+        and isinstance(buyer, dict)
+        and not buyer.get("tin")
+    )
 
 
 def _party_problem(party, role: str) -> str | None:

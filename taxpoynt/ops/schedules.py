@@ -15,12 +15,27 @@ class ScheduleEntry:
     kwargs: dict = field(default_factory=dict)
 
 
-SCHEDULE: tuple[ScheduleEntry, ...] = tuple(
+SCHEDULE: tuple[ScheduleEntry, ...] = (
+    *(
+        ScheduleEntry(
+            name=f"worker heartbeat: {queue}",
+            task="taxpoynt.ops.tasks.worker_heartbeat",
+            every_seconds=30,
+            queue=queue,
+        )
+        for queue in QUEUES
+    ),
+    # On standard, not batch: a long back-fill on batch must not delay the rescue of a sale.
     ScheduleEntry(
-        name=f"worker heartbeat: {queue}",
-        task="taxpoynt.ops.tasks.worker_heartbeat",
-        every_seconds=30,
-        queue=queue,
-    )
-    for queue in QUEUES
+        name="invoices: re-enqueue stuck invoices",
+        task="invoices.sweep",
+        every_seconds=15,
+        queue="standard",
+    ),
+    ScheduleEntry(
+        name="invoices: refresh FIRS code lists",
+        task="invoices.refresh_code_lists",
+        every_seconds=24 * 3600,
+        queue="batch",
+    ),
 )

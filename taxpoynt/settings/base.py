@@ -194,6 +194,18 @@ WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=120)
 
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 
+# Invoice pipeline (invoices/services.py): retry policy R7 and the claim that keeps two workers
+# off one invoice. Countdowns stay far below the broker's visibility timeout (R4).
+INVOICE_MAX_ATTEMPTS = env.int("INVOICE_MAX_ATTEMPTS", default=8)
+INVOICE_RETRY_BASE_SECONDS = env.float("INVOICE_RETRY_BASE_SECONDS", default=2.0)
+INVOICE_RETRY_MAX_SECONDS = env.float("INVOICE_RETRY_MAX_SECONDS", default=600.0)
+INVOICE_CLAIM_SECONDS = env.int("INVOICE_CLAIM_SECONDS", default=120)
+INVOICE_SWEEP_IDLE_SECONDS = env.int("INVOICE_SWEEP_IDLE_SECONDS", default=60)
+# Test hook for crash scenarios: {"after_sign": seconds} pauses a worker at that point.
+INVOICE_FAULT_PAUSES = env.json("INVOICE_FAULT_PAUSES", default={})
+# Where the beat task fetches the FIRS code lists; empty keeps the stored lists.
+FIRS_RESOURCES_BASE_URL = env.str("FIRS_RESOURCES_BASE_URL", default="")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

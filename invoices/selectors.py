@@ -1,0 +1,75 @@
+"""Invoice reads. Tenant-facing ones take the organization and scope inside the query."""
+
+import time
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from invoices.codes import CodeLists
+from invoices.models import FirsCodeListEntry, Invoice
+
+CODE_LISTS_TTL_SECONDS = 300
+ACTIVE_STATUSES = (
+    Invoice.Status.BUILT,
+    Invoice.Status.VALIDATED,
+    Invoice.Status.SIGNED,
+    Invoice.Status.TRANSMITTED,
+)
+
+_code_lists_cache: tuple[float, CodeLists] | None = None
+
+
+def invoice_for_source(*, organization, source_type: str, source_id: int) -> Invoice | None:
+    return Invoice.objects.filter(
+        organization=organization, source_type=source_type, source_id=source_id
+    ).first()
+
+
+def invoice_list(*, organization) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(organization=organization)
+
+
+def invoice_get(*, organization, invoice_id: int) -> Invoice:
+    """Raises Invoice.DoesNotExist for another tenant's invoice, as for a missing one."""
+    return invoice_list(organization=organization).get(pk=invoice_id)
+
+
+def invoices_stuck(*, idle_since: datetime, now: datetime) -> QuerySet[Invoice]:
+    """Invoices no worker holds and none will pick up unless they are enqueued again."""
+    unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    idle_active = Q(status__in=ACTIVE_STATUSES, updated_at__lt=idle_since)
+    overdue_retry = Q(status=Invoice.Status.RETRYING, next_attempt_at__lt=idle_since)
+    return (
+        Invoice.objects.filter(unclaimed & (idle_active | overdue_retry))
+        .only("id", "source_type")
+        .order_by("id")
+    )
+
+
+def code_lists() -> CodeLists:
+    """The FIRS code lists synced into the database, else the bundled snapshot; cached briefly
+    in each process because every invoice build reads them."""
+    global _code_lists_cache
+    if _code_lists_cache and time.monotonic() - _code_lists_cache[0] < CODE_LISTS_TTL_SECONDS:
+        return _code_lists_cache[1]
+    resources: dict[str, list] = {}
+    for resource, data in FirsCodeListEntry.objects.values_list("resource", "data"):
+        resources.setdefault(resource, []).append(data)
+    snapshot_names = (
+        "invoice-types",
+        "tax-categories",
+        "payment-means",
+        "currencies",
+        "vat-exemptions",
+    )
+    if all(name in resources for name in snapshot_names):
+        lists = CodeLists.from_resources(resources)
+    else:
+        lists = CodeLists.from_snapshot()
+    _code_lists_cache = (time.monotonic(), lists)
+    return lists
+
+
+def code_lists_forget() -> None:
+    global _code_lists_cache
+    _code_lists_cache = None

@@ -1,0 +1,589 @@
+"""Invoice writes: create an invoice for a source row, and move it through FIRS.
+
+The pipeline is a state machine (design §4, reliability R5/R6/R7). Every step makes its FIRS call,
+then commits a conditional transition ``WHERE stage = <step before>``; a redelivered task finds
+the step done and moves on. The IRN is fixed when the invoice is created and reused on every
+retry; after a sign whose outcome is unknown, FIRS is asked (confirm) before signing again.
+"""
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.base.canonical import Deal, Sale
+from invoices import selectors
+from invoices.builder import InvoiceBuildError, InvoiceReference, invoice_build
+from invoices.codes import SNAPSHOT_PATH, CodeLists
+from invoices.firs.client import FirsClient, FirsResponse, firs_client_for
+from invoices.firs.errors import DuplicateIrn, FirsError, FirsNotFound, FirsTransientError
+from invoices.irn import invoice_number_clean, irn_make
+from invoices.models import (
+    FirsCodeListEntry,
+    FirsExchange,
+    Invoice,
+    InvoiceLine,
+    InvoiceParty,
+    InvoiceStatusChange,
+    InvoiceTaxSubtotal,
+)
+from invoices.qr import qr_stamp_make
+from invoices.validation import decimal_from_json, invoice_validate, round2
+
+logger = logging.getLogger(__name__)
+
+Stage = Invoice.Stage
+Status = Invoice.Status
+
+# Step order; each step's FIRS work is in _STEP_WORK below.
+NEXT_STAGE = {
+    Stage.BUILT: Stage.VALIDATED,
+    Stage.VALIDATED: Stage.SIGNED,
+    Stage.SIGNED: Stage.TRANSMITTED,
+    Stage.TRANSMITTED: Stage.CONFIRMED,
+}
+STAGE_TIMESTAMP = {
+    Stage.VALIDATED: "validated_at",
+    Stage.SIGNED: "signed_at",
+    Stage.TRANSMITTED: "transmitted_at",
+    Stage.CONFIRMED: "confirmed_at",
+}
+SOURCE_NUMBER_PREFIX = {
+    Invoice.Source.POS: "POS",
+    Invoice.Source.CRM: "CRM",
+    Invoice.Source.ERP: "ERP",
+}
+
+
+# --- Creating ---------------------------------------------------------------------------------
+
+
+def invoice_create_for_source(
+    *,
+    organization,
+    source_type: str,
+    source_id: int,
+    source: Sale | Deal,
+    original: Invoice | None = None,
+) -> tuple[Invoice, bool]:
+    """The invoice of a source row, created once: (invoice, created).
+
+    A second call for the same row returns the first invoice (a replayed webhook, a back-fill
+    overlapping live traffic). A refund passes ``original``, the invoice it credits.
+    """
+    existing = selectors.invoice_for_source(
+        organization=organization, source_type=source_type, source_id=source_id
+    )
+    if existing is not None:
+        return existing, False
+    issue_at = timezone.localtime(_issue_datetime(source))
+    number = invoice_number_clean(f"{SOURCE_NUMBER_PREFIX[source_type]}{source_id}")
+    invoice = Invoice(
+        organization=organization,
+        source_type=source_type,
+        source_id=source_id,
+        source_reference=source.external_id[:255],
+        number=number,
+        irn=irn_make(
+            invoice_number=number,
+            service_id=organization.firs_service_id,
+            issue_date=issue_at.date(),
+        ),
+        currency=source.currency,
+        issue_date=issue_at.date(),
+        issue_time=issue_at.time().replace(microsecond=0),
+        kind=Invoice.Kind.B2B if _buyer_tin(source) else Invoice.Kind.B2C,
+        billing_reference_irn=original.irn if original else "",
+    )
+    problems = []
+    try:
+        payload = invoice_build(
+            source=source,
+            supplier=organization,
+            codes=selectors.code_lists(),
+            invoice_number=number,
+            issue_datetime=issue_at,
+            service_id=organization.firs_service_id,
+            business_id=organization.firs_business_id,
+            billing_reference=(
+                InvoiceReference(irn=original.irn, issue_date=original.issue_date)
+                if original
+                else None
+            ),
+        )
+    except (InvoiceBuildError, ValueError, LookupError) as exc:
+        payload = {}
+        problems = [{"path": "", "message": str(exc)}]
+    else:
+        problems = [
+            {"path": problem.path, "message": problem.message}
+            for problem in invoice_validate(payload, codes=selectors.code_lists())
+        ]
+    _fill_from_payload(invoice, payload)
+    invoice.problems = problems
+    invoice.status = Status.NEEDS_ATTENTION if problems else Status.BUILT
+    try:
+        with transaction.atomic():
+            invoice.save()
+            _snapshots_save(invoice, payload)
+            _history_add(invoice, "", invoice.status, _problems_text(problems))
+    except IntegrityError:
+        # Another worker created it between our read and our insert.
+        return (
+            selectors.invoice_for_source(
+                organization=organization, source_type=source_type, source_id=source_id
+            ),
+            False,
+        )
+    if not problems:
+        invoice_enqueue(invoice=invoice)
+    return invoice, True
+
+
+def _issue_datetime(source: Sale | Deal) -> datetime:
+    if isinstance(source, Sale):
+        return source.occurred_at
+    return source.closed_at or source.modified_at
+
+
+def _buyer_tin(source: Sale | Deal) -> str:
+    party = source.customer if isinstance(source, Sale) else source.buyer
+    return party.tin if party else ""
+
+
+def _money(value) -> Decimal:
+    return round2(decimal_from_json(value) or Decimal(0))
+
+
+def _fill_from_payload(invoice: Invoice, payload: dict) -> None:
+    totals = payload.get("legal_monetary_total", {})
+    invoice.payload = payload
+    invoice.type_code = str(payload.get("invoice_type_code", ""))
+    invoice.purpose = "credit_note" if invoice.billing_reference_irn else "invoice"
+    invoice.line_extension_amount = _money(totals.get("line_extension_amount"))
+    invoice.tax_exclusive_amount = _money(totals.get("tax_exclusive_amount"))
+    invoice.tax_inclusive_amount = _money(totals.get("tax_inclusive_amount"))
+    invoice.payable_amount = _money(totals.get("payable_amount"))
+    invoice.tax_amount = sum(
+        (_money(total.get("tax_amount")) for total in payload.get("tax_total", [])), Decimal(0)
+    )
+    invoice.payment_status = payload.get("payment_status", Invoice.PaymentStatus.PENDING)
+
+
+def _snapshots_save(invoice: Invoice, payload: dict) -> None:
+    for role, key in (
+        (InvoiceParty.Role.SUPPLIER, "accounting_supplier_party"),
+        (InvoiceParty.Role.CUSTOMER, "accounting_customer_party"),
+    ):
+        party = payload.get(key)
+        if party:
+            InvoiceParty.objects.create(
+                invoice=invoice,
+                role=role,
+                name=party.get("party_name", ""),
+                tin=party.get("tin", ""),
+                email=party.get("email", ""),
+                telephone=party.get("telephone", ""),
+                address=party.get("postal_address", {}),
+            )
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            name=line["item"]["name"],
+            hs_code=line.get("hsn_code", ""),
+            quantity=line["invoiced_quantity"],
+            price_amount=line["price"]["price_amount"],
+            line_extension_amount=line["line_extension_amount"],
+        )
+        for position, line in enumerate(payload.get("invoice_line", []), start=1)
+    )
+    InvoiceTaxSubtotal.objects.bulk_create(
+        InvoiceTaxSubtotal(
+            invoice=invoice,
+            category=subtotal["tax_category"]["id"],
+            percent=subtotal["tax_category"]["percent"],
+            taxable_amount=subtotal["taxable_amount"],
+            tax_amount=subtotal["tax_amount"],
+        )
+        for total in payload.get("tax_total", [])
+        for subtotal in total.get("tax_subtotal", [])
+    )
+
+
+def invoice_enqueue(*, invoice: Invoice, countdown: float | None = None) -> None:
+    """Run the pipeline for this invoice on its source's queue, once the transaction commits."""
+    from invoices.tasks import invoice_advance
+
+    transaction.on_commit(
+        lambda: invoice_advance.apply_async(
+            kwargs={"invoice_id": invoice.pk}, queue=invoice.queue, countdown=countdown
+        )
+    )
+
+
+# --- Advancing --------------------------------------------------------------------------------
+
+
+@dataclass
+class StepOutcome:
+    fields: dict
+    note: str = ""
+    # Set when FIRS turned out to be further along than our record (a sign whose reply was lost).
+    reached: str | None = None
+
+
+def invoice_advance(*, invoice_id: int, claim_token: str) -> str:
+    """Take the invoice as far as FIRS lets it go now. Returns the status it was left in.
+
+    Safe to call any number of times, from any worker: only the holder of the claim works on
+    the invoice, and every step is a conditional transition.
+    """
+    invoice = _claim(invoice_id=invoice_id, claim_token=claim_token)
+    if invoice is None:
+        return "not claimed"
+    try:
+        while invoice.stage in NEXT_STAGE and not invoice.is_final:
+            moved = _step(invoice)
+            invoice.refresh_from_db()
+            if not moved:
+                break
+        return invoice.status
+    finally:
+        Invoice.objects.filter(pk=invoice.pk, claim_token=claim_token).update(
+            claimed_until=None, claim_token=""
+        )
+
+
+def _claim(*, invoice_id: int, claim_token: str) -> Invoice | None:
+    now = timezone.now()
+    lease = timedelta(seconds=settings.INVOICE_CLAIM_SECONDS)
+    claimed = (
+        Invoice.objects.filter(pk=invoice_id)
+        .exclude(status__in=(Status.CONFIRMED, Status.NEEDS_ATTENTION))
+        # A redelivered task carries the same token, so it may take over at once from the
+        # worker that was killed while holding the claim.
+        .filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claim_token=claim_token)
+        )
+        .update(claimed_until=now + lease, claim_token=claim_token)
+    )
+    if not claimed:
+        return None
+    return Invoice.objects.select_related("organization").get(pk=invoice_id)
+
+
+def _step(invoice: Invoice) -> bool:
+    """Do the step after ``invoice.stage``; True when it moved forward."""
+    from_stage = Stage(invoice.stage)
+    to_stage = NEXT_STAGE[from_stage]
+    try:
+        with firs_client_for(organization=invoice.organization) as client:
+            outcome = _STEP_WORK[to_stage](invoice, client)
+    except FirsTransientError as error:
+        _retry_later(invoice, error)
+        return False
+    except FirsError as error:
+        _needs_attention(invoice, f"FIRS refused {error.operation or to_stage.label}: {error}")
+        return False
+    to_stage = Stage(outcome.reached or to_stage)
+    fields = {
+        **outcome.fields,
+        "stage": to_stage,
+        "status": to_stage,
+        "attempts": 0,
+        "next_attempt_at": None,
+        STAGE_TIMESTAMP[to_stage]: timezone.now(),
+    }
+    return _transition(invoice, from_stage=from_stage, fields=fields, note=outcome.note)
+
+
+def _validate(invoice: Invoice, client) -> StepOutcome:
+    try:
+        _call(
+            invoice,
+            "validate_irn",
+            lambda: client.validate_irn(
+                business_id=str(invoice.organization.firs_business_id),
+                invoice_reference=invoice.number,
+                irn=invoice.irn,
+            ),
+        )
+        _call(invoice, "validate", lambda: client.validate(invoice=invoice.payload))
+    except DuplicateIrn:
+        # FIRS already registered this IRN: ours, since the IRN is unique per business.
+        held = _call(invoice, "confirm", lambda: client.confirm(irn=invoice.irn))
+        outcome = _signed(invoice, held, note="FIRS already held this IRN; confirmed")
+        outcome.reached = Stage.SIGNED
+        return outcome
+    return StepOutcome(fields={})
+
+
+def _sign(invoice: Invoice, client) -> StepOutcome:
+    if invoice.sign_attempted_at is not None:
+        # The last sign may have been registered with its reply lost: ask before signing again.
+        try:
+            held = _call(invoice, "confirm", lambda: client.confirm(irn=invoice.irn))
+            return _signed(invoice, held, note="already registered by an earlier attempt")
+        except FirsNotFound:
+            pass
+    Invoice.objects.filter(pk=invoice.pk).update(sign_attempted_at=timezone.now())
+    invoice.sign_attempted_at = timezone.now()
+    _fault_point("before_sign")
+    try:
+        response = _call(invoice, "sign", lambda: client.sign(invoice=invoice.payload))
+    except DuplicateIrn:
+        response = _call(invoice, "confirm", lambda: client.confirm(irn=invoice.irn))
+        return _signed(invoice, response, note="FIRS already held this IRN; confirmed")
+    outcome = _signed(invoice, response)
+    _fault_point("after_sign")
+    return outcome
+
+
+def _signed(invoice: Invoice, response: FirsResponse, note: str = "") -> StepOutcome:
+    organization = invoice.organization
+    fields = {"sign_response": response.body}
+    if organization.firs_public_key and organization.firs_certificate:
+        fields["qr_stamp"] = qr_stamp_make(
+            irn=invoice.irn,
+            certificate=organization.firs_certificate,
+            public_key=organization.firs_public_key,
+            stamped_at=timezone.now(),
+        )
+    return StepOutcome(fields=fields, note=note)
+
+
+def _transmit(invoice: Invoice, client) -> StepOutcome:
+    _call(invoice, "transmit", lambda: client.transmit(irn=invoice.irn))
+    return StepOutcome(fields={})
+
+
+def _confirm(invoice: Invoice, client) -> StepOutcome:
+    _call(invoice, "confirm", lambda: client.confirm(irn=invoice.irn))
+    return StepOutcome(fields={})
+
+
+_STEP_WORK = {
+    Stage.VALIDATED: _validate,
+    Stage.SIGNED: _sign,
+    Stage.TRANSMITTED: _transmit,
+    Stage.CONFIRMED: _confirm,
+}
+
+
+def _call(invoice: Invoice, operation: str, call) -> FirsResponse:
+    """Make one FIRS call and keep a record of it on the invoice."""
+    started = time.monotonic()
+    try:
+        response = call()
+    except FirsError as error:
+        FirsExchange.objects.create(
+            invoice=invoice,
+            operation=operation,
+            http_status=error.status,
+            ok=False,
+            response=error.envelope,
+            error=str(error)[:2000],
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+        raise
+    FirsExchange.objects.create(
+        invoice=invoice,
+        operation=operation,
+        http_status=response.status,
+        ok=True,
+        response=response.body,
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )
+    return response
+
+
+def _transition(invoice: Invoice, *, from_stage: str, fields: dict, note: str = "") -> bool:
+    with transaction.atomic():
+        moved = Invoice.objects.filter(
+            pk=invoice.pk,
+            stage=from_stage,
+            status__in=(from_stage, Status.RETRYING),
+        ).update(**fields, updated_at=timezone.now())
+        if moved:
+            _history_add(invoice, invoice.status, fields["status"], note)
+    return bool(moved)
+
+
+def _retry_later(invoice: Invoice, error: FirsTransientError) -> None:
+    attempts = invoice.attempts + 1
+    if attempts > settings.INVOICE_MAX_ATTEMPTS:
+        _needs_attention(
+            invoice, f"FIRS kept failing; gave up after {invoice.attempts} retries: {error}"
+        )
+        return
+    delay = retry_delay(attempts=attempts, retry_after=getattr(error, "retry_after", None))
+    with transaction.atomic():
+        moved = Invoice.objects.filter(
+            pk=invoice.pk, stage=invoice.stage, status__in=(invoice.stage, Status.RETRYING)
+        ).update(
+            status=Status.RETRYING,
+            attempts=attempts,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+            updated_at=timezone.now(),
+        )
+        if moved:
+            if invoice.status != Status.RETRYING:
+                _history_add(invoice, invoice.status, Status.RETRYING, str(error)[:500])
+            invoice_enqueue(invoice=invoice, countdown=delay)
+
+
+def retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter, capped; never earlier than FIRS asked."""
+    cap = settings.INVOICE_RETRY_MAX_SECONDS
+    ceiling = min(cap, settings.INVOICE_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
+    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+    return min(cap, max(delay, retry_after or 0))
+
+
+def _needs_attention(invoice: Invoice, message: str) -> None:
+    with transaction.atomic():
+        moved = (
+            Invoice.objects.filter(pk=invoice.pk, stage=invoice.stage)
+            .exclude(status=Status.NEEDS_ATTENTION)
+            .update(
+                status=Status.NEEDS_ATTENTION,
+                problems=[{"path": "", "message": message}],
+                next_attempt_at=None,
+                updated_at=timezone.now(),
+            )
+        )
+        if moved:
+            _history_add(invoice, invoice.status, Status.NEEDS_ATTENTION, message)
+
+
+def _history_add(invoice: Invoice, from_status: str, to_status: str, note: str = "") -> None:
+    InvoiceStatusChange.objects.create(
+        invoice=invoice, from_status=from_status, to_status=to_status, note=note[:2000]
+    )
+
+
+def _problems_text(problems: list[dict]) -> str:
+    return "; ".join(
+        f"{problem['path']}: {problem['message']}" if problem["path"] else problem["message"]
+        for problem in problems
+    )
+
+
+def _fault_point(name: str) -> None:
+    """Test hook for the crash scenarios (F1): pause here so a test can SIGKILL the worker."""
+    pause = settings.INVOICE_FAULT_PAUSES.get(name)
+    if pause:
+        time.sleep(pause)
+
+
+# --- Operators' and tenants' actions ----------------------------------------------------------
+
+
+def invoice_redrive(*, invoice: Invoice, actor=None) -> bool:
+    """Put an invoice that needs attention (or is stuck) back on its queue, from its last step."""
+    with transaction.atomic():
+        moved = (
+            Invoice.objects.filter(pk=invoice.pk)
+            .exclude(status=Status.CONFIRMED)
+            .update(
+                status=invoice.stage,
+                attempts=0,
+                next_attempt_at=None,
+                claimed_until=None,
+                claim_token="",
+                updated_at=timezone.now(),
+            )
+        )
+        if moved:
+            _history_add(
+                invoice, invoice.status, invoice.stage, f"re-driven by {actor or 'system'}"
+            )
+            invoice_enqueue(invoice=invoice)
+    return bool(moved)
+
+
+def invoice_mark_paid(*, invoice: Invoice, reference: str = "") -> Invoice:
+    """Tell FIRS the invoice is paid, then record it."""
+    if invoice.stage not in (Stage.SIGNED, Stage.TRANSMITTED, Stage.CONFIRMED):
+        raise ValueError("Only an invoice FIRS has signed can be marked paid.")
+    with firs_client_for(organization=invoice.organization) as client:
+        _call(
+            invoice,
+            "update_payment_status",
+            lambda: client.update_payment_status(
+                irn=invoice.irn, payment_status="PAID", reference=reference
+            ),
+        )
+    Invoice.objects.filter(pk=invoice.pk).update(
+        payment_status=Invoice.PaymentStatus.PAID, paid_at=timezone.now()
+    )
+    _history_add(invoice, invoice.status, invoice.status, f"marked paid {reference}".strip())
+    invoice.refresh_from_db()
+    return invoice
+
+
+def invoices_sweep() -> int:
+    """Re-enqueue invoices whose task was lost: a crash between commit and publish, a broker
+    that lost its messages, a retry whose message vanished. Returns how many."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.INVOICE_SWEEP_IDLE_SECONDS)
+    count = 0
+    for invoice in selectors.invoices_stuck(idle_since=stale, now=now):
+        invoice_enqueue(invoice=invoice)
+        count += 1
+    return count
+
+
+# --- Code lists -------------------------------------------------------------------------------
+
+CODE_LIST_RESOURCES = (
+    "invoice-types",
+    "tax-categories",
+    "payment-means",
+    "currencies",
+    "vat-exemptions",
+)
+# The field that identifies an entry in each list.
+CODE_LIST_KEYS = {"vat-exemptions": "harmonized_system_code"}
+
+
+def code_lists_store(*, resources: dict) -> int:
+    """Replace the stored code lists with these FIRS resource lists (checked before storing)."""
+    CodeLists.from_resources(resources)
+    stored = 0
+    with transaction.atomic():
+        for name in CODE_LIST_RESOURCES:
+            rows = resources[name]["data"] if isinstance(resources[name], dict) else resources[name]
+            key = CODE_LIST_KEYS.get(name, "code")
+            codes = [str(row[key]) for row in rows]
+            FirsCodeListEntry.objects.filter(resource=name).exclude(code__in=codes).delete()
+            for code, row in zip(codes, rows, strict=True):
+                FirsCodeListEntry.objects.update_or_create(
+                    resource=name, code=code, defaults={"data": row}
+                )
+                stored += 1
+    selectors.code_lists_forget()
+    return stored
+
+
+def code_lists_refresh() -> dict:
+    """Fetch every code list from FIRS (``FIRS_RESOURCES_BASE_URL``) and store it."""
+    base_url = settings.FIRS_RESOURCES_BASE_URL
+    if not base_url:
+        return {"skipped": "FIRS_RESOURCES_BASE_URL is not set"}
+    with FirsClient(base_url, "", "", timeout=(5, 30)) as client:
+        resources = {name: client.resources(name=name).data for name in CODE_LIST_RESOURCES}
+    return {"stored": code_lists_store(resources=resources)}
+
+
+def code_lists_seed_from_snapshot() -> int:
+    return code_lists_store(resources=json.loads(SNAPSHOT_PATH.read_text(encoding="utf-8")))

@@ -1,0 +1,19 @@
+from celery import shared_task
+
+from invoices import services
+
+
+@shared_task(bind=True, name="invoices.advance")
+def invoice_advance(self, *, invoice_id: int):
+    # The task id is the claim token: a redelivery of this same message may resume at once.
+    return services.invoice_advance(invoice_id=invoice_id, claim_token=self.request.id or "")
+
+
+@shared_task(name="invoices.sweep", queue="standard")
+def invoices_sweep():
+    return services.invoices_sweep()
+
+
+@shared_task(name="invoices.refresh_code_lists", queue="batch")
+def code_lists_refresh():
+    return services.code_lists_refresh()

@@ -1,0 +1,265 @@
+"""The invoice pipeline's task bodies, run in-process against the FIRS sandbox over real HTTP."""
+
+import gc
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from integrations.base.canonical import SaleKind
+from invoices import services
+from invoices.firs.client import SharedCircuitBreaker
+from invoices.firs.sandbox import FAULTS_CACHE_KEY, sandbox_faults_set
+from invoices.models import FirsExchange, FirsSandboxCredential, Invoice
+from tests.invoices.pipeline_support import pos_sale, sandbox_organization
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def isolated_firs_state(live_server):
+    cache.delete(FAULTS_CACHE_KEY)
+    SharedCircuitBreaker(name=live_server.url.split("//")[1]).reset()
+    yield
+    cache.delete(FAULTS_CACHE_KEY)
+    SharedCircuitBreaker(name=live_server.url.split("//")[1]).reset()
+    gc.collect()
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """What the services would have put on a queue (tests drive the steps themselves)."""
+    calls = []
+    monkeypatch.setattr(
+        services,
+        "invoice_enqueue",
+        lambda *, invoice, countdown=None: calls.append((invoice.pk, countdown)),
+    )
+    return calls
+
+
+@pytest.fixture
+def organization(live_server):
+    return sandbox_organization(base_url=f"{live_server.url}/sandbox/firs")
+
+
+def _create(organization, number=1, **sale_options):
+    invoice, created = services.invoice_create_for_source(
+        organization=organization,
+        source_type=Invoice.Source.POS,
+        source_id=number,
+        source=pos_sale(number, **sale_options),
+    )
+    return invoice, created
+
+
+def _advance(invoice, token="task-1"):
+    status = services.invoice_advance(invoice_id=invoice.pk, claim_token=token)
+    invoice.refresh_from_db()
+    return status
+
+
+def _sandbox_counters():
+    credential = FirsSandboxCredential.objects.get()
+    return credential.accepted_irns, credential.duplicate_submissions
+
+
+def test_pos_sale_goes_from_built_to_confirmed(organization, enqueued):
+    invoice, created = _create(organization)
+    assert created and invoice.status == Invoice.Status.BUILT
+    assert enqueued == [(invoice.pk, None)]
+    assert invoice.irn == "POS1-TPT12345-20261120"
+    assert invoice.kind == Invoice.Kind.B2C
+    assert str(invoice.payable_amount) == "23515.00"
+
+    assert _advance(invoice) == Invoice.Status.CONFIRMED
+    assert [change.to_status for change in invoice.history.all()] == [
+        "built",
+        "validated",
+        "signed",
+        "transmitted",
+        "confirmed",
+    ]
+    assert invoice.signed_at and invoice.confirmed_at and invoice.qr_stamp
+    assert invoice.sign_response["code"] in (200, 201)
+    assert list(invoice.exchanges.values_list("operation", flat=True)) == [
+        "validate_irn",
+        "validate",
+        "sign",
+        "transmit",
+        "confirm",
+    ]
+    assert invoice.lines.count() == 2 and invoice.tax_subtotals.count() == 2
+    assert _sandbox_counters() == (1, 0)
+
+
+def test_same_source_gives_one_invoice(organization, enqueued):
+    first, created = _create(organization)
+    second, created_again = _create(organization)
+    assert created and not created_again
+    assert first.pk == second.pk
+    assert Invoice.objects.count() == 1
+    assert len(enqueued) == 1
+
+
+def test_redelivered_task_skips_what_is_done(organization, enqueued):
+    invoice, _ = _create(organization)
+    _advance(invoice, token="first")
+    calls = FirsExchange.objects.count()
+    assert _advance(invoice, token="redelivery") == "not claimed"
+    assert FirsExchange.objects.count() == calls
+    assert _sandbox_counters() == (1, 0)
+
+
+def test_claimed_invoice_is_left_to_its_holder(organization, enqueued):
+    invoice, _ = _create(organization)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        claimed_until=timezone.now() + timedelta(seconds=60), claim_token="other-task"
+    )
+    assert _advance(invoice, token="second-task") == "not claimed"
+    assert invoice.status == Invoice.Status.BUILT
+    # The same task redelivered after its worker died takes over at once.
+    assert _advance(invoice, token="other-task") == Invoice.Status.CONFIRMED
+
+
+def test_firs_400_is_tried_once_and_needs_attention(organization, enqueued):
+    """F9(a): a validation error is permanent; one call, then a person must act."""
+    organization.firs_business_id = "00000000-0000-4000-8000-000000000000"
+    organization.save()
+    invoice, _ = _create(organization)
+    assert _advance(invoice) == Invoice.Status.NEEDS_ATTENTION
+    assert invoice.exchanges.filter(operation="validate_irn").count() == 1
+    assert "business" in invoice.problems[0]["message"].lower()
+    assert invoice.history.last().to_status == "needs_attention"
+    assert len(enqueued) == 1  # only the first enqueue; no retry
+
+
+def test_bad_api_key_needs_attention_without_leaking_the_secret(organization, enqueued):
+    organization.firs_api_secret = "wrong-canary-secret-0042"
+    organization.save()
+    invoice, _ = _create(organization)
+    assert _advance(invoice) == Invoice.Status.NEEDS_ATTENTION
+    assert "api key" in invoice.problems[0]["message"]
+    assert "wrong-canary" not in str(invoice.problems) + str(
+        list(invoice.exchanges.values_list("error", "response"))
+    )
+
+
+def test_503_means_retrying_with_backoff_then_success(organization, enqueued):
+    """F7 at the scale of one invoice: transient, retried later, never failed."""
+    sandbox_faults_set(server_error_rate=1.0)
+    invoice, _ = _create(organization)
+    assert _advance(invoice) == Invoice.Status.RETRYING
+    assert invoice.attempts == 1 and invoice.next_attempt_at > timezone.now()
+    retry_countdown = enqueued[-1][1]
+    assert retry_countdown is not None and 0 < retry_countdown <= 600
+    sandbox_faults_set(server_error_rate=0.0)
+    assert _advance(invoice, token="retry-1") == Invoice.Status.CONFIRMED
+
+
+def test_exhausted_retries_land_in_needs_attention(organization, enqueued, settings):
+    settings.INVOICE_MAX_ATTEMPTS = 2
+    sandbox_faults_set(server_error_rate=1.0)
+    invoice, _ = _create(organization)
+    for attempt in range(3):
+        SharedCircuitBreaker(name=organization.firs_base_url.split("//")[1].split("/")[0]).reset()
+        _advance(invoice, token=f"attempt-{attempt}")
+    assert invoice.status == Invoice.Status.NEEDS_ATTENTION
+    assert "gave up after 2 retries" in invoice.problems[0]["message"]
+
+
+def test_lost_sign_reply_is_resolved_by_confirm_not_a_second_sign(organization, enqueued):
+    """F6 at the scale of one invoice."""
+    sandbox_faults_set(dropped_reply_rate=1.0, only_operations="sign")
+    invoice, _ = _create(organization)
+    assert _advance(invoice) == Invoice.Status.RETRYING
+    assert invoice.stage == Invoice.Stage.VALIDATED and invoice.sign_attempted_at
+    sandbox_faults_set(dropped_reply_rate=0.0, only_operations="")
+    assert _advance(invoice, token="retry") == Invoice.Status.CONFIRMED
+    assert _sandbox_counters() == (1, 0)
+    assert invoice.exchanges.filter(operation="sign").count() == 1
+
+
+def test_duplicate_answer_is_resolved_by_confirm(organization, enqueued, live_server):
+    from invoices.firs.client import firs_client_for
+
+    invoice, _ = _create(organization)
+    with firs_client_for(organization=organization) as client:
+        client.sign(invoice=invoice.payload)
+    assert _advance(invoice) == Invoice.Status.CONFIRMED
+    assert "already held" in invoice.history.get(to_status="signed").note
+    # Caught at validate_irn: the invoice was never submitted a second time.
+    assert _sandbox_counters() == (1, 0)
+    assert not invoice.exchanges.filter(operation="sign").exists()
+
+
+def test_duplicate_answer_to_sign_is_resolved_by_confirm(organization, enqueued):
+    from invoices.firs.client import firs_client_for
+
+    invoice, _ = _create(organization)
+    Invoice.objects.filter(pk=invoice.pk).update(stage="validated", status="validated")
+    with firs_client_for(organization=organization) as client:
+        client.sign(invoice=invoice.payload)
+    assert _advance(invoice) == Invoice.Status.CONFIRMED
+    assert "already held" in invoice.history.get(to_status="signed").note
+    assert _sandbox_counters() == (1, 1)
+
+
+def test_refund_becomes_credit_note_referencing_original(organization, enqueued):
+    original, _ = _create(organization)
+    _advance(original)
+    refund, _ = services.invoice_create_for_source(
+        organization=organization,
+        source_type=Invoice.Source.POS,
+        source_id=2,
+        source=pos_sale(2, kind=SaleKind.REFUND),
+        original=original,
+    )
+    assert refund.status == Invoice.Status.BUILT, refund.problems
+    assert refund.purpose == "credit_note"
+    assert refund.payload["billing_reference"][0]["irn"] == original.irn
+    assert _advance(refund) == Invoice.Status.CONFIRMED
+
+
+def test_unbuildable_sale_needs_attention_and_is_not_enqueued(organization, enqueued):
+    invoice, _ = _create(organization, kind=SaleKind.REFUND)  # a refund with no original
+    assert invoice.status == Invoice.Status.NEEDS_ATTENTION
+    assert "billing_reference" in invoice.problems[0]["message"]
+    assert enqueued == []
+
+
+def test_sweeper_reenqueues_idle_and_overdue_invoices(organization, enqueued, settings):
+    idle, _ = _create(organization, 1)
+    overdue, _ = _create(organization, 2)
+    held, _ = _create(organization, 3)
+    long_ago = timezone.now() - timedelta(seconds=settings.INVOICE_SWEEP_IDLE_SECONDS + 5)
+    Invoice.objects.filter(pk=idle.pk).update(updated_at=long_ago)
+    Invoice.objects.filter(pk=overdue.pk).update(status="retrying", next_attempt_at=long_ago)
+    Invoice.objects.filter(pk=held.pk).update(
+        updated_at=long_ago, claimed_until=timezone.now() + timedelta(seconds=30)
+    )
+    enqueued.clear()
+    assert services.invoices_sweep() == 2
+    assert sorted(pk for pk, _ in enqueued) == sorted([idle.pk, overdue.pk])
+
+
+def test_redrive_puts_needs_attention_back_on_the_queue(organization, enqueued):
+    organization.firs_api_secret = "wrong-secret-for-now"
+    organization.save()
+    invoice, _ = _create(organization)
+    _advance(invoice)
+    assert invoice.status == Invoice.Status.NEEDS_ATTENTION
+    organization.firs_api_secret = "pipeline-canary-secret-77c1"
+    organization.save()
+    enqueued.clear()
+    assert services.invoice_redrive(invoice=invoice, actor="operator")
+    assert enqueued == [(invoice.pk, None)]
+    assert _advance(invoice, token="redriven") == Invoice.Status.CONFIRMED
+
+
+def test_mark_paid_updates_firs_and_the_invoice(organization, enqueued):
+    invoice, _ = _create(organization)
+    _advance(invoice)
+    services.invoice_mark_paid(invoice=invoice, reference="bank-ref-1")
+    assert invoice.payment_status == "PAID" and invoice.paid_at
