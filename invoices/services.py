@@ -24,7 +24,13 @@ from invoices import selectors
 from invoices.builder import InvoiceBuildError, InvoiceReference, invoice_build
 from invoices.codes import SNAPSHOT_PATH, CodeLists
 from invoices.firs.client import FirsClient, FirsResponse, firs_client_for
-from invoices.firs.errors import DuplicateIrn, FirsError, FirsNotFound, FirsTransientError
+from invoices.firs.errors import (
+    DuplicateIrn,
+    FirsCircuitOpen,
+    FirsError,
+    FirsNotFound,
+    FirsTransientError,
+)
 from invoices.irn import invoice_number_clean, irn_make
 from invoices.models import (
     FirsCodeListEntry,
@@ -419,13 +425,15 @@ def _transition(invoice: Invoice, *, from_stage: str, fields: dict, note: str = 
 
 
 def _retry_later(invoice: Invoice, error: FirsTransientError) -> None:
-    attempts = invoice.attempts + 1
+    # While the breaker holds calls back no request was made: waiting costs no attempt, so a
+    # long FIRS outage leaves invoices waiting, not failed (F7).
+    attempts = invoice.attempts + (0 if isinstance(error, FirsCircuitOpen) else 1)
     if attempts > settings.INVOICE_MAX_ATTEMPTS:
         _needs_attention(
             invoice, f"FIRS kept failing; gave up after {invoice.attempts} retries: {error}"
         )
         return
-    delay = retry_delay(attempts=attempts, retry_after=getattr(error, "retry_after", None))
+    delay = retry_delay(attempts=max(attempts, 1), retry_after=getattr(error, "retry_after", None))
     with transaction.atomic():
         moved = Invoice.objects.filter(
             pk=invoice.pk, stage=invoice.stage, status__in=(invoice.stage, Status.RETRYING)
@@ -490,9 +498,12 @@ def _fault_point(name: str) -> None:
 
 def invoice_redrive(*, invoice: Invoice, actor=None) -> bool:
     """Put an invoice that needs attention (or is stuck) back on its queue, from its last step."""
+    now = timezone.now()
     with transaction.atomic():
         moved = (
             Invoice.objects.filter(pk=invoice.pk)
+            # Never under a worker that holds the invoice: two workers could sign it twice.
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
             .exclude(status=Status.CONFIRMED)
             .update(
                 status=invoice.stage,
@@ -512,9 +523,11 @@ def invoice_redrive(*, invoice: Invoice, actor=None) -> bool:
 
 
 def invoice_mark_paid(*, invoice: Invoice, reference: str = "") -> Invoice:
-    """Tell FIRS the invoice is paid, then record it."""
+    """Tell FIRS the invoice is paid, then record it. An invoice already paid is left as is."""
     if invoice.stage not in (Stage.SIGNED, Stage.TRANSMITTED, Stage.CONFIRMED):
         raise ValueError("Only an invoice FIRS has signed can be marked paid.")
+    if invoice.payment_status == Invoice.PaymentStatus.PAID:
+        return invoice
     with firs_client_for(organization=invoice.organization) as client:
         _call(
             invoice,
@@ -523,10 +536,11 @@ def invoice_mark_paid(*, invoice: Invoice, reference: str = "") -> Invoice:
                 irn=invoice.irn, payment_status="PAID", reference=reference
             ),
         )
-    Invoice.objects.filter(pk=invoice.pk).update(
-        payment_status=Invoice.PaymentStatus.PAID, paid_at=timezone.now()
-    )
-    _history_add(invoice, invoice.status, invoice.status, f"marked paid {reference}".strip())
+    with transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk).update(
+            payment_status=Invoice.PaymentStatus.PAID, paid_at=timezone.now()
+        )
+        _history_add(invoice, invoice.status, invoice.status, f"marked paid {reference}".strip())
     invoice.refresh_from_db()
     return invoice
 

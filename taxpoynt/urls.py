@@ -7,6 +7,7 @@ from taxpoynt.ops.views import health
 
 api_v1 = [
     path("", include("accounts.urls")),
+    path("", include("invoices.urls")),
 ]
 
 urlpatterns = [

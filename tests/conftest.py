@@ -1,5 +1,7 @@
 import os
+import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -62,3 +64,60 @@ def process_env():
 @pytest.fixture
 def python_bin():
     return sys.executable
+
+
+@pytest.fixture
+def start_worker(process_env):
+    """Start real Celery worker processes (this run's settings and database); stopped at the end.
+
+    ``start_worker("realtime", pool="threads", concurrency=8, env={...})`` returns the Popen,
+    whose ``hostname`` attribute is the worker's node name.
+    """
+    started = []
+
+    def start(queue, *, pool="prefork", concurrency=1, env=None):
+        hostname = f"{queue}-{uuid.uuid4().hex[:8]}@test"
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "celery"),
+                "-A",
+                "taxpoynt",
+                "worker",
+                "--queues",
+                queue,
+                "--hostname",
+                hostname,
+                "--pool",
+                pool,
+                "--concurrency",
+                str(concurrency),
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            env=process_env(**(env or {})),
+        )
+        process.hostname = hostname
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.terminate()
+    for process in started:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def clean_queues():
+    """Empty every queue before and after: a test's leftovers must not feed the next one."""
+    from taxpoynt.celery import app as celery_app
+
+    celery_app.control.purge()
+    yield
+    celery_app.control.purge()

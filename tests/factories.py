@@ -1,7 +1,12 @@
+import datetime
+from decimal import Decimal
+
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from accounts.models import Membership, Organization, User
+from invoices.models import Invoice
 
 
 class UserFactory(DjangoModelFactory):
@@ -33,3 +38,46 @@ class MembershipFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     organization = factory.SubFactory(OrganizationFactory)
     role = Membership.Role.MEMBER
+
+
+class InvoiceFactory(DjangoModelFactory):
+    """An invoice row as the pipeline leaves it, without running the pipeline."""
+
+    class Meta:
+        model = Invoice
+
+    organization = factory.SubFactory(OrganizationFactory)
+    source_type = Invoice.Source.POS
+    source_id = factory.Sequence(lambda n: n + 1)
+    source_reference = factory.LazyAttribute(lambda invoice: f"sq-order-{invoice.source_id}")
+    number = factory.LazyAttribute(lambda invoice: f"POS{invoice.source_id}")
+    irn = factory.LazyAttribute(
+        lambda invoice: f"{invoice.number}-{invoice.organization.firs_service_id}-20261120"
+    )
+    type_code = "381"
+    kind = Invoice.Kind.B2C
+    currency = "NGN"
+    issue_date = datetime.date(2026, 11, 20)
+    line_extension_amount = Decimal("21875.00")
+    tax_exclusive_amount = Decimal("21875.00")
+    tax_amount = Decimal("1640.00")
+    tax_inclusive_amount = Decimal("23515.00")
+    payable_amount = Decimal("23515.00")
+    payload = factory.LazyAttribute(
+        lambda invoice: {
+            "irn": invoice.irn,
+            "issue_date": invoice.issue_date.isoformat(),
+            "invoice_type_code": invoice.type_code,
+            "document_currency_code": invoice.currency,
+            "legal_monetary_total": {"payable_amount": str(invoice.payable_amount)},
+        }
+    )
+
+    class Params:
+        signed = factory.Trait(
+            stage=Invoice.Stage.SIGNED,
+            status=Invoice.Status.SIGNED,
+            validated_at=factory.LazyFunction(timezone.now),
+            signed_at=factory.LazyFunction(timezone.now),
+            qr_stamp="c3RhbXAtb2YtdGhlLXNpZ25lZC1pbnZvaWNl",
+        )

@@ -8,6 +8,7 @@ whose state lives in the shared cache holds calls back while FIRS is failing (F7
 
 import json
 import logging
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from django.conf import settings
 from django.core.cache import cache
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
@@ -126,7 +128,9 @@ class SharedCircuitBreaker:
             if open_until is None:
                 return False
             wait = open_until - time.time()
-            if wait <= 0 and cache.add(self._probe_key, True, timeout=self.reset_timeout):
+            # Whole seconds: Redis expiries are integers, and 0 would expire the claim at once.
+            probe_ttl = max(1, math.ceil(self.reset_timeout))
+            if wait <= 0 and cache.add(self._probe_key, True, timeout=probe_ttl):
                 return True
         except Exception:
             self._log_cache_failure()
@@ -215,7 +219,11 @@ class FirsClient:
         self.timeout = timeout
         self._owns_session = session is None
         self.session = session or firs_session()
-        self.breaker = breaker or SharedCircuitBreaker(name=urlsplit(self.base_url).netloc)
+        self.breaker = breaker or SharedCircuitBreaker(
+            name=urlsplit(self.base_url).netloc,
+            fail_max=settings.FIRS_BREAKER_FAIL_MAX,
+            reset_timeout=settings.FIRS_BREAKER_RESET_SECONDS,
+        )
 
     def __repr__(self):
         return f"<FirsClient {self.base_url}>"

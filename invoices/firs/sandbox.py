@@ -12,6 +12,7 @@ Where MBS behaviour is unverified the sandbox picks the most likely answer:
   confirmed when the buyer PATCHes ``/transmit/{irn}``.
 """
 
+import base64
 import functools
 import json
 import re
@@ -21,6 +22,8 @@ import time
 import uuid
 from datetime import date
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -163,6 +166,36 @@ def sandbox_credential_create(
     )
     credential.set_secret(api_secret)
     credential.save()
+    return credential
+
+
+def sandbox_organization_connect(*, organization, base_url: str) -> FirsSandboxCredential:
+    """Point an organization's FIRS settings at this sandbox with fresh keys (the demo's set-up).
+
+    Rotates the key pair on every call, so re-running the demo set-up never leaves a stale secret.
+    """
+    api_key, api_secret = str(uuid.uuid4()), secrets.token_urlsafe(32)
+    if organization.firs_business_id is None:
+        organization.firs_business_id = uuid.uuid4()
+    FirsSandboxCredential.objects.filter(label=f"demo: {organization.pk}").delete()
+    credential = sandbox_credential_create(
+        api_key=api_key,
+        api_secret=api_secret,
+        label=f"demo: {organization.pk}",
+        business_id=organization.firs_business_id,
+        service_id=organization.firs_service_id,
+    )
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    organization.firs_base_url = base_url
+    organization.firs_api_key = api_key
+    organization.firs_api_secret = api_secret
+    organization.firs_public_key = (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    organization.firs_certificate = base64.b64encode(secrets.token_bytes(48)).decode()
+    organization.save()
     return credential
 
 

@@ -203,6 +203,9 @@ INVOICE_CLAIM_SECONDS = env.int("INVOICE_CLAIM_SECONDS", default=120)
 INVOICE_SWEEP_IDLE_SECONDS = env.int("INVOICE_SWEEP_IDLE_SECONDS", default=60)
 # Test hook for crash scenarios: {"after_sign": seconds} pauses a worker at that point.
 INVOICE_FAULT_PAUSES = env.json("INVOICE_FAULT_PAUSES", default={})
+# FIRS circuit breaker, shared by all processes through the cache (F7).
+FIRS_BREAKER_FAIL_MAX = env.int("FIRS_BREAKER_FAIL_MAX", default=5)
+FIRS_BREAKER_RESET_SECONDS = env.float("FIRS_BREAKER_RESET_SECONDS", default=60.0)
 # Where the beat task fetches the FIRS code lists; empty keeps the stored lists.
 FIRS_RESOURCES_BASE_URL = env.str("FIRS_RESOURCES_BASE_URL", default="")
 

@@ -261,5 +261,43 @@ def test_redrive_puts_needs_attention_back_on_the_queue(organization, enqueued):
 def test_mark_paid_updates_firs_and_the_invoice(organization, enqueued):
     invoice, _ = _create(organization)
     _advance(invoice)
+    Invoice.objects.filter(pk=invoice.pk).update(payment_status="PENDING")
+    invoice.refresh_from_db()
     services.invoice_mark_paid(invoice=invoice, reference="bank-ref-1")
     assert invoice.payment_status == "PAID" and invoice.paid_at
+    assert invoice.exchanges.filter(operation="update_payment_status", ok=True).count() == 1
+
+
+def test_mark_paid_on_a_paid_till_sale_calls_nobody(organization, enqueued):
+    invoice, _ = _create(organization)
+    _advance(invoice)
+    assert invoice.payment_status == "PAID"  # the till took the money
+    services.invoice_mark_paid(invoice=invoice, reference="again")
+    assert not invoice.exchanges.filter(operation="update_payment_status").exists()
+
+
+def test_redrive_leaves_an_invoice_a_worker_holds(organization, enqueued):
+    invoice, _ = _create(organization)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        status="needs_attention",
+        claimed_until=timezone.now() + timedelta(seconds=60),
+        claim_token="busy-worker",
+    )
+    invoice.refresh_from_db()
+    assert not services.invoice_redrive(invoice=invoice, actor="operator")
+
+
+def test_code_lists_refresh_from_firs_resources(live_server, settings):
+    from invoices import selectors
+    from invoices.models import FirsCodeListEntry
+
+    FirsCodeListEntry.objects.filter(resource="vat-exemptions").delete()
+    settings.FIRS_RESOURCES_BASE_URL = f"{live_server.url}/sandbox/firs"
+    result = services.code_lists_refresh()
+    assert result["stored"] == FirsCodeListEntry.objects.count() > 100
+    assert selectors.code_lists().is_vat_exempt("1006.3000")
+
+
+def test_code_lists_refresh_is_skipped_without_a_source(settings):
+    settings.FIRS_RESOURCES_BASE_URL = ""
+    assert "skipped" in services.code_lists_refresh()

@@ -26,6 +26,13 @@ class Command(BaseCommand):
         demo = demo_data_ensure(
             operator_password=operator_password, tenant_password=tenant_password
         )
+        if settings.SANDBOX_ENABLED:
+            from invoices.firs.sandbox import sandbox_organization_connect
+
+            # The demo organization signs its invoices with the FIRS sandbox this server runs.
+            sandbox_organization_connect(
+                organization=demo.organization, base_url=f"{url}/sandbox/firs"
+            )
         document = {
             "url": url,
             "operator": {"username": demo.operator.username, "password": operator_password},

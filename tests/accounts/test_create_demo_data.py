@@ -1,0 +1,28 @@
+import json
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Organization
+from invoices.models import FirsSandboxCredential
+
+
+@pytest.mark.django_db
+def test_demo_data_writes_the_documented_file_and_wires_the_firs_sandbox(tmp_path):
+    output = tmp_path / "demo.json"
+    call_command("create_demo_data", url="http://127.0.0.1:8123", output=str(output))
+    demo = json.loads(output.read_text())
+    assert set(demo) == {"url", "operator", "tenant", "connections"}
+    assert set(demo["tenant"]) == {"username", "password", "api_token", "organization_id"}
+    organization = Organization.objects.get(pk=demo["tenant"]["organization_id"])
+    assert organization.firs_base_url == "http://127.0.0.1:8123/sandbox/firs"
+    credential = FirsSandboxCredential.objects.get()
+    assert credential.api_key == organization.firs_api_key
+    assert credential.secret_matches(organization.firs_api_secret)
+
+    # Re-running keeps the logins and leaves one working sandbox key.
+    call_command("create_demo_data", url="http://127.0.0.1:8123", output=str(output))
+    again = json.loads(output.read_text())
+    assert again["tenant"]["password"] == demo["tenant"]["password"]
+    assert FirsSandboxCredential.objects.count() == 1
+    assert output.stat().st_mode & 0o077 == 0
