@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-export DJANGO_SETTINGS_MODULE ?= taxpoynt.settings.development
 
 .PHONY: run test lint format setup install clean-db
 
@@ -27,7 +26,7 @@ run: setup
 	PORT=$(PORT) $(BIN)/python scripts/run_dev.py
 
 test: setup lint
-	$(BIN)/pytest
+	$(BIN)/pytest --ds=taxpoynt.settings.test
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,780 @@
+"""Square JSON -> canonical ``Sale`` and ``WebhookEvent``. Pure: no database, no HTTP.
+
+How a Square order becomes a sale the invoice builder can use:
+
+- Money arrives as ``{"amount": int64 minor units, "currency": ISO 4217}`` and leaves as
+  ``Decimal`` major units, by the currency's ISO minor-unit digits (NGN and USD have 2, JPY 0).
+  Never float. Every amount of an order must be in the order's currency: nothing is converted.
+- ``prices_include_tax`` is always True. Each line carries what the buyer paid for it, Square's
+  line ``total_money`` (after discounts, with additive and inclusive taxes and apportioned service
+  charges), and the builder back-calculates VAT from it (design §4). Square rounds tax per line
+  and FIRS per subtotal, so adding VAT on top could miss Square's total by cents; this way the
+  invoice's payable amount is the order's total to the cent.
+- Tax rate: Square's taxes are whatever the merchant set up (the samples carry a US 9 % sales
+  tax) and say nothing certain about Nigerian VAT, so lines keep ``tax_rate=None``: standard VAT,
+  unless the line's HS code is exempt (the builder decides that). Square's tax *type* matters for
+  discounts only: an ADDITIVE tax is charged after discounts, so a discount saved the buyer its
+  amount plus that tax, and that VAT-inclusive value is what the line and order discounts carry.
+- Discounts: LINE_ITEM-scoped ones become ``Line.discount``; ORDER-scoped ones (Square spreads
+  them over the lines) add up to ``Sale.order_discount``. Both are VAT-inclusive.
+- Service charges: apportioned ones are already inside the lines' totals. Any other becomes a
+  line of its own: a service charge is part of the supply, and VAT applies to it.
+- Tips are a gift to staff, not a supply: they stay off the invoice, so the sale's total is
+  ``total_money - total_tip_money``.
+- Square has no HS codes. Every line gets the connection's ``default_hs_code`` and
+  ``default_product_category``; left empty, invoice validation asks for them.
+- A cash rounding adjustment cannot be expressed (the FIRS invoice has no rounding amount) and is
+  a MappingError, as is anything malformed: every failure names the field.
+"""
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from integrations.base.canonical import Line, Party, Sale, SaleKind
+from integrations.base.connectors import WebhookEvent
+from integrations.base.errors import MappingError
+
+# ISO 4217 minor-unit digits of every code in Square's Currency enum except those without a
+# minor unit (precious metals, bond units, XDR, XTS, XXX) and non-ISO ones (BTC, XUS): an amount
+# in those cannot be read, so they are refused like any unknown code.
+_ZERO_DIGIT_CURRENCIES = "BIF BYR CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_THREE_DIGIT_CURRENCIES = "BHD IQD JOD KWD LYD OMR TND"
+_TWO_DIGIT_CURRENCIES = (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP "
+    "BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP "
+    "GBP GEL GHS GIP GMD GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD "
+    "KZT LAK LBP LKR LRD LSL LTL LVL MAD MDL MGA MKD MMK MNT MOP MRO MUR MVR MWK MXN MXV MYR "
+    "MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK "
+    "SGD SHP SLE SLL SOS SRD SSP STD SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN "
+    "USS UYU UZS VEF WST XCD YER ZAR ZMK ZMW"
+)
+CURRENCY_DIGITS: Mapping[str, int] = {
+    **dict.fromkeys(_ZERO_DIGIT_CURRENCIES.split(), 0),
+    **dict.fromkeys(_TWO_DIGIT_CURRENCIES.split(), 2),
+    **dict.fromkeys(_THREE_DIGIT_CURRENCIES.split(), 3),
+    "CLF": 4,
+}
+
+# Square tender types (orders) and payment source types -> FIRS payment-means codes (UNCL4461).
+# Types with no clear code (WALLET, BANK_ACCOUNT, gift cards, BNPL, OTHER...) are left out
+# rather than guessed; payment means are optional on a FIRS invoice.
+PAYMENT_MEANS_BY_SQUARE_TYPE: Mapping[str, str] = {
+    "CASH": "10",  # In cash
+    "CARD": "48",  # Bank card
+    "THIRD_PARTY_CARD": "48",  # a card taken on another processor's terminal
+}
+# Payments in these states took no money: they say nothing about how the order was paid.
+PAYMENT_STATUSES_WITHOUT_MONEY = frozenset({"CANCELED", "FAILED"})
+APPORTIONED_SERVICE_CHARGE_PHASES = frozenset(
+    {"APPORTIONED_PERCENTAGE_PHASE", "APPORTIONED_AMOUNT_PHASE"}
+)
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# Ids become database keys; anything longer is not a Square id.
+MAX_ID_LENGTH = 255
+# Square quantities: up to 5 decimal places (OrderQuantityUnit.precision); no signs or exponents.
+QUANTITY_PATTERN = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,5})?", re.ASCII)
+PERCENTAGE_PATTERN = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,10})?", re.ASCII)
+COUNTRY_PATTERN = re.compile(r"[A-Z]{2}", re.ASCII)
+REGION_PATTERN = re.compile(r"[A-Z0-9]{1,3}", re.ASCII)
+HUNDRED = Decimal(100)
+UNNAMED_LINE = "Custom amount"
+UNNAMED_SERVICE_CHARGE = "Service charge"
+
+
+def order_is_completed(order: object) -> bool:
+    """Whether the order is paid in full (COMPLETED). OPEN, DRAFT and CANCELED orders are not
+    sales yet, or never will be; an order without a state (a bare batch-retrieve) is not one."""
+    return isinstance(order, Mapping) and order.get("state") == "COMPLETED"
+
+
+def refund_is_completed(refund: object) -> bool:
+    """Whether the money went back to the buyer (COMPLETED); PENDING refunds may still fail."""
+    return isinstance(refund, Mapping) and refund.get("status") == "COMPLETED"
+
+
+def sale_from_order(
+    order: Mapping,
+    *,
+    payments: Iterable[Mapping] = (),
+    customer: Mapping | None = None,
+    default_hs_code: str = "",
+    default_product_category: str = "",
+    received_at: datetime | None = None,
+) -> Sale:
+    """The canonical sale of a Square order (RetrieveOrder / SearchOrders / BatchRetrieveOrders).
+
+    ``payments`` are the order's Payments API objects: their source types give payment means
+    when the order lists no tenders. ``customer`` is the Customers API object of the order's
+    ``customer_id``; without it the buyer is known by id only. ``received_at`` is used only when
+    the order carries no timestamp at all. Any order state maps: check ``order_is_completed``
+    before invoicing. Raises MappingError naming the field when the order cannot be read.
+    """
+    order_id = _order_id(order)
+    try:
+        parts = _order_parts(
+            order, hs_code=default_hs_code, product_category=default_product_category
+        )
+        paid_with = [_object(payment, f"payments[{i}]") for i, payment in enumerate(payments)]
+        for index, payment in enumerate(paid_with):
+            payment_order_id = payment.get("order_id")
+            if payment_order_id is not None and payment_order_id != order_id:
+                raise MappingError(
+                    f"payments[{index}] belongs to order {_shown(payment_order_id)}, not this one"
+                )
+        tenders = [
+            _object(tender, f"order.tenders[{i}]")
+            for i, tender in enumerate(_list(order, "tenders", path="order.tenders"))
+        ]
+        return Sale(
+            external_id=order_id,
+            occurred_at=_occurred_at(order, path="order", received_at=received_at),
+            currency=parts.currency,
+            lines=parts.lines,
+            total=_major(parts.total, parts.currency),
+            prices_include_tax=True,
+            kind=SaleKind.SALE,
+            customer=_buyer(order=order, payments=paid_with, customer=customer),
+            order_discount=_major(parts.order_discount, parts.currency),
+            tax_total=parts.tax_total,
+            payment_means=_payment_means(tenders=tenders, payments=paid_with),
+            location_id=_optional_text(order, "location_id", path="order.location_id"),
+            raw=dict(order),
+        )
+    except MappingError as error:
+        raise MappingError(f"Square order {order_id}: {error}") from None
+
+
+def refund_from_refund_object(
+    refund: Mapping,
+    *,
+    order: Mapping | None,
+    default_hs_code: str = "",
+    default_product_category: str = "",
+) -> Sale:
+    """The canonical refund (a FIRS credit note) of a Square PaymentRefund.
+
+    ``original_external_id`` is the id of the sale order the refund gives money back for. A
+    refund's own ``order_id`` names the *return* order Square creates for it (in Square's own
+    example the refund's order differs from the payment's), so pass the order: a return order
+    names its sale in ``returns[].source_order_id``; a sale order is itself the original. Without
+    an order the refund's ``order_id`` is all there is, and is used as is.
+
+    The credit note is itemised when the items add up to the refunded amount (a return order's
+    returned items, or every item of a fully refunded sale); otherwise it is one line of the
+    refunded amount. Check ``refund_is_completed`` before invoicing.
+    """
+    refund = _object(refund, "refund")
+    refund_id = _id(refund, "id", path="refund.id")
+    try:
+        amount, currency = _money_with_currency(refund, "amount_money", path="refund.amount_money")
+        if amount == 0:
+            raise MappingError("refund.amount_money is 0: there is nothing to credit")
+        lines: tuple[Line, ...] | None = None
+        order_discount = 0
+        customer = None
+        if order is None:
+            original_order_id = _id(refund, "order_id", path="refund.order_id")
+        else:
+            original_order_id, lines, order_discount = _refunded_order(
+                order,
+                refund_order_id=refund.get("order_id"),
+                amount=amount,
+                currency=currency,
+                hs_code=default_hs_code,
+                product_category=default_product_category,
+            )
+            customer = _buyer(order=order, payments=[], customer=None)
+        if lines is None:
+            reason = _optional_text(refund, "reason", path="refund.reason")
+            lines = (
+                Line(
+                    name=f"Refund: {reason}" if reason else "Refund",
+                    quantity=Decimal(1),
+                    unit_price=_major(amount, currency),
+                    hs_code=default_hs_code,
+                    product_category=default_product_category,
+                    external_id=refund_id,
+                ),
+            )
+        destination_type = _optional_text(
+            refund, "destination_type", path="refund.destination_type"
+        )
+        means = PAYMENT_MEANS_BY_SQUARE_TYPE.get(destination_type)
+        return Sale(
+            external_id=refund_id,
+            occurred_at=_occurred_at(refund, path="refund", received_at=None),
+            currency=currency,
+            lines=lines,
+            total=_major(amount, currency),
+            prices_include_tax=True,
+            kind=SaleKind.REFUND,
+            customer=customer,
+            order_discount=_major(order_discount, currency),
+            payment_means=(means,) if means else (),
+            location_id=_optional_text(refund, "location_id", path="refund.location_id"),
+            original_external_id=original_order_id,
+            raw=dict(refund),
+        )
+    except MappingError as error:
+        raise MappingError(f"Square refund {refund_id}: {error}") from None
+
+
+def webhook_events(body: bytes) -> list[WebhookEvent]:
+    """The event of a (verified) Square webhook delivery: Square sends one per request.
+
+    Envelope: ``{merchant_id, type, event_id, created_at, data: {type, id, object}}``; the
+    payload is the whole envelope. Order events carry only ids, state and version: fetch the
+    order. Raises MappingError on anything that is not such an envelope.
+    """
+    envelope = _json_object(body)
+    data = _object(envelope.get("data"), "data")
+    _object(data.get("object"), "data.object")
+    return [
+        WebhookEvent(
+            event_id=_id(envelope, "event_id", path="event_id"),
+            event_type=_id(envelope, "type", path="type"),
+            account_id=_id(envelope, "merchant_id", path="merchant_id"),
+            object_id=_id(data, "id", path="data.id"),
+            payload=envelope,
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class _OrderParts:
+    currency: str
+    lines: tuple[Line, ...]
+    order_discount: int  # minor units, VAT-inclusive
+    total: int  # minor units: total_money less tips
+    tax_total: Decimal | None
+
+
+def _order_parts(order: Mapping, *, hs_code: str, product_category: str) -> _OrderParts:
+    """Lines, order discount and total of a sale order, checked to add up as Square says."""
+    total, currency = _money_with_currency(order, "total_money", path="order.total_money")
+    tip = _minor_units(order, "total_tip_money", path="order.total_tip_money", currency=currency)
+    if tip > total:
+        raise MappingError(f"order.total_tip_money {tip} is more than total_money {total}")
+    if order.get("rounding_adjustment") is not None and _minor_units(
+        _object(order["rounding_adjustment"], "order.rounding_adjustment"),
+        "amount_money",
+        path="order.rounding_adjustment.amount_money",
+        currency=currency,
+    ):
+        raise MappingError(
+            "the order has a cash rounding adjustment, which a FIRS invoice cannot carry"
+        )
+    items = _list(order, "line_items", path="order.line_items")
+    if not items and order.get("returns"):
+        raise MappingError("a return order has no sale to invoice; its refund is a credit note")
+    if not items:
+        raise MappingError("the order has no line items")
+    discounts = _by_uid(order, "discounts", path="order.discounts")
+    taxes = _by_uid(order, "taxes", path="order.taxes")
+
+    lines: list[Line] = []
+    order_discount = paid = 0
+    for index, item in enumerate(items):
+        line, line_paid, line_order_discount = _line_from_item(
+            _object(item, f"order.line_items[{index}]"),
+            path=f"order.line_items[{index}]",
+            currency=currency,
+            discounts=discounts,
+            taxes=taxes,
+            hs_code=hs_code,
+            product_category=product_category,
+        )
+        lines.append(line)
+        paid += line_paid
+        order_discount += line_order_discount
+    for index, charge in enumerate(_list(order, "service_charges", path="order.service_charges")):
+        path = f"order.service_charges[{index}]"
+        charge = _object(charge, path)
+        if _is_apportioned(charge, path=path):
+            continue  # already inside the totals of the lines it was spread over
+        amount = _minor_units(
+            charge, "total_money", path=f"{path}.total_money", currency=currency, is_required=True
+        )
+        lines.append(
+            Line(
+                name=_optional_text(charge, "name", path=f"{path}.name") or UNNAMED_SERVICE_CHARGE,
+                quantity=Decimal(1),
+                unit_price=_major(amount, currency),
+                hs_code=hs_code,
+                product_category=product_category,
+                sku=_optional_text(charge, "catalog_object_id", path=f"{path}.catalog_object_id"),
+                external_id=_optional_text(charge, "uid", path=f"{path}.uid"),
+            )
+        )
+        paid += amount
+    if paid != total - tip:
+        raise MappingError(
+            f"the lines and service charges come to {paid} minor units, but total_money less "
+            f"tips is {total - tip} ({total} - {tip}); Square's totals hold something the "
+            "mapping does not"
+        )
+    tax = _minor_units(order, "total_tax_money", path="order.total_tax_money", currency=currency)
+    return _OrderParts(
+        currency=currency,
+        lines=tuple(lines),
+        order_discount=order_discount,
+        total=total - tip,
+        tax_total=None if order.get("total_tax_money") is None else _major(tax, currency),
+    )
+
+
+def _line_from_item(
+    item: Mapping,
+    *,
+    path: str,
+    currency: str,
+    discounts: Mapping[str, Mapping],
+    taxes: Mapping[str, Mapping],
+    hs_code: str,
+    product_category: str,
+) -> tuple[Line, int, int]:
+    """(line, paid, its share of order-scoped discounts): money in minor units, VAT-inclusive."""
+    quantity = _quantity(item, path=path)
+    paid = _minor_units(
+        item, "total_money", path=f"{path}.total_money", currency=currency, is_required=True
+    )
+    line_discounts, order_discounts = _applied_discounts(
+        item, path=path, currency=currency, discounts=discounts
+    )
+    additive_percent = _additive_tax_percent(item, path=path, taxes=taxes)
+    line_discount = sum(_with_tax(amount, additive_percent) for amount in line_discounts)
+    order_discount = sum(_with_tax(amount, additive_percent) for amount in order_discounts)
+    name = _optional_text(item, "name", path=f"{path}.name") or UNNAMED_LINE
+    variation = _optional_text(item, "variation_name", path=f"{path}.variation_name")
+    if variation and variation != name:
+        name = f"{name} ({variation})"
+    modifiers = [
+        _optional_text(
+            _object(modifier, f"{path}.modifiers[{i}]"), "name", path=f"{path}.modifiers[{i}].name"
+        )
+        for i, modifier in enumerate(_list(item, "modifiers", path=f"{path}.modifiers"))
+    ]
+    note = _optional_text(item, "note", path=f"{path}.note")
+    line = Line(
+        name=name,
+        quantity=quantity,
+        unit_price=_unit_price(
+            amount=_major(paid + line_discount + order_discount, currency),
+            quantity=quantity,
+            digits=CURRENCY_DIGITS[currency],
+            path=path,
+        ),
+        discount=_major(line_discount, currency),
+        hs_code=hs_code,
+        product_category=product_category,
+        sku=_optional_text(item, "catalog_object_id", path=f"{path}.catalog_object_id"),
+        description="; ".join(text for text in [*modifiers, note] if text),
+        external_id=_optional_text(item, "uid", path=f"{path}.uid"),
+    )
+    return line, paid, order_discount
+
+
+def _applied_discounts(
+    item: Mapping, *, path: str, currency: str, discounts: Mapping[str, Mapping]
+) -> tuple[list[int], list[int]]:
+    """The line's discounts in minor units, split into (line-scoped, order-scoped)."""
+    total = _minor_units(
+        item, "total_discount_money", path=f"{path}.total_discount_money", currency=currency
+    )
+    applied = _list(item, "applied_discounts", path=f"{path}.applied_discounts")
+    if not applied:
+        # A line without discount references (older or hand-made orders): its own discount.
+        return ([total] if total else []), []
+    line_scoped, order_scoped = [], []
+    for index, reference in enumerate(applied):
+        reference_path = f"{path}.applied_discounts[{index}]"
+        reference = _object(reference, reference_path)
+        uid = _id(reference, "discount_uid", path=f"{reference_path}.discount_uid")
+        if uid not in discounts:
+            raise MappingError(f"{reference_path} names discount {uid}, which the order lacks")
+        amount = _minor_units(
+            reference, "applied_money", path=f"{reference_path}.applied_money", currency=currency
+        )
+        is_order_scoped = discounts[uid].get("scope") == "ORDER"
+        (order_scoped if is_order_scoped else line_scoped).append(amount)
+    if item.get("total_discount_money") is not None and sum(line_scoped + order_scoped) != total:
+        raise MappingError(
+            f"{path}.applied_discounts add up to {sum(line_scoped + order_scoped)}, "
+            f"not total_discount_money {total}"
+        )
+    return line_scoped, order_scoped
+
+
+def _additive_tax_percent(item: Mapping, *, path: str, taxes: Mapping[str, Mapping]) -> Decimal:
+    """The summed rate of the ADDITIVE taxes on the line: charged after its discounts."""
+    percent = Decimal(0)
+    for index, reference in enumerate(_list(item, "applied_taxes", path=f"{path}.applied_taxes")):
+        reference_path = f"{path}.applied_taxes[{index}]"
+        uid = _id(_object(reference, reference_path), "tax_uid", path=f"{reference_path}.tax_uid")
+        if uid not in taxes:
+            raise MappingError(f"{reference_path} names tax {uid}, which the order lacks")
+        tax = taxes[uid]
+        if tax.get("type") == "ADDITIVE":
+            percent += _percentage(tax, path=f"order.taxes[uid={uid}].percentage")
+    return percent
+
+
+def _with_tax(amount: int, percent: Decimal) -> int:
+    """What a pre-tax discount saved the buyer once the additive tax on it is counted."""
+    return int((amount * (HUNDRED + percent) / HUNDRED).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def _unit_price(*, amount: Decimal, quantity: Decimal, digits: int, path: str) -> Decimal:
+    """The shortest unit price for which quantity x price, rounded to the currency, is amount."""
+    exact = amount / quantity
+    unit = Decimal(1).scaleb(-digits)
+    for places in range(digits, digits + 11, 2):
+        price = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        if (quantity * price).quantize(unit, rounding=ROUND_HALF_UP) == amount:
+            return price
+    raise MappingError(f"{path}: no unit price gives {amount} for quantity {quantity}")
+
+
+def _is_apportioned(charge: Mapping, *, path: str) -> bool:
+    treatment = _optional_text(charge, "treatment_type", path=f"{path}.treatment_type")
+    phase = _optional_text(charge, "calculation_phase", path=f"{path}.calculation_phase")
+    return treatment == "APPORTIONED_TREATMENT" or phase in APPORTIONED_SERVICE_CHARGE_PHASES
+
+
+def _refunded_order(
+    order: Mapping,
+    *,
+    refund_order_id: object,
+    amount: int,
+    currency: str,
+    hs_code: str,
+    product_category: str,
+) -> tuple[str, tuple[Line, ...] | None, int]:
+    """(original sale order id, itemised lines or None, order discount) for a refund."""
+    order = _object(order, "order")
+    order_id = _order_id(order)
+    returns = _list(order, "returns", path="order.returns")
+    if not returns:
+        # The sale order itself: itemise only a full refund; which items a partial one gave
+        # money back for, the refund does not say.
+        parts = _order_parts(order, hs_code=hs_code, product_category=product_category)
+        if parts.currency != currency:
+            raise MappingError(f"the refund is in {currency}, order {order_id} in {parts.currency}")
+        if parts.total == amount:
+            return order_id, parts.lines, parts.order_discount
+        return order_id, None, 0
+    if refund_order_id != order_id:
+        raise MappingError(
+            f"return order {order_id} is not the refund's order {_shown(refund_order_id)}"
+        )
+    sources, lines, returned = set(), [], 0
+    for index, entry in enumerate(returns):
+        path = f"order.returns[{index}]"
+        entry = _object(entry, path)
+        sources.add(_optional_text(entry, "source_order_id", path=f"{path}.source_order_id"))
+        for item_index, item in enumerate(
+            _list(entry, "return_line_items", path=f"{path}.return_line_items")
+        ):
+            item_path = f"{path}.return_line_items[{item_index}]"
+            line, paid = _returned_line(
+                _object(item, item_path),
+                path=item_path,
+                currency=currency,
+                hs_code=hs_code,
+                product_category=product_category,
+            )
+            lines.append(line)
+            returned += paid
+    if len(sources) != 1 or "" in sources:
+        raise MappingError(
+            f"return order {order_id} does not name one sale order in returns[].source_order_id "
+            "(an unlinked return has no invoice to credit)"
+        )
+    return sources.pop(), (tuple(lines) if lines and returned == amount else None), 0
+
+
+def _returned_line(
+    item: Mapping, *, path: str, currency: str, hs_code: str, product_category: str
+) -> tuple[Line, int]:
+    """A returned item at what it gives back (its total_money, discounts and taxes included)."""
+    quantity = _quantity(item, path=path)
+    paid = _minor_units(
+        item, "total_money", path=f"{path}.total_money", currency=currency, is_required=True
+    )
+    return (
+        Line(
+            name=_optional_text(item, "name", path=f"{path}.name") or UNNAMED_LINE,
+            quantity=quantity,
+            unit_price=_unit_price(
+                amount=_major(paid, currency),
+                quantity=quantity,
+                digits=CURRENCY_DIGITS[currency],
+                path=path,
+            ),
+            hs_code=hs_code,
+            product_category=product_category,
+            sku=_optional_text(item, "catalog_object_id", path=f"{path}.catalog_object_id"),
+            external_id=_optional_text(
+                item, "source_line_item_uid", path=f"{path}.source_line_item_uid"
+            ),
+        ),
+        paid,
+    )
+
+
+def _buyer(*, order: Mapping, payments: list[Mapping], customer: Mapping | None) -> Party | None:
+    """The buyer as Square knows it: never a TIN (Square has none), never an invented one.
+
+    The order's ``customer_id``, else a tender's or payment's (card on file).
+    """
+    tenders = _list(order, "tenders", path="order.tenders")
+    candidates = [
+        _optional_text(order, "customer_id", path="order.customer_id"),
+        *(
+            _optional_text(_object(tender, f"order.tenders[{i}]"), "customer_id", path="tender")
+            for i, tender in enumerate(tenders)
+        ),
+        *(_optional_text(payment, "customer_id", path="payment") for payment in payments),
+    ]
+    customer_id = next((candidate for candidate in candidates if candidate), "")
+    if customer is None:
+        return Party(name="", external_id=customer_id) if customer_id else None
+    customer = _object(customer, "customer")
+    known_id = _id(customer, "id", path="customer.id")
+    if customer_id and known_id != customer_id:
+        raise MappingError(f"customer {known_id} is not the order's customer {customer_id}")
+    return _party_from_customer(customer)
+
+
+def _party_from_customer(customer: Mapping) -> Party:
+    def text(container: Mapping, key: str, path: str) -> str:
+        return _optional_text(container, key, path=path).strip()
+
+    company = text(customer, "company_name", "customer.company_name")
+    person = " ".join(
+        part
+        for part in (
+            text(customer, "given_name", "customer.given_name"),
+            text(customer, "family_name", "customer.family_name"),
+        )
+        if part
+    )
+    address = (
+        {} if customer.get("address") is None else _object(customer["address"], "customer.address")
+    )
+    country = text(address, "country", "customer.address.country").upper()
+    district = text(
+        address, "administrative_district_level_1", "customer.address.administrative_district"
+    ).upper()
+    street = ", ".join(
+        part
+        for part in (
+            text(address, "address_line_1", "customer.address.address_line_1"),
+            text(address, "address_line_2", "customer.address.address_line_2"),
+        )
+        if part
+    )
+    return Party(
+        # A company is the buyer when Square names one; the person is its contact.
+        name=company or person or text(customer, "nickname", "customer.nickname"),
+        email=text(customer, "email_address", "customer.email_address"),
+        telephone=text(customer, "phone_number", "customer.phone_number"),
+        street_name=street,
+        city_name=text(address, "locality", "customer.address.locality"),
+        postal_zone=text(address, "postal_code", "customer.address.postal_code"),
+        # ISO 3166-2 from Square's country + region code ("US" + "NY"); free text is dropped.
+        state=f"{country}-{district}"
+        if COUNTRY_PATTERN.fullmatch(country) and REGION_PATTERN.fullmatch(district)
+        else "",
+        # Square leaves the country out of some addresses; Party's default (NG) then stands.
+        country=country if COUNTRY_PATTERN.fullmatch(country) else Party.country,
+        external_id=_id(customer, "id", path="customer.id"),
+    )
+
+
+def _payment_means(*, tenders: list[Mapping], payments: list[Mapping]) -> tuple[str, ...]:
+    """FIRS codes of how the order was paid: the tenders, else the payments that took money."""
+    types = [_optional_text(tender, "type", path="order.tenders[].type") for tender in tenders]
+    if not types:
+        types = [
+            _optional_text(payment, "source_type", path="payments[].source_type")
+            for payment in payments
+            if _optional_text(payment, "status", path="payments[].status")
+            not in PAYMENT_STATUSES_WITHOUT_MONEY
+        ]
+    codes = (PAYMENT_MEANS_BY_SQUARE_TYPE.get(square_type) for square_type in types)
+    return tuple(dict.fromkeys(code for code in codes if code))
+
+
+def _occurred_at(source: Mapping, *, path: str, received_at: datetime | None) -> datetime:
+    """When it happened: closed (paid), else created, else last updated, else received."""
+    for key in ("closed_at", "created_at", "updated_at"):
+        text = _optional_text(source, key, path=f"{path}.{key}")
+        if text:
+            return _timestamp(text, path=f"{path}.{key}")
+    if received_at is None or received_at.tzinfo is None:
+        raise MappingError(f"{path} has no closed_at, created_at or updated_at")
+    return received_at
+
+
+def _timestamp(text: str, *, path: str) -> datetime:
+    """An RFC 3339 timestamp with its offset ("2020-05-18T16:30:49.614Z")."""
+    try:
+        moment = datetime.fromisoformat(text) if "T" in text else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise MappingError(f"{path} is {_shown(text)}, not an RFC 3339 timestamp with an offset")
+    return moment
+
+
+def _quantity(item: Mapping, *, path: str) -> Decimal:
+    text = item.get("quantity")
+    if not isinstance(text, str) or not QUANTITY_PATTERN.fullmatch(text):
+        raise MappingError(f"{path}.quantity is {_shown(text)}, not a decimal string like '1.5'")
+    quantity = Decimal(text)
+    if quantity <= 0:
+        raise MappingError(f"{path}.quantity is {text}; a sold item has a positive quantity")
+    return quantity
+
+
+def _percentage(tax: Mapping, *, path: str) -> Decimal:
+    text = tax.get("percentage")
+    if not isinstance(text, str) or not PERCENTAGE_PATTERN.fullmatch(text):
+        raise MappingError(f"{path} is {_shown(text)}, not a percentage string like '7.5'")
+    return Decimal(text)
+
+
+def _money_with_currency(container: Mapping, key: str, *, path: str) -> tuple[int, str]:
+    """A required amount and its currency, which must be one we know the minor units of."""
+    money = _object(container.get(key), path)
+    currency = money.get("currency")
+    if not isinstance(currency, str) or currency not in CURRENCY_DIGITS:
+        raise MappingError(f"{path}.currency is {_shown(currency)}, not a currency Square uses")
+    return _minor_units(container, key, path=path, currency=currency, is_required=True), currency
+
+
+def _minor_units(
+    container: Mapping, key: str, *, path: str, currency: str, is_required: bool = False
+) -> int:
+    """A Money amount in minor units; 0 when absent and optional. Never negative, never float."""
+    money = container.get(key)
+    if money is None:
+        if is_required:
+            raise MappingError(f"{path} is missing")
+        return 0
+    money = _object(money, path)
+    amount = money.get("amount")
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise MappingError(
+            f"{path}.amount is a {type(amount).__name__}; Square sends whole minor units"
+        )
+    if not INT64_MIN <= amount <= INT64_MAX:
+        raise MappingError(f"{path}.amount is outside Square's int64 range")
+    if amount < 0:
+        raise MappingError(f"{path}.amount is negative; Square sends this as an unsigned amount")
+    if money.get("currency") != currency:
+        raise MappingError(
+            f"{path}.currency is {_shown(money.get('currency'))}; the order is in {currency} "
+            "and nothing is converted"
+        )
+    return amount
+
+
+def _major(amount: int, currency: str) -> Decimal:
+    """Minor units as an exact Decimal in major units: 12345 NGN kobo -> 123.45."""
+    return Decimal(amount).scaleb(-CURRENCY_DIGITS[currency])
+
+
+def _order_id(order: object) -> str:
+    return _id(_object(order, "order"), "id", path="order.id")
+
+
+def _by_uid(order: Mapping, key: str, *, path: str) -> dict[str, Mapping]:
+    entries = {}
+    for index, entry in enumerate(_list(order, key, path=path)):
+        entry = _object(entry, f"{path}[{index}]")
+        entries[_id(entry, "uid", path=f"{path}[{index}].uid")] = entry
+    return entries
+
+
+def _object(value: object, path: str) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise MappingError(
+            f"{path} is {'missing' if value is None else 'a ' + type(value).__name__}, "
+            "not an object"
+        )
+    return value
+
+
+def _list(container: Mapping, key: str, *, path: str) -> list:
+    value = container.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MappingError(f"{path} is a {type(value).__name__}, not a list")
+    return value
+
+
+def _id(container: Mapping, key: str, *, path: str) -> str:
+    value = container.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise MappingError(f"{path} is {'missing' if value is None else _shown(value)}")
+    if len(value) > MAX_ID_LENGTH:
+        raise MappingError(f"{path} is {len(value)} characters long; not a Square id")
+    return value
+
+
+def _optional_text(container: Mapping, key: str, *, path: str) -> str:
+    value = container.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MappingError(f"{path} is a {type(value).__name__}, not text")
+    return value
+
+
+def _shown(value: object) -> str:
+    """A value for an error message: short, and never a huge int's digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "a number"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # a huge int or a deep structure inside
+        return f"a {type(value).__name__}"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_object(body: bytes) -> dict:
+    """The delivery's JSON object; NaN, Infinity and out-of-range numbers are refused."""
+    try:
+        parsed = json.loads(
+            bytes(body).decode("utf-8"),
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+        )
+    except MappingError:
+        raise
+    except (TypeError, ValueError, RecursionError) as error:
+        # ValueError covers bad UTF-8, bad JSON and integers past Python's digit limit.
+        raise MappingError(f"The webhook body is not JSON: {_shown(str(error))}") from None
+    if not isinstance(parsed, dict):
+        raise MappingError(f"The webhook body is a JSON {type(parsed).__name__}, not an object")
+    return parsed
+
+
+def _refuse_constant(name: str) -> float:
+    raise MappingError(f"The webhook body holds {name}, which is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise MappingError("The webhook body holds a number too large for a float")
+    return number
