@@ -127,10 +127,7 @@ def sale_from_order(
                 raise MappingError(
                     f"payments[{index}] belongs to order {_shown(payment_order_id)}, not this one"
                 )
-        tenders = [
-            _object(tender, f"order.tenders[{i}]")
-            for i, tender in enumerate(_list(order, "tenders", path="order.tenders"))
-        ]
+        tenders = _tenders(order)
         return Sale(
             external_id=order_id,
             occurred_at=_occurred_at(order, path="order", received_at=received_at),
@@ -139,7 +136,7 @@ def sale_from_order(
             total=_major(parts.total, parts.currency),
             prices_include_tax=True,
             kind=SaleKind.SALE,
-            customer=_buyer(order=order, payments=paid_with, customer=customer),
+            customer=_buyer(order=order, tenders=tenders, payments=paid_with, customer=customer),
             order_discount=_major(parts.order_discount, parts.currency),
             tax_total=parts.tax_total,
             payment_means=_payment_means(tenders=tenders, payments=paid_with),
@@ -189,7 +186,7 @@ def refund_from_refund_object(
                 hs_code=default_hs_code,
                 product_category=default_product_category,
             )
-            customer = _buyer(order=order, payments=[], customer=None)
+            customer = _buyer(order=order, tenders=_tenders(order), payments=[], customer=None)
         if lines is None:
             reason = _optional_text(refund, "reason", path="refund.reason")
             lines = (
@@ -528,19 +525,21 @@ def _returned_line(
     )
 
 
-def _buyer(*, order: Mapping, payments: list[Mapping], customer: Mapping | None) -> Party | None:
+def _buyer(
+    *,
+    order: Mapping,
+    tenders: list[Mapping],
+    payments: list[Mapping],
+    customer: Mapping | None,
+) -> Party | None:
     """The buyer as Square knows it: never a TIN (Square has none), never an invented one.
 
-    The order's ``customer_id``, else a tender's or payment's (card on file).
+    The order's ``customer_id``, else a tender's or payment's (a card on file).
     """
-    tenders = _list(order, "tenders", path="order.tenders")
     candidates = [
         _optional_text(order, "customer_id", path="order.customer_id"),
-        *(
-            _optional_text(_object(tender, f"order.tenders[{i}]"), "customer_id", path="tender")
-            for i, tender in enumerate(tenders)
-        ),
-        *(_optional_text(payment, "customer_id", path="payment") for payment in payments),
+        *(_optional_text(t, "customer_id", path="order.tenders[].customer_id") for t in tenders),
+        *(_optional_text(p, "customer_id", path="payments[].customer_id") for p in payments),
     ]
     customer_id = next((candidate for candidate in candidates if candidate), "")
     if customer is None:
@@ -598,6 +597,13 @@ def _party_from_customer(customer: Mapping) -> Party:
     )
 
 
+def _tenders(order: Mapping) -> list[Mapping]:
+    return [
+        _object(tender, f"order.tenders[{index}]")
+        for index, tender in enumerate(_list(order, "tenders", path="order.tenders"))
+    ]
+
+
 def _payment_means(*, tenders: list[Mapping], payments: list[Mapping]) -> tuple[str, ...]:
     """FIRS codes of how the order was paid: the tenders, else the payments that took money."""
     types = [_optional_text(tender, "type", path="order.tenders[].type") for tender in tenders]
@@ -618,8 +624,10 @@ def _occurred_at(source: Mapping, *, path: str, received_at: datetime | None) ->
         text = _optional_text(source, key, path=f"{path}.{key}")
         if text:
             return _timestamp(text, path=f"{path}.{key}")
-    if received_at is None or received_at.tzinfo is None:
+    if received_at is None:
         raise MappingError(f"{path} has no closed_at, created_at or updated_at")
+    if received_at.tzinfo is None:
+        raise ValueError("received_at must be timezone-aware")
     return received_at
 
 
