@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from integrations.base.canonical import Line, Party, Sale, SaleKind
+from integrations.base.canonical import Deal, Line, Party, Sale, SaleKind
 from invoices.firs.sandbox import sandbox_credential_create
 from tests.factories import OrganizationFactory
 
@@ -84,4 +84,39 @@ def pos_sale(number: int = 1, *, kind: SaleKind = SaleKind.SALE, customer: Party
         kind=kind,
         customer=customer,
         payment_means=("10",),
+    )
+
+
+def won_deal(number: int = 1) -> Deal:
+    """A B2B deal won in the CRM: invoiced on closing, so unpaid until the buyer pays."""
+    closed_at = datetime(2026, 11, 20, 10, 0, tzinfo=LAGOS)
+    return Deal(
+        external_id=f"D-{number}",
+        name="Annual support plan",
+        stage="closedwon",
+        pipeline="default",
+        amount=Decimal("480000.00"),
+        currency="NGN",
+        closed_at=closed_at,
+        modified_at=closed_at,
+        lines=(
+            Line(
+                name="Annual support plan",
+                quantity=Decimal(1),
+                unit_price=Decimal("480000.00"),
+                hs_code="6209",
+                product_category="IT support services",
+            ),
+        ),
+        buyer=Party(
+            name="Savannah Agro-Allied Processors Limited",
+            tin="17402958-0001",
+            email="accounts.payable@savannahagro.com.ng",
+            telephone="+2349062345678",
+            street_name="Plot 1021 Aminu Kano Crescent",
+            city_name="Wuse II",
+            postal_zone="900288",
+            state="NG-FC",
+        ),
+        is_won=True,
     )

@@ -1,15 +1,13 @@
 """Operators' invoice and FIRS admin: view-only machine rows, filters, actions that report counts,
 and no secret on any page."""
 
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.utils import timezone
 
-from integrations.base.canonical import Deal, Line, Party
 from invoices import services
 from invoices.firs.client import SharedCircuitBreaker
 from invoices.firs.sandbox import FAULTS_CACHE_KEY, sandbox_credential_create, sandbox_faults
@@ -26,7 +24,7 @@ from invoices.models import (
     InvoiceTaxSubtotal,
 )
 from tests.factories import InvoiceFactory, OrganizationFactory, UserFactory
-from tests.invoices.pipeline_support import LAGOS, sandbox_organization
+from tests.invoices.pipeline_support import sandbox_organization, won_deal
 
 CHANGELIST = "/admin/invoices/invoice/"
 
@@ -253,41 +251,6 @@ def test_mark_paid_action_refuses_a_huge_selection(admin_client, settings, monke
     assert not FirsExchange.objects.exists()
 
 
-def _won_deal():
-    """A CRM deal invoiced on closing, so unpaid until the buyer pays."""
-    closed_at = datetime(2026, 11, 20, 10, 0, tzinfo=LAGOS)
-    return Deal(
-        external_id="D-7",
-        name="Annual support plan",
-        stage="closedwon",
-        pipeline="default",
-        amount=Decimal("480000.00"),
-        currency="NGN",
-        closed_at=closed_at,
-        modified_at=closed_at,
-        lines=(
-            Line(
-                name="Annual support plan",
-                quantity=Decimal(1),
-                unit_price=Decimal("480000.00"),
-                hs_code="6209",
-                product_category="IT support services",
-            ),
-        ),
-        buyer=Party(
-            name="Savannah Agro-Allied Processors Limited",
-            tin="17402958-0001",
-            email="accounts.payable@savannahagro.com.ng",
-            telephone="+2349062345678",
-            street_name="Plot 1021 Aminu Kano Crescent",
-            city_name="Wuse II",
-            postal_zone="900288",
-            state="NG-FC",
-        ),
-        is_won=True,
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_mark_paid_action_tells_firs(admin_client, live_server, monkeypatch):
     breaker = SharedCircuitBreaker(name=live_server.url.split("//")[1])
@@ -296,7 +259,7 @@ def test_mark_paid_action_tells_firs(admin_client, live_server, monkeypatch):
     monkeypatch.setattr(services, "invoice_enqueue", lambda *, invoice, countdown=None: None)
     organization = sandbox_organization(base_url=f"{live_server.url}/sandbox/firs")
     invoice, _ = services.invoice_create_for_source(
-        organization=organization, source_type="crm", source_id=7, source=_won_deal()
+        organization=organization, source_type="crm", source_id=7, source=won_deal(7)
     )
     services.invoice_advance(invoice_id=invoice.pk, claim_token="test")
     invoice.refresh_from_db()

@@ -3,7 +3,6 @@
 import datetime
 import json
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -11,7 +10,6 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Membership
-from integrations.base.canonical import Deal, Line, Party
 from invoices import services
 from invoices.firs.client import SharedCircuitBreaker
 from invoices.firs.errors import FirsRateLimited
@@ -25,7 +23,7 @@ from invoices.models import (
     InvoiceTaxSubtotal,
 )
 from tests.factories import InvoiceFactory, MembershipFactory
-from tests.invoices.pipeline_support import LAGOS, sandbox_organization
+from tests.invoices.pipeline_support import sandbox_organization, won_deal
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ROUTES = [
@@ -457,46 +455,11 @@ def firs_live(live_server, monkeypatch):
     breaker.reset()
 
 
-def _won_deal():
-    """A CRM deal invoiced on closing, so unpaid until the buyer pays."""
-    closed_at = datetime.datetime(2026, 11, 20, 10, 0, tzinfo=LAGOS)
-    return Deal(
-        external_id="D-1",
-        name="Annual support plan",
-        stage="closedwon",
-        pipeline="default",
-        amount=Decimal("480000.00"),
-        currency="NGN",
-        closed_at=closed_at,
-        modified_at=closed_at,
-        lines=(
-            Line(
-                name="Annual support plan",
-                quantity=Decimal(1),
-                unit_price=Decimal("480000.00"),
-                hs_code="6209",
-                product_category="IT support services",
-            ),
-        ),
-        buyer=Party(
-            name="Savannah Agro-Allied Processors Limited",
-            tin="17402958-0001",
-            email="accounts.payable@savannahagro.com.ng",
-            telephone="+2349062345678",
-            street_name="Plot 1021 Aminu Kano Crescent",
-            city_name="Wuse II",
-            postal_zone="900288",
-            state="NG-FC",
-        ),
-        is_won=True,
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_mark_paid_tells_firs_and_records_it(api_client, firs_live):
     owner = MembershipFactory(organization=firs_live, role=Membership.Role.OWNER).user
     invoice, _ = services.invoice_create_for_source(
-        organization=firs_live, source_type="crm", source_id=1, source=_won_deal()
+        organization=firs_live, source_type="crm", source_id=1, source=won_deal(1)
     )
     services.invoice_advance(invoice_id=invoice.pk, claim_token="test")
     invoice.refresh_from_db()
