@@ -450,7 +450,9 @@ def _retry_later(invoice: Invoice, error: FirsTransientError) -> None:
 
 
 def retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with full jitter, capped; never earlier than FIRS asked."""
+    """Exponential backoff with jitter (half to all of the step), not earlier than FIRS's
+    Retry-After, and never beyond INVOICE_RETRY_MAX_SECONDS (a countdown must stay far below the
+    broker's visibility timeout, R4)."""
     cap = settings.INVOICE_RETRY_MAX_SECONDS
     ceiling = min(cap, settings.INVOICE_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
     delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
