@@ -21,3 +21,4 @@ urlpatterns = [
 
 if settings.SANDBOX_ENABLED:
     urlpatterns.append(path("sandbox/firs/", include("invoices.firs.sandbox_urls")))
+    urlpatterns.append(path("sandbox/square/", include("integrations.pos.square.sandbox_urls")))
