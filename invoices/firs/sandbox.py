@@ -36,6 +36,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from invoices.codes import SNAPSHOT_PATH, CodeLists
 from invoices.models import FirsSandboxCredential, FirsSandboxFaults, FirsSandboxInvoice
+from taxpoynt.lib.sandboxes import method_dispatch
 
 # What ``FirsSandboxFaults.only_operations`` may name (FirsClient uses the same names).
 OPERATIONS = frozenset(
@@ -835,15 +836,7 @@ def _json_object(request) -> dict:
 
 def methods(**handlers):
     """One path, a view per HTTP method; other methods get MBS's 404."""
-
-    @csrf_exempt
-    def view(request, **kwargs):
-        handler = handlers.get(request.method)
-        if handler is None:
-            return route_not_found(request)
-        return handler(request, **kwargs)
-
-    return view
+    return method_dispatch(not_found=route_not_found, **handlers)
 
 
 @csrf_exempt

@@ -30,6 +30,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from integrations.pos.models import SquareSandboxLocation, SquareSandboxMerchant, SquareSandboxOrder
 from integrations.pos.square.mappers import QUANTITY_PATTERN
+from taxpoynt.lib.sandboxes import method_dispatch
 
 MAX_SEARCH_LIMIT = 1000
 MAX_SEARCH_LOCATIONS = 10
@@ -560,15 +561,7 @@ def square_endpoint(view):
 
 def methods(**handlers):
     """One path, a view per HTTP method; other methods get Square's 404 envelope."""
-
-    @csrf_exempt
-    def view(request, **kwargs):
-        handler = handlers.get(request.method)
-        if handler is None:
-            return route_not_found(request)
-        return handler(request, **kwargs)
-
-    return view
+    return method_dispatch(not_found=route_not_found, **handlers)
 
 
 @csrf_exempt

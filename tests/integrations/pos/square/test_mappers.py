@@ -7,7 +7,6 @@ refund or a customer, and every webhook sample. Generated orders follow Square's
 
 import copy
 import json
-import uuid
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -17,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import Organization
 from integrations.base.canonical import Party, SaleKind
 from integrations.base.errors import MappingError
 from integrations.pos.square.mappers import (
@@ -29,23 +27,10 @@ from integrations.pos.square.mappers import (
     webhook_events,
 )
 from invoices.builder import InvoiceReference, invoice_build
-from invoices.codes import CodeLists
 from invoices.validation import decimal_from_json, invoice_validate
+from tests.integrations.pos.square.support import CODES, SUPPLIER
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
-# Module-level, not fixtures: hypothesis reruns the test body, not function-scoped fixtures.
-CODES = CodeLists.from_snapshot()
-SUPPLIER = Organization(
-    legal_name="Oja Oyinbo Mart Limited",
-    tin="12345678-0001",
-    contact_email="receipts@ojaoyinbomart.ng",
-    street_name="22 Ring Road",
-    city_name="Ibadan",
-    postal_zone="200273",
-    country="NG",
-    firs_service_id="TPT12345",
-    firs_business_id=uuid.UUID("c4f09d7e-2b61-4a8e-9f35-0e7d1b6a2c48"),
-)
 ISSUED_AT = datetime(2026, 1, 15, 18, 7, 55, tzinfo=ZoneInfo("Africa/Lagos"))
 RECEIVED_AT = datetime(2026, 1, 15, 17, 7, 50, tzinfo=UTC)
 ORIGINAL_INVOICE = InvoiceReference(irn="SQ0001-TPT12345-20260114", issue_date=date(2026, 1, 14))

@@ -5,26 +5,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts.models import Organization
 from integrations.pos.square.mappers import order_is_completed, sale_from_order
 from integrations.pos.square.sandbox import sandbox_merchant_create
 from invoices.builder import invoice_build
-from invoices.codes import CodeLists
 from invoices.validation import decimal_from_json
+from tests.integrations.pos.square.support import CODES, SUPPLIER
 
 BASE = "/sandbox/square"
-CODES = CodeLists.from_snapshot()
-SUPPLIER = Organization(
-    legal_name="Oja Oyinbo Mart Limited",
-    tin="12345678-0001",
-    contact_email="receipts@ojaoyinbomart.ng",
-    street_name="22 Ring Road",
-    city_name="Ibadan",
-    postal_zone="200273",
-    country="NG",
-    firs_service_id="TPT12345",
-    firs_business_id=uuid.UUID("c4f09d7e-2b61-4a8e-9f35-0e7d1b6a2c48"),
-)
 
 
 @pytest.fixture
