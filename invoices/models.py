@@ -206,8 +206,11 @@ class Invoice(models.Model):
         "accounts.Organization", on_delete=models.PROTECT, related_name="invoices"
     )
     source_type = models.CharField(max_length=3, choices=Source.choices)
-    source_id = models.BigIntegerField()
+    source_id = models.UUIDField()
+    source_platform = models.CharField(max_length=32, blank=True)
     source_reference = models.CharField(max_length=255, blank=True)
+    # When the sale or deal reached us (webhook or pull): the start of the latency we promise.
+    source_received_at = models.DateTimeField(null=True, blank=True)
     number = models.CharField(max_length=64)
     irn = models.CharField("IRN", max_length=100)
     type_code = models.CharField(max_length=8)

@@ -19,7 +19,7 @@ ACTIVE_STATUSES = (
 _code_lists_cache: tuple[float, CodeLists] | None = None
 
 
-def invoice_for_source(*, organization, source_type: str, source_id: int) -> Invoice | None:
+def invoice_for_source(*, organization, source_type: str, source_id) -> Invoice | None:
     return Invoice.objects.filter(
         organization=organization, source_type=source_type, source_id=source_id
     ).first()

@@ -10,6 +10,7 @@ import json
 import logging
 import random
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -31,7 +32,8 @@ from invoices.firs.errors import (
     FirsNotFound,
     FirsTransientError,
 )
-from invoices.irn import invoice_number_clean, irn_make
+from invoices.irn import irn_make
+from invoices.metrics import SOURCE_TO_SIGNED_SECONDS
 from invoices.models import (
     FirsCodeListEntry,
     FirsExchange,
@@ -42,6 +44,7 @@ from invoices.models import (
     InvoiceTaxSubtotal,
 )
 from invoices.qr import qr_stamp_make
+from invoices.signals import invoice_stage_reached
 from invoices.validation import decimal_from_json, invoice_validate, round2
 
 logger = logging.getLogger(__name__)
@@ -76,14 +79,18 @@ def invoice_create_for_source(
     *,
     organization,
     source_type: str,
-    source_id: int,
+    source_id: uuid.UUID,
     source: Sale | Deal,
     original: Invoice | None = None,
+    platform: str = "",
+    received_at: datetime | None = None,
+    enqueue: bool = True,
 ) -> tuple[Invoice, bool]:
     """The invoice of a source row, created once: (invoice, created).
 
     A second call for the same row returns the first invoice (a replayed webhook, a back-fill
     overlapping live traffic). A refund passes ``original``, the invoice it credits.
+    ``enqueue=False`` leaves running the pipeline to the caller (a task already on the queue).
     """
     existing = selectors.invoice_for_source(
         organization=organization, source_type=source_type, source_id=source_id
@@ -91,12 +98,14 @@ def invoice_create_for_source(
     if existing is not None:
         return existing, False
     issue_at = timezone.localtime(_issue_datetime(source))
-    number = invoice_number_clean(f"{SOURCE_NUMBER_PREFIX[source_type]}{source_id}")
+    number = f"{SOURCE_NUMBER_PREFIX[source_type]}{uuid.UUID(str(source_id)).hex}"
     invoice = Invoice(
         organization=organization,
         source_type=source_type,
         source_id=source_id,
+        source_platform=platform,
         source_reference=source.external_id[:255],
+        source_received_at=received_at,
         number=number,
         irn=irn_make(
             invoice_number=number,
@@ -149,7 +158,7 @@ def invoice_create_for_source(
             ),
             False,
         )
-    if not problems:
+    if enqueue and not problems:
         invoice_enqueue(invoice=invoice)
     return invoice, True
 
@@ -421,6 +430,14 @@ def _transition(invoice: Invoice, *, from_stage: str, fields: dict, note: str = 
         ).update(**fields, updated_at=timezone.now())
         if moved:
             _history_add(invoice, invoice.status, fields["status"], note)
+            at = fields.get(STAGE_TIMESTAMP.get(fields["stage"], ""), timezone.now())
+            invoice_stage_reached.send(
+                sender=Invoice, invoice=invoice, stage=fields["stage"], at=at
+            )
+    if moved and fields["stage"] == Stage.SIGNED and invoice.source_received_at:
+        SOURCE_TO_SIGNED_SECONDS.labels(invoice.source_type, invoice.source_platform).observe(
+            (fields[STAGE_TIMESTAMP[Stage.SIGNED]] - invoice.source_received_at).total_seconds()
+        )
     return bool(moved)
 
 

@@ -1,4 +1,5 @@
 import datetime
+import uuid
 from decimal import Decimal
 
 import factory
@@ -48,9 +49,9 @@ class InvoiceFactory(DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     source_type = Invoice.Source.POS
-    source_id = factory.Sequence(lambda n: n + 1)
-    source_reference = factory.LazyAttribute(lambda invoice: f"sq-order-{invoice.source_id}")
-    number = factory.LazyAttribute(lambda invoice: f"POS{invoice.source_id}")
+    source_id = factory.Sequence(lambda n: uuid.UUID(int=n + 1))
+    source_reference = factory.LazyAttribute(lambda invoice: f"sq-order-{invoice.source_id.int}")
+    number = factory.LazyAttribute(lambda invoice: f"POS{invoice.source_id.hex}")
     irn = factory.LazyAttribute(
         lambda invoice: f"{invoice.number}-{invoice.organization.firs_service_id}-20261120"
     )

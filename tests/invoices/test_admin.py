@@ -1,6 +1,7 @@
 """Operators' invoice and FIRS admin: view-only machine rows, filters, actions that report counts,
 and no secret on any page."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -259,7 +260,7 @@ def test_mark_paid_action_tells_firs(admin_client, live_server, monkeypatch):
     monkeypatch.setattr(services, "invoice_enqueue", lambda *, invoice, countdown=None: None)
     organization = sandbox_organization(base_url=f"{live_server.url}/sandbox/firs")
     invoice, _ = services.invoice_create_for_source(
-        organization=organization, source_type="crm", source_id=7, source=won_deal(7)
+        organization=organization, source_type="crm", source_id=uuid.UUID(int=7), source=won_deal(7)
     )
     services.invoice_advance(invoice_id=invoice.pk, claim_token="test")
     invoice.refresh_from_db()

@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -459,7 +460,7 @@ def firs_live(live_server, monkeypatch):
 def test_mark_paid_tells_firs_and_records_it(api_client, firs_live):
     owner = MembershipFactory(organization=firs_live, role=Membership.Role.OWNER).user
     invoice, _ = services.invoice_create_for_source(
-        organization=firs_live, source_type="crm", source_id=1, source=won_deal(1)
+        organization=firs_live, source_type="crm", source_id=uuid.UUID(int=1), source=won_deal(1)
     )
     services.invoice_advance(invoice_id=invoice.pk, claim_token="test")
     invoice.refresh_from_db()

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import psutil
@@ -90,7 +91,7 @@ def _create_invoices(organization, count):
         services.invoice_create_for_source(
             organization=organization,
             source_type=Invoice.Source.POS,
-            source_id=number,
+            source_id=uuid.UUID(int=number),
             source=pos_sale(number),
         )
 

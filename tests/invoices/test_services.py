@@ -1,6 +1,7 @@
 """The invoice pipeline's task bodies, run in-process against the FIRS sandbox over real HTTP."""
 
 import gc
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -48,7 +49,7 @@ def _create(organization, number=1, **sale_options):
     invoice, created = services.invoice_create_for_source(
         organization=organization,
         source_type=Invoice.Source.POS,
-        source_id=number,
+        source_id=uuid.UUID(int=number),
         source=pos_sale(number, **sale_options),
     )
     return invoice, created
@@ -69,7 +70,7 @@ def test_pos_sale_goes_from_built_to_confirmed(organization, enqueued):
     invoice, created = _create(organization)
     assert created and invoice.status == Invoice.Status.BUILT
     assert enqueued == [(invoice.pk, None)]
-    assert invoice.irn == "POS1-TPT12345-20261120"
+    assert invoice.irn == f"POS{uuid.UUID(int=1).hex}-TPT12345-20261120"
     assert invoice.kind == Invoice.Kind.B2C
     assert str(invoice.payable_amount) == "23515.00"
 
@@ -212,7 +213,7 @@ def test_refund_becomes_credit_note_referencing_original(organization, enqueued)
     refund, _ = services.invoice_create_for_source(
         organization=organization,
         source_type=Invoice.Source.POS,
-        source_id=2,
+        source_id=uuid.UUID(int=2),
         source=pos_sale(2, kind=SaleKind.REFUND),
         original=original,
     )
