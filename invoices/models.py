@@ -211,6 +211,8 @@ class Invoice(models.Model):
     source_reference = models.CharField(max_length=255, blank=True)
     # When the sale or deal reached us (webhook or pull): the start of the latency we promise.
     source_received_at = models.DateTimeField(null=True, blank=True)
+    # Set when the source's own queue is not the right one (back-fills run on "batch").
+    pipeline_queue = models.CharField(max_length=16, blank=True)
     number = models.CharField(max_length=64)
     irn = models.CharField("IRN", max_length=100)
     type_code = models.CharField(max_length=8)
@@ -266,7 +268,10 @@ class Invoice(models.Model):
 
     @property
     def queue(self) -> str:
-        """POS invoices ride the realtime queue end to end; the rest the standard one."""
+        """POS invoices ride the realtime queue end to end, the rest the standard one, unless the
+        invoice was made by a back-fill: then it stays on ``batch``, retries included."""
+        if self.pipeline_queue:
+            return self.pipeline_queue
         return "realtime" if self.source_type == self.Source.POS else "standard"
 
     @property

@@ -85,12 +85,14 @@ def invoice_create_for_source(
     platform: str = "",
     received_at: datetime | None = None,
     enqueue: bool = True,
+    queue: str = "",
 ) -> tuple[Invoice, bool]:
     """The invoice of a source row, created once: (invoice, created).
 
     A second call for the same row returns the first invoice (a replayed webhook, a back-fill
     overlapping live traffic). A refund passes ``original``, the invoice it credits.
-    ``enqueue=False`` leaves running the pipeline to the caller (a task already on the queue).
+    ``enqueue=False`` leaves running the pipeline to the caller (a task already on the queue);
+    ``queue`` overrides the source's queue for this invoice's whole pipeline (back-fills: batch).
     """
     existing = selectors.invoice_for_source(
         organization=organization, source_type=source_type, source_id=source_id
@@ -106,6 +108,7 @@ def invoice_create_for_source(
         source_platform=platform,
         source_reference=source.external_id[:255],
         source_received_at=received_at,
+        pipeline_queue=queue,
         number=number,
         irn=irn_make(
             invoice_number=number,

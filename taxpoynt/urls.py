@@ -3,16 +3,24 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from integrations.base.views import oauth_callback
 from taxpoynt.ops.views import health
 
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("invoices.urls")),
+    path("", include("integrations.pos.urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("webhooks/", include("integrations.base.webhook_urls")),
+    path(
+        "integrations/oauth/<slug:family>/<slug:platform>/callback/",
+        oauth_callback,
+        name="oauth-callback",
+    ),
     path("", include("django_prometheus.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

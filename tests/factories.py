@@ -7,6 +7,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from accounts.models import Membership, Organization, User
+from integrations.pos.models import POSConnection, POSTransaction
 from invoices.models import Invoice
 
 
@@ -82,3 +83,34 @@ class InvoiceFactory(DjangoModelFactory):
             signed_at=factory.LazyFunction(timezone.now),
             qr_stamp="c3RhbXAtb2YtdGhlLXNpZ25lZC1pbnZvaWNl",
         )
+
+
+class POSConnectionFactory(DjangoModelFactory):
+    class Meta:
+        model = POSConnection
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+    pos_type = "square"
+    location_name = "Lekki Store"
+    account_id = factory.Sequence(lambda n: f"MERCHANT{n:04d}")
+    base_url = "http://127.0.0.1:9/sandbox/square"
+    credentials_encrypted = '{"access_token": "EAAA-canary-token"}'
+    webhook_secret = "canary-signing-secret-0042"
+    notification_url = factory.LazyAttribute(
+        lambda c: f"https://taxpoynt.example/webhooks/pos/square/{c.account_id}/"
+    )
+    is_sandbox = True
+
+
+class POSTransactionFactory(DjangoModelFactory):
+    class Meta:
+        model = POSTransaction
+
+    connection = factory.SubFactory(POSConnectionFactory)
+    external_transaction_id = factory.Sequence(lambda n: f"ORDER{n:06d}")
+    transaction_amount = Decimal("3700.00")
+    tax_amount = Decimal("258.14")
+    transaction_timestamp = factory.LazyFunction(timezone.now)
+    received_at = factory.LazyFunction(timezone.now)
+    currency = "NGN"

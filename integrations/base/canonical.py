@@ -3,7 +3,7 @@
 Money is ``Decimal`` in major units with its ISO-4217 currency; nothing here converts currencies.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -88,3 +88,58 @@ class Deal:
     is_won: bool = False
     prices_include_tax: bool = False
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def sale_to_json(sale: Sale) -> dict:
+    """A sale as plain JSON (Decimals and datetimes as strings), to keep and rebuild later."""
+    return {
+        "external_id": sale.external_id,
+        "occurred_at": sale.occurred_at.isoformat(),
+        "currency": sale.currency,
+        "lines": [_plain(asdict(line)) for line in sale.lines],
+        "total": str(sale.total),
+        "prices_include_tax": sale.prices_include_tax,
+        "kind": sale.kind.value,
+        "customer": asdict(sale.customer) if sale.customer else None,
+        "order_discount": str(sale.order_discount),
+        "tax_total": None if sale.tax_total is None else str(sale.tax_total),
+        "payment_means": list(sale.payment_means),
+        "location_id": sale.location_id,
+        "original_external_id": sale.original_external_id,
+    }
+
+
+def sale_from_json(data: dict) -> Sale:
+    """The inverse of ``sale_to_json`` (without ``raw``)."""
+    return Sale(
+        external_id=data["external_id"],
+        occurred_at=datetime.fromisoformat(data["occurred_at"]),
+        currency=data["currency"],
+        lines=tuple(
+            Line(
+                **{
+                    **line,
+                    "quantity": Decimal(line["quantity"]),
+                    "unit_price": Decimal(line["unit_price"]),
+                    "discount": Decimal(line["discount"]),
+                    "tax_rate": None if line["tax_rate"] is None else Decimal(line["tax_rate"]),
+                }
+            )
+            for line in data["lines"]
+        ),
+        total=Decimal(data["total"]),
+        prices_include_tax=data["prices_include_tax"],
+        kind=SaleKind(data["kind"]),
+        customer=Party(**data["customer"]) if data["customer"] else None,
+        order_discount=Decimal(data["order_discount"]),
+        tax_total=None if data["tax_total"] is None else Decimal(data["tax_total"]),
+        payment_means=tuple(data["payment_means"]),
+        location_id=data["location_id"],
+        original_external_id=data["original_external_id"],
+    )
+
+
+def _plain(values: dict) -> dict:
+    return {
+        key: str(value) if isinstance(value, Decimal) else value for key, value in values.items()
+    }

@@ -9,6 +9,7 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 FAMILIES = ("crm", "pos", "erp")
 AUTH_KINDS = ("oauth2", "api_key", "client_credentials", "basic")
@@ -88,3 +89,38 @@ class BaseConnector(ABC):
     @abstractmethod
     def test_connection(self) -> None:
         """Make one cheap authenticated call; raise ConnectorError when it fails."""
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """What an OAuth token exchange gives a connection; stored encrypted, never logged."""
+
+    access_token: str
+    refresh_token: str = ""
+    expires_at: datetime | None = None
+    account_id: str = ""
+    scopes: tuple[str, ...] = ()
+
+
+class OAuthConnector(BaseConnector):
+    """A connector whose accounts connect through an OAuth 2 authorization-code flow."""
+
+    auth = "oauth2"
+
+    @abstractmethod
+    def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str = "") -> str:
+        """Where to send the user to grant access; ``code_challenge`` (S256) when PKCE is used."""
+
+    @abstractmethod
+    def tokens_from_code(
+        self, *, code: str, redirect_uri: str, code_verifier: str = ""
+    ) -> TokenSet:
+        """Exchange the authorization code; raises ConnectorError when the platform refuses."""
+
+    @abstractmethod
+    def tokens_refresh(self, *, refresh_token: str) -> TokenSet:
+        """New tokens from the refresh token; AuthenticationError when it was revoked."""
+
+    @abstractmethod
+    def tokens_revoke(self, *, access_token: str) -> None:
+        """Tell the platform to forget the grant."""

@@ -165,3 +165,30 @@ class SyncRun(models.Model):
 
     def __str__(self):
         return f"{self.platform} {self.kind} {self.status}"
+
+
+class OAuthState(models.Model):
+    """One connect attempt: the one-time ``state`` sent to the platform, bound to the browser
+    session, organization and platform that started it, with the PKCE verifier."""
+
+    state = models.CharField(max_length=64, unique=True)
+    family = models.CharField(max_length=8)
+    platform = models.CharField(max_length=32)
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=64)
+    code_verifier = EncryptedTextField()
+    redirect_uri = models.CharField(max_length=500)
+    base_url = models.URLField(max_length=500, blank=True)
+    is_sandbox = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "integrations_oauth_states"
+
+    def __str__(self):
+        return f"{self.platform} connect for {self.organization_id}"

@@ -11,7 +11,9 @@ from django.utils.module_loading import import_string
 
 from integrations.base.connectors import BaseConnector
 
-CONNECTORS: dict[str, str] = {}
+CONNECTORS: dict[str, str] = {
+    "square": "integrations.pos.square.connector.SquareConnector",
+}
 
 _loaded: dict[str, type[BaseConnector]] = {}
 

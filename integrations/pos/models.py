@@ -34,6 +34,8 @@ class POSConnection(ConnectionBase):
         ]
 
     family = "pos"
+    # The seed names the platform column per family; shared code finds it here.
+    platform_field = "pos_type"
 
     @property
     def platform(self) -> str:

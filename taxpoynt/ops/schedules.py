@@ -33,6 +33,18 @@ SCHEDULE: tuple[ScheduleEntry, ...] = (
         queue="standard",
     ),
     ScheduleEntry(
+        name="pos: re-enqueue stuck events and transactions",
+        task="pos.sweep",
+        every_seconds=15,
+        queue="standard",
+    ),
+    ScheduleEntry(
+        name="pos: create pos_transactions partitions ahead",
+        task="pos.ensure_partitions",
+        every_seconds=24 * 3600,
+        queue="batch",
+    ),
+    ScheduleEntry(
         name="invoices: refresh FIRS code lists",
         task="invoices.refresh_code_lists",
         every_seconds=24 * 3600,

@@ -149,6 +149,15 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Connect CRM, POS and ERP platforms and turn their sales into FIRS e-invoices.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a "status" or "kind"; each choice set gets its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "InvoiceStatusEnum": "invoices.models.Invoice.Status",
+        "InvoiceKindEnum": "invoices.models.Invoice.Kind",
+        "POSTransactionStatusEnum": "integrations.pos.models.POSTransaction.Status",
+        "POSTransactionKindEnum": "integrations.pos.models.POSTransaction.Kind",
+        "SyncRunStatusEnum": "integrations.base.models.SyncRun.Status",
+        "SyncRunKindEnum": "integrations.base.models.SyncRun.Kind",
+    },
 }
 
 # Celery: one queue per source priority; see taxpoynt/celery.py for the routes.
@@ -208,6 +217,30 @@ FIRS_BREAKER_FAIL_MAX = env.int("FIRS_BREAKER_FAIL_MAX", default=5)
 FIRS_BREAKER_RESET_SECONDS = env.float("FIRS_BREAKER_RESET_SECONDS", default=60.0)
 # Where the beat task fetches the FIRS code lists; empty keeps the stored lists.
 FIRS_RESOURCES_BASE_URL = env.str("FIRS_RESOURCES_BASE_URL", default="")
+
+# Platform apps: our own OAuth client per platform, and the key that signs the deliveries of our
+# app's webhook subscription (the endpoint routed by account id). The defaults are the sandbox
+# app's, so a new machine can connect to the in-project sandboxes and nothing real.
+PLATFORM_APPS = {
+    "square": {
+        "client_id": env.str("SQUARE_CLIENT_ID", default="sandbox-sq0idb-taxpoynt"),
+        "client_secret": env.str("SQUARE_CLIENT_SECRET", default="sandbox-sq0csb-taxpoynt"),
+        "signing_secret": env.str("SQUARE_WEBHOOK_SIGNATURE_KEY", default=""),
+        "notification_url": env.str("SQUARE_WEBHOOK_NOTIFICATION_URL", default=""),
+    },
+}
+# Webhooks: bodies over this size are refused (413); refused deliveries kept per platform.
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+WEBHOOK_QUARANTINE_CAP = env.int("WEBHOOK_QUARANTINE_CAP", default=1000)
+# Sweeper: events and transactions pending longer than this are re-queued (F3).
+INTEGRATIONS_SWEEP_AFTER_SECONDS = env.int("INTEGRATIONS_SWEEP_AFTER_SECONDS", default=30)
+INTEGRATIONS_MAX_ATTEMPTS = env.int("INTEGRATIONS_MAX_ATTEMPTS", default=8)
+# A connect flow's one-time state is good for this long.
+OAUTH_STATE_SECONDS = env.int("OAUTH_STATE_SECONDS", default=600)
+# Access tokens are refreshed when they expire within this many seconds.
+OAUTH_REFRESH_MARGIN_SECONDS = env.int("OAUTH_REFRESH_MARGIN_SECONDS", default=24 * 3600)
+# Months of pos_transactions partitions kept ahead of today.
+PARTITION_MONTHS_AHEAD = env.int("PARTITION_MONTHS_AHEAD", default=3)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,269 @@
+"""Connecting accounts, for every family: the OAuth dance, sandbox connections, token refresh
+under a per-connection lock, and disconnecting (which revokes the grant)."""
+
+import base64
+import hashlib
+import json
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from integrations.base import families, registry
+from integrations.base.connectors import OAuthConnector, TokenSet
+from integrations.base.errors import AuthenticationError, ConnectorError
+from integrations.base.models import OAuthState
+
+
+class ConnectError(Exception):
+    """A connect attempt that cannot go on; the message is safe to show the user."""
+
+
+def webhook_url(*, site_url: str, connection) -> str:
+    path = reverse(
+        "webhooks:connection",
+        kwargs={
+            "family": connection.family,
+            "platform": connection.platform,
+            "connection_id": connection.pk,
+        },
+    )
+    return f"{site_url.rstrip('/')}{path}"
+
+
+def _connector_class(*, family: str, platform: str):
+    try:
+        connector = registry.get(platform)
+    except KeyError:
+        raise ConnectError(f"There is no platform {platform!r}.") from None
+    if connector.family != family:
+        raise ConnectError(f"{connector.display_name} is not a {family.upper()} platform.")
+    return connector
+
+
+def connection_sandbox_create(*, family: str, platform: str, organization, user, site_url: str):
+    """A connection to a fresh account in the platform's sandbox: no OAuth, signed webhooks on."""
+    connector = _connector_class(family=family, platform=platform)
+    account = connector.sandbox_account_create(site_url=site_url)
+    model = families.get(family).connection_model
+    with transaction.atomic():
+        connection = model.objects.create(
+            **{model.platform_field: platform},
+            organization=organization,
+            user=user,
+            credentials_encrypted=json.dumps(account.credentials),
+            account_id=account.account_id,
+            base_url=account.base_url,
+            is_sandbox=True,
+            connection_settings=account.connection_settings or None,
+            webhook_secret=secrets.token_urlsafe(32),
+            **_location_fields(model, account),
+        )
+        connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
+        connection.notification_url = connection.webhook_url
+        connection.save(update_fields=["webhook_url", "notification_url"])
+    return connection
+
+
+def _location_fields(model, account) -> dict:
+    names = {field.name for field in model._meta.fields}
+    fields = {}
+    if "external_location_id" in names and getattr(account, "location_id", ""):
+        fields["external_location_id"] = account.location_id
+    if "location_name" in names and getattr(account, "location_name", ""):
+        fields["location_name"] = account.location_name
+    return fields
+
+
+# --- OAuth ---------------------------------------------------------------------------------------
+
+
+def pkce_pair() -> tuple[str, str]:
+    """(verifier, S256 challenge) as RFC 7636 defines them."""
+    verifier = secrets.token_urlsafe(64)
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def oauth_start(
+    *,
+    family: str,
+    platform: str,
+    organization,
+    user,
+    session_key: str,
+    redirect_uri: str,
+    sandbox_base_url: str = "",
+) -> str:
+    """Begin connecting: store a one-time state bound to this session, organization and
+    platform, and return the platform's authorize URL (with a PKCE challenge where supported).
+    ``sandbox_base_url`` connects to our sandbox of the platform instead of the real one."""
+    connector = _connector_class(family=family, platform=platform)
+    if not issubclass(connector, OAuthConnector):
+        raise ConnectError(f"{connector.display_name} does not connect through OAuth.")
+    if not session_key:
+        raise ConnectError("Connecting needs a browser session; sign in first.")
+    verifier, challenge = pkce_pair()
+    uses_pkce = "pkce" in connector.capabilities
+    state = OAuthState.objects.create(
+        state=secrets.token_urlsafe(32),
+        family=family,
+        platform=platform,
+        organization=organization,
+        user=user,
+        session_key=session_key,
+        code_verifier=verifier if uses_pkce else "",
+        redirect_uri=redirect_uri,
+        base_url=sandbox_base_url,
+        is_sandbox=bool(sandbox_base_url),
+        expires_at=timezone.now() + timedelta(seconds=settings.OAUTH_STATE_SECONDS),
+    )
+    unsaved = _unsaved_connection(family=family, platform=platform, base_url=sandbox_base_url)
+    return connector(unsaved).authorization_url(
+        state=state.state, redirect_uri=redirect_uri, code_challenge=challenge if uses_pkce else ""
+    )
+
+
+def _unsaved_connection(*, family: str, platform: str, base_url: str, **fields):
+    model = families.get(family).connection_model
+    return model(**{model.platform_field: platform}, base_url=base_url, **fields)
+
+
+def oauth_complete(
+    *, family: str, platform: str, state: str, code: str, session_key: str, site_url: str
+):
+    """Finish connecting: check the state (one use, this session, this platform, not expired),
+    exchange the code, and store the tokens encrypted on a new or re-authorised connection."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Marking it used in the same statement that finds it: a replayed state finds nothing.
+        claimed = OAuthState.objects.filter(
+            state=state,
+            family=family,
+            platform=platform,
+            session_key=session_key,
+            used_at__isnull=True,
+            expires_at__gt=now,
+        ).update(used_at=now)
+    if not claimed or not code:
+        raise ConnectError("This connect link is not valid any more. Start connecting again.")
+    started = OAuthState.objects.select_related("organization", "user").get(state=state)
+    connector = _connector_class(family=family, platform=platform)
+    unsaved = _unsaved_connection(family=family, platform=platform, base_url=started.base_url)
+    try:
+        tokens = connector(unsaved).tokens_from_code(
+            code=code, redirect_uri=started.redirect_uri, code_verifier=started.code_verifier
+        )
+    except ConnectorError as error:
+        raise ConnectError(f"{connector.display_name} refused the connection: {error}") from None
+    return _connection_store_tokens(started=started, tokens=tokens, site_url=site_url)
+
+
+def _connection_store_tokens(*, started: OAuthState, tokens: TokenSet, site_url: str):
+    model = families.get(started.family).connection_model
+    with transaction.atomic():
+        connection = (
+            model.objects.select_for_update()
+            .filter(
+                organization=started.organization,
+                account_id=tokens.account_id,
+                **{model.platform_field: started.platform},
+            )
+            .first()
+            if tokens.account_id
+            else None
+        )
+        if connection is None:
+            connection = model(
+                **{model.platform_field: started.platform},
+                organization=started.organization,
+                user=started.user,
+                account_id=tokens.account_id,
+                webhook_secret="",
+            )
+        connection.credentials_encrypted = _credentials_json(tokens)
+        connection.token_expires_at = tokens.expires_at
+        connection.base_url = started.base_url
+        connection.is_sandbox = started.is_sandbox
+        connection.is_active = True
+        connection.health = model.Health.CONNECTED
+        connection.last_error = ""
+        connection.save()
+        if not connection.webhook_url:
+            connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
+            connection.save(update_fields=["webhook_url"])
+    return connection
+
+
+def _credentials_json(tokens: TokenSet) -> str:
+    return json.dumps(
+        {
+            "access_token": tokens.access_token,
+            "refresh_token": tokens.refresh_token,
+            "expires_at": tokens.expires_at.isoformat() if tokens.expires_at else None,
+        }
+    )
+
+
+def connection_tokens_refresh(*, connection, force: bool = False) -> bool:
+    """Refresh the access token when it expires within the margin (or ``force``), holding the
+    connection's row lock so two workers never spend one refresh token twice. True when
+    refreshed. An AuthenticationError marks the connection failing: it needs re-authorising."""
+    connector_class = registry.get(connection.platform)
+    if not issubclass(connector_class, OAuthConnector):
+        return False
+    margin = timedelta(seconds=settings.OAUTH_REFRESH_MARGIN_SECONDS)
+    model = type(connection)
+    with transaction.atomic():
+        locked = model.objects.select_for_update().get(pk=connection.pk)
+        due = locked.token_expires_at is not None and locked.token_expires_at - margin <= (
+            timezone.now()
+        )
+        credentials = json.loads(locked.credentials_encrypted or "{}")
+        refresh_token = credentials.get("refresh_token")
+        if not (force or due) or not refresh_token:
+            return False
+        try:
+            tokens = connector_class(locked).tokens_refresh(refresh_token=refresh_token)
+        except AuthenticationError as error:
+            model.objects.filter(pk=locked.pk).update(
+                health=model.Health.FAILING,
+                last_error=f"Re-authorise the connection: {error}"[:2000],
+            )
+            raise
+        locked.credentials_encrypted = _credentials_json(
+            TokenSet(
+                access_token=tokens.access_token,
+                refresh_token=tokens.refresh_token or refresh_token,
+                expires_at=tokens.expires_at,
+            )
+        )
+        locked.token_expires_at = tokens.expires_at
+        locked.save(update_fields=["credentials_encrypted", "token_expires_at", "updated_at"])
+    connection.credentials_encrypted = locked.credentials_encrypted
+    connection.token_expires_at = locked.token_expires_at
+    return True
+
+
+def connection_disconnect(*, connection) -> None:
+    """Revoke the grant at the platform (best effort: a platform that is down must not keep a
+    tenant connected), forget the tokens and stop processing."""
+    connector_class = registry.get(connection.platform)
+    credentials = json.loads(connection.credentials_encrypted or "{}")
+    revoke_error = ""
+    if issubclass(connector_class, OAuthConnector) and credentials.get("access_token"):
+        try:
+            connector_class(connection).tokens_revoke(access_token=credentials["access_token"])
+        except ConnectorError as error:
+            revoke_error = f"Revoking at the platform failed: {error}"
+    model = type(connection)
+    model.objects.filter(pk=connection.pk).update(
+        credentials_encrypted="",
+        token_expires_at=None,
+        is_active=False,
+        health=model.Health.DISCONNECTED,
+        last_error=revoke_error[:2000],
+    )

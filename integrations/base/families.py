@@ -1,0 +1,33 @@
+"""The integration families (pos, crm, erp) and what the shared machinery needs of each.
+
+A family app registers itself once in its ``AppConfig.ready``; the webhook endpoints, the OAuth
+dance and the inbox find the family's connection model and queue here. Platforms are never
+named: they come from the connector registry.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import models
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    connection_model: type[models.Model]
+    # The queue this family's live work rides (design §1): pos realtime, crm/erp standard.
+    queue: str
+    # Process one stored webhook event: ``process_event(event_id=...)``, a Celery task.
+    process_event_task: Callable
+
+
+_families: dict[str, Family] = {}
+
+
+def register(family: Family) -> None:
+    _families[family.name] = family
+
+
+def get(name: str) -> Family:
+    """The family; KeyError when no app registered it."""
+    return _families[name]

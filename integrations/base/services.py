@@ -1,0 +1,315 @@
+"""Writes shared by every family: accepting webhook deliveries, the quarantine, sync runs.
+
+A delivery is verified on its raw bytes before anything is parsed, then each event is stored
+(deduplicated on the connection and the event's key) before the platform gets its 2xx; the
+family's task is queued only once the rows are committed (design §1, §4).
+"""
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from integrations.base import families, registry
+from integrations.base.connectors import BaseConnector, WebhookEvent
+from integrations.base.errors import MappingError
+from integrations.base.models import InboundEvent, QuarantinedDelivery, SyncRun
+
+logger = logging.getLogger(__name__)
+
+# Header values never kept in quarantine: they are signatures or credentials.
+_SECRET_HEADER_WORDS = ("signature", "authorization", "cookie", "token", "secret")
+
+
+class DeliveryRefused(Exception):
+    """A delivery we do not accept: ``status`` is the HTTP answer, ``reason`` says why."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass
+class DeliveryAccepted:
+    stored: int = 0
+    duplicates: int = 0
+    event_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One HTTP request to a webhook endpoint, as received."""
+
+    family: str
+    platform: str
+    headers: Mapping[str, str]
+    body: bytes
+    method: str = "POST"
+    # The URI the request was made to (HubSpot signs it); Square signs the configured URL.
+    uri: str = ""
+    body_truncated: bool = False
+
+
+def connector_for(*, family: str, platform: str) -> type[BaseConnector]:
+    try:
+        connector = registry.get(platform)
+    except KeyError:
+        raise DeliveryRefused(404, f"No platform {platform!r}") from None
+    if connector.family != family:
+        raise DeliveryRefused(404, f"{platform!r} is not a {family} platform")
+    return connector
+
+
+def delivery_accept_for_connection(*, delivery: Delivery, connection_id) -> DeliveryAccepted:
+    """A delivery to a connection's own endpoint, signed with the tenant's own key."""
+    connector = connector_for(family=delivery.family, platform=delivery.platform)
+    model = families.get(delivery.family).connection_model
+    connection = model.objects.filter(pk=connection_id).first()
+    if connection is None or connection.platform != delivery.platform:
+        _refuse(delivery, reason="unknown connection", status=404, connection_id=None)
+    secret = connection.webhook_secret
+    # The URL the platform signs is the one it was configured with, not the one we see.
+    url = connection.notification_url or delivery.uri
+    if not secret or not url:
+        _refuse(
+            delivery,
+            reason="the connection has no webhook signing secret or notification URL",
+            status=401,
+            connection_id=connection.pk,
+        )
+    events = _verified_events(
+        delivery, connector=connector, secret=secret, url=url, connection_id=connection.pk
+    )
+    for event in events:
+        if connection.account_id and event.account_id and event.account_id != connection.account_id:
+            _refuse(
+                delivery,
+                reason=f"event for account {event.account_id}, not this connection's",
+                status=400,
+                connection_id=connection.pk,
+            )
+    return _events_store(delivery, [(connection, event) for event in events])
+
+
+def delivery_accept_for_app(*, delivery: Delivery) -> DeliveryAccepted:
+    """A delivery to our platform app's endpoint: signed with the app's key from settings,
+    each event routed to the connection of the account it names."""
+    connector = connector_for(family=delivery.family, platform=delivery.platform)
+    app = settings.PLATFORM_APPS.get(delivery.platform, {})
+    secret = app.get("signing_secret", "")
+    url = app.get("notification_url", "") or delivery.uri
+    if not secret or not url:
+        _refuse(
+            delivery,
+            reason="our app's webhook signing secret or notification URL is not configured",
+            status=401,
+            connection_id=None,
+        )
+    events = _verified_events(
+        delivery, connector=connector, secret=secret, url=url, connection_id=None
+    )
+    model = families.get(delivery.family).connection_model
+    accounts = {event.account_id for event in events}
+    connections = {
+        row.account_id: row
+        for row in model.objects.filter(account_id__in=accounts, is_active=True).order_by(
+            "created_at"
+        )
+        if row.platform == delivery.platform
+    }
+    routed, unrouted = [], []
+    for event in events:
+        target = connections.get(event.account_id)
+        (routed if target else unrouted).append((target, event))
+    if unrouted:
+        # Signed by our app, so genuine: keep them to replay once the account is connected.
+        _quarantine(
+            delivery,
+            reason=f"no active connection for account(s) "
+            f"{sorted({event.account_id for _, event in unrouted})}",
+            connection_id=None,
+        )
+    return _events_store(delivery, routed)
+
+
+def _verified_events(
+    delivery: Delivery, *, connector: type[BaseConnector], secret: str, url: str, connection_id
+) -> list[WebhookEvent]:
+    if delivery.body_truncated:
+        _refuse(
+            delivery,
+            reason=f"body larger than {settings.WEBHOOK_MAX_BODY_BYTES} bytes",
+            status=413,
+            connection_id=connection_id,
+        )
+    if not connector.verify_webhook(
+        headers=delivery.headers,
+        body=delivery.body,
+        secret=secret,
+        url=url,
+        method=delivery.method,
+    ):
+        _refuse(delivery, reason="bad signature", status=401, connection_id=connection_id)
+    try:
+        events = list(connector.parse_webhook(delivery.body))
+    except MappingError as error:
+        _refuse(
+            delivery, reason=f"malformed body: {error}", status=400, connection_id=connection_id
+        )
+    if not events:
+        _refuse(delivery, reason="no events in the body", status=400, connection_id=connection_id)
+    return events
+
+
+def quarantined_delivery_replay(*, delivery: QuarantinedDelivery) -> DeliveryAccepted:
+    """Store the events of a refused delivery an operator vouches for (after a secret mix-up):
+    parsed again, routed to its connection or by account id, deduplicated as usual."""
+    replayed = Delivery(
+        family=delivery.family,
+        platform=delivery.platform,
+        headers=delivery.headers,
+        body=bytes(delivery.body),
+        body_truncated=delivery.body_truncated,
+    )
+    if replayed.body_truncated:
+        raise DeliveryRefused(413, "the body was cut at the size cap: it cannot be replayed")
+    connector = connector_for(family=delivery.family, platform=delivery.platform)
+    try:
+        events = list(connector.parse_webhook(replayed.body))
+    except MappingError as error:
+        raise DeliveryRefused(400, f"malformed body: {error}") from None
+    model = families.get(delivery.family).connection_model
+    routed = []
+    for event in events:
+        target = (
+            model.objects.filter(pk=delivery.connection_id).first()
+            if delivery.connection_id
+            else model.objects.filter(account_id=event.account_id, is_active=True)
+            .order_by("created_at")
+            .first()
+        )
+        if target is None or target.platform != delivery.platform:
+            raise DeliveryRefused(404, f"no connection for account {event.account_id}")
+        routed.append((target, event))
+    accepted = _events_store(replayed, routed)
+    delivery.delete()
+    return accepted
+
+
+def _events_store(delivery: Delivery, routed: list) -> DeliveryAccepted:
+    """Insert the events, skipping ones already stored; queue the new ones after commit."""
+    accepted = DeliveryAccepted()
+    if not routed:
+        return accepted
+    now = timezone.now()
+    rows = [
+        (
+            delivery.family,
+            delivery.platform,
+            str(connection.pk),
+            event.event_id[:255],
+            event.event_type[:100],
+            event.object_id[:255],
+            json.dumps(event.payload, cls=DjangoJSONEncoder),
+            now,
+        )
+        for connection, event in routed
+    ]
+    placeholders = ", ".join(
+        ["(%s, %s, %s, %s, %s, %s, %s::jsonb, %s, 'pending', 0, '')"] * len(rows)
+    )
+    params = [value for row in rows for value in row]
+    with transaction.atomic(), db_connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {InboundEvent._meta.db_table}
+                (family, platform, connection_id, event_id, event_type, object_id, payload,
+                 received_at, status, attempts, error)
+            VALUES {placeholders}
+            ON CONFLICT (family, connection_id, event_id) DO NOTHING
+            RETURNING id
+            """,  # noqa: S608 (table name from the model; values are parameters)
+            params,
+        )
+        accepted.event_ids = [row[0] for row in cursor.fetchall()]
+        accepted.stored = len(accepted.event_ids)
+        accepted.duplicates = len(rows) - accepted.stored
+        active = {str(connection.pk) for connection, _ in routed if connection.is_active}
+        if accepted.event_ids and active:
+            task = families.get(delivery.family).process_event_task
+            queue = families.get(delivery.family).queue
+            event_ids = list(accepted.event_ids)
+            transaction.on_commit(lambda: events_enqueue(event_ids, task=task, queue=queue))
+    return accepted
+
+
+def events_enqueue(event_ids, *, task, queue: str) -> None:
+    for event_id in event_ids:
+        task.apply_async(kwargs={"event_id": event_id}, queue=queue)
+
+
+def _refuse(delivery: Delivery, *, reason: str, status: int, connection_id) -> None:
+    _quarantine(delivery, reason=reason, connection_id=connection_id)
+    raise DeliveryRefused(status, reason)
+
+
+def _quarantine(delivery: Delivery, *, reason: str, connection_id) -> None:
+    """Keep a refused delivery (capped per platform); a failure here never hides the refusal."""
+    try:
+        QuarantinedDelivery.objects.create(
+            family=delivery.family,
+            platform=delivery.platform,
+            connection_id=connection_id,
+            reason=reason[:255],
+            headers=_headers_kept(delivery.headers),
+            body=delivery.body,
+            body_truncated=delivery.body_truncated,
+        )
+        _quarantine_trim(family=delivery.family, platform=delivery.platform)
+    except Exception:
+        logger.exception("Could not quarantine a refused %s delivery", delivery.platform)
+
+
+def _quarantine_trim(*, family: str, platform: str) -> None:
+    keep = settings.WEBHOOK_QUARANTINE_CAP
+    oldest_kept = (
+        QuarantinedDelivery.objects.filter(family=family, platform=platform)
+        .order_by("-received_at", "-id")
+        .values_list("id", flat=True)[keep : keep + 1]
+    )
+    boundary = list(oldest_kept)
+    if boundary:
+        QuarantinedDelivery.objects.filter(
+            family=family, platform=platform, id__lte=boundary[0]
+        ).delete()
+
+
+def _headers_kept(headers: Mapping[str, str]) -> dict:
+    return {
+        name: (
+            "(withheld)" if any(word in name.lower() for word in _SECRET_HEADER_WORDS) else value
+        )
+        for name, value in headers.items()
+    }
+
+
+# --- Sync runs ----------------------------------------------------------------------------------
+
+
+def sync_run_progress(*, run: SyncRun, pages: int = 0, rows: int = 0, errors: int = 0, **fields):
+    """Add to a run's counters in the database (not read-modify-write) and set other fields."""
+    SyncRun.objects.filter(pk=run.pk).update(
+        pages=F("pages") + pages,
+        rows=F("rows") + rows,
+        errors=F("errors") + errors,
+        heartbeat_at=timezone.now(),
+        **fields,
+    )

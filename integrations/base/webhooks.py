@@ -1,0 +1,54 @@
+"""The two webhook endpoints of design §7, for every family and platform.
+
+``/webhooks/<family>/<platform>/<connection id>/``: a tenant's own app, signed with the secret
+on the connection. ``/webhooks/<family>/<platform>/``: our platform app's subscription, signed
+with the app's key and routed by the account id in each event. A 2xx means the events are stored.
+"""
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from integrations.base import services
+
+
+def _delivery(request, *, family: str, platform: str) -> services.Delivery:
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    # Read one byte past the cap: enough to know it is too big, whatever Content-Length says.
+    body = request.read(limit + 1)
+    return services.Delivery(
+        family=family,
+        platform=platform,
+        headers=request.headers,
+        body=body[:limit],
+        method=request.method,
+        uri=request.build_absolute_uri(),
+        body_truncated=len(body) > limit,
+    )
+
+
+def _answer(accept) -> JsonResponse:
+    try:
+        accepted = accept()
+    except services.DeliveryRefused as refused:
+        return JsonResponse({"error": refused.reason}, status=refused.status)
+    return JsonResponse({"stored": accepted.stored, "duplicates": accepted.duplicates})
+
+
+@csrf_exempt
+@require_POST
+def connection_webhook(request, family: str, platform: str, connection_id):
+    delivery = _delivery(request, family=family, platform=platform)
+    return _answer(
+        lambda: services.delivery_accept_for_connection(
+            delivery=delivery, connection_id=connection_id
+        )
+    )
+
+
+@csrf_exempt
+@require_POST
+def app_webhook(request, family: str, platform: str):
+    delivery = _delivery(request, family=family, platform=platform)
+    return _answer(lambda: services.delivery_accept_for_app(delivery=delivery))

@@ -1,0 +1,253 @@
+"""Operators' screens for POS connections and transactions.
+
+Transactions live in a partitioned table: the list never counts it whole (BoundedCountPaginator)
+and its date filter offers fixed windows, which prune partitions, rather than a date hierarchy.
+"""
+
+import secrets
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.html import format_html
+
+from integrations.base.admin import BoundedCountPaginator
+from integrations.base.errors import ConnectorError
+from integrations.pos import services
+from integrations.pos.models import POSConnection, POSTransaction
+from invoices import operations
+from invoices.admin import ViewOnlyAdminMixin, pretty_json
+from invoices.models import Invoice
+from taxpoynt.lib.fields import mask_secret
+
+# "Sync now" pulls this far back; a longer back-fill is started from the API or the pages.
+SYNC_NOW_WINDOW = timedelta(days=1)
+
+
+@admin.register(POSConnection)
+class POSConnectionAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "organization",
+        "pos_type",
+        "account_id",
+        "health",
+        "is_active",
+        "is_sandbox",
+        "last_sync_at",
+    )
+    list_filter = ("health", "is_active", "pos_type", "is_sandbox")
+    list_select_related = ("organization",)
+    search_fields = ("account_id", "location_name", "organization__legal_name")
+    actions = ("activate", "deactivate", "test_connection", "sync_now", "rotate_webhook_key")
+    # Secrets are shown masked only; they change through the API, the pages or actions.
+    exclude = ("credentials_encrypted", "webhook_secret")
+    readonly_fields = (
+        "id",
+        "organization",
+        "user",
+        "pos_type",
+        "account_id",
+        "credentials_masked",
+        "webhook_secret_masked",
+        "webhook_url",
+        "is_active",
+        "is_sandbox",
+        "health",
+        "last_error",
+        "token_expires_at",
+        "last_sync_at",
+        "sync_cursor",
+        "created_at",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request):
+        # Connections are made by connecting (OAuth or sandbox), not typed in.
+        return False
+
+    @admin.display(description="Credentials")
+    def credentials_masked(self, connection):
+        return mask_secret(connection.credentials_encrypted)
+
+    @admin.display(description="Webhook signing secret")
+    def webhook_secret_masked(self, connection):
+        return mask_secret(connection.webhook_secret)
+
+    @admin.action(description="Activate (and process the events that waited)")
+    def activate(self, request, queryset):
+        waiting = sum(services.connection_activate(connection=c) for c in queryset)
+        self.message_user(request, f"Activated {queryset.count()}; {waiting} events queued.")
+
+    @admin.action(description="Deactivate (deliveries are kept, not processed)")
+    def deactivate(self, request, queryset):
+        for connection in queryset:
+            services.connection_deactivate(connection=connection)
+        self.message_user(request, f"Deactivated {queryset.count()}.")
+
+    @admin.action(description="Test connection")
+    def test_connection(self, request, queryset):
+        for connection in queryset:
+            try:
+                services.connection_test(connection=connection)
+            except ConnectorError as error:
+                self.message_user(request, f"{connection}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{connection}: answered.")
+
+    @admin.action(description="Sync now (back-fill the last day on the batch queue)")
+    def sync_now(self, request, queryset):
+        end = timezone.now()
+        for connection in queryset:
+            services.backfill_start(connection=connection, start=end - SYNC_NOW_WINDOW, end=end)
+        self.message_user(request, f"Started {queryset.count()} sync runs; see Sync runs.")
+
+    @admin.action(description="Rotate webhook key (sandbox connections sign with the new one)")
+    def rotate_webhook_key(self, request, queryset):
+        for connection in queryset:
+            connection.webhook_secret = secrets.token_urlsafe(32)
+            connection.save(update_fields=["webhook_secret", "updated_at"])
+            self.message_user(
+                request,
+                f"{connection}: new key {mask_secret(connection.webhook_secret)}; paste the whole "
+                "key into the platform's webhook settings from the tenant pages or the API.",
+            )
+
+
+class FailedFilter(admin.SimpleListFilter):
+    title = "failure"
+    parameter_name = "failed"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Failed"), ("not_invoiced", "Not invoiced"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(
+                Q(status=POSTransaction.Status.FAILED)
+                | Q(invoice__status=Invoice.Status.NEEDS_ATTENTION)
+            )
+        if self.value() == "not_invoiced":
+            return queryset.filter(invoice__isnull=True)
+        return queryset
+
+
+class WhenFilter(admin.SimpleListFilter):
+    """Fixed windows on transaction_timestamp: each prunes to a partition or two."""
+
+    title = "sold"
+    parameter_name = "sold"
+    WINDOWS = {"today": 1, "7d": 7, "30d": 30, "90d": 90}
+
+    def lookups(self, request, model_admin):
+        return (
+            ("today", "Last 24 hours"),
+            ("7d", "Last 7 days"),
+            ("30d", "Last 30 days"),
+            ("90d", "Last 90 days"),
+        )
+
+    def queryset(self, request, queryset):
+        days = self.WINDOWS.get(self.value())
+        if days is None:
+            return queryset
+        return queryset.filter(transaction_timestamp__gte=timezone.now() - timedelta(days=days))
+
+
+@admin.register(POSTransaction)
+class POSTransactionAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "external_transaction_id",
+        "connection",
+        "kind",
+        "status",
+        "transaction_amount",
+        "currency",
+        "transaction_timestamp",
+        "received_at",
+        "signed_at",
+        "invoice_link",
+    )
+    list_filter = (FailedFilter, "status", "kind", "connection__pos_type", WhenFilter)
+    list_select_related = ("connection", "invoice")
+    search_fields = ("=external_transaction_id", "=original_external_id")
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    ordering = ("-received_at",)
+    actions = ("retry", "redrive")
+    fields = (
+        "id",
+        "connection",
+        "external_transaction_id",
+        ("kind", "status", "attempts"),
+        "original_external_id",
+        ("transaction_amount", "tax_amount", "currency"),
+        "transaction_timestamp",
+        "external_location_id",
+        "invoice_link",
+        ("invoice_generated", "invoice_transmitted"),
+        "processing_errors_json",
+        ("received_at", "invoiced_at", "signed_at"),
+        ("created_at", "updated_at"),
+        "items_json",
+        "customer_json",
+    )
+    readonly_fields = flatten(fields)
+
+    @admin.display(description="Invoice")
+    def invoice_link(self, row):
+        if row.invoice_id is None:
+            return None
+        return format_html(
+            '<a href="/admin/invoices/invoice/{}/change/">{} ({})</a>',
+            row.invoice_id,
+            row.invoice.irn,
+            row.invoice.get_status_display(),
+        )
+
+    @admin.display(description="Processing errors")
+    def processing_errors_json(self, row):
+        return pretty_json(row.processing_errors)
+
+    @admin.display(description="Items")
+    def items_json(self, row):
+        return pretty_json(row.items)
+
+    @admin.display(description="Customer")
+    def customer_json(self, row):
+        return pretty_json(row.customer_data)
+
+    def has_operate_permission(self, request):
+        return request.user.has_perm("pos.change_postransaction")
+
+    @admin.action(
+        description="Retry (invoice again, or re-drive an invoice that needs attention)",
+        permissions=["operate"],
+    )
+    def retry(self, request, queryset):
+        queued = sum(
+            services.transaction_retry(transaction_row=row)
+            for row in queryset.select_related("invoice", "connection")
+        )
+        skipped = queryset.count() - queued
+        self.message_user(
+            request, f"Retried: {queued}; nothing to retry (on its way or done): {skipped}."
+        )
+
+    @admin.action(
+        description="Re-drive their invoices (back on the queue from the last step)",
+        permissions=["operate"],
+    )
+    def redrive(self, request, queryset):
+        invoice_ids = [row.invoice_id for row in queryset if row.invoice_id]
+        outcome = operations.invoices_redrive(
+            invoices=Invoice.objects.filter(pk__in=invoice_ids), actor=request.user
+        )
+        self.message_user(
+            request,
+            f"Re-driven: {outcome.done}; without an invoice: {queryset.count() - len(invoice_ids)}"
+            + "".join(f"; {reason}: {count}" for reason, count in outcome.skipped.items())
+            + ".",
+        )

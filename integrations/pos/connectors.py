@@ -1,0 +1,51 @@
+"""What a POS connector adds to the base contract: turning events and pages into sales."""
+
+from abc import abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from integrations.base.canonical import Sale
+from integrations.base.connectors import BaseConnector, WebhookEvent
+
+
+@dataclass(frozen=True)
+class SalesPage:
+    """One page of a pull: the completed sales on it, the cursor of the next page (empty at the
+    end), how many records the page held, and the ones that could not be mapped."""
+
+    sales: list[Sale]
+    cursor: str
+    records: int
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SandboxAccount:
+    """A fresh account in the platform's in-project sandbox, ready to connect without OAuth."""
+
+    account_id: str
+    credentials: dict
+    base_url: str
+    location_id: str = ""
+    location_name: str = ""
+    # Mapping defaults a real tenant sets themselves (POS platforms carry no HS codes).
+    connection_settings: dict = field(default_factory=dict)
+
+
+class POSConnector(BaseConnector):
+    family = "pos"
+
+    @classmethod
+    @abstractmethod
+    def sandbox_account_create(cls, *, site_url: str) -> SandboxAccount:
+        """An account in our sandbox of this platform, served under ``site_url``."""
+
+    @abstractmethod
+    def sales_for_event(self, event: WebhookEvent) -> list[Sale]:
+        """The completed sales and refunds an event tells of, fetched from the platform, in the
+        order they must be recorded (a refund's original sale first). Empty when there is
+        nothing to invoice yet (an open order, a pending payment)."""
+
+    @abstractmethod
+    def sales_page(self, *, start: datetime, end: datetime, cursor: str = "") -> SalesPage:
+        """Completed sales closed in [start, end), one page at a time, oldest first."""

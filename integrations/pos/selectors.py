@@ -1,0 +1,24 @@
+"""POS reads, always scoped to one organization inside the query."""
+
+from django.db.models import QuerySet
+
+from integrations.base.models import SyncRun
+from integrations.pos.models import POSConnection, POSTransaction
+
+
+def connection_list(*, organization) -> QuerySet[POSConnection]:
+    return POSConnection.objects.filter(organization=organization).order_by("-created_at")
+
+
+def connection_get(*, organization, connection_id) -> POSConnection:
+    return connection_list(organization=organization).get(pk=connection_id)
+
+
+def transaction_list(*, organization) -> QuerySet[POSTransaction]:
+    return POSTransaction.objects.filter(connection__organization=organization).select_related(
+        "connection", "invoice"
+    )
+
+
+def sync_run_list(*, organization) -> QuerySet[SyncRun]:
+    return SyncRun.objects.filter(organization=organization, family="pos")

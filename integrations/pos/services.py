@@ -1,0 +1,427 @@
+"""POS writes: stored events become transactions, transactions become invoices.
+
+Every step is idempotent. An event is processed at most once to completion (its status moves
+``pending`` -> ``processed`` conditionally); a sale is one row (unique on connection, external id
+and timestamp, inserted with ON CONFLICT DO NOTHING); a row gets one invoice (the invoices app's
+unique source key, and ``invoice_id`` set only while still empty).
+"""
+
+import logging
+import random
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from integrations.base import registry
+from integrations.base.canonical import Sale, SaleKind, sale_from_json, sale_to_json
+from integrations.base.connectors import WebhookEvent
+from integrations.base.errors import ConnectorError, RateLimited
+from integrations.base.models import InboundEvent, SyncRun
+from integrations.base.services import sync_run_progress
+from integrations.pos.models import POSConnection, POSTransaction
+from invoices import services as invoice_services
+from invoices.models import Invoice
+
+logger = logging.getLogger(__name__)
+
+Status = POSTransaction.Status
+
+
+def connector_for(connection: POSConnection):
+    return registry.get(connection.pos_type)(connection)
+
+
+# --- Events -------------------------------------------------------------------------------------
+
+
+class RetryLater(Exception):
+    """The platform could not be asked now; the task should run again after ``delay`` seconds."""
+
+    def __init__(self, delay: float, reason: str):
+        super().__init__(reason)
+        self.delay = delay
+
+
+def event_process(*, event_id: int, claim_token: str = "") -> str:
+    """Turn one stored webhook event into transactions and invoices. Returns the event's status.
+
+    Raises RetryLater on a transient platform failure (the event stays pending).
+    """
+    event = InboundEvent.objects.filter(pk=event_id, family="pos").first()
+    if event is None or event.status != InboundEvent.Status.PENDING:
+        return event.status if event else "missing"
+    connection = (
+        POSConnection.objects.select_related("organization").filter(pk=event.connection_id).first()
+    )
+    if connection is None or not connection.is_active:
+        # Kept pending: activating the connection (or the sweeper then) picks it up.
+        return "waiting for an active connection"
+    InboundEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
+    webhook_event = WebhookEvent(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        account_id=connection.account_id,
+        object_id=event.object_id,
+        payload=event.payload,
+    )
+    try:
+        sales = connector_for(connection).sales_for_event(webhook_event)
+    except ConnectorError as error:
+        if error.permanent or event.attempts + 1 >= settings.INTEGRATIONS_MAX_ATTEMPTS:
+            _event_finish(event, InboundEvent.Status.FAILED, error=str(error))
+            _connection_health(connection, error)
+            return InboundEvent.Status.FAILED
+        raise RetryLater(_retry_delay(event.attempts + 1, error), str(error)) from error
+    for sale in sales:
+        transaction_record(
+            connection=connection,
+            sale=sale,
+            received_at=event.received_at,
+            advance_with=claim_token,
+        )
+    status = InboundEvent.Status.PROCESSED if sales else InboundEvent.Status.IGNORED
+    _event_finish(event, status)
+    return status
+
+
+def _event_finish(event: InboundEvent, status: str, *, error: str = "") -> None:
+    InboundEvent.objects.filter(pk=event.pk, status=InboundEvent.Status.PENDING).update(
+        status=status, error=error[:2000], processed_at=timezone.now()
+    )
+
+
+def _retry_delay(attempts: int, error: ConnectorError) -> float:
+    delay = min(60.0, 0.5 * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)  # noqa: S311
+    if isinstance(error, RateLimited) and error.retry_after:
+        delay = max(delay, error.retry_after)
+    return delay
+
+
+def _connection_health(connection: POSConnection, error: ConnectorError) -> None:
+    POSConnection.objects.filter(pk=connection.pk).update(
+        health=POSConnection.Health.FAILING, last_error=str(error)[:2000]
+    )
+
+
+# --- Transactions ------------------------------------------------------------------------------
+
+
+def transaction_record(
+    *,
+    connection: POSConnection,
+    sale: Sale,
+    received_at: datetime,
+    advance_with: str = "",
+    queue: str = "",
+) -> POSTransaction:
+    """Store the sale once and give it its invoice.
+
+    ``advance_with`` (a claim token) runs the invoice pipeline here and now, in the calling task,
+    instead of queueing it: the realtime path saves a queue hop. ``queue`` sends the invoice's
+    pipeline to that queue instead (back-fills: batch).
+    """
+    row = _transaction_upsert(connection=connection, sale=sale, received_at=received_at)
+    if row.invoice_id is None:
+        transaction_invoice(transaction_row=row, sale=sale, advance_with=advance_with, queue=queue)
+        row.refresh_from_db()
+    return row
+
+
+def _transaction_upsert(
+    *, connection: POSConnection, sale: Sale, received_at: datetime
+) -> POSTransaction:
+    """The sale's row: inserted unless it is there already (ON CONFLICT DO NOTHING)."""
+    sale_json = sale_to_json(sale)
+    POSTransaction.objects.bulk_create(
+        [
+            POSTransaction(
+                connection=connection,
+                external_transaction_id=sale.external_id,
+                transaction_amount=sale.total,
+                tax_amount=sale.tax_total,
+                items=sale_json["lines"],
+                customer_data=sale_json["customer"],
+                transaction_timestamp=sale.occurred_at,
+                transaction_metadata={"sale": sale_json, "raw": sale.raw},
+                kind=sale.kind.value,
+                currency=sale.currency,
+                external_location_id=sale.location_id,
+                original_external_id=sale.original_external_id,
+                received_at=received_at,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    return POSTransaction.objects.select_related("connection__organization").get(
+        connection=connection,
+        external_transaction_id=sale.external_id,
+        transaction_timestamp=sale.occurred_at,
+    )
+
+
+def transaction_invoice(
+    *, transaction_row: POSTransaction, sale: Sale, advance_with: str = "", queue: str = ""
+) -> Invoice | None:
+    """Create the transaction's invoice (once) and link it; a refund credits its sale's invoice.
+
+    Problems that stop the invoice (an unmappable sale, a refund of a sale we never saw) are
+    recorded on the transaction for an operator, never raised.
+    """
+    connection = transaction_row.connection
+    original = None
+    if sale.kind == SaleKind.REFUND:
+        original = _original_invoice(connection=connection, sale=sale)
+        if original is None:
+            _transaction_failed(
+                transaction_row,
+                f"Refund of {sale.original_external_id}, a sale with no invoice here yet",
+            )
+            return None
+    invoice, _ = invoice_services.invoice_create_for_source(
+        organization=connection.organization,
+        source_type=Invoice.Source.POS,
+        source_id=transaction_row.pk,
+        source=sale,
+        original=original,
+        platform=connection.pos_type,
+        received_at=transaction_row.received_at,
+        enqueue=not advance_with,
+        queue=queue,
+    )
+    if invoice is None:
+        return None
+    failed = invoice.status == Invoice.Status.NEEDS_ATTENTION
+    POSTransaction.objects.filter(pk=transaction_row.pk, invoice__isnull=True).update(
+        invoice=invoice,
+        invoice_generated=True,
+        invoiced_at=timezone.now(),
+        status=Status.FAILED if failed else Status.INVOICED,
+        processing_errors={"problems": invoice.problems} if failed else None,
+        updated_at=timezone.now(),
+    )
+    if advance_with and not failed:
+        invoice_services.invoice_advance(invoice_id=invoice.pk, claim_token=advance_with)
+    return invoice
+
+
+def _original_invoice(*, connection: POSConnection, sale: Sale) -> Invoice | None:
+    original = (
+        POSTransaction.objects.filter(
+            connection=connection,
+            external_transaction_id=sale.original_external_id,
+            kind=POSTransaction.Kind.SALE,
+            invoice__isnull=False,
+        )
+        .select_related("invoice")
+        .first()
+    )
+    return original.invoice if original else None
+
+
+def _transaction_failed(transaction_row: POSTransaction, message: str) -> None:
+    POSTransaction.objects.filter(pk=transaction_row.pk).update(
+        status=Status.FAILED,
+        processing_errors={"error_message": message, "at": timezone.now().isoformat()},
+        updated_at=timezone.now(),
+    )
+
+
+def transaction_retry(*, transaction_row: POSTransaction) -> bool:
+    """Try again to invoice a failed or stuck transaction, or re-drive its failed invoice.
+
+    True when something was queued.
+    """
+    from integrations.pos.tasks import transaction_invoice_task
+
+    if transaction_row.invoice_id:
+        invoice = transaction_row.invoice
+        if invoice.status == Invoice.Status.NEEDS_ATTENTION:
+            invoice_services.invoice_redrive(invoice=invoice)
+            return True
+        return False
+    POSTransaction.objects.filter(pk=transaction_row.pk).update(
+        status=Status.PENDING, processing_errors=None, attempts=F("attempts") + 1
+    )
+    transaction.on_commit(
+        lambda: transaction_invoice_task.apply_async(
+            kwargs={"transaction_id": str(transaction_row.pk)}, queue="realtime"
+        )
+    )
+    return True
+
+
+def transaction_invoice_again(*, transaction_id, claim_token: str = "") -> str:
+    """The task body behind ``transaction_retry`` and the sweeper: rebuild the sale from the
+    stored row's raw platform data and invoice it."""
+    row = (
+        POSTransaction.objects.select_related("connection__organization")
+        .filter(pk=transaction_id)
+        .first()
+    )
+    if row is None or row.invoice_id:
+        return "nothing to do"
+    sale = sale_from_json(row.transaction_metadata["sale"])
+    transaction_invoice(transaction_row=row, sale=sale, advance_with=claim_token)
+    return "invoiced"
+
+
+def invoice_stage_recorded(*, invoice: Invoice, stage: str, at: datetime) -> None:
+    """Mirror an invoice's signing and transmission on its transaction (signal receiver)."""
+    if invoice.source_type != Invoice.Source.POS:
+        return
+    if stage == Invoice.Stage.SIGNED:
+        POSTransaction.objects.filter(pk=invoice.source_id).update(signed_at=at)
+    elif stage == Invoice.Stage.TRANSMITTED:
+        POSTransaction.objects.filter(pk=invoice.source_id).update(invoice_transmitted=True)
+
+
+# --- Sweeper ------------------------------------------------------------------------------------
+
+
+def pos_sweep() -> dict:
+    """Re-queue work stuck in a pending state: events whose task was never published (a crash
+    between commit and publish, F3) and transactions that never got their invoice."""
+    from integrations.pos.tasks import event_process_task, transaction_invoice_task
+
+    cutoff = timezone.now() - timedelta(seconds=settings.INTEGRATIONS_SWEEP_AFTER_SECONDS)
+    active = POSConnection.objects.filter(is_active=True).values("id")
+    events = list(
+        InboundEvent.objects.filter(
+            family="pos",
+            status=InboundEvent.Status.PENDING,
+            received_at__lt=cutoff,
+            connection_id__in=active,
+        ).values_list("id", flat=True)[:5000]
+    )
+    for event_id in events:
+        event_process_task.apply_async(kwargs={"event_id": event_id}, queue="realtime")
+    stuck = list(
+        POSTransaction.objects.filter(
+            status=Status.PENDING,
+            invoice__isnull=True,
+            received_at__lt=cutoff,
+            connection__is_active=True,
+        ).values_list("id", flat=True)[:5000]
+    )
+    for transaction_id in stuck:
+        transaction_invoice_task.apply_async(
+            kwargs={"transaction_id": str(transaction_id)}, queue="realtime"
+        )
+    return {"events": len(events), "transactions": len(stuck)}
+
+
+# --- Connections --------------------------------------------------------------------------------
+
+
+def connection_activate(*, connection: POSConnection) -> int:
+    """Turn the connection on and queue the events that waited for it. Returns that count."""
+    from integrations.pos.tasks import event_process_task
+
+    POSConnection.objects.filter(pk=connection.pk).update(
+        is_active=True, health=POSConnection.Health.CONNECTED, last_error=""
+    )
+    waiting = list(
+        InboundEvent.objects.filter(
+            family="pos", connection_id=connection.pk, status=InboundEvent.Status.PENDING
+        ).values_list("id", flat=True)
+    )
+    transaction.on_commit(
+        lambda: [
+            event_process_task.apply_async(kwargs={"event_id": event_id}, queue="realtime")
+            for event_id in waiting
+        ]
+    )
+    return len(waiting)
+
+
+def connection_deactivate(*, connection: POSConnection) -> None:
+    """Stop processing: deliveries are still stored, and wait until the connection is back on."""
+    POSConnection.objects.filter(pk=connection.pk).update(is_active=False)
+
+
+def connection_test(*, connection: POSConnection) -> None:
+    """One cheap authenticated call; records the outcome as the connection's health."""
+    try:
+        connector_for(connection).test_connection()
+    except ConnectorError as error:
+        _connection_health(connection, error)
+        raise
+    POSConnection.objects.filter(pk=connection.pk).update(
+        health=POSConnection.Health.CONNECTED, last_error=""
+    )
+
+
+# --- Back-fill ----------------------------------------------------------------------------------
+
+
+def backfill_start(*, connection: POSConnection, start: datetime, end: datetime) -> SyncRun:
+    from integrations.pos.tasks import backfill_task
+
+    if start >= end:
+        raise ValueError("The back-fill's start must be before its end")
+    run = SyncRun.objects.create(
+        family="pos",
+        platform=connection.pos_type,
+        connection_id=connection.pk,
+        organization=connection.organization,
+        kind=SyncRun.Kind.BACKFILL,
+        window_start=start,
+        window_end=end,
+    )
+    transaction.on_commit(
+        lambda: backfill_task.apply_async(kwargs={"sync_run_id": str(run.pk)}, queue="batch")
+    )
+    return run
+
+
+def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
+    """Pull pages from the run's cursor on; each page's sales are recorded before the cursor
+    moves, so a crashed run resumes where it stopped and overlaps only with itself.
+
+    ``page_budget`` pages at most per call (the task re-queues itself to let other batch work
+    in); None runs to the end.
+    """
+    run = SyncRun.objects.get(pk=sync_run_id)
+    if run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED):
+        return run.status
+    connection = POSConnection.objects.select_related("organization").get(pk=run.connection_id)
+    SyncRun.objects.filter(pk=run.pk).update(
+        status=SyncRun.Status.RUNNING, started_at=run.started_at or timezone.now()
+    )
+    connector = connector_for(connection)
+    cursor, pages = run.cursor, 0
+    while page_budget is None or pages < page_budget:
+        try:
+            page = connector.sales_page(start=run.window_start, end=run.window_end, cursor=cursor)
+        except ConnectorError as error:
+            if error.permanent:
+                sync_run_progress(
+                    run=run,
+                    errors=1,
+                    status=SyncRun.Status.FAILED,
+                    last_error=str(error)[:2000],
+                    finished_at=timezone.now(),
+                )
+                return SyncRun.Status.FAILED
+            raise RetryLater(_retry_delay(1, error), str(error)) from error
+        now = timezone.now()
+        for sale in page.sales:
+            transaction_record(connection=connection, sale=sale, received_at=now, queue="batch")
+        cursor = page.cursor
+        pages += 1
+        sync_run_progress(
+            run=run,
+            pages=1,
+            rows=len(page.sales),
+            errors=len(page.problems),
+            cursor=cursor,
+            **({"last_error": page.problems[-1][:2000]} if page.problems else {}),
+        )
+        if not cursor:
+            sync_run_progress(run=run, status=SyncRun.Status.SUCCEEDED, finished_at=timezone.now())
+            POSConnection.objects.filter(pk=connection.pk).update(last_sync_at=timezone.now())
+            return SyncRun.Status.SUCCEEDED
+    return SyncRun.Status.RUNNING

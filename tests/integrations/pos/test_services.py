@@ -1,0 +1,282 @@
+"""Stored events become transactions and signed invoices: the task bodies, run in-process
+against the Square and FIRS sandboxes over real HTTP (live_server)."""
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection as db
+from django.utils import timezone
+
+from integrations.base.canonical import Line, Sale, SaleKind
+from integrations.base.models import InboundEvent
+from integrations.pos import services
+from integrations.pos.models import POSTransaction
+from integrations.pos.square.sandbox_models import SquareSandboxMerchant
+from integrations.pos.tasks import (
+    event_process_task,
+    partitions_ensure_task,
+    transaction_invoice_task,
+)
+from invoices.firs.client import SharedCircuitBreaker
+from invoices.firs.sandbox import FAULTS_CACHE_KEY
+from invoices.models import Invoice
+from taxpoynt.lib.partitions import monthly_partitions_ensure
+from tests.integrations.pos.support import completed_order, order_event, square_connection
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def connection(live_server):
+    cache.delete(FAULTS_CACHE_KEY)
+    SharedCircuitBreaker(name=live_server.url.split("//")[1]).reset()
+    return square_connection(site_url=live_server.url)
+
+
+@pytest.fixture
+def published(monkeypatch):
+    sent = []
+    for task in (event_process_task, transaction_invoice_task):
+        monkeypatch.setattr(
+            task,
+            "apply_async",
+            lambda *, kwargs, queue, task=task: sent.append((task.name, kwargs)),
+        )
+    return sent
+
+
+def _stored(connection, envelope) -> InboundEvent:
+    return InboundEvent.objects.create(
+        family="pos",
+        platform="square",
+        connection_id=connection.pk,
+        event_id=envelope["event_id"],
+        event_type=envelope["type"],
+        object_id=envelope["data"]["id"],
+        payload=envelope,
+        received_at=timezone.now(),
+    )
+
+
+def _process(event, token="task-1"):
+    status = services.event_process(event_id=event.pk, claim_token=token)
+    event.refresh_from_db()
+    return status
+
+
+def test_a_completed_order_becomes_a_signed_invoice(connection):
+    order = completed_order(connection, amounts=(250000, 120000))
+    event = _stored(connection, order_event(connection, order))
+
+    assert _process(event) == "processed"
+
+    row = POSTransaction.objects.get()
+    invoice = row.invoice
+    assert row.external_transaction_id == order["id"]
+    assert row.status == POSTransaction.Status.INVOICED
+    assert row.transaction_amount == Decimal("3700.00")
+    assert invoice.payable_amount == Decimal("3700.00")
+    assert invoice.status == Invoice.Status.CONFIRMED
+    assert invoice.source_platform == "square"
+    assert row.received_at == event.received_at == invoice.source_received_at
+    assert row.received_at <= row.invoiced_at <= row.signed_at
+    assert row.signed_at == invoice.signed_at
+    assert row.invoice_generated and row.invoice_transmitted
+
+
+def test_every_event_about_one_sale_gives_one_transaction_and_one_invoice(connection):
+    order = completed_order(connection)
+    payment = {
+        "id": "PAY-1",
+        "order_id": order["id"],
+        "status": "COMPLETED",
+        "amount_money": order["total_money"],
+        "source_type": "CARD",
+    }
+    envelopes = [
+        order_event(connection, order),
+        order_event(connection, order, event_type="order.created"),
+        {
+            "merchant_id": connection.account_id,
+            "type": "payment.updated",
+            "event_id": str(uuid.uuid4()),
+            "created_at": order["updated_at"],
+            "data": {"type": "payment", "id": "PAY-1", "object": {"payment": payment}},
+        },
+    ]
+    for number, envelope in enumerate(envelopes):
+        _process(_stored(connection, envelope), token=f"task-{number}")
+
+    assert POSTransaction.objects.count() == 1
+    assert Invoice.objects.count() == 1
+    # Processing a processed event again does nothing.
+    assert _process(InboundEvent.objects.first()) == "processed"
+    assert Invoice.objects.count() == 1
+
+
+def test_an_open_order_is_not_a_sale_yet(connection):
+    order = completed_order(connection)
+    order["state"] = "OPEN"
+    event = _stored(connection, order_event(connection, order))
+
+    assert _process(event) == "ignored"
+    assert not POSTransaction.objects.exists()
+
+
+def test_a_refund_becomes_a_credit_note_of_the_sale(connection):
+    order = completed_order(connection, amounts=(500000,))
+    _process(_stored(connection, order_event(connection, order)))
+    sale = POSTransaction.objects.get()
+    refund = Sale(
+        external_id="REFUND-1",
+        occurred_at=timezone.now(),
+        currency="NGN",
+        lines=(
+            Line(
+                name="Refund",
+                quantity=Decimal(1),
+                unit_price=Decimal("1000.00"),
+                hs_code="1006.3000",
+                product_category="Food",
+            ),
+        ),
+        total=Decimal("1000.00"),
+        kind=SaleKind.REFUND,
+        original_external_id=order["id"],
+    )
+
+    row = services.transaction_record(
+        connection=connection, sale=refund, received_at=timezone.now(), advance_with="t"
+    )
+
+    assert row.kind == "refund", row.processing_errors
+    assert row.status == POSTransaction.Status.INVOICED, row.processing_errors
+    assert row.invoice.billing_reference_irn == sale.invoice.irn
+    assert row.invoice.purpose == "credit_note"
+    assert row.invoice.status == Invoice.Status.CONFIRMED
+
+
+def test_a_refund_of_an_unknown_sale_waits_for_an_operator(connection):
+    refund = Sale(
+        external_id="REFUND-2",
+        occurred_at=timezone.now(),
+        currency="NGN",
+        lines=(Line(name="Refund", quantity=Decimal(1), unit_price=Decimal("10.00")),),
+        total=Decimal("10.00"),
+        kind=SaleKind.REFUND,
+        original_external_id="NEVER-SEEN",
+    )
+
+    row = services.transaction_record(
+        connection=connection, sale=refund, received_at=timezone.now()
+    )
+
+    assert row.status == POSTransaction.Status.FAILED
+    assert "NEVER-SEEN" in row.processing_errors["error_message"]
+    assert row.invoice is None
+
+
+def test_a_crash_between_commit_and_publish_is_recovered_by_the_sweeper(
+    connection, published, settings
+):
+    """F3: the event is stored and acknowledged, but its task was never published."""
+    settings.INTEGRATIONS_SWEEP_AFTER_SECONDS = 0
+    order = completed_order(connection)
+    event = _stored(connection, order_event(connection, order))
+
+    assert services.pos_sweep() == {"events": 1, "transactions": 0}
+    assert published == [("pos.process_event", {"event_id": event.pk})]
+    _process(event)
+    assert POSTransaction.objects.get().invoice.status == Invoice.Status.CONFIRMED
+    assert services.pos_sweep() == {"events": 0, "transactions": 0}
+
+
+def test_a_transaction_left_without_its_invoice_is_invoiced_by_the_sweeper(
+    connection, published, settings
+):
+    settings.INTEGRATIONS_SWEEP_AFTER_SECONDS = 0
+    order = completed_order(connection)
+    _process(_stored(connection, order_event(connection, order)))
+    row = POSTransaction.objects.get()
+    # As if the worker died after storing the row and before creating the invoice.
+    Invoice.objects.all().delete()
+    POSTransaction.objects.filter(pk=row.pk).update(
+        status="pending", invoice=None, invoice_generated=False
+    )
+
+    assert services.pos_sweep() == {"events": 0, "transactions": 1}
+    services.transaction_invoice_again(transaction_id=row.pk, claim_token="t")
+
+    row.refresh_from_db()
+    assert row.invoice.status == Invoice.Status.CONFIRMED
+    assert row.invoice.payable_amount == row.transaction_amount
+
+
+def test_an_unreachable_platform_leaves_the_event_pending_for_a_retry(connection):
+    order = completed_order(connection)
+    event = _stored(connection, order_event(connection, order))
+    connection.base_url = "http://127.0.0.1:9/sandbox/square"
+    connection.save()
+
+    with pytest.raises(services.RetryLater):
+        _process(event)
+    event.refresh_from_db()
+    assert event.status == "pending" and event.attempts == 1
+
+
+def test_a_revoked_token_fails_the_event_and_the_connection(connection):
+    order = completed_order(connection)
+    event = _stored(connection, order_event(connection, order))
+    SquareSandboxMerchant.objects.filter(merchant_id=connection.account_id).update(
+        access_token="rotated"
+    )
+
+    assert _process(event) == "failed"
+    assert "401" in event.error
+    connection.refresh_from_db()
+    assert connection.health == "failing"
+
+
+def test_transactions_of_three_months_land_in_three_partitions(connection):
+    now = timezone.now()
+    two_months_ago = now - timedelta(days=62)
+    monthly_partitions_ensure(
+        table="pos_transactions", column="transaction_timestamp", today=two_months_ago
+    )
+    moments = [two_months_ago, now - timedelta(days=31), now, now + timedelta(days=3650)]
+    for number, moment in enumerate(moments):
+        services._transaction_upsert(
+            connection=connection,
+            sale=Sale(
+                external_id=f"P-{number}",
+                occurred_at=moment,
+                currency="NGN",
+                lines=(Line(name="x", quantity=Decimal(1), unit_price=Decimal(1)),),
+                total=Decimal(1),
+            ),
+            received_at=now,
+        )
+
+    def partitions():
+        with db.cursor() as cursor:
+            cursor.execute(
+                "SELECT external_transaction_id, tableoid::regclass::text FROM pos_transactions"
+            )
+            return dict(cursor.fetchall())
+
+    def month(moment):
+        return f"pos_transactions_p{moment:%Y%m}"
+
+    assert partitions() == {
+        "P-0": month(moments[0]),
+        "P-1": month(moments[1]),
+        "P-2": month(moments[2]),
+        "P-3": "pos_transactions_default",
+    }
+    # The beat task creates the far month and moves the row out of DEFAULT.
+    assert month(moments[3]) in partitions_ensure_task()
+    assert partitions()["P-3"] == month(moments[3])
+    assert POSTransaction.objects.filter(external_transaction_id="P-3").exists()
