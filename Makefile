@@ -26,6 +26,7 @@ run: setup
 	PORT=$(PORT) $(BIN)/python scripts/run_dev.py
 
 test: setup lint
+	sh scripts/ensure_chromium.sh
 	$(BIN)/pytest --ds=taxpoynt.settings.test
 
 lint: install

@@ -25,6 +25,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Tenant pages (server-rendered).
+    path("", include("accounts.page_urls")),
+    path("", include("invoices.page_urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

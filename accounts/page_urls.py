@@ -1,0 +1,15 @@
+"""Tenant pages of accounts, mounted at the site root."""
+
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("login/", views.sign_in, name="login"),
+    path("logout/", views.sign_out, name="logout"),
+    path("organizations/switch/", views.organization_switch, name="organization_switch"),
+    path("members/", views.member_list, name="members"),
+    path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+]

@@ -1,0 +1,14 @@
+"""Tenant pages of invoices, mounted at the site root; the dashboard is the home page."""
+
+from django.urls import path
+
+from invoices import views
+
+app_name = "invoices"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("invoices/", views.invoice_list, name="list"),
+    path("invoices/<int:invoice_id>/", views.invoice_detail, name="detail"),
+    path("invoices/<int:invoice_id>/mark-paid/", views.invoice_mark_paid, name="mark_paid"),
+]

@@ -1,0 +1,185 @@
+"""Tenant pages of invoices: the dashboard, the invoice list and an invoice with its actions.
+
+Every read starts from ``selectors.invoice_list(organization=request.organization)``, so another
+organization's invoice answers 404 exactly like a missing one.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
+
+from accounts.views import tenant_page
+from invoices import selectors, services
+from invoices.firs.errors import FirsError, FirsTransientError
+from invoices.models import Invoice
+
+PAGE_SIZE = 50
+# invoice_mark_paid refuses other stages; the page offers the button only where it can work.
+PAYABLE_STAGES = (Invoice.Stage.SIGNED, Invoice.Stage.TRANSMITTED, Invoice.Stage.CONFIRMED)
+
+
+class InvoiceFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Search", required=False, max_length=100, help_text="IRN, number or reference"
+    )
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), *Invoice.Status.choices], required=False
+    )
+    issued_from = forms.DateField(
+        label="Issued from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    issued_to = forms.DateField(
+        label="Issued to", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    # Keyset cursor: the page continues below this id.
+    after = forms.IntegerField(required=False, min_value=1)
+
+
+class MarkPaidForm(forms.Form):
+    reference = forms.CharField(
+        label="Payment reference", required=False, max_length=255, help_text="Optional"
+    )
+
+
+@tenant_page
+def dashboard(request):
+    return render(
+        request,
+        "invoices/dashboard.html",
+        {"status_counts": _invoice_counts_by_status(request.organization)},
+    )
+
+
+@tenant_page
+def invoice_list(request):
+    form = InvoiceFilterForm(request.GET)
+    form.is_valid()  # filters by the valid fields; the form shows the others' errors
+    invoices, next_after = _invoice_page(
+        _invoices_filtered(request.organization, form.cleaned_data),
+        after=form.cleaned_data.get("after"),
+    )
+    context = {"form": form, "invoices": invoices, **_page_queries(request.GET, next_after)}
+    # htmx filtering swaps the results only; a history restore needs the whole page.
+    if request.htmx and not request.htmx.history_restore_request:
+        response = render(request, "invoices/_invoice_results.html", context)
+    else:
+        response = render(request, "invoices/invoice_list.html", context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@tenant_page
+def invoice_detail(request, invoice_id: int):
+    invoice = _invoice_with_details(request.organization, invoice_id)
+    return render(
+        request,
+        "invoices/invoice_detail.html",
+        {
+            "invoice": invoice,
+            "parties": {party.role: party for party in invoice.parties.all()},
+            "can_mark_paid": request.membership.can_operate
+            and invoice.stage in PAYABLE_STAGES
+            and invoice.payment_status != Invoice.PaymentStatus.PAID,
+            "mark_paid_form": MarkPaidForm(),
+        },
+    )
+
+
+@tenant_page
+@require_POST
+def invoice_mark_paid(request, invoice_id: int):
+    if not request.membership.can_operate:
+        raise PermissionDenied("Viewers cannot act on invoices.")
+    invoice = _invoice_get(request.organization, invoice_id)
+    form = MarkPaidForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["reference"]))
+        return redirect("invoices:detail", invoice_id=invoice.pk)
+    try:
+        services.invoice_mark_paid(invoice=invoice, reference=form.cleaned_data["reference"])
+    except ValueError as exc:  # not signed by FIRS yet
+        messages.error(request, str(exc))
+    except FirsTransientError:
+        messages.error(request, "FIRS is not answering right now; try again in a few minutes.")
+    except FirsError as exc:
+        messages.error(request, f"FIRS refused: {exc}")
+    else:
+        messages.success(request, "Marked paid; FIRS has been told.")
+    return redirect("invoices:detail", invoice_id=invoice.pk)
+
+
+def _page_queries(query, next_after: int | None) -> dict:
+    """Query strings of the first and the next page, keeping the filters; None where there is
+    no such page to go to."""
+    first, following = query.copy(), query.copy()
+    first.pop("after", None)
+    following["after"] = next_after
+    return {
+        "first_page_query": first.urlencode() if "after" in query else None,
+        "next_page_query": following.urlencode() if next_after is not None else None,
+    }
+
+
+# --- Reads for these pages, each scoped to the organization inside the query ------------------
+
+
+def _invoice_counts_by_status(organization) -> list[tuple[str, str, int]]:
+    """(status, label, count) for every status in pipeline order, zeros included."""
+    counts = dict(
+        selectors.invoice_list(organization=organization)
+        .order_by()
+        .values_list("status")
+        .annotate(Count("id"))
+    )
+    return [(status, label, counts.get(status, 0)) for status, label in Invoice.Status.choices]
+
+
+def _invoices_filtered(organization, filters: dict):
+    invoices = selectors.invoice_list(organization=organization)
+    if filters.get("q"):
+        term = filters["q"]  # already stripped by the form
+        invoices = invoices.filter(
+            Q(irn__icontains=term) | Q(number__icontains=term) | Q(source_reference__icontains=term)
+        )
+    if filters.get("status"):
+        invoices = invoices.filter(status=filters["status"])
+    if filters.get("issued_from"):
+        invoices = invoices.filter(issue_date__gte=filters["issued_from"])
+    if filters.get("issued_to"):
+        invoices = invoices.filter(issue_date__lte=filters["issued_to"])
+    return invoices
+
+
+def _invoice_page(invoices, *, after: int | None) -> tuple[list[Invoice], int | None]:
+    """One page, newest first, and the id the next page starts below (None on the last page).
+
+    Keyset pagination: no COUNT, and a page stays stable while new invoices arrive."""
+    if after is not None:
+        invoices = invoices.filter(pk__lt=after)
+    page = list(invoices.order_by("-id")[: PAGE_SIZE + 1])
+    if len(page) > PAGE_SIZE:
+        return page[:PAGE_SIZE], page[PAGE_SIZE - 1].pk
+    return page, None
+
+
+def _invoice_get(organization, invoice_id: int) -> Invoice:
+    try:
+        return selectors.invoice_get(organization=organization, invoice_id=invoice_id)
+    except Invoice.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _invoice_with_details(organization, invoice_id: int) -> Invoice:
+    try:
+        return (
+            selectors.invoice_list(organization=organization)
+            .prefetch_related("lines", "tax_subtotals", "parties", "history")
+            .get(pk=invoice_id)
+        )
+    except Invoice.DoesNotExist as exc:
+        raise Http404 from exc

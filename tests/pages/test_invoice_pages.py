@@ -1,0 +1,193 @@
+"""The dashboard, the invoice list (filters, keyset pages, htmx) and an invoice's page."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from invoices import views as invoice_views
+from invoices.models import Invoice, InvoiceLine, InvoiceParty, InvoiceStatusChange
+from tests.factories import InvoiceFactory
+
+
+def _messages(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+@pytest.mark.django_db
+def test_dashboard_counts_the_working_organizations_invoices_by_status(client_a, org_a, org_b):
+    InvoiceFactory.create_batch(2, organization=org_a, status=Invoice.Status.CONFIRMED)
+    InvoiceFactory(organization=org_a, status=Invoice.Status.NEEDS_ATTENTION)
+    InvoiceFactory.create_batch(3, organization=org_b, status=Invoice.Status.CONFIRMED)
+    counts = {status: count for status, _, count in client_a.get("/").context["status_counts"]}
+    assert counts == {
+        "built": 0,
+        "validated": 0,
+        "signed": 0,
+        "transmitted": 0,
+        "confirmed": 2,
+        "retrying": 0,
+        "needs_attention": 1,
+    }
+
+
+@pytest.mark.django_db
+def test_list_shows_only_the_working_organizations_invoices(client_a, org_a, org_b):
+    own = InvoiceFactory(organization=org_a)
+    foreign = InvoiceFactory(organization=org_b)
+    response = client_a.get("/invoices/")
+    assert response.context["invoices"] == [own]
+    assert foreign.irn not in response.content.decode()
+    # Searching for the other organization's IRN finds nothing either.
+    assert client_a.get("/invoices/", {"q": foreign.irn}).context["invoices"] == []
+
+
+@pytest.mark.django_db
+def test_list_filters(client_a, org_a):
+    early = InvoiceFactory(
+        organization=org_a, issue_date=datetime.date(2026, 1, 5), source_reference="till-77"
+    )
+    late = InvoiceFactory(
+        organization=org_a, issue_date=datetime.date(2026, 3, 9), status=Invoice.Status.CONFIRMED
+    )
+
+    def listed(**filters):
+        return client_a.get("/invoices/", filters).context["invoices"]
+
+    assert listed(status="confirmed") == [late]
+    assert listed(q=late.irn[-20:].upper()) == [late]
+    assert listed(q=early.number) == [early]
+    assert listed(q="TILL-7") == [early]
+    assert listed(issued_from="2026-02-01") == [late]
+    assert listed(issued_to="2026-02-01") == [early]
+    assert listed(issued_from="2026-01-01", issued_to="2026-12-31") == [late, early]
+
+
+@pytest.mark.django_db
+def test_an_invalid_filter_is_shown_and_the_valid_ones_still_apply(client_a, org_a):
+    confirmed = InvoiceFactory(organization=org_a, status=Invoice.Status.CONFIRMED)
+    InvoiceFactory(organization=org_a)
+    response = client_a.get("/invoices/", {"status": "confirmed", "issued_from": "someday"})
+    assert response.context["invoices"] == [confirmed]
+    assert response.context["form"].errors == {"issued_from": ["Enter a valid date."]}
+    assert "Enter a valid date." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_list_pages_by_keyset_without_counting(client_a, org_a, monkeypatch):
+    monkeypatch.setattr(invoice_views, "PAGE_SIZE", 2)
+    invoices = InvoiceFactory.create_batch(5, organization=org_a, status=Invoice.Status.SIGNED)
+    InvoiceFactory(organization=org_a)  # filtered out by status
+    newest_first = sorted(invoices, key=lambda invoice: -invoice.pk)
+
+    pages = []
+    query = "status=signed"
+    with CaptureQueriesContext(connection) as queries:
+        while query is not None:
+            pages.append(client_a.get(f"/invoices/?{query}"))
+            query = pages[-1].context["next_page_query"]
+    assert [page.context["invoices"] for page in pages] == [
+        newest_first[:2],
+        newest_first[2:4],
+        newest_first[4:],
+    ]
+    assert not any("COUNT(" in query["sql"].upper() for query in queries.captured_queries)
+    # The links keep the filters; later pages link back to the first.
+    first_html = pages[0].content.decode()
+    assert f'href="?status=signed&amp;after={newest_first[1].pk}" rel="next"' in first_html
+    assert "Newest invoices" not in first_html
+    assert pages[2].context["first_page_query"] == "status=signed"
+
+
+@pytest.mark.django_db
+def test_htmx_filtering_gets_the_results_only(client_a, org_a):
+    invoice = InvoiceFactory(organization=org_a)
+    response = client_a.get("/invoices/", {"q": invoice.number}, HTTP_HX_REQUEST="true")
+    assert response.templates[0].name == "invoices/_invoice_results.html"
+    assert "<html" not in response.content.decode()
+    assert invoice.number in response.content.decode()
+    assert "HX-Request" in response["Vary"]
+    # Restoring history after a cache miss needs the whole page.
+    restore = client_a.get(
+        "/invoices/", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert "<html" in restore.content.decode()
+
+
+@pytest.mark.django_db
+def test_detail_shows_parties_lines_timeline_qr_and_the_firs_json(client_a, org_a):
+    invoice = InvoiceFactory(organization=org_a, signed=True)
+    InvoiceParty.objects.create(
+        invoice=invoice, role="supplier", name="Alpha Foods Ltd", tin="10000001-0001"
+    )
+    InvoiceParty.objects.create(
+        invoice=invoice,
+        role="customer",
+        name="Savannah Agro Ltd",
+        address={"street_name": "1 Aminu Kano Crescent", "city_name": "Wuse II"},
+    )
+    InvoiceLine.objects.create(
+        invoice=invoice,
+        position=1,
+        name="Rice 5kg",
+        hs_code="1006.3000",
+        quantity=Decimal("2"),
+        price_amount=Decimal("9500"),
+        line_extension_amount=Decimal("19000.00"),
+    )
+    InvoiceStatusChange.objects.create(invoice=invoice, from_status="validated", to_status="signed")
+
+    response = client_a.get(f"/invoices/{invoice.pk}/")
+    html = response.content.decode()
+    for text in (
+        invoice.irn,
+        "Alpha Foods Ltd",
+        "Savannah Agro Ltd",
+        "1 Aminu Kano Crescent, Wuse II",
+        "Rice 5kg",
+        "1006.3000",
+        "19000.00",
+        "validated → <strong>signed</strong>",
+        f'src="/api/v1/invoices/{invoice.pk}/qr.png"',
+        f'href="/api/v1/invoices/{invoice.pk}/firs.json" download',
+    ):
+        assert text in html
+    assert response.context["can_mark_paid"] is True
+    # The image and the file behind those links answer the same signed-in session.
+    assert client_a.get(f"/api/v1/invoices/{invoice.pk}/qr.png")["Content-Type"] == "image/png"
+    assert client_a.get(f"/api/v1/invoices/{invoice.pk}/firs.json").json() == invoice.payload
+
+
+@pytest.mark.django_db
+def test_an_unsigned_invoice_has_no_qr_and_no_mark_paid(client_a, org_a):
+    invoice = InvoiceFactory(organization=org_a)
+    response = client_a.get(f"/invoices/{invoice.pk}/")
+    assert "qr.png" not in response.content.decode()
+    assert response.context["can_mark_paid"] is False
+
+    marked = client_a.post(f"/invoices/{invoice.pk}/mark-paid/", follow=True)
+    assert _messages(marked) == ["Only an invoice FIRS has signed can be marked paid."]
+    invoice.refresh_from_db()
+    assert invoice.payment_status == Invoice.PaymentStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_mark_paid_reports_what_firs_said(client_a, org_a):
+    invoice = InvoiceFactory(organization=org_a, signed=True)  # org A has no FIRS base URL
+    response = client_a.post(f"/invoices/{invoice.pk}/mark-paid/", {"reference": "r"}, follow=True)
+    assert response.redirect_chain == [(f"/invoices/{invoice.pk}/", 302)]
+    assert _messages(response) == [f"FIRS refused: {org_a} has no FIRS base URL configured"]
+    invoice.refresh_from_db()
+    assert invoice.payment_status == Invoice.PaymentStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_mark_paid_checks_the_reference(client_a, org_a):
+    invoice = InvoiceFactory(organization=org_a, signed=True)
+    response = client_a.post(
+        f"/invoices/{invoice.pk}/mark-paid/", {"reference": "x" * 256}, follow=True
+    )
+    assert _messages(response) == ["Ensure this value has at most 255 characters (it has 256)."]
+    assert not invoice.exchanges.exists()
