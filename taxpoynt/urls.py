@@ -33,3 +33,4 @@ urlpatterns = [
 if settings.SANDBOX_ENABLED:
     urlpatterns.append(path("sandbox/firs/", include("invoices.firs.sandbox_urls")))
     urlpatterns.append(path("sandbox/square/", include("integrations.pos.square.sandbox_urls")))
+    urlpatterns.append(path("sandbox/hubspot/", include("integrations.crm.hubspot.sandbox_urls")))

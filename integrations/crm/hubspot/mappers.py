@@ -1,0 +1,832 @@
+"""HubSpot JSON -> canonical ``Deal``, ``WebhookEvent`` and pipeline stages. Pure: no database,
+no HTTP.
+
+How a HubSpot deal becomes a deal the invoice builder can use:
+
+- Every CRM property value is a string (or null when empty): amounts ``"1250000.50"``, quantities
+  ``"50"``. They leave as exact ``Decimal`` in major units; never float.
+- Currency: ``deal_currency_code``, else the account's default (``default_currency``). Line items
+  must be in the deal's currency (``hs_line_item_currency_code``); nothing is converted.
+- Lines: ``price`` is the unit price before tax (``prices_include_tax`` is False: HubSpot adds tax
+  on top). ``discount`` is HubSpot's *unit* discount and ``hs_discount_percentage`` a percentage
+  of the price; either becomes the line's total ``Line.discount``. When HubSpot states the line
+  ``amount`` it must agree, to the cent, with quantity x price less that discount: a disagreement
+  means the discount was read wrongly, and is refused rather than invoiced.
+- Tax: a line's ``hs_tax_rate`` (a percentage, from its tax rate group) is its rate; otherwise
+  the PERCENT tax objects passed as ``taxes`` (HubSpot's Taxes API) add up to the rate; otherwise
+  ``None``, the standard VAT rate. A FIXED tax has no rate and is refused.
+- Buyer: the deal's company, with its TIN from the connection's company property
+  (``tin_property``): empty when the company has none, never invented. The contact gives email
+  and telephone when the company lacks them, and is the buyer when there is no company.
+- Won: ``is_won`` is whether ``dealstage`` is one of the connection's ``won_stage_ids`` (stage ids
+  are per account; see ``won_stage_ids`` for reading them from the pipelines).
+
+Anything malformed is a MappingError naming its JSON path.
+"""
+
+import json
+import math
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from hashlib import sha256
+
+from integrations.base.canonical import Deal, Line, Party
+from integrations.base.connectors import WebhookEvent
+from integrations.base.errors import MappingError
+
+# Ids become database keys; anything longer is not a HubSpot id.
+MAX_ID_LENGTH = 64
+# ``WebhookEvent.event_id`` is stored in a 255-character column.
+MAX_EVENT_KEY_LENGTH = 255
+DECIMAL_PATTERN = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,10})?", re.ASCII)
+CURRENCY_PATTERN = re.compile(r"[A-Z]{3}", re.ASCII)
+COUNTRY_CODE_PATTERN = re.compile(r"[A-Z]{2}", re.ASCII)
+EPOCH_MS_PATTERN = re.compile(r"[0-9]{1,15}", re.ASCII)
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+UNNAMED_LINE = "Line item"
+MAX_TOKEN_LENGTH = 2048
+SEARCH_PAGE_LIMIT = 200
+BATCH_READ_LIMIT = 100
+DEAL_PROPERTIES = (
+    "dealname",
+    "amount",
+    "deal_currency_code",
+    "dealstage",
+    "closedate",
+    "pipeline",
+    "hs_lastmodifieddate",
+)
+LINE_ITEM_PROPERTIES = (
+    "name",
+    "quantity",
+    "price",
+    "amount",
+    "hs_sku",
+    "hs_product_id",
+    "discount",
+    "hs_discount_percentage",
+    "hs_line_item_currency_code",
+    "hs_tax_rate",
+    "description",
+)
+# The keys under which a deal's ``associations`` list its line items: v3 says "line items".
+LINE_ITEM_ASSOCIATION_KEYS = ("line items", "line_items")
+
+# ISO 3166-2:NG subdivision codes by the names HubSpot users type into the free-text state field.
+NIGERIAN_STATES: Mapping[str, str] = {
+    "abia": "NG-AB",
+    "adamawa": "NG-AD",
+    "akwa ibom": "NG-AK",
+    "anambra": "NG-AN",
+    "bauchi": "NG-BA",
+    "bayelsa": "NG-BY",
+    "benue": "NG-BE",
+    "borno": "NG-BO",
+    "cross river": "NG-CR",
+    "delta": "NG-DE",
+    "ebonyi": "NG-EB",
+    "edo": "NG-ED",
+    "ekiti": "NG-EK",
+    "enugu": "NG-EN",
+    "federal capital territory": "NG-FC",
+    "fct": "NG-FC",
+    "abuja": "NG-FC",
+    "gombe": "NG-GO",
+    "imo": "NG-IM",
+    "jigawa": "NG-JI",
+    "kaduna": "NG-KD",
+    "kano": "NG-KN",
+    "katsina": "NG-KT",
+    "kebbi": "NG-KE",
+    "kogi": "NG-KO",
+    "kwara": "NG-KW",
+    "lagos": "NG-LA",
+    "nasarawa": "NG-NA",
+    "niger": "NG-NI",
+    "ogun": "NG-OG",
+    "ondo": "NG-ON",
+    "osun": "NG-OS",
+    "oyo": "NG-OY",
+    "plateau": "NG-PL",
+    "rivers": "NG-RI",
+    "sokoto": "NG-SO",
+    "taraba": "NG-TA",
+    "yobe": "NG-YO",
+    "zamfara": "NG-ZA",
+}
+NIGERIA_NAMES = frozenset({"nigeria", "federal republic of nigeria"})
+
+
+@dataclass(frozen=True)
+class OAuthTokens:
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    status: str
+    message: str
+    category: str
+    correlation_id: str
+    policy_name: str
+
+
+@dataclass(frozen=True)
+class PipelineStage:
+    """One deal stage of a pipeline (``GET /crm/v3/pipelines/deals``)."""
+
+    pipeline_id: str
+    pipeline_label: str
+    stage_id: str
+    label: str
+    display_order: int
+    probability: Decimal | None
+    is_closed: bool
+    archived: bool
+
+    @property
+    def is_won(self) -> bool:
+        """HubSpot's own test for closed won: closed, with probability 1.0."""
+        return self.is_closed and self.probability == 1
+
+
+def deal_from_hubspot(
+    deal_json: Mapping,
+    *,
+    line_items: Iterable[Mapping] = (),
+    company: Mapping | None = None,
+    contact: Mapping | None = None,
+    won_stage_ids: Collection[str],
+    tin_property: str = "tin",
+    taxes: Iterable[Mapping] = (),
+    default_currency: str = "NGN",
+    default_hs_code: str = "",
+    default_product_category: str = "",
+) -> Deal:
+    """The canonical deal of a HubSpot deal object (GET, search or batch read).
+
+    ``line_items`` are the deal's line item objects (batch read); when the deal JSON lists its
+    associations, the line items, company and contact given must be the associated ones.
+    ``won_stage_ids`` are the stage ids that mean closed won for this connection. Every line gets
+    ``default_hs_code`` and ``default_product_category`` (HubSpot has no HS codes). Raises
+    MappingError naming the field when the deal cannot be read.
+    """
+    if isinstance(won_stage_ids, str):
+        raise TypeError("won_stage_ids is a collection of stage ids, not one string")
+    if not CURRENCY_PATTERN.fullmatch(default_currency):
+        raise ValueError(f"default_currency {default_currency!r} is not an ISO 4217 code")
+    deal_json = _object(deal_json, "deal")
+    deal_id = _id(deal_json, "id", path="deal.id")
+    try:
+        properties = _object(deal_json.get("properties"), "deal.properties")
+        currency = _text(properties, "deal_currency_code", "deal.properties") or default_currency
+        if not CURRENCY_PATTERN.fullmatch(currency):
+            raise MappingError(
+                f"deal.properties.deal_currency_code is {_shown(currency)}, not an ISO 4217 code"
+            )
+        associations = _associations(deal_json)
+        tax_rate = _tax_rate_from_taxes(taxes)
+        lines = _lines(
+            line_items,
+            associated_ids=_associated_ids(associations, LINE_ITEM_ASSOCIATION_KEYS),
+            currency=currency,
+            tax_rate=tax_rate,
+            hs_code=default_hs_code,
+            product_category=default_product_category,
+        )
+        amount = _decimal(properties, "amount", "deal.properties")
+        if amount is None:
+            if not lines:
+                raise MappingError("deal.properties.amount is empty and the deal has no line items")
+            amount = sum((_line_total(line) for line in lines), Decimal(0))
+        elif amount < 0:
+            raise MappingError(f"deal.properties.amount is {amount}; a deal is never negative")
+        stage = _text(properties, "dealstage", "deal.properties")
+        if not stage:
+            raise MappingError("deal.properties.dealstage is missing")
+        modified = _text(properties, "hs_lastmodifieddate", "deal.properties")
+        modified_path = "deal.properties.hs_lastmodifieddate"
+        if not modified:
+            modified, modified_path = _text(deal_json, "updatedAt", "deal"), "deal.updatedAt"
+        if not modified:
+            raise MappingError("deal.properties.hs_lastmodifieddate is missing")
+        closed = _text(properties, "closedate", "deal.properties")
+        name = _text(properties, "dealname", "deal.properties").strip()
+        return Deal(
+            external_id=deal_id,
+            name=name or f"HubSpot deal {deal_id}",
+            stage=stage,
+            pipeline=_text(properties, "pipeline", "deal.properties"),
+            amount=amount,
+            currency=currency,
+            closed_at=_timestamp(closed, path="deal.properties.closedate") if closed else None,
+            modified_at=_timestamp(modified, path=modified_path),
+            lines=lines,
+            buyer=_buyer(
+                company=company,
+                contact=contact,
+                tin_property=tin_property,
+                company_ids=_associated_ids(associations, ("companies",)),
+                contact_ids=_associated_ids(associations, ("contacts",)),
+            ),
+            is_won=stage in won_stage_ids,
+            prices_include_tax=False,
+            raw=dict(deal_json),
+        )
+    except MappingError as error:
+        raise MappingError(f"HubSpot deal {deal_id}: {error}") from None
+
+
+def webhook_events(body: bytes) -> list[WebhookEvent]:
+    """The events of a (verified) HubSpot webhook delivery: a JSON array of up to 100 events.
+
+    ``eventId`` alone is not unique (HubSpot reuses it across subscriptions), so each event's
+    ``event_id`` is a key built from what the event says happened: subscription type, object,
+    event id, time, and the property and value it changed (or, for an association change, both
+    ends and the association). A redelivery (``attemptNumber`` > 0) has the same key. The portal
+    is ``account_id``; the payload is the event as sent.
+    """
+    events = _json(body)
+    if not isinstance(events, list):
+        raise MappingError(f"The webhook body is a JSON {type(events).__name__}, not an array")
+    if not events:
+        raise MappingError("The webhook body is an empty array: no events")
+    return [_webhook_event(event, path=f"[{index}]") for index, event in enumerate(events)]
+
+
+def pipeline_stages(pipelines_json: Mapping) -> tuple[PipelineStage, ...]:
+    """Every stage of every pipeline in a ``GET /crm/v3/pipelines/deals`` answer, in order."""
+    pipelines = _list(_object(pipelines_json, "pipelines"), "results", path="results")
+    stages = []
+    for index, pipeline in enumerate(pipelines):
+        path = f"results[{index}]"
+        pipeline = _object(pipeline, path)
+        pipeline_id = _id(pipeline, "id", path=f"{path}.id")
+        pipeline_label = _text(pipeline, "label", path)
+        for stage_index, stage in enumerate(_list(pipeline, "stages", path=f"{path}.stages")):
+            stage_path = f"{path}.stages[{stage_index}]"
+            stage = _object(stage, stage_path)
+            metadata = _object(stage.get("metadata") or {}, f"{stage_path}.metadata")
+            probability = _decimal(metadata, "probability", f"{stage_path}.metadata")
+            if probability is not None and not 0 <= probability <= 1:
+                raise MappingError(f"{stage_path}.metadata.probability {probability} is not 0-1")
+            stages.append(
+                PipelineStage(
+                    pipeline_id=pipeline_id,
+                    pipeline_label=pipeline_label,
+                    stage_id=_id(stage, "id", path=f"{stage_path}.id"),
+                    label=_text(stage, "label", stage_path),
+                    display_order=_display_order(stage, path=stage_path),
+                    probability=probability,
+                    is_closed=_flag(metadata, "isClosed", path=f"{stage_path}.metadata"),
+                    archived=_flag(stage, "archived", path=stage_path),
+                )
+            )
+    return tuple(stages)
+
+
+def won_stage_ids(pipelines_json: Mapping) -> frozenset[str]:
+    """The ids of the closed-won stages (closed, probability 1.0) across all deal pipelines."""
+    return frozenset(stage.stage_id for stage in pipeline_stages(pipelines_json) if stage.is_won)
+
+
+def associations_from_batch(batch_json: Mapping) -> dict[str, tuple[str, ...]]:
+    """``POST /crm/v4/associations/{from}/{to}/batch/read`` as from-id -> associated ids.
+
+    Ids HubSpot reports under ``errors`` (nothing associated) are simply absent.
+    """
+    results = _list(_object(batch_json, "associations"), "results", path="results")
+    associated: dict[str, tuple[str, ...]] = {}
+    for index, result in enumerate(results):
+        path = f"results[{index}]"
+        result = _object(result, path)
+        from_id = _id(_object(result.get("from"), f"{path}.from"), "id", path=f"{path}.from.id")
+        to_ids = []
+        for to_index, target in enumerate(_list(result, "to", path=f"{path}.to")):
+            target_path = f"{path}.to[{to_index}]"
+            # The spec types toObjectId as a string; HubSpot sends a number.
+            value = _object(target, target_path).get("toObjectId")
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                value = str(value)
+            to_ids.append(
+                _id({"toObjectId": value}, "toObjectId", path=f"{target_path}.toObjectId")
+            )
+        associated[from_id] = tuple(dict.fromkeys(associated.get(from_id, ()) + tuple(to_ids)))
+    return associated
+
+
+def oauth_tokens(token_json: Mapping, *, received_at: datetime) -> OAuthTokens:
+    """A ``POST /oauth/v1/token`` answer; the access token expires ``expires_in`` after receipt."""
+    if received_at.tzinfo is None:
+        raise ValueError("received_at must be timezone-aware")
+    token_json = _object(token_json, "token")
+    token_type = _text(token_json, "token_type", "token")
+    if token_type.lower() != "bearer":
+        raise MappingError(f"token.token_type is {_shown(token_type)}, not bearer")
+    expires_in = _integer(token_json, "expires_in", path="token")
+    if expires_in <= 0:
+        raise MappingError("token.expires_in is 0: the token is already expired")
+    return OAuthTokens(
+        access_token=_token(token_json, "access_token"),
+        refresh_token=_token(token_json, "refresh_token"),
+        expires_at=received_at + timedelta(seconds=expires_in),
+    )
+
+
+def error_answer(error_json: Mapping) -> ErrorAnswer:
+    """A HubSpot error body: the CRM's ``{status: "error", message, correlationId, category}``,
+    the rate limiter's (``errorType``, ``policyName``) or OAuth's (the code in ``status``)."""
+    error_json = _object(error_json, "error")
+    return ErrorAnswer(
+        status=_text(error_json, "status", "error"),
+        message=_text(error_json, "message", "error"),
+        category=_text(error_json, "category", "error") or _text(error_json, "errorType", "error"),
+        correlation_id=_text(error_json, "correlationId", "error"),
+        policy_name=_text(error_json, "policyName", "error"),
+    )
+
+
+def deals_search_request(
+    *,
+    modified_since_ms: int,
+    stage_ids: Collection[str],
+    after: str = "0",
+    limit: int = SEARCH_PAGE_LIMIT,
+    properties: Collection[str] = DEAL_PROPERTIES,
+) -> dict:
+    """The incremental pull: deals modified since a moment and now in one of ``stage_ids``,
+    oldest change first, so the last one seen is the next anchor (the search stops at 10,000)."""
+    if isinstance(stage_ids, str) or not stage_ids:
+        raise ValueError("stage_ids is a non-empty collection of stage ids")
+    if not 1 <= limit <= SEARCH_PAGE_LIMIT:
+        raise ValueError(f"limit must be 1 to {SEARCH_PAGE_LIMIT}")
+    stages = sorted(stage_ids)
+    stage_filter = (
+        {"propertyName": "dealstage", "operator": "EQ", "value": stages[0]}
+        if len(stages) == 1
+        else {"propertyName": "dealstage", "operator": "IN", "values": stages}
+    )
+    return {
+        "filterGroups": [
+            {
+                "filters": [
+                    {
+                        "propertyName": "hs_lastmodifieddate",
+                        "operator": "GTE",
+                        "value": str(modified_since_ms),
+                    },
+                    stage_filter,
+                ]
+            }
+        ],
+        "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+        "properties": list(properties),
+        "limit": limit,
+        "after": after,
+    }
+
+
+def line_items_batch_read_request(
+    line_item_ids: Collection[str], *, properties: Collection[str] = LINE_ITEM_PROPERTIES
+) -> dict:
+    """``POST /crm/v3/objects/line_items/batch/read`` for up to 100 ids."""
+    if isinstance(line_item_ids, str) or not 1 <= len(line_item_ids) <= BATCH_READ_LIMIT:
+        raise ValueError(f"line_item_ids is a collection of 1 to {BATCH_READ_LIMIT} ids")
+    return {
+        "inputs": [{"id": line_item_id} for line_item_id in line_item_ids],
+        "properties": list(properties),
+        "propertiesWithHistory": [],
+    }
+
+
+# --- lines ---------------------------------------------------------------------------------
+
+
+def _lines(
+    line_items: Iterable[Mapping],
+    *,
+    associated_ids: list[str] | None,
+    currency: str,
+    tax_rate: Decimal | None,
+    hs_code: str,
+    product_category: str,
+) -> tuple[Line, ...]:
+    lines = tuple(
+        _line(
+            _object(item, f"line_items[{index}]"),
+            path=f"line_items[{index}]",
+            currency=currency,
+            tax_rate=tax_rate,
+            hs_code=hs_code,
+            product_category=product_category,
+        )
+        for index, item in enumerate(line_items)
+    )
+    if associated_ids is not None:
+        given = [line.external_id for line in lines]
+        missing = sorted(set(associated_ids) - set(given))
+        extra = sorted(set(given) - set(associated_ids))
+        if missing:
+            raise MappingError(
+                f"line items {', '.join(missing)} are associated with the deal but were not given"
+            )
+        if extra:
+            raise MappingError(f"line items {', '.join(extra)} are not associated with the deal")
+    if len({line.external_id for line in lines}) != len(lines):
+        raise MappingError("the same line item is given twice")
+    return lines
+
+
+def _line(
+    item: Mapping,
+    *,
+    path: str,
+    currency: str,
+    tax_rate: Decimal | None,
+    hs_code: str,
+    product_category: str,
+) -> Line:
+    line_id = _id(item, "id", path=f"{path}.id")
+    props_path = f"{path}.properties"
+    properties = _object(item.get("properties"), props_path)
+    line_currency = _text(properties, "hs_line_item_currency_code", props_path)
+    if line_currency and line_currency != currency:
+        raise MappingError(
+            f"{props_path}.hs_line_item_currency_code is {_shown(line_currency)}; the deal is "
+            f"in {currency} and nothing is converted"
+        )
+    quantity = _decimal(properties, "quantity", props_path)
+    if quantity is None or quantity <= 0:
+        raise MappingError(
+            f"{props_path}.quantity is {_shown(quantity)}; a line needs a positive one"
+        )
+    price = _decimal(properties, "price", props_path)
+    if price is None or price < 0:
+        raise MappingError(
+            f"{props_path}.price is {_shown(price)}; a line needs a price of 0 or more"
+        )
+    gross = quantity * price
+    discount = _line_discount(properties, path=props_path, quantity=quantity, gross=gross)
+    stated = _decimal(properties, "amount", props_path)
+    computed = _cents(gross) - _cents(discount)
+    # One cent of slack: HubSpot rounds a percentage discount once, we round gross and discount.
+    if stated is not None and abs(_cents(stated) - computed) > CENT:
+        raise MappingError(
+            f"{props_path}.amount is {stated}, but quantity x price less discount is {computed}"
+        )
+    own_rate = _decimal(properties, "hs_tax_rate", props_path)
+    if own_rate is not None and not 0 <= own_rate <= HUNDRED:
+        raise MappingError(f"{props_path}.hs_tax_rate {own_rate} is not a percentage")
+    return Line(
+        name=_text(properties, "name", props_path).strip() or UNNAMED_LINE,
+        quantity=quantity,
+        unit_price=price,
+        discount=discount,
+        tax_rate=own_rate if own_rate is not None else tax_rate,
+        hs_code=hs_code,
+        product_category=product_category,
+        sku=_text(properties, "hs_sku", props_path),
+        description=_text(properties, "description", props_path),
+        external_id=line_id,
+    )
+
+
+def _line_discount(properties: Mapping, *, path: str, quantity: Decimal, gross: Decimal) -> Decimal:
+    """The line's whole discount from HubSpot's unit discount or its discount percentage."""
+    unit_discount = _decimal(properties, "discount", path) or Decimal(0)
+    percentage = _decimal(properties, "hs_discount_percentage", path) or Decimal(0)
+    if unit_discount < 0 or not 0 <= percentage <= HUNDRED:
+        raise MappingError(f"{path} has a negative discount or a percentage outside 0-100")
+    if unit_discount and percentage:
+        raise MappingError(f"{path} has both a unit discount and a discount percentage")
+    if not unit_discount and not percentage:
+        return Decimal(0)
+    discount = quantity * unit_discount if unit_discount else gross * percentage / HUNDRED
+    if discount > gross:
+        raise MappingError(f"{path}: the discount {discount} is more than the line's {gross}")
+    return discount
+
+
+def _line_total(line: Line) -> Decimal:
+    return _cents(line.quantity * line.unit_price) - _cents(line.discount)
+
+
+def _tax_rate_from_taxes(taxes: Iterable[Mapping]) -> Decimal | None:
+    """The added-up rate of HubSpot PERCENT tax objects; None when there are none."""
+    rate = None
+    for index, tax in enumerate(taxes):
+        path = f"taxes[{index}].properties"
+        properties = _object(_object(tax, f"taxes[{index}]").get("properties"), path)
+        kind = _text(properties, "hs_type", path)
+        if kind != "PERCENT":
+            raise MappingError(
+                f"{path}.hs_type is {_shown(kind)}; only a PERCENT tax gives a rate to invoice"
+            )
+        value = _decimal(properties, "hs_value", path)
+        if value is None or not 0 <= value <= HUNDRED:
+            raise MappingError(f"{path}.hs_value is {_shown(value)}, not a percentage")
+        rate = (rate or Decimal(0)) + value
+    return rate
+
+
+# --- buyer ---------------------------------------------------------------------------------
+
+
+def _buyer(
+    *,
+    company: Mapping | None,
+    contact: Mapping | None,
+    tin_property: str,
+    company_ids: list[str] | None,
+    contact_ids: list[str] | None,
+) -> Party | None:
+    contact_properties: Mapping = {}
+    if contact is not None:
+        contact = _object(contact, "contact")
+        contact_id = _id(contact, "id", path="contact.id")
+        if contact_ids is not None and contact_id not in contact_ids:
+            raise MappingError(f"contact {contact_id} is not associated with the deal")
+        contact_properties = _object(contact.get("properties"), "contact.properties")
+
+    def from_contact(key: str) -> str:
+        return _text(contact_properties, key, "contact.properties").strip()
+
+    contact_phone = from_contact("phone") or from_contact("mobilephone")
+    if company is None:
+        if contact is None:
+            return None
+        person = " ".join(
+            part for part in (from_contact("firstname"), from_contact("lastname")) if part
+        )
+        return Party(
+            name=person or from_contact("company") or from_contact("email"),
+            email=from_contact("email"),
+            telephone=contact_phone,
+            **_address(contact_properties, path="contact.properties"),
+            external_id=_id(contact, "id", path="contact.id"),
+        )
+    company = _object(company, "company")
+    company_id = _id(company, "id", path="company.id")
+    if company_ids is not None and company_id not in company_ids:
+        raise MappingError(f"company {company_id} is not associated with the deal")
+    properties = _object(company.get("properties"), "company.properties")
+
+    def from_company(key: str) -> str:
+        return _text(properties, key, "company.properties").strip()
+
+    return Party(
+        name=from_company("name") or from_company("domain"),
+        tin=from_company(tin_property),
+        email=from_company("email") or from_contact("email"),
+        telephone=from_company("phone") or contact_phone,
+        **_address(properties, path="company.properties"),
+        external_id=company_id,
+    )
+
+
+def _address(properties: Mapping, *, path: str) -> dict:
+    def text(key: str) -> str:
+        return _text(properties, key, path).strip()
+
+    country = _country(text("country"), path=f"{path}.country")
+    return {
+        "street_name": ", ".join(part for part in (text("address"), text("address2")) if part),
+        "city_name": text("city"),
+        "postal_zone": text("zip"),
+        "state": _state(text("state"), country=country),
+        "country": country,
+    }
+
+
+def _country(text: str, *, path: str) -> str:
+    """An ISO 3166-1 alpha-2 code from HubSpot's free-text country; Nigeria when empty."""
+    if not text or text.lower() in NIGERIA_NAMES:
+        return Party.country
+    if COUNTRY_CODE_PATTERN.fullmatch(text.upper()):
+        return text.upper()
+    raise MappingError(f"{path} is {_shown(text)}; give a two-letter ISO country code")
+
+
+def _state(text: str, *, country: str) -> str:
+    """ISO 3166-2 for a Nigerian state typed by name or code; anything else is dropped (the
+    invoice's state is optional, and a free-text one would be refused)."""
+    if country != "NG" or not text:
+        return ""
+    upper = text.upper()
+    if upper in NIGERIAN_STATES.values():
+        return upper
+    if f"NG-{upper}" in NIGERIAN_STATES.values():
+        return f"NG-{upper}"
+    name = re.sub(r"\s+state$", "", text.strip().lower())
+    return NIGERIAN_STATES.get(name, "")
+
+
+# --- associations --------------------------------------------------------------------------
+
+
+def _associations(deal_json: Mapping) -> Mapping | None:
+    if deal_json.get("associations") is None:
+        return None
+    return _object(deal_json["associations"], "deal.associations")
+
+
+def _associated_ids(associations: Mapping | None, keys: tuple[str, ...]) -> list[str] | None:
+    """The ids the deal lists under one of ``keys``; None when the deal does not say (HubSpot
+    leaves out a type that was not asked for and one with nothing associated alike)."""
+    if associations is None:
+        return None
+    for key in keys:
+        if key in associations:
+            path = f"deal.associations.{key}"
+            results = _list(_object(associations[key], path), "results", path=f"{path}.results")
+            return [
+                _id(_object(entry, f"{path}.results[{i}]"), "id", path=f"{path}.results[{i}].id")
+                for i, entry in enumerate(results)
+            ]
+    return None
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+def _webhook_event(event: object, *, path: str) -> WebhookEvent:
+    event = _object(event, path)
+    subscription_type = _id(event, "subscriptionType", path=f"{path}.subscriptionType")
+    event_id = _integer(event, "eventId", path=path)
+    occurred_at = _integer(event, "occurredAt", path=path)
+    portal_id = _integer(event, "portalId", path=path)
+    if "fromObjectId" in event or subscription_type.endswith(".associationChange"):
+        from_id = _integer(event, "fromObjectId", path=path)
+        to_id = _integer(event, "toObjectId", path=path)
+        association = _text(event, "associationType", path)
+        removed = _flag(event, "associationRemoved", path=path)
+        object_id = str(from_id)
+        change = f"{association}:{to_id}:{'removed' if removed else 'added'}"
+    else:
+        object_id = str(_integer(event, "objectId", path=path))
+        property_name = _text(event, "propertyName", path)
+        value = event.get("propertyValue")
+        if value is not None and not isinstance(value, str):
+            raise MappingError(f"{path}.propertyValue is a {type(value).__name__}, not text")
+        change = f"{property_name}={value or ''}" if property_name else ""
+    key = ":".join(
+        part
+        for part in (subscription_type, object_id, str(event_id), str(occurred_at), change)
+        if part
+    )
+    if len(key) > MAX_EVENT_KEY_LENGTH:
+        key = f"sha256:{sha256(key.encode('utf-8')).hexdigest()}"
+    return WebhookEvent(
+        event_id=key,
+        event_type=subscription_type,
+        account_id=str(portal_id),
+        object_id=object_id,
+        payload=event,
+    )
+
+
+# --- reading values ------------------------------------------------------------------------
+
+
+def _timestamp(text: str, *, path: str) -> datetime:
+    """An ISO 8601 timestamp with an offset ("2026-11-22T18:26:40.125Z") or epoch milliseconds
+    ("1732300000000", as search filters and some properties give them)."""
+    if EPOCH_MS_PATTERN.fullmatch(text):
+        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+    try:
+        moment = datetime.fromisoformat(text) if "T" in text else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise MappingError(f"{path} is {_shown(text)}, not an ISO 8601 timestamp with an offset")
+    return moment
+
+
+def _decimal(container: Mapping, key: str, path: str) -> Decimal | None:
+    """A HubSpot number property (a string); None when absent, null or empty."""
+    text = _text(container, key, path).strip()
+    if not text:
+        return None
+    if not DECIMAL_PATTERN.fullmatch(text):
+        raise MappingError(
+            f"{path}.{key} is {_shown(text)}, not a decimal string like '1250000.50'"
+        )
+    return Decimal(text)
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _text(container: Mapping, key: str, path: str) -> str:
+    value = container.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MappingError(f"{path}.{key} is a {type(value).__name__}, not text")
+    return value
+
+
+def _flag(container: Mapping, key: str, *, path: str) -> bool:
+    """A boolean that HubSpot sends as JSON true/false or as "true"/"false" (metadata)."""
+    value = container.get(key)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise MappingError(f"{path}.{key} is {_shown(value)}, not true or false")
+
+
+def _display_order(stage: Mapping, *, path: str) -> int:
+    value = stage.get("displayOrder", 0)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MappingError(f"{path}.displayOrder is {_shown(value)}, not a whole number")
+    return value
+
+
+def _integer(container: Mapping, key: str, *, path: str) -> int:
+    value = container.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise MappingError(
+            f"{path}.{key} is {'missing' if value is None else _shown(value)}, not a whole number"
+        )
+    return value
+
+
+def _id(container: Mapping, key: str, *, path: str) -> str:
+    value = container.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise MappingError(f"{path} is {'missing' if value is None else _shown(value)}")
+    if len(value) > MAX_ID_LENGTH:
+        raise MappingError(f"{path} is {len(value)} characters long; not a HubSpot id")
+    return value
+
+
+def _token(container: Mapping, key: str) -> str:
+    value = container.get(key)
+    if not isinstance(value, str) or not value or len(value) > MAX_TOKEN_LENGTH:
+        raise MappingError(f"token.{key} is missing or not a token")
+    return value
+
+
+def _object(value: object, path: str) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise MappingError(
+            f"{path} is {'missing' if value is None else 'a ' + type(value).__name__}, "
+            "not an object"
+        )
+    return value
+
+
+def _list(container: Mapping, key: str, *, path: str) -> list:
+    value = container.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MappingError(f"{path} is a {type(value).__name__}, not a list")
+    return value
+
+
+def _shown(value: object) -> str:
+    """A value for an error message: short, and never a huge int's digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return "a large number"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"a {type(value).__name__}"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json(body: bytes) -> object:
+    """The delivery's JSON; NaN, Infinity and out-of-range numbers are refused."""
+    try:
+        return json.loads(
+            bytes(body).decode("utf-8"),
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+        )
+    except MappingError:
+        raise
+    except (TypeError, ValueError, RecursionError) as error:
+        # ValueError covers bad UTF-8, bad JSON and integers past Python's digit limit.
+        raise MappingError(f"The webhook body is not JSON: {_shown(str(error))}") from None
+
+
+def _refuse_constant(name: str) -> float:
+    raise MappingError(f"The webhook body holds {name}, which is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise MappingError("The webhook body holds a number too large for a float")
+    return number
