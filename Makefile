@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format setup install clean-db
+.PHONY: run test bench lint format setup install clean-db
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: setup
 test: setup lint
 	sh scripts/ensure_chromium.sh
 	$(BIN)/pytest --ds=taxpoynt.settings.test
+
+# Measures the POS path (gunicorn, workers, sandboxes) and writes bench/results.json and .md.
+bench: setup
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

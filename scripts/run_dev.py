@@ -18,7 +18,11 @@ PORT = os.environ.get("PORT", "8000")
 WORKERS = (("realtime", 4), ("standard", 2), ("batch", 1))
 
 
-def commands() -> dict[str, list[str]]:
+# Live demo traffic: a sale every few seconds at the demo's sandbox Square seller.
+DEMO_SALES_PER_MINUTE = 12
+
+
+def commands(demo: dict) -> dict[str, list[str]]:
     celery = [str(BIN / "celery"), "-A", "taxpoynt"]
     procs = {
         "web": [
@@ -46,12 +50,37 @@ def commands() -> dict[str, list[str]]:
             "--loglevel",
             "INFO",
         ]
+    for connection in demo.get("connections", []):
+        if connection["family"] == "pos" and connection["platform"] == "square":
+            procs["demo-sales"] = [
+                str(BIN / "python"),
+                "manage.py",
+                "square_sandbox_traffic",
+                "--merchant-id",
+                connection["account_id"],
+                "--webhook-url",
+                connection["webhook_url"],
+                "--notification-url",
+                connection["notification_url"],
+                "--signature-key",
+                connection["signing_secret"],
+                "--count",
+                "100000",
+                # Deliveries per second: a sale sends about three events.
+                "--rate",
+                str(DEMO_SALES_PER_MINUTE * 3 / 60),
+                "--refund-share",
+                "0.05",
+                "--api-order-share",
+                "0",
+            ]
     return procs
 
 
 def main() -> int:
     os.chdir(ROOT)
-    children = {name: subprocess.Popen(cmd) for name, cmd in commands().items()}
+    demo = json.loads((ROOT / "var" / "demo.json").read_text())
+    children = {name: subprocess.Popen(cmd) for name, cmd in commands(demo).items()}
     stopping = False
 
     def stop(*_):
@@ -61,7 +90,6 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
 
-    demo = json.loads((ROOT / "var" / "demo.json").read_text())
     print(
         f"\n  TaxPoynt is starting at {demo['url']}/\n"
         f"  admin:  {demo['url']}/admin/  operator / {demo['operator']['password']}\n"

@@ -68,6 +68,37 @@ def connection_sandbox_create(*, family: str, platform: str, organization, user,
     return connection
 
 
+def sandbox_connection_ensure(*, family: str, platform: str, organization, user, site_url: str):
+    """The organization's sandbox connection to the platform, made once and pointed at
+    ``site_url`` (the demo's: re-running it on another port keeps the same connection)."""
+    model = families.get(family).connection_model
+    connection = (
+        model.objects.filter(
+            organization=organization, is_sandbox=True, **{model.platform_field: platform}
+        )
+        .order_by("created_at")
+        .first()
+    )
+    if connection is None:
+        return connection_sandbox_create(
+            family=family,
+            platform=platform,
+            organization=organization,
+            user=user,
+            site_url=site_url,
+        )
+    connection.base_url = sandbox_base_url(site_url=site_url, platform=platform)
+    connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
+    connection.notification_url = connection.webhook_url
+    connection.save(update_fields=["base_url", "webhook_url", "notification_url", "updated_at"])
+    return connection
+
+
+def sandbox_base_url(*, site_url: str, platform: str) -> str:
+    """Where the platform's sandbox is mounted on this site (design §7: /sandbox/<name>/)."""
+    return f"{site_url.rstrip('/')}/sandbox/{platform}"
+
+
 def _location_fields(model, account) -> dict:
     names = {field.name for field in model._meta.fields}
     fields = {}
@@ -215,7 +246,11 @@ def connection_tokens_refresh(*, connection, force: bool = False) -> bool:
     connector_class = registry.get(connection.platform)
     if not issubclass(connector_class, OAuthConnector):
         return False
-    margin = timedelta(seconds=settings.OAUTH_REFRESH_MARGIN_SECONDS)
+    margin = timedelta(
+        seconds=connector_class.token_refresh_margin_seconds
+        if connector_class.token_refresh_margin_seconds is not None
+        else settings.OAUTH_REFRESH_MARGIN_SECONDS
+    )
     model = type(connection)
     with transaction.atomic():
         locked = model.objects.select_for_update().get(pk=connection.pk)

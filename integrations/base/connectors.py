@@ -106,6 +106,8 @@ class OAuthConnector(BaseConnector):
     """A connector whose accounts connect through an OAuth 2 authorization-code flow."""
 
     auth = "oauth2"
+    # Refresh this long before the access token expires; None: OAUTH_REFRESH_MARGIN_SECONDS.
+    token_refresh_margin_seconds: int | None = None
 
     @abstractmethod
     def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str = "") -> str:

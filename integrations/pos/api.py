@@ -281,7 +281,7 @@ class ConnectView(OrganizationContextMixin, APIView):
                     reverse("oauth-callback", kwargs={"family": "pos", "platform": platform})
                 ),
                 sandbox_base_url=(
-                    f"{site_url}/sandbox/{platform}"
+                    connection_services.sandbox_base_url(site_url=site_url, platform=platform)
                     if choice.validated_data["sandbox_oauth"]
                     else ""
                 ),

@@ -230,6 +230,15 @@ PLATFORM_APPS = {
         "signing_secret": env.str("SQUARE_WEBHOOK_SIGNATURE_KEY", default=""),
         "notification_url": env.str("SQUARE_WEBHOOK_NOTIFICATION_URL", default=""),
     },
+    "hubspot": {
+        "client_id": env.str("HUBSPOT_CLIENT_ID", default="sandbox-hubspot-taxpoynt"),
+        "client_secret": env.str("HUBSPOT_CLIENT_SECRET", default="sandbox-hubspot-secret"),
+        # HubSpot signs v3 webhooks with the app's client secret. No default: without a real
+        # secret the app's endpoint refuses every delivery rather than trust a known one.
+        "signing_secret": env.str("HUBSPOT_CLIENT_SECRET", default=""),
+        # The URL the subscription posts to, when a proxy makes it differ from the request's.
+        "notification_url": env.str("HUBSPOT_WEBHOOK_NOTIFICATION_URL", default=""),
+    },
 }
 # Webhooks: bodies over this size are refused (413); refused deliveries kept per platform.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)

@@ -27,12 +27,26 @@ class Command(BaseCommand):
             operator_password=operator_password, tenant_password=tenant_password
         )
         if settings.SANDBOX_ENABLED:
+            from integrations.base.connections import sandbox_connection_ensure
             from invoices.firs.sandbox import sandbox_organization_connect
 
             # The demo organization signs its invoices with the FIRS sandbox this server runs.
             sandbox_organization_connect(
                 organization=demo.organization, base_url=f"{url}/sandbox/firs"
             )
+            connections = [
+                _connection_entry(
+                    sandbox_connection_ensure(
+                        family="pos",
+                        platform="square",
+                        organization=demo.organization,
+                        user=demo.tenant,
+                        site_url=url,
+                    )
+                )
+            ]
+        else:
+            connections = previous.get("connections", [])
         document = {
             "url": url,
             "operator": {"username": demo.operator.username, "password": operator_password},
@@ -42,9 +56,22 @@ class Command(BaseCommand):
                 "api_token": demo.api_token,
                 "organization_id": demo.organization.pk,
             },
-            "connections": previous.get("connections", []),
+            "connections": connections,
         }
         output_path.parent.mkdir(parents=True, exist_ok=True)
         output_path.write_text(json.dumps(document, indent=2) + "\n")
         output_path.chmod(0o600)
         self.stdout.write(f"demo data ready; credentials in {output_path}")
+
+
+def _connection_entry(connection) -> dict:
+    """A connection as design §7 lists it in var/demo.json (the file is the operator's, 0600)."""
+    return {
+        "family": connection.family,
+        "platform": connection.platform,
+        "id": str(connection.pk),
+        "account_id": connection.account_id,
+        "webhook_url": connection.webhook_url,
+        "notification_url": connection.notification_url,
+        "signing_secret": connection.webhook_secret,
+    }

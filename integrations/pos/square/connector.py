@@ -12,7 +12,7 @@ from integrations.base.connectors import Capability, OAuthConnector, TokenSet, W
 from integrations.base.errors import AuthenticationError, MappingError
 from integrations.pos.connectors import POSConnector, SalesPage, SandboxAccount
 from integrations.pos.square import mappers
-from integrations.pos.square.client import SquareClient
+from integrations.pos.square.client import SEARCH_PAGE_LIMIT, SquareClient
 from integrations.pos.square.signatures import SIGNATURE_HEADER, square_signature_valid
 
 ORDER_EVENT_OBJECTS = {"order.created": "order_created", "order.updated": "order_updated"}
@@ -38,6 +38,7 @@ class SquareConnector(POSConnector, OAuthConnector):
     default_base_url = "https://connect.squareup.com"
     authorize_url = "https://connect.squareup.com/oauth2/authorize"
     token_url = "https://connect.squareup.com/oauth2/token"  # noqa: S105 (a URL)
+    search_page_limit = SEARCH_PAGE_LIMIT
     scopes = ("ORDERS_READ", "PAYMENTS_READ", "CUSTOMERS_READ", "MERCHANT_PROFILE_READ")
 
     # --- webhooks ---------------------------------------------------------------------------
@@ -78,6 +79,7 @@ class SquareConnector(POSConnector, OAuthConnector):
 
     @classmethod
     def sandbox_account_create(cls, *, site_url: str) -> SandboxAccount:
+        from integrations.base.connections import sandbox_base_url
         from integrations.pos.square.sandbox import sandbox_merchant_create
 
         merchant = sandbox_merchant_create()
@@ -85,7 +87,7 @@ class SquareConnector(POSConnector, OAuthConnector):
         return SandboxAccount(
             account_id=merchant.merchant_id,
             credentials={"access_token": merchant.access_token},
-            base_url=f"{site_url.rstrip('/')}/sandbox/square",
+            base_url=sandbox_base_url(site_url=site_url, platform=cls.key),
             location_id=location.location_id,
             location_name=location.name,
             # The sandbox's shop sells groceries.
@@ -149,7 +151,11 @@ class SquareConnector(POSConnector, OAuthConnector):
             else [location["id"] for location in client.locations()]
         )
         body = client.completed_orders_search(
-            location_ids=location_ids, start=start, end=end, cursor=cursor
+            location_ids=location_ids,
+            start=start,
+            end=end,
+            cursor=cursor,
+            limit=self.search_page_limit,
         )
         sales, problems = [], []
         orders = body.get("orders", [])

@@ -1,0 +1,494 @@
+"""`make bench`: the POS path measured end to end on this machine.
+
+Real gunicorn, real Celery workers (realtime, standard, batch), the Square and FIRS sandboxes
+over HTTP (FIRS answers after a realistic latency that costs no CPU: a sleep). Signed sales are
+sent at a fixed rate while a back-fill of historical orders runs on the batch queue. In the same
+run, the yardstick: a bare Django endpoint doing one INSERT, driven by the same client.
+
+Writes bench/results.json and bench/results.md. Figures are medians and percentiles of one run
+on a shared machine: compare ratios, not absolute numbers.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+os.environ.setdefault("DATABASE_NAME", "taxpoynt_bench")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=100.0, help="sales per second")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of sales")
+    parser.add_argument("--backfill", type=int, default=100_000, help="historical orders")
+    parser.add_argument("--firs-latency-ms", type=int, default=50)
+    parser.add_argument("--port", type=int, default=8091)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--web-threads", type=int, default=24)
+    parser.add_argument("--realtime-threads", type=int, default=32)
+    parser.add_argument("--yardstick-seconds", type=float, default=10.0)
+    parser.add_argument("--settle-seconds", type=float, default=120.0)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    return parser.parse_args()
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def summary_of(values: list[float]) -> dict:
+    return {
+        "count": len(values),
+        "p50": percentile(values, 0.50),
+        "p95": percentile(values, 0.95),
+        "p99": percentile(values, 0.99),
+        "max": max(values) if values else None,
+    }
+
+
+# --- set-up --------------------------------------------------------------------------------------
+
+
+def database_recreate() -> None:
+    """A fresh database for every run (on the configured server: embedded or DATABASE_URL)."""
+    import psycopg
+    from django.conf import settings
+
+    params = settings.DATABASES["default"]
+    name = params["NAME"]
+    with psycopg.connect(
+        dbname="postgres",
+        user=params.get("USER") or None,
+        password=params.get("PASSWORD") or None,
+        host=params.get("HOST") or None,
+        port=params.get("PORT") or None,
+        autocommit=True,
+    ) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def scenario_prepare(*, site_url: str, args) -> dict:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.models import User
+    from accounts.services import organization_create
+    from bench.urls import YARDSTICK_TABLE
+    from integrations.base.connections import connection_sandbox_create
+    from integrations.pos.square.traffic import orders_backfill
+    from invoices.firs.sandbox import sandbox_faults_set, sandbox_organization_connect
+    from taxpoynt.celery import app as celery_app
+
+    call_command("migrate", verbosity=0)
+    celery_app.control.purge()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {YARDSTICK_TABLE} (id bigserial PRIMARY KEY, "
+            "received_at timestamptz NOT NULL, body text NOT NULL)"
+        )
+    owner = User.objects.create_user(username="bench-owner", password=None)
+    organization = organization_create(
+        owner=owner,
+        legal_name="Bench Supermarket Ltd",
+        tin="31415926-0001",
+        firs_service_id="BENCH001",
+        contact_email="bench@example.ng",
+        street_name="1 Marina",
+        city_name="Lagos",
+        state="NG-LA",
+        postal_zone="101001",
+    )
+    sandbox_organization_connect(organization=organization, base_url=f"{site_url}/sandbox/firs")
+    sandbox_faults_set(latency_ms=args.firs_latency_ms, latency_jitter_ms=args.firs_latency_ms // 2)
+    pos = connection_sandbox_create(
+        family="pos", platform="square", organization=organization, user=owner, site_url=site_url
+    )
+    now = timezone.now()
+    started = time.monotonic()
+    made = orders_backfill(
+        merchant=_merchant(pos),
+        count=args.backfill,
+        start=now - timedelta(days=365),
+        end=now - timedelta(days=1),
+        seed=7,
+    )
+    return {
+        "connection": pos,
+        "backfill_orders": made,
+        "backfill_seed_seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def _merchant(connection):
+    from integrations.pos.square.sandbox_models import SquareSandboxMerchant
+
+    return SquareSandboxMerchant.objects.get(merchant_id=connection.account_id)
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+
+def processes_start(args) -> dict[str, subprocess.Popen]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CONN_MAX_AGE": "600"}
+    celery = [str(BIN / "celery"), "-A", "taxpoynt", "worker", "--loglevel", "WARNING"]
+    common = ["--without-gossip", "--without-mingle", "--pool", "threads"]
+    return {
+        "web": subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "taxpoynt.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{args.port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                str(args.web_workers),
+                "--threads",
+                str(args.web_threads),
+                "--backlog",
+                "2048",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=ROOT,
+        ),
+        "realtime": subprocess.Popen(
+            [
+                *celery,
+                "--queues",
+                "realtime",
+                "--hostname",
+                "bench-realtime@%h",
+                *common,
+                "--concurrency",
+                str(args.realtime_threads),
+            ],
+            env=env,
+            cwd=ROOT,
+        ),
+        "standard": subprocess.Popen(
+            [
+                *celery,
+                "--queues",
+                "standard",
+                "--hostname",
+                "bench-standard@%h",
+                *common,
+                "-c",
+                "2",
+            ],
+            env=env,
+            cwd=ROOT,
+        ),
+        # The back-fill yields the CPU to live sales: its worker runs at the lowest priority.
+        "batch": subprocess.Popen(
+            [
+                *celery,
+                "--queues",
+                "batch",
+                "--hostname",
+                "bench-batch@%h",
+                *common,
+                "-c",
+                "2",
+            ],
+            env=env,
+            cwd=ROOT,
+            preexec_fn=lambda: os.nice(19),
+        ),
+    }
+
+
+def processes_stop(processes: dict[str, subprocess.Popen]) -> None:
+    for process in processes.values():
+        process.terminate()
+    for process in processes.values():
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_until_up(site_url: str, timeout: float = 60.0) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{site_url}/health/", timeout=2).status_code in (200, 503):
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"gunicorn did not answer at {site_url} within {timeout} s")
+
+
+# --- measurements ------------------------------------------------------------------------------
+
+
+def yardstick_measure(site_url: str, *, seconds: float, threads: int = 16) -> dict:
+    """Closed loop: ``threads`` clients POST as fast as the endpoint answers."""
+    import requests
+
+    latencies: list[float] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client():
+        session = requests.Session()
+        mine = []
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            response = session.post(f"{site_url}/_bench/yardstick", data=b'{"sale": 1}')
+            if response.status_code == 200:
+                mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    started = time.monotonic()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.monotonic() - started
+    return {"requests_per_second": round(len(latencies) / elapsed, 1), **summary_of(latencies)}
+
+
+def cpu_seconds(processes: dict[str, subprocess.Popen]) -> dict[str, float]:
+    """CPU seconds used so far by each started process with its children, and by the database
+    and broker servers (every process of those names on the machine)."""
+    import psutil
+
+    def tree(pid: int) -> float:
+        try:
+            root = psutil.Process(pid)
+            members = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for member in members:
+            try:
+                times = member.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    used = {name: tree(process.pid) for name, process in processes.items()}
+    for label, names in (("postgres", ("postgres", "postmaster")), ("redis", ("redis-server",))):
+        total = 0.0
+        for process in psutil.process_iter(["name", "cpu_times"]):
+            if process.info["name"] in names and process.info["cpu_times"]:
+                total += process.info["cpu_times"].user + process.info["cpu_times"].system
+        used[label] = total
+    return used
+
+
+def sales_send(connection, *, rate: float, duration: float):
+    from integrations.pos.square.traffic import Receiver, deliveries_send, sales_deliveries
+
+    deliveries, made = sales_deliveries(
+        merchant=_merchant(connection), count=int(rate * duration), seed=11
+    )
+    sales = made.orders_created
+    per_sale = len(deliveries) / max(1, sales)
+    started_at = time.time()
+    summary = deliveries_send(
+        deliveries,
+        receiver=Receiver(
+            webhook_url=connection.webhook_url,
+            notification_url=connection.notification_url,
+            signature_key=connection.webhook_secret,
+        ),
+        rate_per_second=rate * per_sale,
+        concurrency=24,
+    )
+    return summary, sales, started_at, time.time()
+
+
+def live_rows(*, since_epoch: float):
+    from datetime import UTC, datetime
+
+    from integrations.pos.models import POSTransaction
+
+    return POSTransaction.objects.filter(
+        transaction_timestamp__gte=datetime.fromtimestamp(since_epoch - 5, tz=UTC)
+    )
+
+
+def settle(*, sales: int, since_epoch: float, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if live_rows(since_epoch=since_epoch).filter(signed_at__isnull=False).count() >= sales:
+            break
+        time.sleep(1)
+    return time.monotonic()
+
+
+def report(*, args, prepared, yardstick, summary, sales, started_at, ended_at) -> dict:
+    from django.db.models import Count
+
+    from integrations.base.models import SyncRun
+    from invoices.models import FirsSandboxCredential, Invoice
+
+    rows = list(live_rows(since_epoch=started_at).values("received_at", "signed_at"))
+    signed = [row for row in rows if row["signed_at"]]
+    latencies = [(row["signed_at"] - row["received_at"]).total_seconds() for row in signed]
+    first = min(row["received_at"] for row in rows) if rows else None
+    last = max(row["signed_at"] for row in signed) if signed else None
+    span = (last - first).total_seconds() if first and last else None
+    run = (
+        SyncRun.objects.order_by("-created_at").values("rows", "pages", "errors", "status").first()
+    )
+    credential = FirsSandboxCredential.objects.get()
+    duplicates = (
+        Invoice.objects.values("organization", "irn")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    sustained = len(signed) / span if span else 0.0
+    result = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "settings": {
+            "rate_sales_per_second": args.rate,
+            "duration_seconds": args.duration,
+            "firs_latency_ms": args.firs_latency_ms,
+            "web": f"gunicorn gthread {args.web_workers}x{args.web_threads}",
+            "realtime_worker": f"threads x{args.realtime_threads}",
+            "backfill_orders": prepared["backfill_orders"],
+        },
+        "sales": {
+            "sent": sales,
+            "transactions": len(rows),
+            "signed": len(signed),
+            "lost": sales - len(rows),
+            "unsigned": len(rows) - len(signed),
+            "duplicate_invoices": duplicates,
+            "firs_duplicate_submissions": credential.duplicate_submissions,
+        },
+        "received_to_signed_seconds": summary_of(latencies),
+        "webhook_ack_seconds": summary_of(summary.ack_latencies),
+        "webhook_deliveries": {
+            "sent": summary.deliveries_sent,
+            "non_2xx": summary.non_2xx,
+            "transport_errors": summary.transport_errors,
+        },
+        "sustained_sales_per_second": round(sustained, 1),
+        "backfill_during_run": run,
+        "yardstick_bare_insert": yardstick,
+        "yardstick_ratio": round(sustained / yardstick["requests_per_second"], 3)
+        if yardstick["requests_per_second"]
+        else None,
+        "sla": {
+            "p99_under_2s": bool(latencies) and percentile(latencies, 0.99) < 2.0,
+            "ack_p99_under_250ms": bool(summary.ack_latencies)
+            and percentile(summary.ack_latencies, 0.99) < 0.25,
+            "no_loss": sales == len(signed),
+            "no_duplicate": duplicates == 0 and credential.duplicate_submissions == 0,
+        },
+    }
+    return result
+
+
+def markdown(result: dict) -> str:
+    def ms(value):
+        return "-" if value is None else f"{value * 1000:.0f} ms"
+
+    latency, ack = result["received_to_signed_seconds"], result["webhook_ack_seconds"]
+    yard = result["yardstick_bare_insert"]
+    return "\n".join(
+        [
+            "# make bench: POS path on this machine",
+            "",
+            f"- settings: {json.dumps(result['settings'])}",
+            f"- sales: {json.dumps(result['sales'])}",
+            f"- received -> signed: p50 {ms(latency['p50'])}, p95 {ms(latency['p95'])}, "
+            f"p99 {ms(latency['p99'])}, max {ms(latency['max'])}",
+            f"- webhook ack: p50 {ms(ack['p50'])}, p99 {ms(ack['p99'])}",
+            f"- sustained: {result['sustained_sales_per_second']} sales/s",
+            f"- back-fill during the run: {json.dumps(result['backfill_during_run'])}",
+            f"- yardstick (bare HTTP + one INSERT): {yard['requests_per_second']} req/s, "
+            f"p50 {ms(yard['p50'])}; ratio sales/s to yardstick: {result['yardstick_ratio']}",
+            f"- SLA: {json.dumps(result['sla'])}",
+            "",
+        ]
+    )
+
+
+def main() -> int:
+    args = parse_args()
+    import django
+
+    django.setup()
+    database_recreate()
+    from django.db import connections
+
+    connections.close_all()
+    site_url = f"http://127.0.0.1:{args.port}"
+    print(f"bench: preparing (back-fill seed of {args.backfill} orders)...", flush=True)
+    prepared = scenario_prepare(site_url=site_url, args=args)
+    processes = processes_start(args)
+    try:
+        wait_until_up(site_url)
+        print("bench: yardstick...", flush=True)
+        yardstick = yardstick_measure(site_url, seconds=args.yardstick_seconds)
+        from django.utils import timezone
+
+        from integrations.pos.services import backfill_start
+
+        backfill_start(
+            connection=prepared["connection"],
+            start=timezone.now() - timedelta(days=366),
+            end=timezone.now() - timedelta(hours=12),
+        )
+        print(f"bench: {args.rate:g} sales/s for {args.duration:g} s...", flush=True)
+        cpu_before = cpu_seconds(processes)
+        summary, sales, started_at, ended_at = sales_send(
+            prepared["connection"], rate=args.rate, duration=args.duration
+        )
+        settle(sales=sales, since_epoch=started_at, timeout=args.settle_seconds)
+        cpu_after = cpu_seconds(processes)
+        result = report(
+            args=args,
+            prepared=prepared,
+            yardstick=yardstick,
+            summary=summary,
+            sales=sales,
+            started_at=started_at,
+            ended_at=ended_at,
+        )
+        result["cpu_seconds_during_sales"] = {
+            name: round(cpu_after[name] - cpu_before.get(name, 0.0), 1) for name in cpu_after
+        }
+    finally:
+        processes_stop(processes)
+    out = Path(args.out)
+    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    out.with_suffix(".md").write_text(markdown(result))
+    print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
