@@ -46,6 +46,12 @@ class POSConnector(BaseConnector):
         order they must be recorded (a refund's original sale first). Empty when there is
         nothing to invoice yet (an open order, a pending payment)."""
 
+    def sale_ids_for_event(self, event: WebhookEvent) -> list[str] | None:
+        """The platform ids of the sales an event is about, read from the event alone (no HTTP),
+        or None when that takes a fetch. Lets a repeat event about a sale already invoiced be
+        settled without asking the platform again."""
+        return None
+
     @abstractmethod
     def sales_page(self, *, start: datetime, end: datetime, cursor: str = "") -> SalesPage:
         """Completed sales closed in [start, end), one page at a time, oldest first."""

@@ -59,7 +59,6 @@ def event_process(*, event_id: int, claim_token: str = "") -> str:
     if connection is None or not connection.is_active:
         # Kept pending: activating the connection (or the sweeper then) picks it up.
         return "waiting for an active connection"
-    InboundEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
     webhook_event = WebhookEvent(
         event_id=event.event_id,
         event_type=event.event_type,
@@ -67,8 +66,13 @@ def event_process(*, event_id: int, claim_token: str = "") -> str:
         object_id=event.object_id,
         payload=event.payload,
     )
+    connector = connector_for(connection)
+    if _already_invoiced(connection, connector.sale_ids_for_event(webhook_event)):
+        _event_finish(event, InboundEvent.Status.PROCESSED)
+        return InboundEvent.Status.PROCESSED
+    InboundEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
     try:
-        sales = connector_for(connection).sales_for_event(webhook_event)
+        sales = connector.sales_for_event(webhook_event)
     except ConnectorError as error:
         if error.permanent or event.attempts + 1 >= settings.INTEGRATIONS_MAX_ATTEMPTS:
             _event_finish(event, InboundEvent.Status.FAILED, error=str(error))
@@ -85,6 +89,19 @@ def event_process(*, event_id: int, claim_token: str = "") -> str:
     status = InboundEvent.Status.PROCESSED if sales else InboundEvent.Status.IGNORED
     _event_finish(event, status)
     return status
+
+
+def _already_invoiced(connection: POSConnection, sale_ids: list[str] | None) -> bool:
+    if not sale_ids:
+        return False
+    invoiced = (
+        POSTransaction.objects.filter(
+            connection=connection, external_transaction_id__in=sale_ids, invoice__isnull=False
+        )
+        .values_list("external_transaction_id", flat=True)
+        .distinct()
+    )
+    return set(invoiced) == set(sale_ids)
 
 
 def _event_finish(event: InboundEvent, status: str, *, error: str = "") -> None:

@@ -9,6 +9,7 @@ whose state lives in the shared cache holds calls back while FIRS is failing (F7
 import json
 import logging
 import math
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
+from urllib.request import getproxies
 
 import requests
 from django.conf import settings
@@ -113,6 +115,8 @@ class SharedCircuitBreaker:
         self._failures_key = prefix + "failures"
         self._open_until_key = prefix + "open-until"
         self._probe_key = prefix + "probe"
+        # What this thread's last before_call saw (one breaker serves a thread's calls in turn).
+        self._local = threading.local()
 
     @property
     def state(self) -> str:
@@ -124,7 +128,10 @@ class SharedCircuitBreaker:
     def before_call(self) -> bool:
         """Raise ``FirsCircuitOpen`` while open; return True when this call is the probe."""
         try:
-            open_until = cache.get(self._open_until_key)
+            state = cache.get_many([self._open_until_key, self._failures_key])
+            # A success only has something to clear when a streak or an opening was seen.
+            self._local.dirty = bool(state)
+            open_until = state.get(self._open_until_key)
             if open_until is None:
                 return False
             wait = open_until - time.time()
@@ -138,6 +145,8 @@ class SharedCircuitBreaker:
         raise self._open_error(wait if wait > 0 else self.reset_timeout)
 
     def record_success(self) -> None:
+        if getattr(self._local, "dirty", True) is False:
+            return
         try:
             cache.delete_many([self._failures_key, self._open_until_key, self._probe_key])
         except Exception:
@@ -197,6 +206,20 @@ def firs_session() -> requests.Session:
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    # Proxies from the environment once, not re-read from os.environ on every request.
+    session.trust_env = False
+    session.proxies = getproxies()
+    return session
+
+
+_thread_sessions = threading.local()
+
+
+def thread_firs_session() -> requests.Session:
+    """This thread's FIRS session: keep-alive connections reused across invoices and steps."""
+    session = getattr(_thread_sessions, "session", None)
+    if session is None:
+        session = _thread_sessions.session = firs_session()
     return session
 
 
@@ -381,7 +404,7 @@ def firs_client_for(
         str(organization.firs_api_key),
         str(organization.firs_api_secret),
         timeout=timeout,
-        session=session,
+        session=session or thread_firs_session(),
     )
 
 

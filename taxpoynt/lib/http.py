@@ -3,6 +3,7 @@ errors whose ``permanent`` flag decides retrying (design §6)."""
 
 import threading
 from email.utils import parsedate_to_datetime
+from urllib.request import getproxies
 
 import requests
 from django.utils import timezone
@@ -29,6 +30,9 @@ def pooled_session() -> requests.Session:
         adapter = HTTPAdapter(pool_connections=8, pool_maxsize=8)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
+        # Proxies from the environment once, not re-read from os.environ on every request.
+        session.trust_env = False
+        session.proxies = getproxies()
         _local.session = session
     return session
 

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pos', '0003_square_sandbox_payments'),
+        ("pos", "0003_square_sandbox_payments"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='squaresandboxorder',
-            name='closed_at',
+            model_name="squaresandboxorder",
+            name="closed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -120,6 +120,16 @@ class SquareConnector(POSConnector, OAuthConnector):
             return self._refund_with_original(refund)
         return []
 
+    def sale_ids_for_event(self, event: WebhookEvent) -> list[str] | None:
+        body = (event.payload.get("data") or {}).get("object") or {}
+        if event.event_type in ORDER_EVENT_OBJECTS:
+            order_id = (body.get(ORDER_EVENT_OBJECTS[event.event_type]) or {}).get("order_id")
+        elif event.event_type in PAYMENT_EVENTS:
+            order_id = (body.get("payment") or {}).get("order_id")
+        else:
+            return None
+        return [order_id] if isinstance(order_id, str) and order_id else None
+
     def _completed_sale(self, order_id: str, payments=()) -> list[Sale]:
         order = self.client.order(order_id)
         if not mappers.order_is_completed(order):
