@@ -7,6 +7,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from accounts.models import Membership, Organization, User
+from integrations.crm.models import CRMConnection, CRMDeal
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices.models import Invoice
 
@@ -114,3 +115,38 @@ class POSTransactionFactory(DjangoModelFactory):
     transaction_timestamp = factory.LazyFunction(timezone.now)
     received_at = factory.LazyFunction(timezone.now)
     currency = "NGN"
+
+
+class CRMConnectionFactory(DjangoModelFactory):
+    class Meta:
+        model = CRMConnection
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+    crm_type = "hubspot"
+    connection_name = "Sales team"
+    account_id = factory.Sequence(lambda n: f"{40_000_000 + n}")
+    base_url = "http://127.0.0.1:9/sandbox/hubspot"
+    credentials_encrypted = '{"private_app_token": "pat-na1-canary-token"}'
+    webhook_secret = "canary-signing-secret-0042"
+    notification_url = factory.LazyAttribute(
+        lambda c: f"https://taxpoynt.example/webhooks/crm/hubspot/{c.account_id}/"
+    )
+    is_sandbox = True
+    won_stage_ids = factory.LazyFunction(lambda: ["closedwon"])
+
+
+class CRMDealFactory(DjangoModelFactory):
+    class Meta:
+        model = CRMDeal
+
+    connection = factory.SubFactory(CRMConnectionFactory)
+    external_deal_id = factory.Sequence(lambda n: f"{18_250_000_000 + n}")
+    deal_title = "Annual support plan"
+    deal_amount = Decimal("480000.00")
+    deal_stage = "closedwon"
+    pipeline_id = "default"
+    is_won = True
+    currency = "NGN"
+    last_modified_at = factory.LazyFunction(timezone.now)
+    received_at = factory.LazyFunction(timezone.now)

@@ -68,9 +68,12 @@ def connection_sandbox_create(*, family: str, platform: str, organization, user,
     return connection
 
 
-def sandbox_connection_ensure(*, family: str, platform: str, organization, user, site_url: str):
-    """The organization's sandbox connection to the platform, made once and pointed at
-    ``site_url`` (the demo's: re-running it on another port keeps the same connection)."""
+def sandbox_connection_ensure(
+    *, family: str, platform: str, organization, user, site_url: str, create=None
+):
+    """The organization's sandbox connection to the platform, made once (by ``create``, a
+    family's own ``connection_sandbox_create`` when it has one) and pointed at ``site_url`` (the
+    demo's: re-running it on another port keeps the same connection)."""
     model = families.get(family).connection_model
     connection = (
         model.objects.filter(

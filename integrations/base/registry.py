@@ -13,6 +13,7 @@ from integrations.base.connectors import BaseConnector
 
 CONNECTORS: dict[str, str] = {
     "square": "integrations.pos.square.connector.SquareConnector",
+    "hubspot": "integrations.crm.hubspot.connector.HubSpotConnector",
 }
 
 _loaded: dict[str, type[BaseConnector]] = {}

@@ -5,3 +5,25 @@ class CRMConfig(AppConfig):
     name = "integrations.crm"
     label = "crm"
     verbose_name = "CRM integrations"
+
+    def ready(self):
+        from integrations.base import families
+        from integrations.crm.models import CRMConnection
+        from integrations.crm.tasks import event_process_task
+        from invoices.signals import invoice_stage_reached
+
+        families.register(
+            families.Family(
+                name="crm",
+                connection_model=CRMConnection,
+                queue="standard",
+                process_event_task=event_process_task,
+            )
+        )
+        invoice_stage_reached.connect(_stage_recorded, dispatch_uid="crm-invoice-stage")
+
+
+def _stage_recorded(sender, *, invoice, stage, at, **kwargs):
+    from integrations.crm import services
+
+    services.invoice_stage_recorded(invoice=invoice, stage=stage, at=at)

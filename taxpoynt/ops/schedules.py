@@ -50,4 +50,17 @@ SCHEDULE: tuple[ScheduleEntry, ...] = (
         every_seconds=24 * 3600,
         queue="batch",
     ),
+    ScheduleEntry(
+        name="crm: re-enqueue stuck events and deals",
+        task="crm.sweep",
+        every_seconds=15,
+        queue="standard",
+    ),
+    # Each connection's own schedule (sync_every_minutes) decides whether it is synced now.
+    ScheduleEntry(
+        name="crm: incremental sync of the connections that are due",
+        task="crm.sync_due",
+        every_seconds=60,
+        queue="standard",
+    ),
 )

@@ -159,6 +159,7 @@ SPECTACULAR_SETTINGS = {
         "POSTransactionKindEnum": "integrations.pos.models.POSTransaction.Kind",
         "SyncRunStatusEnum": "integrations.base.models.SyncRun.Status",
         "SyncRunKindEnum": "integrations.base.models.SyncRun.Kind",
+        "CRMDealStatusEnum": "integrations.crm.models.CRMDeal.Status",
     },
 }
 

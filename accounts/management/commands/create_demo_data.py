@@ -28,6 +28,7 @@ class Command(BaseCommand):
         )
         if settings.SANDBOX_ENABLED:
             from integrations.base.connections import sandbox_connection_ensure
+            from integrations.crm import services as crm_services
             from invoices.firs.sandbox import sandbox_organization_connect
 
             # The demo organization signs its invoices with the FIRS sandbox this server runs.
@@ -43,7 +44,17 @@ class Command(BaseCommand):
                         user=demo.tenant,
                         site_url=url,
                     )
-                )
+                ),
+                _connection_entry(
+                    sandbox_connection_ensure(
+                        family="crm",
+                        platform="hubspot",
+                        organization=demo.organization,
+                        user=demo.tenant,
+                        site_url=url,
+                        create=crm_services.connection_sandbox_create,
+                    )
+                ),
             ]
         else:
             connections = previous.get("connections", [])

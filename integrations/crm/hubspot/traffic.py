@@ -39,6 +39,8 @@ PRODUCTS = (
     ("Barcode scanner", "SCN-2D", "42500.50"),
 )
 CITIES = (("Ikeja", "Lagos"), ("Wuse", "FCT"), ("Port Harcourt", "Rivers"), ("Kano", "Kano"))
+# A B2B invoice needs the buyer's postal zone; one per city keeps seeded runs as they were.
+POSTCODES = {"Ikeja": "100271", "Wuse": "900288", "Port Harcourt": "500272", "Kano": "700211"}
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,7 @@ def _deal_create(
                 "tin": f"{chance.randrange(10_000_000, 100_000_000)}-0001",
                 "address": f"{chance.randint(1, 200)} Allen Avenue",
                 "city": city,
+                "zip": POSTCODES[city],
                 "state": state,
                 "country": "Nigeria",
                 "phone": f"080{chance.randrange(10_000_000, 100_000_000)}",

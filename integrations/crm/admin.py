@@ -1,0 +1,206 @@
+"""Operators' screens for CRM connections and deals: the won-stage mapping is edited here, and
+actions call the services and report counts."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten
+from django.db.models import Q
+from django.utils.html import format_html
+
+from integrations.base.admin import BoundedCountPaginator
+from integrations.base.errors import ConnectorError
+from integrations.crm import services
+from integrations.crm.models import CRMConnection, CRMDeal
+from invoices.admin import ViewOnlyAdminMixin, pretty_json
+from invoices.models import Invoice
+from taxpoynt.lib.fields import mask_secret
+
+
+@admin.register(CRMConnection)
+class CRMConnectionAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "organization",
+        "crm_type",
+        "account_id",
+        "health",
+        "is_active",
+        "is_sandbox",
+        "won_stage_ids",
+        "last_sync_at",
+    )
+    list_filter = ("health", "is_active", "crm_type", "is_sandbox")
+    list_select_related = ("organization",)
+    search_fields = ("account_id", "connection_name", "organization__legal_name")
+    actions = ("activate", "deactivate", "test_connection", "sync_now")
+    # Secrets are shown masked only; they change through the API or the pages. What is left
+    # editable is the mapping: won stages, pipelines, the TIN property and the sync schedule.
+    exclude = ("credentials_encrypted", "webhook_secret")
+    readonly_fields = (
+        "id",
+        "organization",
+        "user",
+        "crm_type",
+        "account_id",
+        "credentials_masked",
+        "webhook_secret_masked",
+        "webhook_url",
+        "is_active",
+        "is_sandbox",
+        "health",
+        "last_error",
+        "token_expires_at",
+        "last_sync_at",
+        "sync_cursor",
+        "created_at",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request):
+        # Connections are made by connecting (OAuth or sandbox), not typed in.
+        return False
+
+    @admin.display(description="Credentials")
+    def credentials_masked(self, connection):
+        return mask_secret(connection.credentials_encrypted)
+
+    @admin.display(description="Webhook signing secret")
+    def webhook_secret_masked(self, connection):
+        return mask_secret(connection.webhook_secret)
+
+    @admin.action(description="Activate (and process the events that waited)")
+    def activate(self, request, queryset):
+        waiting = sum(services.connection_activate(connection=c) for c in queryset)
+        self.message_user(request, f"Activated {queryset.count()}; {waiting} events queued.")
+
+    @admin.action(description="Deactivate (deliveries are kept, not processed)")
+    def deactivate(self, request, queryset):
+        for connection in queryset:
+            services.connection_deactivate(connection=connection)
+        self.message_user(request, f"Deactivated {queryset.count()}.")
+
+    @admin.action(description="Test connection")
+    def test_connection(self, request, queryset):
+        for connection in queryset:
+            try:
+                services.connection_test(connection=connection)
+            except ConnectorError as error:
+                self.message_user(request, f"{connection}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{connection}: answered.")
+
+    @admin.action(description="Sync now (won deals changed since the last sync)")
+    def sync_now(self, request, queryset):
+        for connection in queryset:
+            services.connection_sync_start(connection=connection)
+        self.message_user(request, f"Queued {queryset.count()} syncs on the standard queue.")
+
+
+class AttentionFilter(admin.SimpleListFilter):
+    title = "attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return (("won_not_invoiced", "Won, not invoiced"), ("failed", "Failed"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "won_not_invoiced":
+            return queryset.filter(is_won=True, invoice__isnull=True)
+        if self.value() == "failed":
+            return queryset.filter(
+                Q(status=CRMDeal.Status.FAILED) | Q(invoice__status=Invoice.Status.NEEDS_ATTENTION)
+            )
+        return queryset
+
+
+@admin.register(CRMDeal)
+class CRMDealAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "external_deal_id",
+        "deal_title",
+        "connection",
+        "deal_stage",
+        "status",
+        "deal_amount",
+        "currency",
+        "buyer_tin",
+        "received_at",
+        "signed_at",
+        "invoice_link",
+    )
+    list_filter = (AttentionFilter, "status", "is_won", "connection__crm_type")
+    list_select_related = ("connection", "invoice")
+    search_fields = ("=external_deal_id", "deal_title", "buyer_name", "=buyer_tin")
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    ordering = ("-received_at",)
+    actions = ("generate_invoice", "retry")
+    fields = (
+        "id",
+        "connection",
+        "external_deal_id",
+        "deal_title",
+        ("deal_stage", "pipeline_id", "is_won"),
+        ("status", "attempts"),
+        ("deal_amount", "currency"),
+        ("buyer_name", "buyer_tin"),
+        ("expected_close_date", "last_modified_at"),
+        "invoice_link",
+        "invoice_generated",
+        "processing_errors_json",
+        ("received_at", "invoiced_at", "signed_at"),
+        ("created_at", "updated_at"),
+        "line_items_json",
+        "customer_json",
+    )
+    readonly_fields = flatten(fields)
+
+    @admin.display(description="Invoice")
+    def invoice_link(self, row):
+        if row.invoice_id is None:
+            return None
+        return format_html(
+            '<a href="/admin/invoices/invoice/{}/change/">{} ({})</a>',
+            row.invoice_id,
+            row.invoice.irn,
+            row.invoice.get_status_display(),
+        )
+
+    @admin.display(description="Processing errors")
+    def processing_errors_json(self, row):
+        return pretty_json(row.processing_errors)
+
+    @admin.display(description="Line items")
+    def line_items_json(self, row):
+        return pretty_json(row.line_items)
+
+    @admin.display(description="Customer")
+    def customer_json(self, row):
+        return pretty_json(row.customer_data)
+
+    def has_operate_permission(self, request):
+        return request.user.has_perm("crm.change_crmdeal")
+
+    @admin.action(description="Generate invoice (won deals without one)", permissions=["operate"])
+    def generate_invoice(self, request, queryset):
+        candidates = queryset.filter(is_won=True, invoice__isnull=True).select_related("invoice")
+        queued = sum(services.deal_retry(deal_row=row) for row in candidates)
+        self.message_user(
+            request,
+            f"Invoicing queued: {queued}; "
+            f"not won or already invoiced: {queryset.count() - queued}.",
+        )
+
+    @admin.action(
+        description="Retry (invoice again, or re-drive an invoice that needs attention)",
+        permissions=["operate"],
+    )
+    def retry(self, request, queryset):
+        queued = sum(
+            services.deal_retry(deal_row=row)
+            for row in queryset.select_related("invoice", "connection")
+        )
+        self.message_user(
+            request,
+            f"Retried: {queued}; nothing to retry (not won, on its way or done): "
+            f"{queryset.count() - queued}.",
+        )

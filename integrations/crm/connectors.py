@@ -1,0 +1,88 @@
+"""What a CRM connector adds to the base contract: turning events and searches into deals."""
+
+from abc import abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from integrations.base.canonical import Deal
+from integrations.base.connectors import BaseConnector, WebhookEvent
+
+
+@dataclass(frozen=True)
+class DealsPage:
+    """One page of a pull of won deals, oldest change first.
+
+    ``modified_after`` and ``after_cursor`` say where the next page starts: the search's anchor
+    and the platform's cursor from it ("" starts the anchor's search afresh). ``has_more`` is
+    False once the search is exhausted; ``modified_after`` is then the next sync's anchor.
+    ``problems`` are the deals on the page that could not be mapped.
+    """
+
+    deals: list[Deal]
+    modified_after: datetime
+    after_cursor: str
+    has_more: bool
+    records: int
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PipelineStage:
+    pipeline_id: str
+    pipeline_label: str
+    stage_id: str
+    label: str
+    is_won: bool
+
+
+@dataclass(frozen=True)
+class SandboxAccount:
+    """A fresh account in the platform's in-project sandbox, ready to connect without OAuth."""
+
+    account_id: str
+    credentials: dict
+    base_url: str
+    # Mapping defaults a real tenant sets themselves (CRMs carry no HS codes).
+    connection_settings: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    # The key the sandbox signs the account's webhooks with (the account's app's secret).
+    signing_secret: str
+    # The stages the sandbox's pipelines close as won.
+    won_stage_ids: list[str]
+
+
+class CRMConnector(BaseConnector):
+    family = "crm"
+
+    @classmethod
+    @abstractmethod
+    def sandbox_account_create(cls, *, site_url: str) -> SandboxAccount:
+        """An account in our sandbox of this platform, served under ``site_url``."""
+
+    @abstractmethod
+    def sandbox_settings(self) -> SandboxSettings:
+        """What a connection to this sandbox account needs set besides its credentials."""
+
+    @abstractmethod
+    def pipelines(self) -> list[PipelineStage]:
+        """Every stage of every deal pipeline of the account, in the platform's order."""
+
+    @abstractmethod
+    def deals_for_event(self, event: WebhookEvent) -> list[Deal]:
+        """The deals an event tells of, fetched from the platform now: a won one with its line
+        items and buyer (company, else contact); one that is not won without them. Empty when
+        the event cannot change whether a deal is invoiced (another property, a deletion)."""
+
+    def deal_ids_for_event(self, event: WebhookEvent) -> list[str] | None:
+        """The platform ids of the deals an event is about, read from the event alone (no
+        HTTP), or None when that takes a fetch. Lets a repeat event about a deal already
+        invoiced be settled without asking the platform again."""
+        return None
+
+    @abstractmethod
+    def deals_page(self, *, modified_after: datetime, after_cursor: str = "") -> DealsPage:
+        """Won deals modified at or after ``modified_after``, one page at a time, with their
+        line items and buyer."""

@@ -1,0 +1,253 @@
+"""The CRM webhook endpoints with HubSpot: signatures (v3, and v2/v1) checked on raw bytes before
+anything is stored (B1), batches stored before the 2xx and deduplicated on the composite key,
+refused deliveries quarantined."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from integrations.base.models import InboundEvent, QuarantinedDelivery
+from integrations.crm import services
+from integrations.crm.hubspot.signatures import hubspot_signed_headers
+from integrations.crm.models import CRMDeal
+from integrations.crm.tasks import event_process_task
+from tests.integrations.crm.support import (
+    deal_event,
+    hubspot_connection,
+    portal_of,
+    sandbox_deal,
+    signed,
+)
+
+SITE = "http://testserver"
+
+
+@pytest.fixture
+def connection(db):
+    return hubspot_connection(site_url=SITE)
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """Event ids handed to the standard queue (the publish itself is not under test here)."""
+    sent = []
+    monkeypatch.setattr(
+        event_process_task,
+        "apply_async",
+        lambda *, kwargs, queue: sent.append((kwargs["event_id"], queue)),
+    )
+    return sent
+
+
+@pytest.fixture
+def events(connection):
+    deal = sandbox_deal(connection)
+    return [
+        deal_event(connection, deal, "deal.creation"),
+        deal_event(connection, deal, "deal.propertyChange", stage="closedwon"),
+    ]
+
+
+def _post(client, connection, body, headers):
+    return client.post(
+        f"/webhooks/crm/hubspot/{connection.pk}/",
+        data=body,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def test_the_sandbox_connection_checks_the_key_its_account_signs_with(connection):
+    assert connection.webhook_secret == portal_of(connection).client_secret
+    assert connection.notification_url == f"{SITE}/webhooks/crm/hubspot/{connection.pk}/"
+    assert connection.won_stage_ids == ["closedwon"]
+
+
+def test_a_signed_batch_is_stored_then_queued(client, connection, events, published):
+    body, headers = signed(connection, events)
+
+    response = _post(client, connection, body, headers)
+
+    assert response.status_code == 200
+    assert response.json() == {"stored": 2, "duplicates": 0}
+    rows = list(InboundEvent.objects.order_by("id"))
+    assert [row.event_type for row in rows] == ["deal.creation", "deal.propertyChange"]
+    assert [row.payload for row in rows] == events
+    assert all(row.status == "pending" and row.family == "crm" for row in rows)
+    assert {row.object_id for row in rows} == {str(events[0]["objectId"])}
+    # Queued on commit only: this test's transaction never commits.
+    assert published == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_tasks_are_published_on_standard_only_after_the_events_are_committed(client, published):
+    connection = hubspot_connection(site_url=SITE)
+    deal = sandbox_deal(connection)
+    body, headers = signed(connection, [deal_event(connection, deal, "deal.creation")])
+
+    assert _post(client, connection, body, headers).status_code == 200
+
+    assert published == [(InboundEvent.objects.get().pk, "standard")]
+
+
+def _flip_one_bit(body: bytes) -> bytes:
+    flipped = bytearray(body)
+    flipped[len(flipped) // 2] ^= 0x01
+    return bytes(flipped)
+
+
+def _minus(seconds):
+    return datetime.now(UTC) - timedelta(seconds=seconds)
+
+
+B1_CASES = {
+    "v3: one bit flipped in the body": lambda c, events: (
+        _flip_one_bit(signed(c, events)[0]),
+        signed(c, events)[1],
+    ),
+    "v3: signed with another secret": lambda c, events: signed(c, events, secret="not-the-key"),
+    "v3: 301 s old": lambda c, events: signed(c, events, at=_minus(301)),
+    "v3: 301 s ahead": lambda c, events: signed(c, events, at=_minus(-301)),
+    "v3: signed for another URI": lambda c, events: signed(
+        c, events, uri="https://attacker.example/webhooks/crm/hubspot/"
+    ),
+    "v2: signed with another secret": lambda c, events: signed(
+        c, events, version="v2", secret="not-the-key"
+    ),
+    "v1: one bit flipped in the body": lambda c, events: (
+        _flip_one_bit(signed(c, events, version="v1")[0]),
+        signed(c, events, version="v1")[1],
+    ),
+    "no signature headers": lambda c, events: (signed(c, events)[0], {}),
+}
+
+
+@pytest.mark.parametrize("case", B1_CASES)
+def test_only_a_valid_signature_is_accepted(client, connection, events, published, case):
+    body, headers = B1_CASES[case](connection, events)
+
+    response = _post(client, connection, body, headers)
+
+    assert response.status_code == 401
+    assert response.json() == {"error": "bad signature"}
+    assert not InboundEvent.objects.exists()
+    quarantined = QuarantinedDelivery.objects.get()
+    assert (quarantined.reason, bytes(quarantined.body)) == ("bad signature", body)
+    # Signatures are not kept.
+    assert all(
+        value == "(withheld)" for name, value in quarantined.headers.items() if "ignature" in name
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "seconds_old"),
+    [("v3", 299), ("v3", -299), ("v2", None), ("v1", None)],
+    ids=["v3 299 s old", "v3 299 s ahead", "v2", "v1"],
+)
+def test_every_signature_version_hubspot_sends_is_accepted(
+    client, connection, events, published, version, seconds_old
+):
+    at = _minus(seconds_old) if seconds_old is not None else None
+    body, headers = signed(connection, events, version=version, at=at)
+
+    assert _post(client, connection, body, headers).json() == {"stored": 2, "duplicates": 0}
+
+
+def test_events_are_deduplicated_on_their_composite_key(client, connection, events, published):
+    body, headers = signed(connection, events)
+    assert _post(client, connection, body, headers).json() == {"stored": 2, "duplicates": 0}
+
+    # HubSpot's retry: the same events, attemptNumber + 1.
+    retried = [{**event, "attemptNumber": 1} for event in events]
+    body, headers = signed(connection, retried)
+    assert _post(client, connection, body, headers).json() == {"stored": 0, "duplicates": 2}
+
+    # Another subscription reusing an eventId is another event.
+    reused = {**events[1], "eventId": events[0]["eventId"], "propertyValue": "closedlost"}
+    body, headers = signed(connection, [reused])
+    assert _post(client, connection, body, headers).json() == {"stored": 1, "duplicates": 0}
+    assert InboundEvent.objects.count() == 3
+
+
+def test_an_event_for_another_portal_is_refused(client, connection, events, published):
+    body, headers = signed(connection, [{**events[0], "portalId": 99}])
+
+    response = _post(client, connection, body, headers)
+
+    assert response.status_code == 400
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.parametrize("body", [b'{"eventId": 1}', b"[]", b"not json"])
+def test_a_signed_but_malformed_body_is_refused(client, connection, published, body):
+    headers = hubspot_signed_headers(
+        secret=connection.webhook_secret, method="POST", uri=connection.notification_url, body=body
+    )
+
+    response = _post(client, connection, body, headers)
+
+    assert response.status_code == 400
+    assert not InboundEvent.objects.exists()
+
+
+def test_a_connection_without_a_secret_fails_closed(client, connection, events, published):
+    body, headers = signed(connection, events)
+    connection.webhook_secret = ""
+    connection.save()
+
+    assert _post(client, connection, body, headers).status_code == 401
+    assert not InboundEvent.objects.exists()
+
+
+APP_URI = f"{SITE}/webhooks/crm/hubspot/"
+
+
+def test_the_app_endpoint_routes_by_portal_id(client, connection, events, published, settings):
+    settings.PLATFORM_APPS = {
+        **settings.PLATFORM_APPS,
+        "hubspot": {**settings.PLATFORM_APPS["hubspot"], "signing_secret": "our-app-secret"},
+    }
+    body, headers = signed(connection, events, secret="our-app-secret", uri=APP_URI)
+
+    response = client.post(APP_URI, data=body, content_type="application/json", headers=headers)
+
+    assert response.json() == {"stored": 2, "duplicates": 0}
+    assert {str(row.connection_id) for row in InboundEvent.objects.all()} == {str(connection.pk)}
+
+    # A genuine event for a portal nobody connected is kept for replay, and acknowledged.
+    body, headers = signed(
+        connection, [{**events[0], "portalId": 12345}], secret="our-app-secret", uri=APP_URI
+    )
+    response = client.post(APP_URI, data=body, content_type="application/json", headers=headers)
+    assert response.json() == {"stored": 0, "duplicates": 0}
+    assert "12345" in QuarantinedDelivery.objects.get().reason
+
+
+def test_the_app_endpoint_fails_closed_without_a_configured_secret(
+    client, connection, events, published
+):
+    body, headers = signed(connection, events, uri=APP_URI)
+
+    response = client.post(APP_URI, data=body, content_type="application/json", headers=headers)
+
+    assert response.status_code == 401
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_inactive_connection_keeps_events_until_it_is_activated(client, published):
+    connection = hubspot_connection(site_url=SITE)
+    services.connection_deactivate(connection=connection)
+    deal = sandbox_deal(connection)
+    body, headers = signed(connection, [deal_event(connection, deal, "deal.creation")])
+
+    assert _post(client, connection, body, headers).status_code == 200
+    assert published == []
+    assert services.event_process(event_id=InboundEvent.objects.get().pk) == (
+        "waiting for an active connection"
+    )
+
+    connection.refresh_from_db()
+    assert services.connection_activate(connection=connection) == 1
+    assert published == [(InboundEvent.objects.get().pk, "standard")]
+    assert not CRMDeal.objects.exists()
