@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("invoices.urls")),
     path("", include("integrations.pos.urls")),
+    path("", include("integrations.crm.urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     # Tenant pages (server-rendered).
     path("", include("accounts.page_urls")),
     path("", include("invoices.page_urls")),
+    path("", include("integrations.pos.page_urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -1,0 +1,56 @@
+"""Tenant pages of the integrations and the POS, mounted at the site root."""
+
+from django.urls import path
+
+from integrations.pos import views
+
+app_name = "pos"
+
+urlpatterns = [
+    path("integrations/", views.integrations, name="integrations"),
+    path(
+        "integrations/pos/<slug:platform>/connect/",
+        views.connection_connect,
+        name="connection_connect",
+    ),
+    path(
+        "integrations/pos/connections/<uuid:connection_id>/settings/",
+        views.connection_settings,
+        name="connection_settings",
+    ),
+    path(
+        "integrations/pos/connections/<uuid:connection_id>/disconnect/",
+        views.connection_disconnect,
+        name="connection_disconnect",
+    ),
+    path(
+        "integrations/pos/connections/<uuid:connection_id>/test/",
+        views.connection_test,
+        name="connection_test",
+    ),
+    path(
+        "integrations/pos/connections/<uuid:connection_id>/sync/",
+        views.connection_sync,
+        name="connection_sync",
+    ),
+    path(
+        "integrations/pos/connections/<uuid:connection_id>/backfill/",
+        views.connection_backfill,
+        name="connection_backfill",
+    ),
+    path("pos/", views.dashboard, name="dashboard"),
+    path("pos/transactions/", views.transaction_list, name="transactions"),
+    path(
+        "pos/transactions/<uuid:transaction_id>/",
+        views.transaction_detail,
+        name="transaction",
+    ),
+    path(
+        "pos/transactions/<uuid:transaction_id>/retry/",
+        views.transaction_retry,
+        name="transaction_retry",
+    ),
+    path("pos/monitor/", views.monitor, name="monitor"),
+    path("pos/monitor/updates/", views.monitor_updates, name="monitor_updates"),
+    path("pos/sync-runs/<uuid:sync_run_id>/", views.sync_run_detail, name="sync_run"),
+]
