@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("accounts.page_urls")),
     path("", include("invoices.page_urls")),
     path("", include("integrations.pos.page_urls")),
+    path("", include("integrations.crm.page_urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

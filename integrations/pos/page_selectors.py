@@ -23,9 +23,9 @@ from django.db.models import (
 from django.db.models.functions import Greatest, RowNumber, TruncHour
 from django.utils import timezone
 
-from integrations.base import registry
+from integrations.base import families, registry
 from integrations.base.connectors import FAMILIES, Capability, OAuthConnector
-from integrations.base.models import SyncRun
+from integrations.base.models import ConnectionBase, SyncRun
 from integrations.pos import selectors
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices.models import Invoice
@@ -36,8 +36,6 @@ LATENCY_TARGET = timedelta(seconds=2)
 # timestamp by this much more than their window so old partitions are skipped.
 ARRIVAL_SLACK = timedelta(days=1)
 FAMILY_TITLES = {"pos": "Point of sale", "crm": "CRM", "erp": "ERP"}
-# The families whose connections these pages manage; the others are listed as coming soon.
-FAMILIES_WITH_PAGES = frozenset({"pos"})
 RECENT_SYNC_RUNS = 3
 
 FAILED = Q(status=POSTransaction.Status.FAILED) | Q(invoice__status=Invoice.Status.NEEDS_ATTENTION)
@@ -58,13 +56,31 @@ class PercentileCont(Aggregate):
 
 
 @dataclass(frozen=True)
+class FamilyPages:
+    """Where a family's tenant pages live. Each family names its connection actions and sync
+    run page alike (``<namespace>:connection_test``, ``<namespace>:sync_run``...)."""
+
+    namespace: str
+    # What a sync run pulls, singular ("sale"), and the list it lands in.
+    rows_noun: str
+    rows_url_name: str
+
+
+# The families whose connections these pages manage; the others are listed as coming soon.
+FAMILY_PAGES = {
+    "pos": FamilyPages(namespace="pos", rows_noun="sale", rows_url_name="pos:transactions"),
+    "crm": FamilyPages(namespace="crm", rows_noun="deal", rows_url_name="crm:deals"),
+}
+
+
+@dataclass(frozen=True)
 class PlatformCard:
     key: str
     name: str
     family: str
     # "connected", "failing" or "not_connected": the worst of its live connections.
     state: str
-    connections: list[POSConnection]
+    connections: list[ConnectionBase]
     connects_by_oauth: bool
     has_sandbox: bool
     backfills: bool
@@ -75,29 +91,32 @@ class FamilySection:
     name: str
     title: str
     platforms: list[PlatformCard]
-    # False for a family whose pages do not exist yet: shown as coming soon, without actions.
-    managed_here: bool
+    # None for a family whose pages do not exist yet: shown as coming soon, without actions.
+    pages: FamilyPages | None
 
 
-def _connection_state(connection: POSConnection) -> str:
-    if connection.health == POSConnection.Health.FAILING:
+def _connection_state(connection: ConnectionBase) -> str:
+    if connection.health == ConnectionBase.Health.FAILING:
         return "failing"
-    if connection.is_active and connection.health == POSConnection.Health.CONNECTED:
+    if connection.is_active and connection.health == ConnectionBase.Health.CONNECTED:
         return "connected"
     return "not_connected"
 
 
 def integration_families(*, organization) -> list[FamilySection]:
-    """Every family with its registered platforms; POS platforms with this organization's
-    connections (disconnected ones left out), their recent sync runs attached."""
-    by_platform: dict[str, list[POSConnection]] = {}
-    for connection in _live_connections(organization=organization):
-        by_platform.setdefault(connection.pos_type, []).append(connection)
+    """Every family with its registered platforms; the platforms of families with pages with
+    this organization's connections (disconnected ones left out), their recent sync runs
+    attached."""
     sections = []
     for family in FAMILIES:
+        pages = FAMILY_PAGES.get(family)
+        by_platform: dict[str, list[ConnectionBase]] = {}
+        if pages is not None:
+            for connection in _live_connections(organization=organization, family=family):
+                by_platform.setdefault(connection.platform, []).append(connection)
         platforms = []
         for key, connector in sorted(registry.for_family(family).items()):
-            own = by_platform.get(key, []) if family in FAMILIES_WITH_PAGES else []
+            own = by_platform.get(key, [])
             states = {connection.state for connection in own}
             platforms.append(
                 PlatformCard(
@@ -118,22 +137,24 @@ def integration_families(*, organization) -> list[FamilySection]:
                 name=family,
                 title=FAMILY_TITLES.get(family, family.upper()),
                 platforms=platforms,
-                managed_here=family in FAMILIES_WITH_PAGES,
+                pages=pages,
             )
         )
     return sections
 
 
-def _live_connections(*, organization) -> list[POSConnection]:
-    """The connections that are not disconnected, each with its state and recent sync runs."""
+def _live_connections(*, organization, family: str) -> list[ConnectionBase]:
+    """The family's connections that are not disconnected, newest first, each with its state
+    and recent sync runs."""
     connections = list(
-        selectors.connection_list(organization=organization).exclude(
-            health=POSConnection.Health.DISCONNECTED
-        )
+        families.get(family)
+        .connection_model.objects.filter(organization=organization)
+        .exclude(health=ConnectionBase.Health.DISCONNECTED)
+        .order_by("-created_at")
     )
     runs: dict = {}
     for run in recent_sync_runs(
-        organization=organization, connection_ids=[c.pk for c in connections]
+        organization=organization, family=family, connection_ids=[c.pk for c in connections]
     ):
         runs.setdefault(run.connection_id, []).append(run)
     for connection in connections:
@@ -142,11 +163,12 @@ def _live_connections(*, organization) -> list[POSConnection]:
     return connections
 
 
-def recent_sync_runs(*, organization, connection_ids) -> QuerySet[SyncRun]:
+def recent_sync_runs(*, organization, family: str, connection_ids) -> QuerySet[SyncRun]:
     """The last few runs of each connection, newest first."""
     return (
-        selectors.sync_run_list(organization=organization)
-        .filter(connection_id__in=connection_ids)
+        SyncRun.objects.filter(
+            organization=organization, family=family, connection_id__in=connection_ids
+        )
         .annotate(recency=Window(RowNumber(), partition_by="connection_id", order_by="-created_at"))
         .filter(recency__lte=RECENT_SYNC_RUNS)
         .order_by("connection_id", "-created_at")

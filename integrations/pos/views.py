@@ -1,5 +1,6 @@
 """Tenant pages of the integrations and POS: connecting platforms, the POS dashboard, the
-transactions, the live monitor and back-fill progress.
+transactions, the live monitor and back-fill progress. The Integrations page and the sync run
+page serve every family with pages (integrations.crm.views acts on CRM connections).
 
 Every read starts from the organization (integrations.pos.page_selectors), so another
 organization's object answers 404 exactly like a missing one. Roles follow the API: owners and
@@ -121,8 +122,13 @@ class ConnectionSettingsForm(forms.ModelForm):
 
 
 class BackfillForm(forms.Form):
-    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    # A date input takes ISO dates only; the locale's format would leave it empty.
+    date_from = forms.DateField(
+        label="From", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label="To", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def clean(self):
         data = super().clean()
@@ -187,7 +193,7 @@ class MonitorForm(forms.Form):
 
 @tenant_page
 def integrations(request):
-    return _integrations_page(request)
+    return integrations_page(request)
 
 
 @tenant_page
@@ -198,15 +204,19 @@ def connection_connect(request, platform: str):
     _require_manager(request)
     connector = _pos_connector(platform)
     form = ConnectForm(request.POST)
-    if not form.is_valid() or form.cleaned_data["method"] not in _connect_methods(connector):
+    if not form.is_valid() or form.cleaned_data["method"] not in connect_methods(connector):
         raise BadRequest("No such way to connect.")
     method = form.cleaned_data["method"]
     site_url = request.build_absolute_uri("/").rstrip("/")
     try:
         if method != "sandbox":
             return redirect(
-                _oauth_start(
-                    request, platform=platform, site_url=site_url, sandbox=method == "sandbox_oauth"
+                oauth_start_url(
+                    request,
+                    family="pos",
+                    platform=platform,
+                    site_url=site_url,
+                    sandbox=method == "sandbox_oauth",
                 )
             )
         connection = connection_services.connection_sandbox_create(
@@ -224,18 +234,18 @@ def connection_connect(request, platform: str):
     return _back_to(connection)
 
 
-def _oauth_start(request, *, platform: str, site_url: str, sandbox: bool) -> str:
+def oauth_start_url(request, *, family: str, platform: str, site_url: str, sandbox: bool) -> str:
     """The authorize URL, with the one-time state bound to this browser session."""
     if request.session.session_key is None:
         request.session.save()
     return connection_services.oauth_start(
-        family="pos",
+        family=family,
         platform=platform,
         organization=request.organization,
         user=request.user,
         session_key=request.session.session_key,
         redirect_uri=request.build_absolute_uri(
-            reverse("oauth-callback", kwargs={"family": "pos", "platform": platform})
+            reverse("oauth-callback", kwargs={"family": family, "platform": platform})
         ),
         sandbox_base_url=(
             connection_services.sandbox_base_url(site_url=site_url, platform=platform)
@@ -252,7 +262,7 @@ def connection_settings(request, connection_id: UUID):
     connection = _connection_get(request, connection_id)
     form = _settings_form(connection, data=request.POST)
     if not form.is_valid():
-        return _integrations_page(request, bound={(connection.pk, "settings"): form}, status=400)
+        return integrations_page(request, bound={(connection.pk, "settings"): form}, status=400)
     form.save()
     messages.success(request, "The connection's settings were saved.")
     return _back_to(connection)
@@ -304,7 +314,7 @@ def connection_backfill(request, connection_id: UUID):
     connection = _connection_get(request, connection_id)
     form = _backfill_form(connection, data=request.POST)
     if not form.is_valid():
-        return _integrations_page(request, bound={(connection.pk, "backfill"): form}, status=400)
+        return integrations_page(request, bound={(connection.pk, "backfill"): form}, status=400)
     start, end = form.window(now=timezone.now())
     run = services.backfill_start(connection=connection, start=start, end=end)
     return redirect("pos:sync_run", sync_run_id=run.pk)
@@ -319,28 +329,38 @@ def sync_run_detail(request, sync_run_id: UUID):
         )
     except SyncRun.DoesNotExist as exc:
         raise Http404 from exc
+    return sync_run_page(request, run)
+
+
+def sync_run_page(request, run: SyncRun):
+    """The progress page of a run of any family with pages, or (htmx) its progress part."""
+    pages = page_selectors.FAMILY_PAGES[run.family]
     context = {
         "run": run,
         "finished": run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED),
-        "platform_name": _platform_name(run.platform),
+        "platform_name": platform_name(run.platform),
+        "rows_noun": pages.rows_noun,
+        "rows_url": reverse(pages.rows_url_name),
     }
-    template = "pos/_sync_run_progress.html" if _is_partial(request) else "pos/sync_run.html"
+    template = "pos/_sync_run_progress.html" if is_partial(request) else "pos/sync_run.html"
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
 
 
-def _integrations_page(request, *, bound: dict | None = None, status: int = 200):
+def integrations_page(request, *, bound: dict | None = None, status: int = 200):
     """The page, with the bound forms (keyed by (connection id, "settings" or "backfill")) of a
-    submission that did not validate in place of fresh ones."""
+    submission that did not validate in place of fresh ones. POS connections' settings are
+    edited on their card; other families' have a page of their own."""
     bound = bound or {}
     families = page_selectors.integration_families(organization=request.organization)
     for family in families:
         for platform in family.platforms:
             for connection in platform.connections:
-                settings_form = bound.get((connection.pk, "settings"))
+                if isinstance(connection, POSConnection):
+                    settings_form = bound.get((connection.pk, "settings"))
+                    connection.settings_form = settings_form or _settings_form(connection)
                 backfill_form = bound.get((connection.pk, "backfill"))
-                connection.settings_form = settings_form or _settings_form(connection)
                 connection.backfill_form = backfill_form or _backfill_form(connection)
     return render(
         request,
@@ -354,7 +374,7 @@ def _settings_form(connection: POSConnection, data=None) -> ConnectionSettingsFo
     return ConnectionSettingsForm(data, instance=connection, auto_id=f"settings-{connection.pk}-%s")
 
 
-def _backfill_form(connection: POSConnection, data=None) -> BackfillForm:
+def _backfill_form(connection, data=None) -> BackfillForm:
     today = timezone.localdate()
     return BackfillForm(
         data,
@@ -363,7 +383,7 @@ def _backfill_form(connection: POSConnection, data=None) -> BackfillForm:
     )
 
 
-def _connect_methods(connector) -> set[str]:
+def connect_methods(connector) -> set[str]:
     by_oauth = issubclass(connector, OAuthConnector)
     sandbox = settings.SANDBOX_ENABLED and Capability.SANDBOX in connector.capabilities
     return (
@@ -463,10 +483,10 @@ def transaction_list(request):
     context = {
         "form": form,
         "transactions": _with_platform_names(rows),
-        **_page_queries(request.GET, next_before),
+        **page_queries(request.GET, next_before),
     }
     # htmx filtering swaps the results only; a history restore needs the whole page.
-    if _is_partial(request):
+    if is_partial(request):
         response = render(request, "pos/_transaction_results.html", context)
     else:
         response = render(request, "pos/transaction_list.html", context)
@@ -484,7 +504,7 @@ def transaction_detail(request, transaction_id: UUID):
         {
             "transaction": _with_platform_names([row])[0],
             "invoice": invoice,
-            "errors": _processing_errors(row.processing_errors),
+            "errors": processing_errors(row.processing_errors),
             "can_retry": request.membership.can_operate
             and (
                 row.status == POSTransaction.Status.FAILED
@@ -515,7 +535,7 @@ def _transaction_get(request, transaction_id: UUID) -> POSTransaction:
         raise Http404 from exc
 
 
-def _processing_errors(errors: dict | None) -> list[str]:
+def processing_errors(errors: dict | None) -> list[str]:
     """The stored errors as sentences: a failure message, or the invoice's problems."""
     if not errors:
         return []
@@ -526,7 +546,7 @@ def _processing_errors(errors: dict | None) -> list[str]:
     return sentences
 
 
-def _page_queries(query, next_before: tuple[datetime, UUID] | None) -> dict:
+def page_queries(query, next_before: tuple[datetime, UUID] | None) -> dict:
     """Query strings of the first and the next page, keeping the filters; None where there is
     no such page to go to."""
     first, following = query.copy(), query.copy()
@@ -554,7 +574,7 @@ def monitor(request):
         "paused": form.cleaned_data.get("paused", False),
         "since": form.cleaned_data.get("since") or now,
     }
-    if _is_partial(request):
+    if is_partial(request):
         response = render(request, "pos/_monitor_controls.html", context)
     else:
         context["rows"] = _with_platform_names(
@@ -601,11 +621,11 @@ def _require_operator(request) -> None:
         raise PermissionDenied("Viewers cannot act on connections or transactions.")
 
 
-def _is_partial(request) -> bool:
+def is_partial(request) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
-def _platform_name(key: str) -> str:
+def platform_name(key: str) -> str:
     try:
         return registry.get(key).display_name
     except KeyError:  # a platform since removed from the registry
@@ -614,5 +634,5 @@ def _platform_name(key: str) -> str:
 
 def _with_platform_names(rows: list[POSTransaction]) -> list[POSTransaction]:
     for row in rows:
-        row.platform_name = _platform_name(row.connection.pos_type)
+        row.platform_name = platform_name(row.connection.pos_type)
     return rows
