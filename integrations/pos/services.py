@@ -70,10 +70,11 @@ def event_process(*, event_id: int, claim_token: str = "") -> str:
     if _already_invoiced(connection, connector.sale_ids_for_event(webhook_event)):
         _event_finish(event, InboundEvent.Status.PROCESSED)
         return InboundEvent.Status.PROCESSED
-    InboundEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
     try:
         sales = connector.sales_for_event(webhook_event)
     except ConnectorError as error:
+        # Attempts count failed tries only: a success needs no extra write.
+        InboundEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
         if error.permanent or event.attempts + 1 >= settings.INTEGRATIONS_MAX_ATTEMPTS:
             _event_finish(event, InboundEvent.Status.FAILED, error=str(error))
             _connection_health(connection, error)

@@ -121,11 +121,14 @@ class SquareConnector(POSConnector, OAuthConnector):
         return []
 
     def sale_ids_for_event(self, event: WebhookEvent) -> list[str] | None:
+        # Only events that can make a sale: an open order or pending payment makes none anyway.
         body = (event.payload.get("data") or {}).get("object") or {}
         if event.event_type in ORDER_EVENT_OBJECTS:
-            order_id = (body.get(ORDER_EVENT_OBJECTS[event.event_type]) or {}).get("order_id")
+            summary = body.get(ORDER_EVENT_OBJECTS[event.event_type]) or {}
+            order_id = summary.get("order_id") if summary.get("state") == "COMPLETED" else None
         elif event.event_type in PAYMENT_EVENTS:
-            order_id = (body.get("payment") or {}).get("order_id")
+            payment = body.get("payment") or {}
+            order_id = payment.get("order_id") if payment.get("status") == "COMPLETED" else None
         else:
             return None
         return [order_id] if isinstance(order_id, str) and order_id else None
