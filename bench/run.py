@@ -1,9 +1,10 @@
-"""`make bench`: the POS path measured end to end on this machine.
+"""`make bench`: the POS and CRM paths measured end to end on this machine.
 
-Real gunicorn, real Celery workers (realtime, standard, batch), the Square and FIRS sandboxes
-over HTTP (FIRS answers after a realistic latency that costs no CPU: a sleep). Signed sales are
-sent at a fixed rate while a back-fill of historical orders runs on the batch queue. In the same
-run, the yardstick: a bare Django endpoint doing one INSERT, driven by the same client.
+Real gunicorn, real Celery workers (realtime, standard, batch), the Square, HubSpot and FIRS
+sandboxes over HTTP (FIRS answers after a realistic latency that costs no CPU: a sleep). Signed
+sales are sent at a fixed rate while a back-fill of historical orders runs on the batch queue and,
+beside them, HubSpot deal changes at their own rate (issue #5: a won deal signed within 30 s p99).
+In the same run, the yardstick: a bare Django endpoint doing one INSERT, driven by the same client.
 
 Writes bench/results.json and bench/results.md. Figures are medians and percentiles of one run
 on a shared machine: compare ratios, not absolute numbers.
@@ -38,6 +39,10 @@ def parse_args():
     parser.add_argument("--web-threads", type=int, default=24)
     parser.add_argument("--realtime-workers", type=int, default=2, help="worker processes")
     parser.add_argument("--realtime-threads", type=int, default=16, help="threads per worker")
+    parser.add_argument(
+        "--crm-rate", type=float, default=20.0, help="deal changes per second; 0: no CRM phase"
+    )
+    parser.add_argument("--standard-threads", type=int, default=8, help="standard worker threads")
     parser.add_argument("--yardstick-seconds", type=float, default=10.0)
     parser.add_argument("--settle-seconds", type=float, default=120.0)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
@@ -94,6 +99,7 @@ def scenario_prepare(*, site_url: str, args) -> dict:
     from accounts.services import organization_create
     from bench.urls import YARDSTICK_TABLE
     from integrations.base.connections import connection_sandbox_create
+    from integrations.crm.services import connection_sandbox_create as crm_connection_create
     from integrations.pos.square.traffic import orders_backfill
     from invoices.firs.sandbox import sandbox_faults_set, sandbox_organization_connect
     from taxpoynt.celery import app as celery_app
@@ -122,6 +128,14 @@ def scenario_prepare(*, site_url: str, args) -> dict:
     pos = connection_sandbox_create(
         family="pos", platform="square", organization=organization, user=owner, site_url=site_url
     )
+    # The CRM family's own maker: it also sets the signing secret and won stages of the sandbox.
+    crm = (
+        crm_connection_create(
+            platform="hubspot", organization=organization, user=owner, site_url=site_url
+        )
+        if args.crm_rate > 0
+        else None
+    )
     now = timezone.now()
     started = time.monotonic()
     made = orders_backfill(
@@ -133,6 +147,7 @@ def scenario_prepare(*, site_url: str, args) -> dict:
     )
     return {
         "connection": pos,
+        "crm_connection": crm,
         "backfill_orders": made,
         "backfill_seed_seconds": round(time.monotonic() - started, 1),
     }
@@ -142,6 +157,13 @@ def _merchant(connection):
     from integrations.pos.square.sandbox_models import SquareSandboxMerchant
 
     return SquareSandboxMerchant.objects.get(merchant_id=connection.account_id)
+
+
+def _portal(connection):
+    from integrations.crm.hubspot.sandbox_models import HubSpotSandboxPortal
+
+    # A HubSpot connection's account id is its portal's hub id.
+    return HubSpotSandboxPortal.objects.get(hub_id=int(connection.account_id))
 
 
 # --- processes ---------------------------------------------------------------------------------
@@ -202,7 +224,7 @@ def processes_start(args) -> dict[str, subprocess.Popen]:
                 "bench-standard@%h",
                 *common,
                 "-c",
-                "2",
+                str(args.standard_threads),
             ],
             env=env,
             cwd=ROOT,
@@ -312,7 +334,8 @@ def cpu_seconds(processes: dict[str, subprocess.Popen]) -> dict[str, float]:
     return used
 
 
-def sales_send(connection, *, rate: float, duration: float):
+def sales_send(connection, *, rate: float, duration: float, before_sending=None):
+    """``before_sending`` runs once the sales are made, just before the first is sent."""
     from integrations.pos.square.traffic import Receiver, deliveries_send, sales_deliveries
 
     # Live sales are told apart from back-filled ones by their time of sale: from here on.
@@ -320,6 +343,8 @@ def sales_send(connection, *, rate: float, duration: float):
     deliveries, made = sales_deliveries(
         merchant=_merchant(connection), count=int(rate * duration), seed=11
     )
+    if before_sending:
+        before_sending()
     sales = made.orders_created
     per_sale = len(deliveries) / max(1, sales)
     summary = deliveries_send(
@@ -337,6 +362,105 @@ def sales_send(connection, *, rate: float, duration: float):
     return summary, sales, made_from, time.time()
 
 
+# HubSpot sends a few events per POST: deliveries per second are the deal changes over this.
+CRM_EVENTS_PER_DELIVERY = 5
+
+
+def crm_deal_count(portal, *, changes: float) -> int:
+    """How many deals make about ``changes`` deal changes: each is created, then moves along
+    its journey. The mean is sampled from traffic's own journeys so it follows them."""
+    import random
+
+    from integrations.crm.hubspot.traffic import MAX_DEALS, _journey, _stage_ids
+
+    stages, chance = _stage_ids(portal), random.Random(0)  # noqa: S311 (test data)
+    per_deal = sum(1 + len(_journey(stages, chance=chance)) for _ in range(1000)) / 1000
+    return max(1, min(MAX_DEALS, round(changes / per_deal)))
+
+
+def crm_traffic_start(connection, *, rate: float, duration: float) -> dict:
+    """HubSpot deal changes at ``rate`` per second for about ``duration`` s, in a thread.
+
+    ``traffic_run`` makes and moves every deal in the sandbox before it paces its deliveries, and
+    offers no way to split the two: this returns once the first delivery is answered, so the POS
+    sales are sent beside the deliveries rather than beside the making.
+    """
+    import requests
+    from django.db import connection as database
+
+    from integrations.crm.hubspot.traffic import traffic_run
+
+    portal = _portal(connection)
+    run = {
+        "delivering": threading.Event(),
+        "ack_latencies": [],
+        "first_sent_at": None,
+        "last_answered_at": None,
+        "summary": None,
+        "error": None,
+    }
+    session = requests.Session()
+
+    def answered(response, *args, **kwargs):
+        now = time.time()
+        run["ack_latencies"].append(response.elapsed.total_seconds())
+        run["first_sent_at"] = run["first_sent_at"] or now - response.elapsed.total_seconds()
+        run["last_answered_at"] = now
+        run["delivering"].set()
+
+    session.hooks["response"].append(answered)
+
+    def send():
+        try:
+            run["summary"] = traffic_run(
+                portal=portal,
+                receiver_url=connection.webhook_url,
+                count=crm_deal_count(portal, changes=rate * duration),
+                rate=rate / CRM_EVENTS_PER_DELIVERY,
+                events_per_delivery=CRM_EVENTS_PER_DELIVERY,
+                seed=13,
+                session=session,
+            )
+        except Exception as error:  # raised again in the main thread
+            run["error"] = error
+        finally:
+            session.close()
+            database.close()
+            run["delivering"].set()  # a failure before the first delivery must not hang us
+
+    # A daemon: a failed POS phase must not leave the run waiting for the CRM traffic.
+    run["thread"] = threading.Thread(target=send, name="crm-traffic", daemon=True)
+    run["thread"].start()
+    run["delivering"].wait()
+    return run
+
+
+def crm_traffic_finish(run: dict) -> dict:
+    run["thread"].join()
+    if run["error"]:
+        raise run["error"]
+    return run
+
+
+def crm_rows(connection):
+    from integrations.crm.models import CRMDeal
+
+    return CRMDeal.objects.filter(connection=connection)
+
+
+def crm_settled_count(connection) -> int:
+    """Won deals signed, or whose invoice failed its checks (no retry changes those)."""
+    from django.db.models import Q
+
+    from integrations.crm.models import CRMDeal
+
+    return (
+        crm_rows(connection)
+        .filter(Q(signed_at__isnull=False) | Q(status=CRMDeal.Status.FAILED), is_won=True)
+        .count()
+    )
+
+
 def live_rows(*, since_epoch: float):
     from datetime import UTC, datetime
 
@@ -347,16 +471,91 @@ def live_rows(*, since_epoch: float):
     )
 
 
-def settle(*, sales: int, since_epoch: float, timeout: float) -> float:
+def settle(
+    *, sales: int, since_epoch: float, timeout: float, crm_connection=None, won_deals: int = 0
+) -> float:
+    """Until every live sale is signed and every won deal settled, or the timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if live_rows(since_epoch=since_epoch).filter(signed_at__isnull=False).count() >= sales:
+        pos_done = (
+            live_rows(since_epoch=since_epoch).filter(signed_at__isnull=False).count() >= sales
+        )
+        crm_done = crm_connection is None or crm_settled_count(crm_connection) >= won_deals
+        if pos_done and crm_done:
             break
         time.sleep(1)
     return time.monotonic()
 
 
-def report(*, args, prepared, yardstick, summary, sales, started_at, ended_at) -> dict:
+def crm_report(*, args, connection, traffic: dict) -> dict:
+    from django.db.models import Count
+
+    from integrations.base.models import InboundEvent
+    from integrations.crm.models import CRMDeal
+    from invoices.models import Invoice
+
+    summary = traffic["summary"]
+    won = set(summary.won_deal_ids)
+    invoiced = list(
+        crm_rows(connection)
+        .filter(invoice__isnull=False)
+        .values("external_deal_id", "is_won", "received_at", "signed_at")
+    )
+    signed = [row for row in invoiced if row["signed_at"] and row["external_deal_id"] in won]
+    latencies = [(row["signed_at"] - row["received_at"]).total_seconds() for row in signed]
+    events = InboundEvent.objects.filter(family="crm")
+    events_stored = events.count()
+    more_than_one_invoice = (
+        Invoice.objects.filter(source_type=Invoice.Source.CRM)
+        .values("source_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    span = (traffic["last_answered_at"] or 0) - (traffic["first_sent_at"] or 0)
+    transport_errors = summary.statuses.get(0, 0)
+    non_2xx = sum(n for status, n in summary.statuses.items() if status and status // 100 != 2)
+    return {
+        "settings": {
+            "rate_deal_changes_per_second": args.crm_rate,
+            "events_per_delivery": CRM_EVENTS_PER_DELIVERY,
+            "standard_worker_threads": args.standard_threads,
+            "deals_made_seconds": round(summary.seconds - span, 1),
+        },
+        "deals": {
+            "made": len(summary.deal_ids),
+            # The traffic's own count of deals that end won: each must get one signed invoice.
+            "won_expected": len(won),
+            "won_signed_when_measured": len(signed),
+            "won_invoice_failed_checks": crm_rows(connection)
+            .filter(is_won=True, status=CRMDeal.Status.FAILED)
+            .count(),
+            "invoiced_not_won": sum(row["external_deal_id"] not in won for row in invoiced),
+            "with_more_than_one_invoice": more_than_one_invoice,
+            "events_sent": summary.events,
+            "events_stored": events_stored,
+            "lost_events": summary.events - events_stored,
+            "events_failed": events.filter(status=InboundEvent.Status.FAILED).count(),
+        },
+        "received_to_signed_seconds": summary_of(latencies),
+        "webhook_ack_seconds": summary_of(traffic["ack_latencies"]),
+        "webhook_deliveries": {
+            "sent": len(summary.deliveries),
+            "non_2xx": non_2xx,
+            "transport_errors": transport_errors,
+            "seconds": round(span, 1),
+            "deal_changes_per_second": round(summary.events / span, 1) if span > 0 else None,
+        },
+        # A won deal left unsigned is later than any latency measured: it fails the SLA too.
+        "p99_under_30s": bool(latencies)
+        and len(signed) == len(won)
+        and percentile(latencies, 0.99) < 30.0,
+    }
+
+
+def report(
+    *, args, prepared, yardstick, summary, sales, started_at, ended_at, crm_traffic=None
+) -> dict:
     from django.db.models import Count
 
     from integrations.base.models import InboundEvent, SyncRun
@@ -368,7 +567,7 @@ def report(*, args, prepared, yardstick, summary, sales, started_at, ended_at) -
     first = min(row["received_at"] for row in rows) if rows else None
     last = max(row["signed_at"] for row in signed) if signed else None
     span = (last - first).total_seconds() if first and last else None
-    events_stored = InboundEvent.objects.count()
+    events_stored = InboundEvent.objects.filter(family="pos").count()
     run = (
         SyncRun.objects.order_by("-created_at").values("rows", "pages", "errors", "status").first()
     )
@@ -424,6 +623,11 @@ def report(*, args, prepared, yardstick, summary, sales, started_at, ended_at) -
             "no_duplicate": duplicates == 0 and credential.duplicate_submissions == 0,
         },
     }
+    if crm_traffic:
+        result["crm"] = crm_report(
+            args=args, connection=prepared["crm_connection"], traffic=crm_traffic
+        )
+        result["sla"]["crm_p99_under_30s"] = result["crm"].pop("p99_under_30s")
     return result
 
 
@@ -431,11 +635,26 @@ def markdown(result: dict) -> str:
     def ms(value):
         return "-" if value is None else f"{value * 1000:.0f} ms"
 
+    def seconds(value):
+        return "-" if value is None else f"{value:.1f} s"
+
     latency, ack = result["received_to_signed_seconds"], result["webhook_ack_seconds"]
     yard = result["yardstick_bare_insert"]
+    crm_lines = []
+    if crm := result.get("crm"):
+        crm_latency, crm_ack = crm["received_to_signed_seconds"], crm["webhook_ack_seconds"]
+        crm_lines = [
+            f"- crm settings: {json.dumps(crm['settings'])}",
+            f"- crm deals: {json.dumps(crm['deals'])}",
+            f"- crm received -> signed: p50 {seconds(crm_latency['p50'])}, "
+            f"p95 {seconds(crm_latency['p95'])}, p99 {seconds(crm_latency['p99'])}, "
+            f"max {seconds(crm_latency['max'])}",
+            f"- crm webhook ack: p50 {ms(crm_ack['p50'])}, p99 {ms(crm_ack['p99'])}; "
+            f"deliveries: {json.dumps(crm['webhook_deliveries'])}",
+        ]
     return "\n".join(
         [
-            "# make bench: POS path on this machine",
+            "# make bench: POS and CRM paths on this machine",
             "",
             f"- settings: {json.dumps(result['settings'])}",
             f"- sales: {json.dumps(result['sales'])}",
@@ -446,6 +665,7 @@ def markdown(result: dict) -> str:
             f"- back-fill during the run: {json.dumps(result['backfill_during_run'])}",
             f"- yardstick (bare HTTP + one INSERT): {yard['requests_per_second']} req/s, "
             f"p50 {ms(yard['p50'])}; ratio sales/s to yardstick: {result['yardstick_ratio']}",
+            *crm_lines,
             f"- SLA: {json.dumps(result['sla'])}",
             "",
         ]
@@ -478,12 +698,32 @@ def main() -> int:
             start=timezone.now() - timedelta(days=366),
             end=timezone.now() - timedelta(hours=12),
         )
-        print(f"bench: {args.rate:g} sales/s for {args.duration:g} s...", flush=True)
+        crm, crm_runs = prepared["crm_connection"], []
+
+        def crm_alongside():
+            crm_runs.append(crm_traffic_start(crm, rate=args.crm_rate, duration=args.duration))
+
+        print(
+            f"bench: {args.rate:g} sales/s and {args.crm_rate:g} deal changes/s "
+            f"for {args.duration:g} s...",
+            flush=True,
+        )
         cpu_before = cpu_seconds(processes)
         summary, sales, started_at, ended_at = sales_send(
-            prepared["connection"], rate=args.rate, duration=args.duration
+            prepared["connection"],
+            rate=args.rate,
+            duration=args.duration,
+            before_sending=crm_alongside if crm else None,
         )
-        settle(sales=sales, since_epoch=started_at, timeout=args.settle_seconds)
+        crm_traffic = crm_traffic_finish(crm_runs[0]) if crm_runs else None
+        won_deals = len(crm_traffic["summary"].won_deal_ids) if crm_traffic else 0
+        settle(
+            sales=sales,
+            since_epoch=started_at,
+            timeout=args.settle_seconds,
+            crm_connection=crm,
+            won_deals=won_deals,
+        )
         cpu_after = cpu_seconds(processes)
         result = report(
             args=args,
@@ -493,6 +733,7 @@ def main() -> int:
             sales=sales,
             started_at=started_at,
             ended_at=ended_at,
+            crm_traffic=crm_traffic,
         )
         result["cpu_seconds_during_sales"] = {
             name: round(cpu_after[name] - cpu_before.get(name, 0.0), 1) for name in cpu_after

@@ -187,6 +187,8 @@ def _deal_create(
             "properties": {
                 "name": f"Buyer {number + 1} Nigeria Ltd",
                 "domain": f"buyer{number + 1}.example.ng",
+                # A B2B invoice needs the buyer's e-mail; FIRS validation refuses one without.
+                "email": f"accounts@buyer{number + 1}.example.ng",
                 "tin": f"{chance.randrange(10_000_000, 100_000_000)}-0001",
                 "address": f"{chance.randint(1, 200)} Allen Avenue",
                 "city": city,
