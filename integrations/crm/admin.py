@@ -6,6 +6,7 @@ from django.contrib.admin.utils import flatten
 from django.db.models import Q
 from django.utils.html import format_html
 
+from integrations.base import events
 from integrations.base.admin import BoundedCountPaginator
 from integrations.base.errors import ConnectorError
 from integrations.crm import services
@@ -69,13 +70,13 @@ class CRMConnectionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Activate (and process the events that waited)")
     def activate(self, request, queryset):
-        waiting = sum(services.connection_activate(connection=c) for c in queryset)
+        waiting = sum(events.connection_activate(connection=c) for c in queryset)
         self.message_user(request, f"Activated {queryset.count()}; {waiting} events queued.")
 
     @admin.action(description="Deactivate (deliveries are kept, not processed)")
     def deactivate(self, request, queryset):
         for connection in queryset:
-            services.connection_deactivate(connection=connection)
+            events.connection_deactivate(connection=connection)
         self.message_user(request, f"Deactivated {queryset.count()}.")
 
     @admin.action(description="Test connection")

@@ -9,7 +9,6 @@ while it has no invoice. A row gets one invoice (the invoices app's unique sourc
 
 import json
 import logging
-import random
 import uuid
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -22,8 +21,16 @@ from django.utils import timezone
 
 from integrations.base import connections, registry
 from integrations.base.canonical import Deal, Line, Party
-from integrations.base.connectors import WebhookEvent
-from integrations.base.errors import ConnectorError, MappingError, RateLimited
+from integrations.base.errors import ConnectorError
+from integrations.base.events import (
+    RetryLater,
+    connection_failing,
+    connection_healthy,
+    event_failed_try,
+    event_finish,
+    retry_delay,
+    webhook_event_of,
+)
 from integrations.base.models import InboundEvent, SyncRun
 from integrations.base.services import sync_run_progress
 from integrations.crm.connectors import CRMConnector, PipelineStage
@@ -36,14 +43,6 @@ logger = logging.getLogger(__name__)
 Status = CRMDeal.Status
 # The beat looks every minute; a connection this close to due counts as due.
 SYNC_DUE_SLACK = timedelta(seconds=5)
-
-
-class RetryLater(Exception):
-    """The platform could not be asked now; the task should run again after ``delay`` seconds."""
-
-    def __init__(self, delay: float, reason: str):
-        super().__init__(reason)
-        self.delay = delay
 
 
 def connector_for(connection: CRMConnection) -> CRMConnector:
@@ -96,43 +95,9 @@ def connection_test(*, connection: CRMConnection) -> None:
     try:
         connector_for(connection).test_connection()
     except ConnectorError as error:
-        _connection_health(connection, error)
+        connection_failing(connection=connection, error=error)
         raise
-    CRMConnection.objects.filter(pk=connection.pk).update(
-        health=CRMConnection.Health.CONNECTED, last_error=""
-    )
-
-
-def connection_activate(*, connection: CRMConnection) -> int:
-    """Turn the connection on and queue the events that waited for it. Returns that count."""
-    from integrations.crm.tasks import event_process_task
-
-    CRMConnection.objects.filter(pk=connection.pk).update(
-        is_active=True, health=CRMConnection.Health.CONNECTED, last_error=""
-    )
-    waiting = list(
-        InboundEvent.objects.filter(
-            family="crm", connection_id=connection.pk, status=InboundEvent.Status.PENDING
-        ).values_list("id", flat=True)
-    )
-    transaction.on_commit(
-        lambda: [
-            event_process_task.apply_async(kwargs={"event_id": event_id}, queue="standard")
-            for event_id in waiting
-        ]
-    )
-    return len(waiting)
-
-
-def connection_deactivate(*, connection: CRMConnection) -> None:
-    """Stop processing: deliveries are still stored, and wait until the connection is back on."""
-    CRMConnection.objects.filter(pk=connection.pk).update(is_active=False)
-
-
-def _connection_health(connection: CRMConnection, error: ConnectorError) -> None:
-    CRMConnection.objects.filter(pk=connection.pk).update(
-        health=CRMConnection.Health.FAILING, last_error=str(error)[:2000]
-    )
+    connection_healthy(connection=connection)
 
 
 # --- Events -------------------------------------------------------------------------------------
@@ -150,33 +115,17 @@ def event_process(*, event_id: int, claim_token: str = "") -> str:
     if connection is None or not connection.is_active:
         # Kept pending: activating the connection (or the sweeper then) picks it up.
         return "waiting for an active connection"
-    InboundEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
-    webhook_event = WebhookEvent(
-        event_id=event.event_id,
-        event_type=event.event_type,
-        account_id=connection.account_id,
-        object_id=event.object_id,
-        payload=event.payload,
-    )
+    webhook_event = webhook_event_of(event, account_id=connection.account_id)
     try:
         connector = connector_for(connection)
         if _already_invoiced(connection, connector.deal_ids_for_event(webhook_event)):
             # A deal moving on after its invoice, or a repeat: nothing can change, no fetch.
-            _event_finish(event, InboundEvent.Status.PROCESSED)
+            event_finish(event, InboundEvent.Status.PROCESSED)
             return InboundEvent.Status.PROCESSED
         connection_won_stages_default(connection=connection)
         deals = connector.deals_for_event(webhook_event)
     except ConnectorError as error:
-        # A rate limit is a wait, not a failure: it never uses up the attempts.
-        gave_up = event.attempts + 1 >= settings.INTEGRATIONS_MAX_ATTEMPTS and not isinstance(
-            error, RateLimited
-        )
-        if error.permanent or gave_up:
-            _event_finish(event, InboundEvent.Status.FAILED, error=str(error))
-            if not isinstance(error, MappingError):  # one unreadable deal is not the account's
-                _connection_health(connection, error)
-            return InboundEvent.Status.FAILED
-        raise RetryLater(_retry_delay(event.attempts + 1, error), str(error)) from error
+        return event_failed_try(event, connection=connection, error=error)
     for deal in deals:
         deal_record(
             connection=connection,
@@ -185,7 +134,7 @@ def event_process(*, event_id: int, claim_token: str = "") -> str:
             advance_with=claim_token,
         )
     status = InboundEvent.Status.PROCESSED if deals else InboundEvent.Status.IGNORED
-    _event_finish(event, status)
+    event_finish(event, status)
     return status
 
 
@@ -200,19 +149,6 @@ def _already_invoiced(connection: CRMConnection, deal_ids: list[str] | None) -> 
         .distinct()
     )
     return set(invoiced) == set(deal_ids)
-
-
-def _event_finish(event: InboundEvent, status: str, *, error: str = "") -> None:
-    InboundEvent.objects.filter(pk=event.pk, status=InboundEvent.Status.PENDING).update(
-        status=status, error=error[:2000], processed_at=timezone.now()
-    )
-
-
-def _retry_delay(attempts: int, error: ConnectorError) -> float:
-    delay = min(60.0, 0.5 * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)  # noqa: S311
-    if isinstance(error, RateLimited) and error.retry_after:
-        delay = max(delay, error.retry_after)
-    return delay
 
 
 # --- Deals --------------------------------------------------------------------------------------
@@ -497,7 +433,7 @@ def connection_sync(*, connection_id, page_budget: int | None = None) -> str:
                 break
     except ConnectorError as error:
         if error.permanent:
-            _connection_health(connection, error)
+            connection_failing(connection=connection, error=error)
         else:
             logger.warning("CRM sync of %s deferred: %s", connection.pk, error)
         return "failed"
@@ -572,7 +508,7 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
                     finished_at=timezone.now(),
                 )
                 return SyncRun.Status.FAILED
-            raise RetryLater(_retry_delay(1, error), str(error)) from error
+            raise RetryLater(retry_delay(1, error), str(error)) from error
         now = timezone.now()
         # Oldest change first: the first deal past the window ends the run.
         in_window = [deal for deal in page.deals if deal.modified_at < run.window_end]

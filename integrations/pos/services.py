@@ -7,7 +7,6 @@ unique source key, and ``invoice_id`` set only while still empty).
 """
 
 import logging
-import random
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -17,8 +16,16 @@ from django.utils import timezone
 
 from integrations.base import registry
 from integrations.base.canonical import Sale, SaleKind, sale_from_json, sale_to_json
-from integrations.base.connectors import WebhookEvent
-from integrations.base.errors import ConnectorError, RateLimited
+from integrations.base.errors import ConnectorError
+from integrations.base.events import (
+    RetryLater,
+    connection_failing,
+    connection_healthy,
+    event_failed_try,
+    event_finish,
+    retry_delay,
+    webhook_event_of,
+)
 from integrations.base.models import InboundEvent, SyncRun
 from integrations.base.services import sync_run_progress
 from integrations.pos.models import POSConnection, POSTransaction
@@ -37,14 +44,6 @@ def connector_for(connection: POSConnection):
 # --- Events -------------------------------------------------------------------------------------
 
 
-class RetryLater(Exception):
-    """The platform could not be asked now; the task should run again after ``delay`` seconds."""
-
-    def __init__(self, delay: float, reason: str):
-        super().__init__(reason)
-        self.delay = delay
-
-
 def event_process(*, event_id: int, claim_token: str = "") -> str:
     """Turn one stored webhook event into transactions and invoices. Returns the event's status.
 
@@ -59,27 +58,15 @@ def event_process(*, event_id: int, claim_token: str = "") -> str:
     if connection is None or not connection.is_active:
         # Kept pending: activating the connection (or the sweeper then) picks it up.
         return "waiting for an active connection"
-    webhook_event = WebhookEvent(
-        event_id=event.event_id,
-        event_type=event.event_type,
-        account_id=connection.account_id,
-        object_id=event.object_id,
-        payload=event.payload,
-    )
+    webhook_event = webhook_event_of(event, account_id=connection.account_id)
     connector = connector_for(connection)
     if _already_invoiced(connection, connector.sale_ids_for_event(webhook_event)):
-        _event_finish(event, InboundEvent.Status.PROCESSED)
+        event_finish(event, InboundEvent.Status.PROCESSED)
         return InboundEvent.Status.PROCESSED
     try:
         sales = connector.sales_for_event(webhook_event)
     except ConnectorError as error:
-        # Attempts count failed tries only: a success needs no extra write.
-        InboundEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
-        if error.permanent or event.attempts + 1 >= settings.INTEGRATIONS_MAX_ATTEMPTS:
-            _event_finish(event, InboundEvent.Status.FAILED, error=str(error))
-            _connection_health(connection, error)
-            return InboundEvent.Status.FAILED
-        raise RetryLater(_retry_delay(event.attempts + 1, error), str(error)) from error
+        return event_failed_try(event, connection=connection, error=error)
     for sale in sales:
         transaction_record(
             connection=connection,
@@ -88,7 +75,7 @@ def event_process(*, event_id: int, claim_token: str = "") -> str:
             advance_with=claim_token,
         )
     status = InboundEvent.Status.PROCESSED if sales else InboundEvent.Status.IGNORED
-    _event_finish(event, status)
+    event_finish(event, status)
     return status
 
 
@@ -103,25 +90,6 @@ def _already_invoiced(connection: POSConnection, sale_ids: list[str] | None) -> 
         .distinct()
     )
     return set(invoiced) == set(sale_ids)
-
-
-def _event_finish(event: InboundEvent, status: str, *, error: str = "") -> None:
-    InboundEvent.objects.filter(pk=event.pk, status=InboundEvent.Status.PENDING).update(
-        status=status, error=error[:2000], processed_at=timezone.now()
-    )
-
-
-def _retry_delay(attempts: int, error: ConnectorError) -> float:
-    delay = min(60.0, 0.5 * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)  # noqa: S311
-    if isinstance(error, RateLimited) and error.retry_after:
-        delay = max(delay, error.retry_after)
-    return delay
-
-
-def _connection_health(connection: POSConnection, error: ConnectorError) -> None:
-    POSConnection.objects.filter(pk=connection.pk).update(
-        health=POSConnection.Health.FAILING, last_error=str(error)[:2000]
-    )
 
 
 # --- Transactions ------------------------------------------------------------------------------
@@ -334,42 +302,14 @@ def pos_sweep() -> dict:
 # --- Connections --------------------------------------------------------------------------------
 
 
-def connection_activate(*, connection: POSConnection) -> int:
-    """Turn the connection on and queue the events that waited for it. Returns that count."""
-    from integrations.pos.tasks import event_process_task
-
-    POSConnection.objects.filter(pk=connection.pk).update(
-        is_active=True, health=POSConnection.Health.CONNECTED, last_error=""
-    )
-    waiting = list(
-        InboundEvent.objects.filter(
-            family="pos", connection_id=connection.pk, status=InboundEvent.Status.PENDING
-        ).values_list("id", flat=True)
-    )
-    transaction.on_commit(
-        lambda: [
-            event_process_task.apply_async(kwargs={"event_id": event_id}, queue="realtime")
-            for event_id in waiting
-        ]
-    )
-    return len(waiting)
-
-
-def connection_deactivate(*, connection: POSConnection) -> None:
-    """Stop processing: deliveries are still stored, and wait until the connection is back on."""
-    POSConnection.objects.filter(pk=connection.pk).update(is_active=False)
-
-
 def connection_test(*, connection: POSConnection) -> None:
     """One cheap authenticated call; records the outcome as the connection's health."""
     try:
         connector_for(connection).test_connection()
     except ConnectorError as error:
-        _connection_health(connection, error)
+        connection_failing(connection=connection, error=error)
         raise
-    POSConnection.objects.filter(pk=connection.pk).update(
-        health=POSConnection.Health.CONNECTED, last_error=""
-    )
+    connection_healthy(connection=connection)
 
 
 # --- Back-fill ----------------------------------------------------------------------------------
@@ -424,7 +364,7 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
                     finished_at=timezone.now(),
                 )
                 return SyncRun.Status.FAILED
-            raise RetryLater(_retry_delay(1, error), str(error)) from error
+            raise RetryLater(retry_delay(1, error), str(error)) from error
         now = timezone.now()
         for sale in page.sales:
             transaction_record(connection=connection, sale=sale, received_at=now, queue="batch")

@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
+from integrations.base.events import RetryLater
 from integrations.pos import services
 from integrations.pos.models import TRANSACTIONS_PARTITION_COLUMN, TRANSACTIONS_TABLE
 from taxpoynt.lib.partitions import monthly_partitions_ensure
@@ -13,7 +14,7 @@ def event_process_task(self, *, event_id: int):
     # The task id doubles as the invoice claim token: a redelivery may resume at once.
     try:
         return services.event_process(event_id=event_id, claim_token=self.request.id or "")
-    except services.RetryLater as later:
+    except RetryLater as later:
         raise self.retry(countdown=later.delay, queue="realtime") from later
 
 
@@ -29,7 +30,7 @@ def backfill_task(self, *, sync_run_id: str):
     # A bounded number of pages per run, then back on the queue: other batch work gets turns.
     try:
         status = services.backfill_run(sync_run_id=sync_run_id, page_budget=20)
-    except services.RetryLater as later:
+    except RetryLater as later:
         raise self.retry(countdown=later.delay, queue="batch") from later
     if status == "running":
         backfill_task.apply_async(kwargs={"sync_run_id": sync_run_id}, queue="batch")

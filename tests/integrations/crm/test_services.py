@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from integrations.base import connections
 from integrations.base.errors import RateLimited
+from integrations.base.events import RetryLater
 from integrations.base.models import InboundEvent, SyncRun
 from integrations.crm import services
 from integrations.crm.hubspot import client as hubspot_client
@@ -216,7 +217,7 @@ def test_a_rate_limited_answer_is_waited_out_as_retry_after_says(connection):
     )
     event = stored(connection, deal_move(connection, sandbox_deal(connection), "closedwon"))
 
-    with pytest.raises(services.RetryLater) as later:
+    with pytest.raises(RetryLater) as later:
         _process(event)
     assert later.value.delay >= 7
     event.refresh_from_db()
@@ -224,7 +225,7 @@ def test_a_rate_limited_answer_is_waited_out_as_retry_after_says(connection):
 
     # Until then no call leaves for that account, even once HubSpot would answer again.
     hubspot_sandbox.sandbox_faults_reset(portal=portal_of(connection))
-    with pytest.raises(services.RetryLater) as again:
+    with pytest.raises(RetryLater) as again:
         _process(event)
     assert 5 < again.value.delay <= 7
 
@@ -257,7 +258,7 @@ def test_rate_limits_never_use_up_an_events_attempts(connection, settings):
     )
     event = stored(connection, deal_move(connection, sandbox_deal(connection), "closedwon"))
 
-    with pytest.raises(services.RetryLater):
+    with pytest.raises(RetryLater):
         _process(event)
     event.refresh_from_db()
     assert (event.status, event.attempts) == ("pending", 1)
@@ -279,7 +280,7 @@ def test_an_unreachable_platform_leaves_the_event_pending_for_a_retry(connection
         base_url="http://127.0.0.1:9/sandbox/hubspot"
     )
 
-    with pytest.raises(services.RetryLater):
+    with pytest.raises(RetryLater):
         _process(event)
     event.refresh_from_db()
     assert (event.status, event.attempts) == ("pending", 1)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from integrations.base import events as event_services
 from integrations.base.models import InboundEvent, QuarantinedDelivery
 from integrations.crm import services
 from integrations.crm.hubspot.signatures import hubspot_signed_headers
@@ -237,7 +238,7 @@ def test_the_app_endpoint_fails_closed_without_a_configured_secret(
 @pytest.mark.django_db(transaction=True)
 def test_an_inactive_connection_keeps_events_until_it_is_activated(client, published):
     connection = hubspot_connection(site_url=SITE)
-    services.connection_deactivate(connection=connection)
+    event_services.connection_deactivate(connection=connection)
     deal = sandbox_deal(connection)
     body, headers = signed(connection, [deal_event(connection, deal, "deal.creation")])
 
@@ -248,6 +249,6 @@ def test_an_inactive_connection_keeps_events_until_it_is_activated(client, publi
     )
 
     connection.refresh_from_db()
-    assert services.connection_activate(connection=connection) == 1
+    assert event_services.connection_activate(connection=connection) == 1
     assert published == [(InboundEvent.objects.get().pk, "standard")]
     assert not CRMDeal.objects.exists()

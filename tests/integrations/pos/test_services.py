@@ -11,6 +11,7 @@ from django.db import connection as db
 from django.utils import timezone
 
 from integrations.base.canonical import Line, Sale, SaleKind
+from integrations.base.events import RetryLater
 from integrations.base.models import InboundEvent
 from integrations.pos import services
 from integrations.pos.models import POSTransaction
@@ -221,7 +222,7 @@ def test_an_unreachable_platform_leaves_the_event_pending_for_a_retry(connection
     connection.base_url = "http://127.0.0.1:9/sandbox/square"
     connection.save()
 
-    with pytest.raises(services.RetryLater):
+    with pytest.raises(RetryLater):
         _process(event)
     event.refresh_from_db()
     assert event.status == "pending" and event.attempts == 1

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from integrations.base import events
 from integrations.base.models import InboundEvent, QuarantinedDelivery
-from integrations.pos import services
 from integrations.pos.models import POSTransaction
 from integrations.pos.square.signatures import SIGNATURE_HEADER
 from integrations.pos.tasks import event_process_task
@@ -247,14 +247,14 @@ def test_the_app_endpoint_fails_closed_without_a_configured_key(client, connecti
 @pytest.mark.django_db(transaction=True)
 def test_an_inactive_connection_keeps_events_until_it_is_activated(client, published):
     connection = square_connection(site_url=SITE)
-    services.connection_deactivate(connection=connection)
+    events.connection_deactivate(connection=connection)
     body, headers = signed(connection, order_event(connection, _order(connection)))
 
     assert _post(client, connection, body, headers).status_code == 200
     assert published == []
 
     connection.refresh_from_db()
-    assert services.connection_activate(connection=connection) == 1
+    assert events.connection_activate(connection=connection) == 1
     assert published == [(InboundEvent.objects.get().pk, "realtime")]
 
 

@@ -1,0 +1,104 @@
+"""Processing stored webhook events, the part every family shares: the retry policy for a
+platform that cannot be asked now, finishing an event once, and a connection's health.
+
+A family's ``event_process`` turns an event into its rows (sales, deals); these functions are the
+bookkeeping around it, so every family fails, waits and recovers the same way.
+"""
+
+import random
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from integrations.base import families
+from integrations.base.connectors import WebhookEvent
+from integrations.base.errors import ConnectorError, MappingError, RateLimited
+from integrations.base.models import InboundEvent
+
+
+class RetryLater(Exception):
+    """The platform could not be asked now; the task should run again after ``delay`` seconds."""
+
+    def __init__(self, delay: float, reason: str):
+        super().__init__(reason)
+        self.delay = delay
+
+
+def retry_delay(attempts: int, error: ConnectorError) -> float:
+    """Exponential backoff with jitter, capped at a minute, never before the platform's own
+    Retry-After."""
+    delay = min(60.0, 0.5 * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)  # noqa: S311
+    if isinstance(error, RateLimited) and error.retry_after:
+        delay = max(delay, error.retry_after)
+    return delay
+
+
+def webhook_event_of(event: InboundEvent, *, account_id: str) -> WebhookEvent:
+    return WebhookEvent(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        account_id=account_id,
+        object_id=event.object_id,
+        payload=event.payload,
+    )
+
+
+def event_finish(event: InboundEvent, status: str, *, error: str = "") -> None:
+    """Settle a pending event; a second worker finishing it too changes nothing."""
+    InboundEvent.objects.filter(pk=event.pk, status=InboundEvent.Status.PENDING).update(
+        status=status, error=error[:2000], processed_at=timezone.now()
+    )
+
+
+def event_failed_try(event: InboundEvent, *, connection, error: ConnectorError) -> str:
+    """Record a try the platform failed: FAILED once it is permanent or the tries are used up
+    (a rate limit is a wait and uses none), else RetryLater with the backoff."""
+    InboundEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
+    attempts = event.attempts + 1
+    gave_up = attempts >= settings.INTEGRATIONS_MAX_ATTEMPTS and not isinstance(error, RateLimited)
+    if error.permanent or gave_up:
+        event_finish(event, InboundEvent.Status.FAILED, error=str(error))
+        # One unreadable sale or deal is not the account's fault.
+        if not isinstance(error, MappingError):
+            connection_failing(connection=connection, error=error)
+        return InboundEvent.Status.FAILED
+    raise RetryLater(retry_delay(attempts, error), str(error)) from error
+
+
+def connection_failing(*, connection, error: ConnectorError) -> None:
+    type(connection).objects.filter(pk=connection.pk).update(
+        health=connection.Health.FAILING, last_error=str(error)[:2000]
+    )
+
+
+def connection_healthy(*, connection) -> None:
+    type(connection).objects.filter(pk=connection.pk).update(
+        health=connection.Health.CONNECTED, last_error=""
+    )
+
+
+def connection_activate(*, connection) -> int:
+    """Turn the connection on and queue the events that waited for it. Returns that count."""
+    family = families.get(connection.family)
+    type(connection).objects.filter(pk=connection.pk).update(
+        is_active=True, health=connection.Health.CONNECTED, last_error=""
+    )
+    waiting = list(
+        InboundEvent.objects.filter(
+            family=family.name, connection_id=connection.pk, status=InboundEvent.Status.PENDING
+        ).values_list("id", flat=True)
+    )
+    transaction.on_commit(
+        lambda: [
+            family.process_event_task.apply_async(kwargs={"event_id": event_id}, queue=family.queue)
+            for event_id in waiting
+        ]
+    )
+    return len(waiting)
+
+
+def connection_deactivate(*, connection) -> None:
+    """Stop processing: deliveries are still stored, and wait until the connection is back on."""
+    type(connection).objects.filter(pk=connection.pk).update(is_active=False)
