@@ -13,19 +13,20 @@ from rest_framework.views import APIView
 
 from integrations.base import connections as connection_services
 from integrations.base import registry
-from integrations.base.errors import ConnectorError
-from integrations.base.models import SyncRun
-from integrations.crm import selectors, services
-from integrations.crm.models import CRMConnection, CRMDeal
-from integrations.pos.api import (
+from integrations.base.api import (
     BackfillRequestSerializer,
     BadGateway,
     CanManageConnections,
     CanOperate,
     ConnectRequestSerializer,
     ErrorSerializer,
+    SyncRunPagination,
     SyncRunSerializer,
 )
+from integrations.base.errors import ConnectorError
+from integrations.base.models import SyncRun
+from integrations.crm import selectors, services
+from integrations.crm.models import CRMConnection, CRMDeal
 from invoices.api import ORGANIZATION_HEADER
 from invoices.models import Invoice
 from taxpoynt.api import CursorPagination, OrganizationContextMixin
@@ -412,10 +413,6 @@ class DealFilter(filters.FilterSet):
 
 class DealPagination(CursorPagination):
     ordering = ("-received_at", "-id")
-
-
-class SyncRunPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
 
 
 @extend_schema(parameters=[ORGANIZATION_HEADER])

@@ -11,9 +11,18 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import membership_get
 from integrations.base import connections as connection_services
 from integrations.base import registry
+from integrations.base.api import (
+    BackfillRequestSerializer,
+    BadGateway,
+    CanManageConnections,
+    CanOperate,
+    ConnectRequestSerializer,
+    ErrorSerializer,
+    SyncRunPagination,
+    SyncRunSerializer,
+)
 from integrations.base.errors import ConnectorError
 from integrations.base.models import SyncRun
 from integrations.pos import selectors, services
@@ -104,16 +113,6 @@ class ConnectionSerializer(serializers.ModelSerializer):
         return super().update(instance, validated_data)
 
 
-class ConnectRequestSerializer(serializers.Serializer):
-    sandbox = serializers.BooleanField(
-        default=False,
-        help_text="Connect a fresh account in our sandbox of the platform, without OAuth.",
-    )
-    sandbox_oauth = serializers.BooleanField(
-        default=False, help_text="Run the OAuth flow against our sandbox of the platform."
-    )
-
-
 class ConnectAnswerSerializer(serializers.Serializer):
     authorize_url = serializers.URLField(
         required=False, help_text="Send the user here to grant access (OAuth)."
@@ -163,68 +162,6 @@ class TransactionDetailSerializer(TransactionSerializer):
     class Meta(TransactionSerializer.Meta):
         fields = [*TransactionSerializer.Meta.fields, "items", "customer_data"]
         read_only_fields = fields
-
-
-class SyncRunSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = SyncRun
-        fields = [
-            "id",
-            "platform",
-            "connection_id",
-            "kind",
-            "status",
-            "window_start",
-            "window_end",
-            "pages",
-            "rows",
-            "errors",
-            "last_error",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
-        read_only_fields = fields
-
-
-class BackfillRequestSerializer(serializers.Serializer):
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
-
-    def validate(self, data):
-        if data["start"] >= data["end"]:
-            raise serializers.ValidationError("start must be before end.")
-        return data
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-# --- Permissions -------------------------------------------------------------------------------
-
-
-class _RolePermission(permissions.BasePermission):
-    role_check = ""
-
-    def has_permission(self, request, view):
-        membership = membership_get(user=request.user, organization=view.organization)
-        return membership is not None and getattr(membership, self.role_check)
-
-
-class CanManageConnections(_RolePermission):
-    message = "Only owners and admins manage connections."
-    role_check = "can_manage"
-
-
-class CanOperate(_RolePermission):
-    message = "Viewers cannot act on connections or transactions."
-    role_check = "can_operate"
-
-
-class BadGateway(exceptions.APIException):
-    status_code = status.HTTP_502_BAD_GATEWAY
-    default_code = "platform_error"
 
 
 # --- Views --------------------------------------------------------------------------------------
@@ -380,10 +317,6 @@ class TransactionFilter(filters.FilterSet):
 
 class TransactionPagination(CursorPagination):
     ordering = ("-received_at", "-id")
-
-
-class SyncRunPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
 
 
 @extend_schema(parameters=[ORGANIZATION_HEADER])
