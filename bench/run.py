@@ -40,6 +40,12 @@ def parse_args():
     parser.add_argument("--realtime-workers", type=int, default=2, help="worker processes")
     parser.add_argument("--realtime-threads", type=int, default=16, help="threads per worker")
     parser.add_argument(
+        "--duplicates", type=int, default=1, help="send each event 1 to N times (B3: 5)"
+    )
+    parser.add_argument(
+        "--shuffle-window", type=int, default=1, help="shuffle deliveries within N (B3: 200)"
+    )
+    parser.add_argument(
         "--crm-rate", type=float, default=20.0, help="deal changes per second; 0: no CRM phase"
     )
     parser.add_argument("--standard-threads", type=int, default=8, help="standard worker threads")
@@ -334,14 +340,28 @@ def cpu_seconds(processes: dict[str, subprocess.Popen]) -> dict[str, float]:
     return used
 
 
-def sales_send(connection, *, rate: float, duration: float, before_sending=None):
-    """``before_sending`` runs once the sales are made, just before the first is sent."""
+def sales_send(
+    connection,
+    *,
+    rate: float,
+    duration: float,
+    duplicates: int = 1,
+    shuffle_window: int = 1,
+    before_sending=None,
+):
+    """``before_sending`` runs once the sales are made, just before the first is sent. With
+    ``duplicates`` each event goes out 1 to that many times, shuffled within ``shuffle_window``
+    deliveries (reliability B3); the pace stays ``rate`` sales per second."""
     from integrations.pos.square.traffic import Receiver, deliveries_send, sales_deliveries
 
     # Live sales are told apart from back-filled ones by their time of sale: from here on.
     made_from = time.time()
     deliveries, made = sales_deliveries(
-        merchant=_merchant(connection), count=int(rate * duration), seed=11
+        merchant=_merchant(connection),
+        count=int(rate * duration),
+        duplicates=duplicates,
+        shuffle_window=shuffle_window,
+        seed=11,
     )
     if before_sending:
         before_sending()
@@ -713,6 +733,8 @@ def main() -> int:
             prepared["connection"],
             rate=args.rate,
             duration=args.duration,
+            duplicates=args.duplicates,
+            shuffle_window=args.shuffle_window,
             before_sending=crm_alongside if crm else None,
         )
         crm_traffic = crm_traffic_finish(crm_runs[0]) if crm_runs else None
