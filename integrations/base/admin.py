@@ -7,9 +7,11 @@ from django.core.paginator import Paginator
 from django.db import connection as db_connection
 from django.utils.functional import cached_property
 
-from integrations.base import services
+from integrations.base import events, services
+from integrations.base.errors import ConnectorError
 from integrations.base.models import InboundEvent, QuarantinedDelivery, SyncRun
 from invoices.admin import ViewOnlyAdminMixin, pretty_json
+from taxpoynt.lib.fields import mask_secret
 
 # Beyond this many rows a filtered list shows "10,000+" pages' worth, not an exact count.
 BOUNDED_COUNT = 10_000
@@ -39,6 +41,70 @@ class BoundedCountPaginator(Paginator):
                 [table, table],
             )
             return int(cursor.fetchone()[0])
+
+
+# The connection columns every family's admin shows read-only (ConnectionBase's machine fields).
+CONNECTION_READONLY_FIELDS = (
+    "id",
+    "organization",
+    "user",
+    "account_id",
+    "credentials_masked",
+    "webhook_secret_masked",
+    "webhook_url",
+    "is_active",
+    "is_sandbox",
+    "health",
+    "last_error",
+    "token_expires_at",
+    "last_sync_at",
+    "sync_cursor",
+    "created_at",
+    "updated_at",
+)
+
+
+class ConnectionAdminMixin:
+    """What every family's connection admin shares: secrets shown masked only, no hand-made
+    connections, and the activate / deactivate / test actions. ``family_services`` is the
+    family's services module (its ``connection_test``)."""
+
+    family_services = None
+    # Secrets change through the API, the pages or actions, never in this form.
+    exclude = ("credentials_encrypted", "webhook_secret")
+
+    def has_add_permission(self, request):
+        # Connections are made by connecting (OAuth or sandbox), not typed in.
+        return False
+
+    @admin.display(description="Credentials")
+    def credentials_masked(self, connection):
+        return mask_secret(connection.credentials_encrypted)
+
+    @admin.display(description="Webhook signing secret")
+    def webhook_secret_masked(self, connection):
+        return mask_secret(connection.webhook_secret)
+
+    @admin.action(description="Activate (and process the events that waited)")
+    def activate(self, request, queryset):
+        waiting = sum(events.connection_activate(connection=c) for c in queryset)
+        self.message_user(request, f"Activated {queryset.count()}; {waiting} events queued.")
+
+    @admin.action(description="Deactivate (deliveries are kept, not processed)")
+    def deactivate(self, request, queryset):
+        for connection in queryset:
+            events.connection_deactivate(connection=connection)
+        self.message_user(request, f"Deactivated {queryset.count()}.")
+
+    @admin.action(description="Test connection")
+    def test_connection(self, request, queryset):
+        for connection in queryset:
+            try:
+                self.family_services.connection_test(connection=connection)
+            except ConnectorError as error:
+                self.message_user(request, f"{connection}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{connection}: answered.")
 
 
 @admin.register(InboundEvent)

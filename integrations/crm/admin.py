@@ -1,23 +1,25 @@
 """Operators' screens for CRM connections and deals: the won-stage mapping is edited here, and
 actions call the services and report counts."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import flatten
 from django.db.models import Q
 from django.utils.html import format_html
 
-from integrations.base import events
-from integrations.base.admin import BoundedCountPaginator
-from integrations.base.errors import ConnectorError
+from integrations.base.admin import (
+    CONNECTION_READONLY_FIELDS,
+    BoundedCountPaginator,
+    ConnectionAdminMixin,
+)
 from integrations.crm import services
 from integrations.crm.models import CRMConnection, CRMDeal
 from invoices.admin import ViewOnlyAdminMixin, pretty_json
 from invoices.models import Invoice
-from taxpoynt.lib.fields import mask_secret
 
 
 @admin.register(CRMConnection)
-class CRMConnectionAdmin(admin.ModelAdmin):
+class CRMConnectionAdmin(ConnectionAdminMixin, admin.ModelAdmin):
+    family_services = services
     list_display = (
         "__str__",
         "organization",
@@ -33,61 +35,8 @@ class CRMConnectionAdmin(admin.ModelAdmin):
     list_select_related = ("organization",)
     search_fields = ("account_id", "connection_name", "organization__legal_name")
     actions = ("activate", "deactivate", "test_connection", "sync_now")
-    # Secrets are shown masked only; they change through the API or the pages. What is left
-    # editable is the mapping: won stages, pipelines, the TIN property and the sync schedule.
-    exclude = ("credentials_encrypted", "webhook_secret")
-    readonly_fields = (
-        "id",
-        "organization",
-        "user",
-        "crm_type",
-        "account_id",
-        "credentials_masked",
-        "webhook_secret_masked",
-        "webhook_url",
-        "is_active",
-        "is_sandbox",
-        "health",
-        "last_error",
-        "token_expires_at",
-        "last_sync_at",
-        "sync_cursor",
-        "created_at",
-        "updated_at",
-    )
-
-    def has_add_permission(self, request):
-        # Connections are made by connecting (OAuth or sandbox), not typed in.
-        return False
-
-    @admin.display(description="Credentials")
-    def credentials_masked(self, connection):
-        return mask_secret(connection.credentials_encrypted)
-
-    @admin.display(description="Webhook signing secret")
-    def webhook_secret_masked(self, connection):
-        return mask_secret(connection.webhook_secret)
-
-    @admin.action(description="Activate (and process the events that waited)")
-    def activate(self, request, queryset):
-        waiting = sum(events.connection_activate(connection=c) for c in queryset)
-        self.message_user(request, f"Activated {queryset.count()}; {waiting} events queued.")
-
-    @admin.action(description="Deactivate (deliveries are kept, not processed)")
-    def deactivate(self, request, queryset):
-        for connection in queryset:
-            events.connection_deactivate(connection=connection)
-        self.message_user(request, f"Deactivated {queryset.count()}.")
-
-    @admin.action(description="Test connection")
-    def test_connection(self, request, queryset):
-        for connection in queryset:
-            try:
-                services.connection_test(connection=connection)
-            except ConnectorError as error:
-                self.message_user(request, f"{connection}: {error}", messages.ERROR)
-            else:
-                self.message_user(request, f"{connection}: answered.")
+    # What is left editable is the mapping: won stages, pipelines, TIN property, sync schedule.
+    readonly_fields = (*CONNECTION_READONLY_FIELDS, "crm_type")
 
     @admin.action(description="Sync now (won deals changed since the last sync)")
     def sync_now(self, request, queryset):

@@ -7,15 +7,17 @@ and its date filter offers fixed windows, which prune partitions, rather than a 
 import secrets
 from datetime import timedelta
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import flatten
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html
 
-from integrations.base import events
-from integrations.base.admin import BoundedCountPaginator
-from integrations.base.errors import ConnectorError
+from integrations.base.admin import (
+    CONNECTION_READONLY_FIELDS,
+    BoundedCountPaginator,
+    ConnectionAdminMixin,
+)
 from integrations.pos import services
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices import operations
@@ -28,7 +30,8 @@ SYNC_NOW_WINDOW = timedelta(days=1)
 
 
 @admin.register(POSConnection)
-class POSConnectionAdmin(admin.ModelAdmin):
+class POSConnectionAdmin(ConnectionAdminMixin, admin.ModelAdmin):
+    family_services = services
     list_display = (
         "__str__",
         "organization",
@@ -43,60 +46,7 @@ class POSConnectionAdmin(admin.ModelAdmin):
     list_select_related = ("organization",)
     search_fields = ("account_id", "location_name", "organization__legal_name")
     actions = ("activate", "deactivate", "test_connection", "sync_now", "rotate_webhook_key")
-    # Secrets are shown masked only; they change through the API, the pages or actions.
-    exclude = ("credentials_encrypted", "webhook_secret")
-    readonly_fields = (
-        "id",
-        "organization",
-        "user",
-        "pos_type",
-        "account_id",
-        "credentials_masked",
-        "webhook_secret_masked",
-        "webhook_url",
-        "is_active",
-        "is_sandbox",
-        "health",
-        "last_error",
-        "token_expires_at",
-        "last_sync_at",
-        "sync_cursor",
-        "created_at",
-        "updated_at",
-    )
-
-    def has_add_permission(self, request):
-        # Connections are made by connecting (OAuth or sandbox), not typed in.
-        return False
-
-    @admin.display(description="Credentials")
-    def credentials_masked(self, connection):
-        return mask_secret(connection.credentials_encrypted)
-
-    @admin.display(description="Webhook signing secret")
-    def webhook_secret_masked(self, connection):
-        return mask_secret(connection.webhook_secret)
-
-    @admin.action(description="Activate (and process the events that waited)")
-    def activate(self, request, queryset):
-        waiting = sum(events.connection_activate(connection=c) for c in queryset)
-        self.message_user(request, f"Activated {queryset.count()}; {waiting} events queued.")
-
-    @admin.action(description="Deactivate (deliveries are kept, not processed)")
-    def deactivate(self, request, queryset):
-        for connection in queryset:
-            events.connection_deactivate(connection=connection)
-        self.message_user(request, f"Deactivated {queryset.count()}.")
-
-    @admin.action(description="Test connection")
-    def test_connection(self, request, queryset):
-        for connection in queryset:
-            try:
-                services.connection_test(connection=connection)
-            except ConnectorError as error:
-                self.message_user(request, f"{connection}: {error}", messages.ERROR)
-            else:
-                self.message_user(request, f"{connection}: answered.")
+    readonly_fields = (*CONNECTION_READONLY_FIELDS, "pos_type")
 
     @admin.action(description="Sync now (back-fill the last day on the batch queue)")
     def sync_now(self, request, queryset):
