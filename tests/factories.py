@@ -11,6 +11,9 @@ from integrations.crm.models import CRMConnection, CRMDeal
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices.models import Invoice
 
+# Every test user's password, the demo user's included in browser tests.
+PASSWORD = "correct horse battery"
+
 
 class UserFactory(DjangoModelFactory):
     class Meta:
@@ -19,7 +22,7 @@ class UserFactory(DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
-    password = factory.django.Password("correct horse battery")
+    password = factory.django.Password(PASSWORD)
 
 
 class OrganizationFactory(DjangoModelFactory):

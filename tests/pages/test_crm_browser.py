@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.core.cache import cache
 from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 
@@ -24,19 +23,15 @@ from integrations.crm.tasks import (
     event_process_task,
 )
 from invoices import services as invoice_services
-from invoices.firs.client import SharedCircuitBreaker
-from invoices.firs.sandbox import FAULTS_CACHE_KEY
 from invoices.models import Invoice
-from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory
 from tests.integrations.crm.support import BUYER_TIN, deal_move, sandbox_deal, signed
-from tests.invoices.pipeline_support import sandbox_organization
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; scripts/ensure_chromium.sh installs it
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-PASSWORD = "correct horse battery"  # tests.factories.UserFactory's
 
 
 @pytest.fixture
@@ -75,22 +70,6 @@ def published(monkeypatch):
         invoice_services, "invoice_enqueue", lambda *, invoice, countdown=None: None
     )
     return sent
-
-
-@pytest.fixture
-def demo_owner(live_server):
-    """The demo's owner: an organization signing with the FIRS sandbox on the live server."""
-    breaker = SharedCircuitBreaker(name=live_server.url.split("//")[1])
-    breaker.reset()
-    cache.clear()
-    cache.delete(FAULTS_CACHE_KEY)
-    organization = sandbox_organization(
-        base_url=f"{live_server.url}/sandbox/firs", legal_name="Demo Foods Ltd"
-    )
-    owner = UserFactory(username="demo")
-    MembershipFactory(user=owner, organization=organization, role=Membership.Role.OWNER)
-    yield owner
-    breaker.reset()
 
 
 def _shot(page, name: str) -> None:
