@@ -34,7 +34,14 @@ def parse_args():
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of sales")
     parser.add_argument("--backfill", type=int, default=100_000, help="historical orders")
     parser.add_argument("--firs-latency-ms", type=int, default=50)
-    parser.add_argument("--port", type=int, default=8091)
+    parser.add_argument("--port", type=int, default=8091, help="our web (webhooks)")
+    parser.add_argument(
+        "--sandbox-port",
+        type=int,
+        default=8092,
+        help="the platform and FIRS sandboxes: a server of their own, so that their CPU is "
+        "counted apart from ours",
+    )
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--web-threads", type=int, default=24)
     parser.add_argument("--realtime-workers", type=int, default=2, help="worker processes")
@@ -96,7 +103,9 @@ def database_recreate() -> None:
         admin.execute(f'CREATE DATABASE "{name}"')
 
 
-def scenario_prepare(*, site_url: str, args) -> dict:
+def scenario_prepare(*, site_url: str, sandbox_url: str, args) -> dict:
+    """Webhooks come to ``site_url`` (our web); the platforms' APIs and FIRS answer from
+    ``sandbox_url``, another server of the same code standing in for the outside world."""
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
@@ -104,7 +113,7 @@ def scenario_prepare(*, site_url: str, args) -> dict:
     from accounts.models import User
     from accounts.services import organization_create
     from bench.urls import YARDSTICK_TABLE
-    from integrations.base.connections import connection_sandbox_create
+    from integrations.base.connections import connection_sandbox_create, sandbox_base_url
     from integrations.crm.services import connection_sandbox_create as crm_connection_create
     from integrations.pos.square.traffic import orders_backfill
     from invoices.firs.sandbox import sandbox_faults_set, sandbox_organization_connect
@@ -129,7 +138,7 @@ def scenario_prepare(*, site_url: str, args) -> dict:
         state="NG-LA",
         postal_zone="101001",
     )
-    sandbox_organization_connect(organization=organization, base_url=f"{site_url}/sandbox/firs")
+    sandbox_organization_connect(organization=organization, base_url=f"{sandbox_url}/sandbox/firs")
     sandbox_faults_set(latency_ms=args.firs_latency_ms, latency_jitter_ms=args.firs_latency_ms // 2)
     pos = connection_sandbox_create(
         family="pos", platform="square", organization=organization, user=owner, site_url=site_url
@@ -142,6 +151,11 @@ def scenario_prepare(*, site_url: str, args) -> dict:
         if args.crm_rate > 0
         else None
     )
+    for made_connection in filter(None, (pos, crm)):
+        made_connection.base_url = sandbox_base_url(
+            site_url=sandbox_url, platform=made_connection.platform
+        )
+        made_connection.save(update_fields=["base_url"])
     now = timezone.now()
     started = time.monotonic()
     made = orders_backfill(
@@ -198,29 +212,8 @@ def processes_start(args) -> dict[str, subprocess.Popen]:
     }
     return {
         **realtime,
-        "web": subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "taxpoynt.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{args.port}",
-                "--worker-class",
-                "gthread",
-                "--workers",
-                str(args.web_workers),
-                "--threads",
-                str(args.web_threads),
-                "--backlog",
-                "2048",
-                # Clients keep connections alive; gunicorn's 2 s default races their reuse.
-                "--keep-alive",
-                "75",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=ROOT,
-        ),
+        "web": _gunicorn(args, port=args.port, env=env),
+        "sandboxes": _gunicorn(args, port=args.sandbox_port, env=env),
         "standard": subprocess.Popen(
             [
                 *celery,
@@ -252,6 +245,32 @@ def processes_start(args) -> dict[str, subprocess.Popen]:
             preexec_fn=lambda: os.nice(19),
         ),
     }
+
+
+def _gunicorn(args, *, port: int, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "taxpoynt.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(args.web_workers),
+            "--threads",
+            str(args.web_threads),
+            "--backlog",
+            "2048",
+            # Clients keep connections alive; gunicorn's 2 s default races their reuse.
+            "--keep-alive",
+            "75",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
 
 
 def processes_stop(processes: dict[str, subprocess.Popen]) -> None:
@@ -331,6 +350,9 @@ def cpu_seconds(processes: dict[str, subprocess.Popen]) -> dict[str, float]:
         return total
 
     used = {name: tree(process.pid) for name, process in processes.items()}
+    # This process sends the signed webhooks (and the CRM traffic): the platforms' side.
+    own = psutil.Process().cpu_times()
+    used["traffic"] = own.user + own.system
     for label, names in (("postgres", ("postgres", "postmaster")), ("redis", ("redis-server",))):
         total = 0.0
         for process in psutil.process_iter(["name", "cpu_times"]):
@@ -338,6 +360,33 @@ def cpu_seconds(processes: dict[str, subprocess.Popen]) -> dict[str, float]:
                 total += process.info["cpu_times"].user + process.info["cpu_times"].system
         used[label] = total
     return used
+
+
+# Who pays for what: our service, and the outside world that this box also plays.
+OURS = ("web", "realtime", "standard", "batch", "postgres", "redis")
+OUTSIDE = ("sandboxes", "traffic")
+
+
+def cpu_per_sale(used: dict[str, float], *, sales: int) -> dict:
+    """CPU milliseconds per live sale, ours apart from the sandboxes' and the traffic's. The
+    database and broker serve both sides; they are counted as ours."""
+
+    def side(prefixes):
+        return sum(value for name, value in used.items() if name.startswith(prefixes))
+
+    ours, outside = side(OURS), side(OUTSIDE)
+    per_sale = {
+        name: round(value * 1000 / max(1, sales), 1) for name, value in sorted(used.items())
+    }
+    cores = os.cpu_count() or 1
+    return {
+        "by_process": per_sale,
+        "ours": round(ours * 1000 / max(1, sales), 1),
+        "outside_world": round(outside * 1000 / max(1, sales), 1),
+        # What this box could sustain if the sandboxes and the traffic ran elsewhere: a
+        # projection from the measured CPU cost, not a measurement.
+        "projected_sales_per_second_ours_alone": round(cores * sales / ours, 1) if ours else None,
+    }
 
 
 def sales_send(
@@ -683,6 +732,7 @@ def markdown(result: dict) -> str:
             f"- webhook ack: p50 {ms(ack['p50'])}, p99 {ms(ack['p99'])}",
             f"- sustained: {result['sustained_sales_per_second']} sales/s",
             f"- back-fill during the run: {json.dumps(result['backfill_during_run'])}",
+            f"- CPU ms per sale: {json.dumps(result.get('cpu_ms_per_sale'))}",
             f"- yardstick (bare HTTP + one INSERT): {yard['requests_per_second']} req/s, "
             f"p50 {ms(yard['p50'])}; ratio sales/s to yardstick: {result['yardstick_ratio']}",
             *crm_lines,
@@ -702,11 +752,13 @@ def main() -> int:
 
     connections.close_all()
     site_url = f"http://127.0.0.1:{args.port}"
+    sandbox_url = f"http://127.0.0.1:{args.sandbox_port}"
     print(f"bench: preparing (back-fill seed of {args.backfill} orders)...", flush=True)
-    prepared = scenario_prepare(site_url=site_url, args=args)
+    prepared = scenario_prepare(site_url=site_url, sandbox_url=sandbox_url, args=args)
     processes = processes_start(args)
     try:
         wait_until_up(site_url)
+        wait_until_up(sandbox_url)
         print("bench: yardstick...", flush=True)
         yardstick = yardstick_measure(site_url, seconds=args.yardstick_seconds)
         from django.utils import timezone
@@ -728,14 +780,21 @@ def main() -> int:
             f"for {args.duration:g} s...",
             flush=True,
         )
-        cpu_before = cpu_seconds(processes)
+        cpu_before = {}
+
+        def before_sending():
+            # From here on: the sales are made in the sandbox, only their sending is left.
+            cpu_before.update(cpu_seconds(processes))
+            if crm:
+                crm_alongside()
+
         summary, sales, started_at, ended_at = sales_send(
             prepared["connection"],
             rate=args.rate,
             duration=args.duration,
             duplicates=args.duplicates,
             shuffle_window=args.shuffle_window,
-            before_sending=crm_alongside if crm else None,
+            before_sending=before_sending,
         )
         crm_traffic = crm_traffic_finish(crm_runs[0]) if crm_runs else None
         won_deals = len(crm_traffic["summary"].won_deal_ids) if crm_traffic else 0
@@ -760,6 +819,7 @@ def main() -> int:
         result["cpu_seconds_during_sales"] = {
             name: round(cpu_after[name] - cpu_before.get(name, 0.0), 1) for name in cpu_after
         }
+        result["cpu_ms_per_sale"] = cpu_per_sale(result["cpu_seconds_during_sales"], sales=sales)
     finally:
         processes_stop(processes)
     out = Path(args.out)

@@ -270,9 +270,9 @@ def invoice_advance(*, invoice_id: int, claim_token: str) -> str:
         return "not claimed"
     try:
         while invoice.stage in NEXT_STAGE and not invoice.is_final:
-            moved = _step(invoice)
-            invoice.refresh_from_db()
-            if not moved:
+            if not _step(invoice):
+                # Held back, failed, or moved by someone else: the row says where it is now.
+                invoice.refresh_from_db()
                 break
         return invoice.status
     finally:
@@ -321,7 +321,12 @@ def _step(invoice: Invoice) -> bool:
         "next_attempt_at": None,
         STAGE_TIMESTAMP[to_stage]: timezone.now(),
     }
-    return _transition(invoice, from_stage=from_stage, fields=fields, note=outcome.note)
+    moved = _transition(invoice, from_stage=from_stage, fields=fields, note=outcome.note)
+    if moved:
+        # The row now holds exactly these fields: no need to read it back.
+        for name, value in fields.items():
+            setattr(invoice, name, value)
+    return moved
 
 
 def _validate(invoice: Invoice, client) -> StepOutcome:

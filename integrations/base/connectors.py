@@ -86,6 +86,12 @@ class BaseConnector(ABC):
     def parse_webhook(cls, body: bytes) -> Iterable[WebhookEvent]:
         """The events of a verified delivery. Raises MappingError on a malformed body."""
 
+    @classmethod
+    def event_needs_processing(cls, event: WebhookEvent) -> bool:
+        """False when the event alone shows there is nothing to do (a pending payment, an open
+        order): it is then stored as ignored and never queued. Decided on the event, no HTTP."""
+        return True
+
     @abstractmethod
     def test_connection(self) -> None:
         """Make one cheap authenticated call; raise ConnectorError when it fails."""

@@ -205,49 +205,54 @@ def quarantined_delivery_replay(*, delivery: QuarantinedDelivery) -> DeliveryAcc
 
 
 def _events_store(delivery: Delivery, routed: list) -> DeliveryAccepted:
-    """Insert the events, skipping ones already stored; queue the new ones after commit."""
+    """Insert the events, skipping ones already stored; queue the new ones after commit. An
+    event its connector needs no processing for is stored as ignored and not queued."""
     accepted = DeliveryAccepted()
     if not routed:
         return accepted
+    connector = connector_for(family=delivery.family, platform=delivery.platform)
     now = timezone.now()
-    rows = [
-        (
-            delivery.family,
-            delivery.platform,
-            str(connection.pk),
-            event.event_id[:255],
-            event.event_type[:100],
-            event.object_id[:255],
-            json.dumps(event.payload, cls=DjangoJSONEncoder),
-            now,
+    rows = []
+    for connection, event in routed:
+        needed = connector.event_needs_processing(event)
+        rows.append(
+            (
+                delivery.family,
+                delivery.platform,
+                str(connection.pk),
+                event.event_id[:255],
+                event.event_type[:100],
+                event.object_id[:255],
+                json.dumps(event.payload, cls=DjangoJSONEncoder),
+                now,
+                InboundEvent.Status.PENDING if needed else InboundEvent.Status.IGNORED,
+                None if needed else now,
+            )
         )
-        for connection, event in routed
-    ]
-    placeholders = ", ".join(
-        ["(%s, %s, %s, %s, %s, %s, %s::jsonb, %s, 'pending', 0, '')"] * len(rows)
-    )
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, 0, '')"] * len(rows))
     params = [value for row in rows for value in row]
     with transaction.atomic(), db_connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {InboundEvent._meta.db_table}
                 (family, platform, connection_id, event_id, event_type, object_id, payload,
-                 received_at, status, attempts, error)
+                 received_at, status, processed_at, attempts, error)
             VALUES {placeholders}
             ON CONFLICT (family, connection_id, event_id) DO NOTHING
-            RETURNING id
+            RETURNING id, status
             """,  # noqa: S608 (table name from the model; values are parameters)
             params,
         )
-        accepted.event_ids = [row[0] for row in cursor.fetchall()]
-        accepted.stored = len(accepted.event_ids)
+        stored = cursor.fetchall()
+        accepted.event_ids = [event_id for event_id, _ in stored]
+        accepted.stored = len(stored)
         accepted.duplicates = len(rows) - accepted.stored
+        pending = [event_id for event_id, status in stored if status == InboundEvent.Status.PENDING]
         active = {str(connection.pk) for connection, _ in routed if connection.is_active}
-        if accepted.event_ids and active:
+        if pending and active:
             task = families.get(delivery.family).process_event_task
             queue = families.get(delivery.family).queue
-            event_ids = list(accepted.event_ids)
-            transaction.on_commit(lambda: events_enqueue(event_ids, task=task, queue=queue))
+            transaction.on_commit(lambda: events_enqueue(pending, task=task, queue=queue))
     return accepted
 
 

@@ -7,9 +7,11 @@ unique source key, and ``invoice_id`` set only while still empty).
 """
 
 import logging
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -60,9 +62,53 @@ def event_process(*, event_id: int, claim_token: str = "") -> str:
         return "waiting for an active connection"
     webhook_event = webhook_event_of(event, account_id=connection.account_id)
     connector = connector_for(connection)
-    if _already_invoiced(connection, connector.sale_ids_for_event(webhook_event)):
+    sale_ids = connector.sale_ids_for_event(webhook_event)
+    if _already_invoiced(connection, sale_ids):
         event_finish(event, InboundEvent.Status.PROCESSED)
         return InboundEvent.Status.PROCESSED
+    with sales_lock(connection=connection, sale_ids=sale_ids or ()) as held:
+        if not held:
+            # A till sends several events for one sale at once: the one holding the lock does
+            # the work, this one comes back to find the sale invoiced.
+            raise RetryLater(SIBLING_EVENT_WAIT_SECONDS, "another event of this sale is in hand")
+        if sale_ids and _already_invoiced(connection, sale_ids):
+            event_finish(event, InboundEvent.Status.PROCESSED)
+            return InboundEvent.Status.PROCESSED
+        return _event_sales_record(
+            event,
+            connection=connection,
+            connector=connector,
+            webhook_event=webhook_event,
+            claim_token=claim_token,
+        )
+
+
+# Long enough for the event in hand to get its sale signed (a few FIRS round trips).
+SIBLING_EVENT_WAIT_SECONDS = 1.0
+
+
+@contextmanager
+def sales_lock(*, connection: POSConnection, sale_ids):
+    """Yields whether this worker now holds every named sale of the connection (a PostgreSQL
+    session advisory lock each, taken without waiting); they are let go on the way out."""
+    keys = sorted(f"pos:{connection.pk}:{sale_id}" for sale_id in set(sale_ids))
+    taken = []
+    try:
+        with db_connection.cursor() as cursor:
+            for key in keys:
+                cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [key])
+                if not cursor.fetchone()[0]:
+                    break
+                taken.append(key)
+        yield len(taken) == len(keys)
+    finally:
+        if taken:
+            with db_connection.cursor() as cursor:
+                for key in taken:
+                    cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])
+
+
+def _event_sales_record(event, *, connection, connector, webhook_event, claim_token) -> str:
     try:
         sales = connector.sales_for_event(webhook_event)
     except ConnectorError as error:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from django.db import connection, transaction
+from psycopg import sql as psycopg_sql
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def _partition_create(*, table: str, column: str, month: Month) -> None:
     name, col = _quote(month.partition_name(table)), _quote(column)
     bounds = [month.start, month.end]
     with transaction.atomic(), connection.cursor() as cursor:
-        # Identifiers come from code, never from input; the bounds are parameters.
+        # Identifiers come from code, never from input.
         cursor.execute(f"LOCK TABLE {parent} IN ACCESS EXCLUSIVE MODE")
         cursor.execute(
             f"SELECT EXISTS (SELECT 1 FROM {default} WHERE {col} >= %s AND {col} < %s)",  # noqa: S608
@@ -101,8 +102,10 @@ def _partition_create(*, table: str, column: str, month: Month) -> None:
         (has_rows,) = cursor.fetchone()
         if has_rows:
             cursor.execute(f"ALTER TABLE {parent} DETACH PARTITION {default}")
+        # DDL takes no bound parameters: the bounds are written in as quoted literals.
+        low, high = (psycopg_sql.Literal(bound).as_string() for bound in bounds)
         cursor.execute(
-            f"CREATE TABLE {name} PARTITION OF {parent} FOR VALUES FROM (%s) TO (%s)", bounds
+            f"CREATE TABLE {name} PARTITION OF {parent} FOR VALUES FROM ({low}) TO ({high})"
         )
         if has_rows:
             cursor.execute(

@@ -120,6 +120,22 @@ class SquareConnector(POSConnector, OAuthConnector):
             return self._refund_with_original(refund)
         return []
 
+    @classmethod
+    def event_needs_processing(cls, event: WebhookEvent) -> bool:
+        # What sales_for_event looks at before it fetches anything.
+        body = (event.payload.get("data") or {}).get("object") or {}
+        if not isinstance(body, Mapping):
+            return True  # malformed: processing records why
+        if event.event_type in ORDER_EVENT_OBJECTS:
+            summary = body.get(ORDER_EVENT_OBJECTS[event.event_type])
+            return not isinstance(summary, Mapping) or summary.get("state") == "COMPLETED"
+        if event.event_type in PAYMENT_EVENTS:
+            payment = body.get("payment")
+            return not isinstance(payment, Mapping) or bool(
+                payment.get("status") == "COMPLETED" and payment.get("order_id")
+            )
+        return event.event_type in REFUND_EVENTS
+
     def sale_ids_for_event(self, event: WebhookEvent) -> list[str] | None:
         # Only events that can make a sale: an open order or pending payment makes none anyway.
         body = (event.payload.get("data") or {}).get("object") or {}

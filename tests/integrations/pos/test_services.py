@@ -5,6 +5,7 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.core.cache import cache
 from django.db import connection as db
@@ -15,6 +16,7 @@ from integrations.base.events import RetryLater
 from integrations.base.models import InboundEvent
 from integrations.pos import services
 from integrations.pos.models import POSTransaction
+from integrations.pos.square.client import SquareClient
 from integrations.pos.square.sandbox_models import SquareSandboxMerchant
 from integrations.pos.tasks import (
     event_process_task,
@@ -116,6 +118,42 @@ def test_every_event_about_one_sale_gives_one_transaction_and_one_invoice(connec
     # Processing a processed event again does nothing.
     assert _process(InboundEvent.objects.first()) == "processed"
     assert Invoice.objects.count() == 1
+
+
+def test_an_event_of_a_sale_in_hand_elsewhere_waits_without_asking_the_platform(
+    connection, monkeypatch
+):
+    order = completed_order(connection)
+    first = _stored(connection, order_event(connection, order))
+    second = _stored(connection, order_event(connection, order, event_type="order.created"))
+    fetched = []
+    original = SquareClient.order
+    monkeypatch.setattr(
+        SquareClient,
+        "order",
+        lambda self, order_id: fetched.append(order_id) or original(self, order_id),
+    )
+    # Another worker (its own database session) is working on this sale.
+    with psycopg.connect(**_session_params(), autocommit=True) as other:
+        other.execute(
+            "SELECT pg_advisory_lock(hashtextextended(%s, 0))",
+            [f"pos:{connection.pk}:{order['id']}"],
+        )
+        with pytest.raises(RetryLater) as waiting:
+            _process(second, token="task-2")
+        assert waiting.value.delay == services.SIBLING_EVENT_WAIT_SECONDS
+        assert fetched == [] and second.status == "pending"
+        # Its holder finishes while this one waits: the lock goes with its session.
+    assert _process(first, token="task-1") == "processed"
+    assert _process(second, token="task-2") == "processed"
+
+    assert fetched == [order["id"]]
+    assert POSTransaction.objects.count() == Invoice.objects.count() == 1
+
+
+def _session_params() -> dict:
+    params = db.get_connection_params()
+    return {key: params[key] for key in ("dbname", "user", "host", "port") if params.get(key)}
 
 
 def test_an_open_order_is_not_a_sale_yet(connection):

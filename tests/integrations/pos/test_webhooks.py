@@ -79,6 +79,23 @@ def test_the_task_is_published_only_after_the_event_is_committed(client, publish
     assert published == [(event.pk, "realtime")]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_open_order_is_kept_as_ignored_and_not_queued(client, published):
+    connection = square_connection(site_url=SITE)
+    opened = order_event(connection, _order(connection, state="OPEN"), event_id="evt-open")
+    completed = order_event(connection, _order(connection), event_id="evt-done")
+
+    for envelope in (opened, completed):
+        body, headers = signed(connection, envelope)
+        assert _post(client, connection, body, headers).json() == {"stored": 1, "duplicates": 0}
+
+    kept = {event.event_id: event for event in InboundEvent.objects.all()}
+    assert kept["evt-open"].status == "ignored" and kept["evt-open"].processed_at
+    assert kept["evt-open"].payload == opened
+    assert kept["evt-done"].status == "pending"
+    assert published == [(kept["evt-done"].pk, "realtime")]
+
+
 def _flip_one_bit(body: bytes) -> bytes:
     flipped = bytearray(body)
     flipped[len(flipped) // 2] ^= 0x01
