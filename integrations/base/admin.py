@@ -1,11 +1,14 @@
-"""Operators' screens shared by every family: the webhook inbox and quarantine, sync runs, and
-a paginator that never counts a whole huge (partitioned) table."""
+"""Operators' screens shared by every family: the webhook inbox and quarantine, sync runs, what
+every family's connection and source-row screens share, and a paginator that never counts a whole
+huge (partitioned) table."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten
+from django.contrib.auth import get_permission_codename
 from django.core.paginator import Paginator
 from django.db import connection as db_connection
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 
 from integrations.base import events, services
 from integrations.base.errors import ConnectorError
@@ -70,6 +73,7 @@ class ConnectionAdminMixin:
     family's services module (its ``connection_test``)."""
 
     family_services = None
+    list_select_related = ("organization",)
     # Secrets change through the API, the pages or actions, never in this form.
     exclude = ("credentials_encrypted", "webhook_secret")
 
@@ -105,6 +109,59 @@ class ConnectionAdminMixin:
                 self.message_user(request, f"{connection}: {error}", messages.ERROR)
             else:
                 self.message_user(request, f"{connection}: answered.")
+
+
+class SourceRowAdminMixin(ViewOnlyAdminMixin):
+    """What every family's source-row admin (POS transactions, CRM deals) shares: newest first
+    without a full count, the invoice linked, and the retry action. The family gives
+    ``source_row_retry`` (False: nothing to retry) and ``nothing_to_retry``, what those were."""
+
+    list_select_related = ("connection", "invoice")
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    ordering = ("-received_at",)
+    nothing_to_retry = ""
+
+    @admin.display(description="Invoice")
+    def invoice_link(self, row):
+        if row.invoice_id is None:
+            return None
+        return format_html(
+            '<a href="/admin/invoices/invoice/{}/change/">{} ({})</a>',
+            row.invoice_id,
+            row.invoice.irn,
+            row.invoice.get_status_display(),
+        )
+
+    @admin.display(description="Processing errors")
+    def processing_errors_json(self, row):
+        return pretty_json(row.processing_errors)
+
+    @admin.display(description="Customer")
+    def customer_json(self, row):
+        return pretty_json(row.customer_data)
+
+    def has_operate_permission(self, request):
+        # The rows are view-only; acting on them needs the change permission.
+        codename = get_permission_codename("change", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    def source_row_retry(self, row) -> bool:
+        raise NotImplementedError
+
+    @admin.action(
+        description="Retry (invoice again, or re-drive an invoice that needs attention)",
+        permissions=["operate"],
+    )
+    def retry(self, request, queryset):
+        queued = sum(
+            self.source_row_retry(row) for row in queryset.select_related("invoice", "connection")
+        )
+        self.message_user(
+            request,
+            f"Retried: {queued}; nothing to retry ({self.nothing_to_retry}): "
+            f"{queryset.count() - queued}.",
+        )
 
 
 @admin.register(InboundEvent)

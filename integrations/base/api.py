@@ -1,11 +1,24 @@
 """API pieces every family's integration API shares: role permissions, the connect request,
-sync runs and back-fill windows, and error shapes."""
+sync runs and back-fill windows, error shapes, and the connect, connection, source-row and
+sync-run views a family parameterises with its models, serializers, selectors and services."""
 
-from rest_framework import exceptions, permissions, serializers, status
+from django.db.models import Q
+from django.urls import reverse
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from accounts.selectors import membership_get
+from integrations.base import connections as connection_services
+from integrations.base import registry
+from integrations.base.errors import ConnectorError
 from integrations.base.models import SyncRun
-from taxpoynt.api import CursorPagination
+from invoices.api import ORGANIZATION_HEADER
+from invoices.models import Invoice
+from taxpoynt.api import CursorPagination, OrganizationContextMixin
 
 
 class ConnectRequestSerializer(serializers.Serializer):
@@ -54,6 +67,78 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+# The settings every family takes; a family with more subclasses it. (Comments, not docstrings,
+# on these shared serializers: the schema would show a docstring on every family's component.)
+class ConnectionSettingsSerializer(serializers.Serializer):
+    default_hs_code = serializers.RegexField(
+        r"^[0-9A-Za-z.\-]{0,20}$",
+        required=False,
+        allow_blank=True,
+        help_text="HS or service code put on every line (the platforms send none).",
+    )
+    default_product_category = serializers.CharField(
+        max_length=100, required=False, allow_blank=True
+    )
+
+
+# The connection columns every family's API answers but never takes.
+CONNECTION_READ_ONLY_FIELDS = [
+    "id",
+    "platform",
+    "account_id",
+    "is_active",
+    "is_sandbox",
+    "health",
+    "last_error",
+    "last_sync_at",
+    "token_expires_at",
+    "webhook_url",
+    "created_at",
+]
+
+
+def signing_secret_field(*, help_text: str) -> serializers.CharField:
+    """The platform's webhook signing secret: taken, never answered."""
+    return serializers.CharField(
+        source="webhook_secret",
+        write_only=True,
+        required=False,
+        allow_blank=False,
+        max_length=500,
+        trim_whitespace=True,
+        help_text=help_text,
+    )
+
+
+# What every family's connection serializer shares. Its ``settings`` are merged into the stored
+# ones, so a PATCH of one setting keeps the others.
+class ConnectionSerializerBase(serializers.ModelSerializer):
+    platform = serializers.CharField(read_only=True)
+    has_signing_secret = serializers.SerializerMethodField()
+
+    def get_has_signing_secret(self, connection) -> bool:
+        return bool(connection.webhook_secret)
+
+    def update(self, instance, validated_data):
+        settings = validated_data.pop("connection_settings", None)
+        if settings is not None:
+            validated_data["connection_settings"] = {
+                **(instance.connection_settings or {}),
+                **settings,
+            }
+        return super().update(instance, validated_data)
+
+
+# What every family's source row (POS transaction, CRM deal) answers about its invoice.
+class SourceRowSerializerBase(serializers.ModelSerializer):
+    platform = serializers.CharField(source="connection.platform", read_only=True)
+    invoice = serializers.PrimaryKeyRelatedField(read_only=True)
+    invoice_status = serializers.CharField(
+        source="invoice.status", read_only=True, default=None, allow_null=True
+    )
+    irn = serializers.CharField(source="invoice.irn", read_only=True, default=None, allow_null=True)
+
+
 # --- Permissions -------------------------------------------------------------------------------
 
 
@@ -82,3 +167,233 @@ class BadGateway(exceptions.APIException):
 
 class SyncRunPagination(CursorPagination):
     ordering = ("-created_at", "-id")
+
+
+class SourceRowPagination(CursorPagination):
+    ordering = ("-received_at", "-id")
+
+
+class SourceRowFilterBase(filters.FilterSet):
+    invoiced = filters.BooleanFilter(field_name="invoice", lookup_expr="isnull", exclude=True)
+    failed = filters.BooleanFilter(
+        method="filter_failed",
+        help_text="Failed: no invoice could be made, or its invoice needs attention.",
+    )
+
+    def filter_failed(self, queryset, name, value):
+        failed = Q(status=queryset.model.Status.FAILED) | Q(
+            invoice__status=Invoice.Status.NEEDS_ATTENTION
+        )
+        return queryset.filter(failed) if value else queryset.exclude(failed)
+
+
+# --- Views --------------------------------------------------------------------------------------
+
+
+def connect_schemas(answer_serializer) -> dict:
+    """For ``extend_schema_view``: the connect answer names the family's connection serializer."""
+    return {
+        "post": extend_schema(
+            responses={
+                200: answer_serializer,
+                201: answer_serializer,
+                400: ErrorSerializer,
+                404: ErrorSerializer,
+            }
+        )
+    }
+
+
+def connection_action_schemas(connection_serializer) -> dict:
+    """For ``extend_schema_view``: the shared connection actions answer the family's connection."""
+    return {
+        "test": extend_schema(
+            responses={200: connection_serializer, 502: ErrorSerializer, 404: ErrorSerializer}
+        ),
+        "disconnect": extend_schema(responses={200: connection_serializer, 404: ErrorSerializer}),
+    }
+
+
+@extend_schema(parameters=[ORGANIZATION_HEADER])
+class ConnectViewBase(OrganizationContextMixin, APIView):
+    """A family's connect endpoint: the family names itself and its connection serializer, and
+    gives ``post`` its answers with ``connect_schemas``. A family with more to set up on a sandbox
+    connection overrides ``sandbox_connection_create``."""
+
+    permission_classes = [permissions.IsAuthenticated, CanManageConnections]
+    family = ""
+    connection_serializer_class = None
+
+    def sandbox_connection_create(self, **fields):
+        return connection_services.connection_sandbox_create(family=self.family, **fields)
+
+    @extend_schema(request=ConnectRequestSerializer)
+    def post(self, request, platform: str):
+        """Start connecting one of the family's platforms. With ``sandbox`` the connection is made
+        at once to a fresh sandbox account (201); otherwise the answer is the platform's authorize
+        URL, with a one-time state bound to this browser session, organization and platform
+        (200)."""
+        self._platform_check(platform)
+        choice = ConnectRequestSerializer(data=request.data)
+        choice.is_valid(raise_exception=True)
+        site_url = request.build_absolute_uri("/").rstrip("/")
+        try:
+            if choice.validated_data["sandbox"]:
+                connection = self.sandbox_connection_create(
+                    platform=platform,
+                    organization=self.organization,
+                    user=request.user,
+                    site_url=site_url,
+                )
+                return Response(
+                    {"connection": self.connection_serializer_class(connection).data},
+                    status=status.HTTP_201_CREATED,
+                )
+            if request.session.session_key is None:
+                request.session.save()
+            authorize_url = connection_services.oauth_start(
+                family=self.family,
+                platform=platform,
+                organization=self.organization,
+                user=request.user,
+                session_key=request.session.session_key,
+                redirect_uri=request.build_absolute_uri(
+                    reverse("oauth-callback", kwargs={"family": self.family, "platform": platform})
+                ),
+                sandbox_base_url=(
+                    connection_services.sandbox_base_url(site_url=site_url, platform=platform)
+                    if choice.validated_data["sandbox_oauth"]
+                    else ""
+                ),
+            )
+        except connection_services.ConnectError as error:
+            raise exceptions.ValidationError({"detail": str(error)}) from None
+        return Response({"authorize_url": authorize_url})
+
+    def _platform_check(self, platform: str) -> None:
+        not_found = f"No {self.family.upper()} platform {platform!r}."
+        try:
+            connector = registry.get(platform)
+        except KeyError:
+            raise exceptions.NotFound(not_found) from None
+        if connector.family != self.family:
+            raise exceptions.NotFound(not_found)
+
+
+class _OrganizationViewSet(OrganizationContextMixin, viewsets.GenericViewSet):
+    """Rows come from the family's selector, scoped to the caller's organization inside the
+    query: another tenant's row answers 404 exactly like a missing one."""
+
+    def get_queryset(self):
+        # Schema generation has no organization; the (empty) queryset names the model.
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return self.organization_queryset()
+
+    def organization_queryset(self):
+        raise NotImplementedError
+
+
+@extend_schema(parameters=[ORGANIZATION_HEADER])
+class ConnectionViewSetBase(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    _OrganizationViewSet,
+):
+    """A family's connections: settings, test, back-fill, disconnect. The family gives its
+    ``family_selectors`` and ``family_services`` modules, its serializer and model, and the
+    schemas of ``connection_action_schemas`` plus the back-fill's description."""
+
+    family_selectors = None
+    family_services = None
+    http_method_names = ["get", "patch", "post", "head", "options"]
+
+    def organization_queryset(self):
+        return self.family_selectors.connection_list(organization=self.organization)
+
+    def get_permissions(self):
+        if self.action in ("partial_update", "update", "disconnect"):
+            return [permissions.IsAuthenticated(), CanManageConnections()]
+        if self.action in ("test", "backfill"):
+            return [permissions.IsAuthenticated(), CanOperate()]
+        return super().get_permissions()
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        """One cheap authenticated call to the platform; the outcome becomes the health."""
+        connection = self.get_object()
+        try:
+            self.family_services.connection_test(connection=connection)
+        except ConnectorError as error:
+            raise BadGateway(f"The platform answered: {error}") from None
+        connection.refresh_from_db()
+        return Response(self.get_serializer(connection).data)
+
+    @extend_schema(
+        request=BackfillRequestSerializer,
+        responses={202: SyncRunSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def backfill(self, request, pk=None):
+        connection = self.get_object()
+        window = BackfillRequestSerializer(data=request.data)
+        window.is_valid(raise_exception=True)
+        run = self.family_services.backfill_start(connection=connection, **window.validated_data)
+        return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def disconnect(self, request, pk=None):
+        """Revoke the grant at the platform, forget the tokens and stop processing."""
+        connection = self.get_object()
+        connection_services.connection_disconnect(connection=connection)
+        connection.refresh_from_db()
+        return Response(self.get_serializer(connection).data)
+
+
+@extend_schema(parameters=[ORGANIZATION_HEADER])
+class SourceRowViewSetBase(mixins.ListModelMixin, mixins.RetrieveModelMixin, _OrganizationViewSet):
+    """A family's source rows, each with its invoice: the list answers ``serializer_class``, a row
+    and a retry ``detail_serializer_class``. The family gives ``source_row_retry`` (False: nothing
+    to retry, answered 409 with ``nothing_to_retry``) and the retry's description and answers."""
+
+    detail_serializer_class = None
+    pagination_class = SourceRowPagination
+    nothing_to_retry = ""
+
+    def get_serializer_class(self):
+        return self.serializer_class if self.action == "list" else self.detail_serializer_class
+
+    def get_permissions(self):
+        if self.action == "retry":
+            return [permissions.IsAuthenticated(), CanOperate()]
+        return super().get_permissions()
+
+    def source_row_retry(self, row) -> bool:
+        raise NotImplementedError
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        row = self.get_object()
+        if not self.source_row_retry(row):
+            return Response({"detail": self.nothing_to_retry}, status=status.HTTP_409_CONFLICT)
+        row.refresh_from_db()
+        return Response(self.get_serializer(row).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(parameters=[ORGANIZATION_HEADER])
+class SyncRunViewSetBase(mixins.ListModelMixin, mixins.RetrieveModelMixin, _OrganizationViewSet):
+    """Back-fills and syncs of a family's connections, newest first, from its
+    ``family_selectors``."""
+
+    family_selectors = None
+    serializer_class = SyncRunSerializer
+    pagination_class = SyncRunPagination
+    queryset = SyncRun.objects.none()
+    filterset_fields = ["connection_id", "status", "kind"]
+
+    def organization_queryset(self):
+        return self.family_selectors.sync_run_list(organization=self.organization)

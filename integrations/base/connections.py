@@ -83,13 +83,15 @@ def sandbox_connection_ensure(
         .first()
     )
     if connection is None:
-        return connection_sandbox_create(
-            family=family,
-            platform=platform,
-            organization=organization,
-            user=user,
-            site_url=site_url,
-        )
+        if create is None:
+            return connection_sandbox_create(
+                family=family,
+                platform=platform,
+                organization=organization,
+                user=user,
+                site_url=site_url,
+            )
+        return create(platform=platform, organization=organization, user=user, site_url=site_url)
     connection.base_url = sandbox_base_url(site_url=site_url, platform=platform)
     connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
     connection.notification_url = connection.webhook_url

@@ -4,16 +4,15 @@ actions call the services and report counts."""
 from django.contrib import admin
 from django.contrib.admin.utils import flatten
 from django.db.models import Q
-from django.utils.html import format_html
 
 from integrations.base.admin import (
     CONNECTION_READONLY_FIELDS,
-    BoundedCountPaginator,
     ConnectionAdminMixin,
+    SourceRowAdminMixin,
 )
 from integrations.crm import services
 from integrations.crm.models import CRMConnection, CRMDeal
-from invoices.admin import ViewOnlyAdminMixin, pretty_json
+from invoices.admin import pretty_json
 from invoices.models import Invoice
 
 
@@ -32,7 +31,6 @@ class CRMConnectionAdmin(ConnectionAdminMixin, admin.ModelAdmin):
         "last_sync_at",
     )
     list_filter = ("health", "is_active", "crm_type", "is_sandbox")
-    list_select_related = ("organization",)
     search_fields = ("account_id", "connection_name", "organization__legal_name")
     actions = ("activate", "deactivate", "test_connection", "sync_now")
     # What is left editable is the mapping: won stages, pipelines, TIN property, sync schedule.
@@ -63,7 +61,7 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(CRMDeal)
-class CRMDealAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class CRMDealAdmin(SourceRowAdminMixin, admin.ModelAdmin):
     list_display = (
         "external_deal_id",
         "deal_title",
@@ -78,12 +76,9 @@ class CRMDealAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         "invoice_link",
     )
     list_filter = (AttentionFilter, "status", "is_won", "connection__crm_type")
-    list_select_related = ("connection", "invoice")
     search_fields = ("=external_deal_id", "deal_title", "buyer_name", "=buyer_tin")
-    paginator = BoundedCountPaginator
-    show_full_result_count = False
-    ordering = ("-received_at",)
     actions = ("generate_invoice", "retry")
+    nothing_to_retry = "not won, on its way or done"
     fields = (
         "id",
         "connection",
@@ -104,53 +99,19 @@ class CRMDealAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = flatten(fields)
 
-    @admin.display(description="Invoice")
-    def invoice_link(self, row):
-        if row.invoice_id is None:
-            return None
-        return format_html(
-            '<a href="/admin/invoices/invoice/{}/change/">{} ({})</a>',
-            row.invoice_id,
-            row.invoice.irn,
-            row.invoice.get_status_display(),
-        )
-
-    @admin.display(description="Processing errors")
-    def processing_errors_json(self, row):
-        return pretty_json(row.processing_errors)
-
     @admin.display(description="Line items")
     def line_items_json(self, row):
         return pretty_json(row.line_items)
 
-    @admin.display(description="Customer")
-    def customer_json(self, row):
-        return pretty_json(row.customer_data)
-
-    def has_operate_permission(self, request):
-        return request.user.has_perm("crm.change_crmdeal")
+    def source_row_retry(self, row) -> bool:
+        return services.deal_retry(deal_row=row)
 
     @admin.action(description="Generate invoice (won deals without one)", permissions=["operate"])
     def generate_invoice(self, request, queryset):
         candidates = queryset.filter(is_won=True, invoice__isnull=True).select_related("invoice")
-        queued = sum(services.deal_retry(deal_row=row) for row in candidates)
+        queued = sum(self.source_row_retry(row) for row in candidates)
         self.message_user(
             request,
             f"Invoicing queued: {queued}; "
             f"not won or already invoiced: {queryset.count() - queued}.",
-        )
-
-    @admin.action(
-        description="Retry (invoice again, or re-drive an invoice that needs attention)",
-        permissions=["operate"],
-    )
-    def retry(self, request, queryset):
-        queued = sum(
-            services.deal_retry(deal_row=row)
-            for row in queryset.select_related("invoice", "connection")
-        )
-        self.message_user(
-            request,
-            f"Retried: {queued}; nothing to retry (not won, on its way or done): "
-            f"{queryset.count() - queued}.",
         )

@@ -11,37 +11,37 @@ app_name = "crm"
 urlpatterns = [
     path(
         "integrations/crm/<slug:platform>/connect/",
-        views.connection_connect,
+        views.connection_pages.connect,
         name="connection_connect",
     ),
     path(
         "integrations/crm/connections/<uuid:connection_id>/disconnect/",
-        views.connection_disconnect,
+        views.connection_pages.disconnect,
         name="connection_disconnect",
     ),
     path(
         "integrations/crm/connections/<uuid:connection_id>/test/",
-        views.connection_test,
+        views.connection_pages.test,
         name="connection_test",
     ),
     path(
         "integrations/crm/connections/<uuid:connection_id>/sync/",
-        views.connection_sync,
+        views.connection_pages.sync,
         name="connection_sync",
     ),
     path(
         "integrations/crm/connections/<uuid:connection_id>/backfill/",
-        views.connection_backfill,
+        views.connection_pages.backfill,
         name="connection_backfill",
     ),
     path("crm/", views.dashboard, name="dashboard"),
     path(
         "crm/connections/<uuid:connection_id>/settings/",
-        views.connection_settings,
+        views.connection_pages.settings,
         name="connection_settings",
     ),
     path("crm/deals/", views.deal_list, name="deals"),
     path("crm/deals/<uuid:deal_id>/", views.deal_detail, name="deal"),
     path("crm/deals/<uuid:deal_id>/retry/", views.deal_retry, name="deal_retry"),
-    path("crm/sync-runs/<uuid:sync_run_id>/", views.sync_run_detail, name="sync_run"),
+    path("crm/sync-runs/<uuid:sync_run_id>/", views.connection_pages.sync_run, name="sync_run"),
 ]

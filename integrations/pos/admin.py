@@ -11,17 +11,16 @@ from django.contrib import admin
 from django.contrib.admin.utils import flatten
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.html import format_html
 
 from integrations.base.admin import (
     CONNECTION_READONLY_FIELDS,
-    BoundedCountPaginator,
     ConnectionAdminMixin,
+    SourceRowAdminMixin,
 )
 from integrations.pos import services
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices import operations
-from invoices.admin import ViewOnlyAdminMixin, pretty_json
+from invoices.admin import pretty_json
 from invoices.models import Invoice
 from taxpoynt.lib.fields import mask_secret
 
@@ -43,7 +42,6 @@ class POSConnectionAdmin(ConnectionAdminMixin, admin.ModelAdmin):
         "last_sync_at",
     )
     list_filter = ("health", "is_active", "pos_type", "is_sandbox")
-    list_select_related = ("organization",)
     search_fields = ("account_id", "location_name", "organization__legal_name")
     actions = ("activate", "deactivate", "test_connection", "sync_now", "rotate_webhook_key")
     readonly_fields = (*CONNECTION_READONLY_FIELDS, "pos_type")
@@ -108,7 +106,7 @@ class WhenFilter(admin.SimpleListFilter):
 
 
 @admin.register(POSTransaction)
-class POSTransactionAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class POSTransactionAdmin(SourceRowAdminMixin, admin.ModelAdmin):
     list_display = (
         "external_transaction_id",
         "connection",
@@ -122,12 +120,9 @@ class POSTransactionAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         "invoice_link",
     )
     list_filter = (FailedFilter, "status", "kind", "connection__pos_type", WhenFilter)
-    list_select_related = ("connection", "invoice")
     search_fields = ("=external_transaction_id", "=original_external_id")
-    paginator = BoundedCountPaginator
-    show_full_result_count = False
-    ordering = ("-received_at",)
     actions = ("retry", "redrive")
+    nothing_to_retry = "on its way or done"
     fields = (
         "id",
         "connection",
@@ -147,45 +142,12 @@ class POSTransactionAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = flatten(fields)
 
-    @admin.display(description="Invoice")
-    def invoice_link(self, row):
-        if row.invoice_id is None:
-            return None
-        return format_html(
-            '<a href="/admin/invoices/invoice/{}/change/">{} ({})</a>',
-            row.invoice_id,
-            row.invoice.irn,
-            row.invoice.get_status_display(),
-        )
-
-    @admin.display(description="Processing errors")
-    def processing_errors_json(self, row):
-        return pretty_json(row.processing_errors)
-
     @admin.display(description="Items")
     def items_json(self, row):
         return pretty_json(row.items)
 
-    @admin.display(description="Customer")
-    def customer_json(self, row):
-        return pretty_json(row.customer_data)
-
-    def has_operate_permission(self, request):
-        return request.user.has_perm("pos.change_postransaction")
-
-    @admin.action(
-        description="Retry (invoice again, or re-drive an invoice that needs attention)",
-        permissions=["operate"],
-    )
-    def retry(self, request, queryset):
-        queued = sum(
-            services.transaction_retry(transaction_row=row)
-            for row in queryset.select_related("invoice", "connection")
-        )
-        skipped = queryset.count() - queued
-        self.message_user(
-            request, f"Retried: {queued}; nothing to retry (on its way or done): {skipped}."
-        )
+    def source_row_retry(self, row) -> bool:
+        return services.transaction_retry(transaction_row=row)
 
     @admin.action(
         description="Re-drive their invoices (back on the queue from the last step)",

@@ -1,41 +1,44 @@
-"""Tenant pages of the integrations and the POS, mounted at the site root."""
+"""Tenant pages of the integrations and the POS, mounted at the site root. The Integrations page
+serves every family (integrations.base.page_views); the connection actions are named alike in
+each family's namespace."""
 
 from django.urls import path
 
+from integrations.base import page_views
 from integrations.pos import views
 
 app_name = "pos"
 
 urlpatterns = [
-    path("integrations/", views.integrations, name="integrations"),
+    path("integrations/", page_views.integrations, name="integrations"),
     path(
         "integrations/pos/<slug:platform>/connect/",
-        views.connection_connect,
+        views.connection_pages.connect,
         name="connection_connect",
     ),
     path(
         "integrations/pos/connections/<uuid:connection_id>/settings/",
-        views.connection_settings,
+        views.connection_pages.settings,
         name="connection_settings",
     ),
     path(
         "integrations/pos/connections/<uuid:connection_id>/disconnect/",
-        views.connection_disconnect,
+        views.connection_pages.disconnect,
         name="connection_disconnect",
     ),
     path(
         "integrations/pos/connections/<uuid:connection_id>/test/",
-        views.connection_test,
+        views.connection_pages.test,
         name="connection_test",
     ),
     path(
         "integrations/pos/connections/<uuid:connection_id>/sync/",
-        views.connection_sync,
+        views.connection_pages.sync,
         name="connection_sync",
     ),
     path(
         "integrations/pos/connections/<uuid:connection_id>/backfill/",
-        views.connection_backfill,
+        views.connection_pages.backfill,
         name="connection_backfill",
     ),
     path("pos/", views.dashboard, name="dashboard"),
@@ -52,5 +55,5 @@ urlpatterns = [
     ),
     path("pos/monitor/", views.monitor, name="monitor"),
     path("pos/monitor/updates/", views.monitor_updates, name="monitor_updates"),
-    path("pos/sync-runs/<uuid:sync_run_id>/", views.sync_run_detail, name="sync_run"),
+    path("pos/sync-runs/<uuid:sync_run_id>/", views.connection_pages.sync_run, name="sync_run"),
 ]

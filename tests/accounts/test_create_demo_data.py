@@ -4,6 +4,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import Organization
+from integrations.crm.models import CRMConnection
+from integrations.crm.services import connector_for
 from invoices.models import FirsSandboxCredential
 
 
@@ -19,6 +21,13 @@ def test_demo_data_writes_the_documented_file_and_wires_the_firs_sandbox(tmp_pat
     credential = FirsSandboxCredential.objects.get()
     assert credential.api_key == organization.firs_api_key
     assert credential.secret_matches(organization.firs_api_secret)
+
+    # The HubSpot connection is made by the CRM family's own maker: signed webhooks, won stages.
+    (hubspot,) = (entry for entry in demo["connections"] if entry["platform"] == "hubspot")
+    crm = CRMConnection.objects.get(pk=hubspot["id"])
+    sandbox = connector_for(crm).sandbox_settings()
+    assert hubspot["signing_secret"] == crm.webhook_secret == sandbox.signing_secret
+    assert crm.won_stage_ids == sandbox.won_stage_ids != []
 
     # Re-running keeps the logins and leaves one working sandbox key.
     call_command("create_demo_data", url="http://127.0.0.1:8123", output=str(output))

@@ -1,0 +1,399 @@
+"""Reads for the tenant pages every family shares: the Integrations page, sync runs, and the
+dashboard figures, paging and local days of each family's rows (POS sales, CRM deals).
+
+Every read is scoped to one organization inside the query. The family-specific reads live in
+each family's ``page_selectors`` and hand their rows here with what differs (the column rows are
+dated by, what the dashboard counts).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Window,
+)
+from django.db.models.functions import RowNumber, TruncHour
+from django.utils import timezone
+
+from integrations.base import families, registry
+from integrations.base.connectors import FAMILIES, Capability, OAuthConnector
+from integrations.base.models import ConnectionBase, SyncRun
+
+FAMILY_TITLES = {"pos": "Point of sale", "crm": "CRM", "erp": "ERP"}
+RECENT_SYNC_RUNS = 3
+
+LATENCY = ExpressionWrapper(F("signed_at") - F("received_at"), output_field=DurationField())
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's continuous percentile: the value ``fraction`` of the rows lie below."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, *, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def local_midnight(day) -> datetime:
+    """The start of a day in the current (Lagos) time zone."""
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+# --- Integrations page --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FamilyPages:
+    """Where a family's tenant pages live. Each family names its connection actions and sync
+    run page alike (``<namespace>:connection_test``, ``<namespace>:sync_run``...)."""
+
+    namespace: str
+    # What a sync run pulls, singular ("sale"), and the list it lands in.
+    rows_noun: str
+    rows_url_name: str
+
+
+# The families whose connections these pages manage; the others are listed as coming soon.
+FAMILY_PAGES = {
+    "pos": FamilyPages(namespace="pos", rows_noun="sale", rows_url_name="pos:transactions"),
+    "crm": FamilyPages(namespace="crm", rows_noun="deal", rows_url_name="crm:deals"),
+}
+
+
+@dataclass(frozen=True)
+class PlatformCard:
+    key: str
+    name: str
+    family: str
+    # "connected", "failing" or "not_connected": the worst of its live connections.
+    state: str
+    connections: list[ConnectionBase]
+    connects_by_oauth: bool
+    has_sandbox: bool
+    backfills: bool
+
+
+@dataclass(frozen=True)
+class FamilySection:
+    name: str
+    title: str
+    platforms: list[PlatformCard]
+    # None for a family whose pages do not exist yet: shown as coming soon, without actions.
+    pages: FamilyPages | None
+
+
+def _connection_state(connection: ConnectionBase) -> str:
+    if connection.health == ConnectionBase.Health.FAILING:
+        return "failing"
+    if connection.is_active and connection.health == ConnectionBase.Health.CONNECTED:
+        return "connected"
+    return "not_connected"
+
+
+def integration_families(*, organization) -> list[FamilySection]:
+    """Every family with its registered platforms; the platforms of families with pages with
+    this organization's connections (disconnected ones left out), their recent sync runs
+    attached."""
+    sections = []
+    for family in FAMILIES:
+        pages = FAMILY_PAGES.get(family)
+        by_platform: dict[str, list[ConnectionBase]] = {}
+        if pages is not None:
+            for connection in _live_connections(organization=organization, family=family):
+                by_platform.setdefault(connection.platform, []).append(connection)
+        platforms = []
+        for key, connector in sorted(registry.for_family(family).items()):
+            own = by_platform.get(key, [])
+            states = {connection.state for connection in own}
+            platforms.append(
+                PlatformCard(
+                    key=key,
+                    name=connector.display_name,
+                    family=family,
+                    state=next(
+                        (s for s in ("failing", "connected") if s in states), "not_connected"
+                    ),
+                    connections=own,
+                    connects_by_oauth=issubclass(connector, OAuthConnector),
+                    has_sandbox=Capability.SANDBOX in connector.capabilities,
+                    backfills=Capability.BACKFILL in connector.capabilities,
+                )
+            )
+        sections.append(
+            FamilySection(
+                name=family,
+                title=FAMILY_TITLES.get(family, family.upper()),
+                platforms=platforms,
+                pages=pages,
+            )
+        )
+    return sections
+
+
+def _live_connections(*, organization, family: str) -> list[ConnectionBase]:
+    """The family's connections that are not disconnected, newest first, each with its state
+    and recent sync runs."""
+    connections = list(
+        live_connection_list(organization=organization, family=family).order_by("-created_at")
+    )
+    runs: dict = {}
+    for run in recent_sync_runs(
+        organization=organization, family=family, connection_ids=[c.pk for c in connections]
+    ):
+        runs.setdefault(run.connection_id, []).append(run)
+    for connection in connections:
+        connection.state = _connection_state(connection)
+        connection.recent_sync_runs = runs.get(connection.pk, [])
+    return connections
+
+
+def recent_sync_runs(*, organization, family: str, connection_ids) -> QuerySet[SyncRun]:
+    """The last few runs of each connection, newest first."""
+    return (
+        SyncRun.objects.filter(
+            organization=organization, family=family, connection_id__in=connection_ids
+        )
+        .annotate(recency=Window(RowNumber(), partition_by="connection_id", order_by="-created_at"))
+        .filter(recency__lte=RECENT_SYNC_RUNS)
+        .order_by("connection_id", "-created_at")
+    )
+
+
+def live_connection_list(*, organization, family: str) -> QuerySet[ConnectionBase]:
+    """The family's connections of the organization that are not disconnected."""
+    return (
+        families.get(family)
+        .connection_model.objects.filter(organization=organization)
+        .exclude(health=ConnectionBase.Health.DISCONNECTED)
+    )
+
+
+def connection_get(*, organization, family: str, connection_id) -> ConnectionBase:
+    """A connection of the organization that is not disconnected; DoesNotExist otherwise."""
+    return live_connection_list(organization=organization, family=family).get(pk=connection_id)
+
+
+def sync_run_get(*, organization, family: str, sync_run_id) -> SyncRun:
+    return SyncRun.objects.filter(organization=organization, family=family).get(pk=sync_run_id)
+
+
+# --- Dashboard ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardReads:
+    """How a family's dashboard reads its rows (sales, deals)."""
+
+    # The column the rows are dated and bounded by, so reads skip old partitions or index ranges.
+    dated_by: str
+    # The rows the figures and the chart count: sales (not refunds), won deals.
+    counted: Q
+    # A row is signed within this long of its date: reads of what was signed in a window look
+    # at the rows dated this much before it.
+    signing_slack: timedelta
+    # What a live row is held to, received to signed (p99).
+    latency_target: timedelta
+    # The chart's name for the counted rows: its CSS modifier and its bars' key.
+    series: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One window's figures: the rows counted (sales, won deals), their totals, the invoices
+    signed and the failures."""
+
+    count: int
+    # (currency, total of the counted rows) for each currency counted in.
+    totals: list[tuple[str, Decimal]]
+    signed: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class SummaryWindow:
+    """What one window of the summary counts, as filters on the family's rows."""
+
+    counted: Q
+    signed: Q
+    failed: Q
+
+
+@dataclass(frozen=True)
+class Latency:
+    window: str
+    signed: int
+    p50: timedelta | None
+    p99: timedelta | None
+    target: timedelta
+
+    @property
+    def within_target(self) -> bool | None:
+        return None if self.p99 is None else self.p99 <= self.target
+
+
+@dataclass(frozen=True)
+class HourCounts:
+    hour: datetime
+    # The rows counted (sales, won deals) dated in the hour.
+    count: int
+    # The invoices FIRS signed in the hour.
+    signed: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    summaries: dict[str, Summary]
+    latencies: list[Latency]
+    hours: list[HourCounts]
+    latency_target: timedelta
+    series: str
+
+
+def local_today_and_month(now: datetime) -> tuple[datetime, datetime]:
+    """The starts of ``now``'s local day and month."""
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today, today.replace(day=1)
+
+
+def dashboard(
+    rows: QuerySet, *, reads: DashboardReads, summaries: dict[str, Summary], now: datetime
+) -> Dashboard:
+    """The dashboard of ``rows`` (the organization's): the family's ``summaries``, the signing
+    latencies and the last 24 hours."""
+    return Dashboard(
+        summaries=summaries,
+        latencies=signing_latencies(rows, reads=reads, now=now),
+        hours=counts_by_hour(rows, reads=reads, now=now),
+        latency_target=reads.latency_target,
+        series=reads.series,
+    )
+
+
+def currency_summaries(
+    rows: QuerySet,
+    *,
+    amount: str,
+    windows: dict[str, SummaryWindow],
+    summary: type[Summary] = Summary,
+) -> dict[str, Summary]:
+    """Each window's figures, the counted rows' ``amount`` totalled: one query, one row per
+    currency."""
+    aggregates = {}
+    for name, window in windows.items():
+        aggregates[f"{name}_count"] = Count("id", filter=window.counted)
+        aggregates[f"{name}_total"] = Sum(amount, filter=window.counted)
+        aggregates[f"{name}_signed"] = Count("id", filter=window.signed)
+        aggregates[f"{name}_failed"] = Count("id", filter=window.failed)
+    currencies = list(
+        rows.order_by().values("currency").annotate(**aggregates).order_by("currency")
+    )
+    return {
+        name: summary(
+            count=sum(row[f"{name}_count"] for row in currencies),
+            totals=[
+                (row["currency"], row[f"{name}_total"])
+                for row in currencies
+                if row[f"{name}_count"]
+            ],
+            signed=sum(row[f"{name}_signed"] for row in currencies),
+            failed=sum(row[f"{name}_failed"] for row in currencies),
+        )
+        for name in windows
+    }
+
+
+def signing_latencies(rows: QuerySet, *, reads: DashboardReads, now: datetime) -> list[Latency]:
+    """p50 and p99 of received → signed for the rows signed in the last hour and day.
+
+    Back-filled rows ride the batch queue and are not held to the target, so they are left out.
+    """
+    windows = {"hour": now - timedelta(hours=1), "day": now - timedelta(days=1)}
+    aggregates = {}
+    for name, start in windows.items():
+        signed = Q(signed_at__gte=start)
+        aggregates[f"{name}_signed"] = Count("id", filter=signed)
+        aggregates[f"{name}_p50"] = PercentileCont(LATENCY, fraction=0.5, filter=signed)
+        aggregates[f"{name}_p99"] = PercentileCont(LATENCY, fraction=0.99, filter=signed)
+    values = rows.filter(
+        **{f"{reads.dated_by}__gte": windows["day"] - reads.signing_slack},
+        signed_at__gte=windows["day"],
+        invoice__pipeline_queue="",
+    ).aggregate(**aggregates)
+    return [
+        Latency(
+            window=name,
+            signed=values[f"{name}_signed"],
+            p50=values[f"{name}_p50"],
+            p99=values[f"{name}_p99"],
+            target=reads.latency_target,
+        )
+        for name in windows
+    ]
+
+
+def counts_by_hour(
+    rows: QuerySet, *, reads: DashboardReads, now: datetime, hours: int = 24
+) -> list[HourCounts]:
+    """The counted rows (by their date) and the invoices signed (by when FIRS signed them) in
+    each of the last ``hours`` hours, the current one last; hours without any included."""
+    current = timezone.localtime(now).replace(minute=0, second=0, microsecond=0)
+    start = current - timedelta(hours=hours - 1)
+    rows = rows.order_by()
+    counted = dict(
+        rows.filter(reads.counted, **{f"{reads.dated_by}__gte": start})
+        .annotate(hour=TruncHour(reads.dated_by))
+        .values_list("hour")
+        .annotate(Count("id"))
+    )
+    signed = dict(
+        rows.filter(**{f"{reads.dated_by}__gte": start - reads.signing_slack}, signed_at__gte=start)
+        .annotate(hour=TruncHour("signed_at"))
+        .values_list("hour")
+        .annotate(Count("id"))
+    )
+    return [
+        HourCounts(hour=hour, count=counted.get(hour, 0), signed=signed.get(hour, 0))
+        for hour in (start + timedelta(hours=offset) for offset in range(hours))
+    ]
+
+
+# --- Lists --------------------------------------------------------------------------------------
+
+
+def keyset_page(
+    rows: QuerySet, *, ordered_by: str, before: tuple[datetime, object] | None, size: int
+) -> tuple[list, tuple[datetime, object] | None]:
+    """One page, newest (by ``ordered_by``) first, and the (timestamp, id) the next page starts
+    below (None on the last page). Keyset pagination: no COUNT, and a page stays put while rows
+    arrive."""
+    if before is not None:
+        timestamp, row_id = before
+        rows = rows.filter(
+            Q(**{f"{ordered_by}__lt": timestamp}) | Q(**{ordered_by: timestamp}, id__lt=row_id)
+        )
+    page = list(rows.order_by(f"-{ordered_by}", "-id")[: size + 1])
+    if len(page) > size:
+        last = page[size - 1]
+        return page[:size], (getattr(last, ordered_by), last.pk)
+    return page, None
+
+
+def local_days_filtered(rows: QuerySet, *, dated_by: str, filters: dict) -> QuerySet:
+    """The rows dated on the local days from the list's ``date_from`` to its ``date_to`` (either
+    may be unset)."""
+    if filters.get("date_from"):
+        rows = rows.filter(**{f"{dated_by}__gte": local_midnight(filters["date_from"])})
+    if filters.get("date_to"):
+        end = local_midnight(filters["date_to"] + timedelta(days=1))
+        rows = rows.filter(**{f"{dated_by}__lt": end})
+    return rows
