@@ -58,7 +58,7 @@ def parse_args():
     parser.add_argument(
         "--crm-rate", type=float, default=20.0, help="deal changes per second; 0: no CRM phase"
     )
-    parser.add_argument("--standard-threads", type=int, default=8, help="standard worker threads")
+    parser.add_argument("--standard-threads", type=int, default=16, help="standard worker threads")
     parser.add_argument("--yardstick-seconds", type=float, default=10.0)
     parser.add_argument("--settle-seconds", type=float, default=120.0)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))

@@ -19,6 +19,9 @@ class Family:
     queue: str
     # Process one stored webhook event: ``process_event(event_id=...)``, a Celery task.
     process_event_task: Callable
+    # How long a fresh webhook event waits before it is processed (seconds): a burst of events
+    # about one object then costs one fetch (the later events supersede the earlier ones).
+    event_delay_seconds: float = 0.0
 
 
 _families: dict[str, Family] = {}

@@ -95,6 +95,12 @@ class InboundEvent(models.Model):
                 name="inbound_event_pending",
             ),
             models.Index(fields=["connection_id", "received_at"], name="inbound_event_connection"),
+            # Later events still waiting about the same object (a CRM deal's supersede check).
+            models.Index(
+                fields=["connection_id", "object_id"],
+                condition=models.Q(status="pending"),
+                name="inbound_event_pending_object",
+            ),
         ]
 
     def __str__(self):

@@ -250,15 +250,17 @@ def _events_store(delivery: Delivery, routed: list) -> DeliveryAccepted:
         pending = [event_id for event_id, status in stored if status == InboundEvent.Status.PENDING]
         active = {str(connection.pk) for connection, _ in routed if connection.is_active}
         if pending and active:
-            task = families.get(delivery.family).process_event_task
-            queue = families.get(delivery.family).queue
-            transaction.on_commit(lambda: events_enqueue(pending, task=task, queue=queue))
+            family = families.get(delivery.family)
+            transaction.on_commit(lambda: events_enqueue(pending, family=family))
     return accepted
 
 
-def events_enqueue(event_ids, *, task, queue: str) -> None:
+def events_enqueue(event_ids, *, family: families.Family) -> None:
+    delay = {"countdown": family.event_delay_seconds} if family.event_delay_seconds else {}
     for event_id in event_ids:
-        task.apply_async(kwargs={"event_id": event_id}, queue=queue)
+        family.process_event_task.apply_async(
+            kwargs={"event_id": event_id}, queue=family.queue, **delay
+        )
 
 
 def _refuse(delivery: Delivery, *, reason: str, status: int, connection_id) -> None:

@@ -18,6 +18,9 @@ class CRMConfig(AppConfig):
                 connection_model=CRMConnection,
                 queue="standard",
                 process_event_task=event_process_task,
+                # HubSpot sends a deal's creation and stage moves within moments, and allows an
+                # account about 11 calls a second: read the deal once, well inside the 30 s SLA.
+                event_delay_seconds=3.0,
             )
         )
         invoice_stage_reached.connect(_stage_recorded, dispatch_uid="crm-invoice-stage")

@@ -118,8 +118,12 @@ def event_process(*, event_id: int, claim_token: str = "") -> str:
     webhook_event = webhook_event_of(event, account_id=connection.account_id)
     try:
         connector = connector_for(connection)
-        if _already_invoiced(connection, connector.deal_ids_for_event(webhook_event)):
-            # A deal moving on after its invoice, or a repeat: nothing can change, no fetch.
+        deal_ids = connector.deal_ids_for_event(webhook_event)
+        if _already_invoiced(connection, deal_ids) or _superseded(
+            event, connection=connection, connector=connector, deal_ids=deal_ids
+        ):
+            # A deal moving on after its invoice, a repeat, or a later event about the deal
+            # already waiting (it reads the deal as it is then): nothing to fetch now.
             event_finish(event, InboundEvent.Status.PROCESSED)
             return InboundEvent.Status.PROCESSED
         connection_won_stages_default(connection=connection)
@@ -136,6 +140,24 @@ def event_process(*, event_id: int, claim_token: str = "") -> str:
     status = InboundEvent.Status.PROCESSED if deals else InboundEvent.Status.IGNORED
     event_finish(event, status)
     return status
+
+
+def _superseded(event, *, connection: CRMConnection, connector, deal_ids) -> bool:
+    """Whether a later pending event will fetch the same deals. A fetch reads a deal as it is
+    now, so under a burst (or HubSpot's rate limit) a deal's stage moves cost one fetch."""
+    if not deal_ids:
+        return False
+    later = InboundEvent.objects.filter(
+        family="crm",
+        connection_id=event.connection_id,
+        object_id__in=deal_ids,
+        status=InboundEvent.Status.PENDING,
+        pk__gt=event.pk,
+    )
+    return any(
+        connector.deal_ids_for_event(webhook_event_of(other, account_id=connection.account_id))
+        for other in later
+    )
 
 
 def _already_invoiced(connection: CRMConnection, deal_ids: list[str] | None) -> bool:

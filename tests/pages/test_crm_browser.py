@@ -64,7 +64,7 @@ def published(monkeypatch):
         monkeypatch.setattr(
             task,
             "apply_async",
-            lambda *, kwargs, queue, name=task.name: sent.append((name, kwargs)),
+            lambda *, kwargs, queue, countdown=None, name=task.name: sent.append((name, kwargs)),
         )
     monkeypatch.setattr(
         invoice_services, "invoice_enqueue", lambda *, invoice, countdown=None: None

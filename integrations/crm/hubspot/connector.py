@@ -190,6 +190,10 @@ class HubSpotConnector(CRMConnector, OAuthConnector):
         }
         return [self._map(deal_json, **self._related([deal_id], associated)[deal_id])]
 
+    @classmethod
+    def event_needs_processing(cls, event: WebhookEvent) -> bool:
+        return _may_change_a_deals_invoicing(event)
+
     def deal_ids_for_event(self, event: WebhookEvent) -> list[str] | None:
         return [event.object_id] if _may_change_a_deals_invoicing(event) else None
 

@@ -166,6 +166,28 @@ def test_events_about_an_invoiced_deal_are_settled_without_asking_hubspot(connec
     assert _deal_row().deal_stage == "closedwon"
 
 
+def test_a_deals_stage_moves_waiting_together_cost_one_fetch(connection, monkeypatch):
+    deal = sandbox_deal(connection)
+    fetched = []
+    fetch = HubSpotClient.deal
+    monkeypatch.setattr(
+        HubSpotClient,
+        "deal",
+        lambda self, deal_id, **kwargs: fetched.append(deal_id) or fetch(self, deal_id, **kwargs),
+    )
+    # A burst: the deal moved twice before either event was processed.
+    earlier = stored(connection, deal_move(connection, deal, "contractsent"))
+    later = stored(connection, deal_move(connection, deal, "closedwon"))
+
+    assert _process(earlier, token="task-1") == "processed"
+    assert fetched == []
+    assert _process(later, token="task-2") == "processed"
+
+    assert fetched == [str(deal.pk)]
+    row = _deal_row()
+    assert row.deal_stage == "closedwon" and row.invoice.status == Invoice.Status.CONFIRMED
+
+
 def test_a_deal_the_sync_finds_first_is_not_invoiced_again_by_its_webhook(connection, published):
     deal = sandbox_deal(connection, stage="closedwon")
 

@@ -35,7 +35,7 @@ def published(monkeypatch):
     monkeypatch.setattr(
         event_process_task,
         "apply_async",
-        lambda *, kwargs, queue: sent.append((kwargs["event_id"], queue)),
+        lambda *, kwargs, queue, countdown=None: sent.append((kwargs["event_id"], queue)),
     )
     return sent
 
@@ -121,6 +121,40 @@ B1_CASES = {
     ),
     "no signature headers": lambda c, events: (signed(c, events)[0], {}),
 }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_wait_a_moment_so_that_a_burst_about_one_deal_costs_one_fetch(client, monkeypatch):
+    delays = []
+    monkeypatch.setattr(
+        event_process_task,
+        "apply_async",
+        lambda *, kwargs, queue, countdown=None: delays.append(countdown),
+    )
+    connection = hubspot_connection(site_url=SITE)
+    deal = sandbox_deal(connection)
+    body, headers = signed(connection, [deal_event(connection, deal, "deal.creation")])
+
+    assert _post(client, connection, body, headers).status_code == 200
+
+    assert delays == [3.0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_that_cannot_touch_invoicing_is_kept_as_ignored_and_not_queued(client, published):
+    connection = hubspot_connection(site_url=SITE)
+    deal = sandbox_deal(connection)
+    renamed = {**deal_event(connection, deal, "deal.propertyChange"), "propertyName": "dealname"}
+    renamed.pop("changeFlag")
+    moved = deal_event(connection, deal, "deal.propertyChange", stage="closedwon")
+    body, headers = signed(connection, [renamed, moved])
+
+    assert _post(client, connection, body, headers).json() == {"stored": 2, "duplicates": 0}
+
+    kept = {row.payload["eventId"]: row for row in InboundEvent.objects.all()}
+    assert kept[renamed["eventId"]].status == "ignored"
+    assert kept[moved["eventId"]].status == "pending"
+    assert published == [(kept[moved["eventId"]].pk, "standard")]
 
 
 @pytest.mark.parametrize("case", B1_CASES)
