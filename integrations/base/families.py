@@ -22,6 +22,9 @@ class Family:
     # How long a fresh webhook event waits before it is processed (seconds): a burst of events
     # about one object then costs one fetch (the later events supersede the earlier ones).
     event_delay_seconds: float = 0.0
+    # Dotted path of the ModelForm that edits a connection's settings on its Integrations card;
+    # empty when the family has a settings page of its own.
+    card_settings_form: str = ""
 
 
 _families: dict[str, Family] = {}

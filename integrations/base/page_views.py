@@ -29,14 +29,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.views import tenant_page
 from integrations.base import connections as connection_services
+from integrations.base import families as family_registry
 from integrations.base import page_selectors, registry
 from integrations.base.connectors import Capability, OAuthConnector
 from integrations.base.errors import ConnectorError
 from integrations.base.models import ConnectionBase, SyncRun
 
-# The families whose connections' settings are edited on their card, and the form that edits
-# them; the others' have a page of their own. By dotted path: the families' views import this.
-SETTINGS_ON_CARD = {"pos": "integrations.pos.views.ConnectionSettingsForm"}
 CHART_HEIGHT = 160
 CHART_SLOT = 30
 CHART_BAR = 11
@@ -130,7 +128,7 @@ def integrations_page(request, *, bound: dict | None = None, status: int = 200):
     for family in families:
         for platform in family.platforms:
             for connection in platform.connections:
-                if family.name in SETTINGS_ON_CARD:
+                if family_registry.get(family.name).card_settings_form:
                     settings_form = bound.get((connection.pk, "settings"))
                     connection.settings_form = settings_form or card_settings_form(connection)
                 backfill_form = bound.get((connection.pk, "backfill"))
@@ -144,7 +142,8 @@ def integrations_page(request, *, bound: dict | None = None, status: int = 200):
 
 
 def card_settings_form(connection: ConnectionBase, data=None) -> forms.ModelForm:
-    form_class = import_string(SETTINGS_ON_CARD[connection.family])
+    # By dotted path: the families' views import this module.
+    form_class = import_string(family_registry.get(connection.family).card_settings_form)
     return form_class(data, instance=connection, auto_id=f"settings-{connection.pk}-%s")
 
 

@@ -18,6 +18,7 @@ class POSConfig(AppConfig):
                 connection_model=POSConnection,
                 queue="realtime",
                 process_event_task=event_process_task,
+                card_settings_form="integrations.pos.views.ConnectionSettingsForm",
             )
         )
         invoice_stage_reached.connect(_stage_recorded, dispatch_uid="pos-invoice-stage")
