@@ -102,3 +102,39 @@ def connection_activate(*, connection) -> int:
 def connection_deactivate(*, connection) -> None:
     """Stop processing: deliveries are still stored, and wait until the connection is back on."""
     type(connection).objects.filter(pk=connection.pk).update(is_active=False)
+
+
+class EventNotReady(Exception):
+    """The stored event is not to be processed now; ``status`` says why (its own status when it
+    is no longer pending, "missing", or waiting for an active connection)."""
+
+    def __init__(self, status: str):
+        super().__init__(status)
+        self.status = status
+
+
+def event_to_process(*, event_id: int, family: str):
+    """The pending event, its active connection (organization loaded) and the event as the
+    connector reads it. Raises EventNotReady otherwise."""
+    event = InboundEvent.objects.filter(pk=event_id, family=family).first()
+    if event is None or event.status != InboundEvent.Status.PENDING:
+        raise EventNotReady(event.status if event else "missing")
+    model = families.get(family).connection_model
+    connection = model.objects.select_related("organization").filter(pk=event.connection_id).first()
+    if connection is None or not connection.is_active:
+        # Kept pending: activating the connection (or the sweeper then) picks it up.
+        raise EventNotReady("waiting for an active connection")
+    return event, connection, webhook_event_of(event, account_id=connection.account_id)
+
+
+def all_invoiced(rows, *, id_field: str, ids) -> bool:
+    """Whether every platform id in ``ids`` has a row (of ``rows``, a connection's) with its
+    invoice: an event about them then changes nothing and needs no fetch."""
+    if not ids:
+        return False
+    invoiced = (
+        rows.filter(**{f"{id_field}__in": ids}, invoice__isnull=False)
+        .values_list(id_field, flat=True)
+        .distinct()
+    )
+    return set(invoiced) == set(ids)

@@ -23,11 +23,14 @@ from integrations.base import connections, registry
 from integrations.base.canonical import Deal, Line, Party
 from integrations.base.errors import ConnectorError
 from integrations.base.events import (
+    EventNotReady,
     RetryLater,
+    all_invoiced,
     connection_failing,
     connection_healthy,
     event_failed_try,
     event_finish,
+    event_to_process,
     retry_delay,
     webhook_event_of,
 )
@@ -106,16 +109,10 @@ def connection_test(*, connection: CRMConnection) -> None:
 def event_process(*, event_id: int, claim_token: str = "") -> str:
     """Turn one stored webhook event into deals, and won deals into invoices. Returns the
     event's status. Raises RetryLater on a transient platform failure (it stays pending)."""
-    event = InboundEvent.objects.filter(pk=event_id, family="crm").first()
-    if event is None or event.status != InboundEvent.Status.PENDING:
-        return event.status if event else "missing"
-    connection = (
-        CRMConnection.objects.select_related("organization").filter(pk=event.connection_id).first()
-    )
-    if connection is None or not connection.is_active:
-        # Kept pending: activating the connection (or the sweeper then) picks it up.
-        return "waiting for an active connection"
-    webhook_event = webhook_event_of(event, account_id=connection.account_id)
+    try:
+        event, connection, webhook_event = event_to_process(event_id=event_id, family="crm")
+    except EventNotReady as not_ready:
+        return not_ready.status
     try:
         connector = connector_for(connection)
         deal_ids = connector.deal_ids_for_event(webhook_event)
@@ -161,16 +158,8 @@ def _superseded(event, *, connection: CRMConnection, connector, deal_ids) -> boo
 
 
 def _already_invoiced(connection: CRMConnection, deal_ids: list[str] | None) -> bool:
-    if not deal_ids:
-        return False
-    invoiced = (
-        CRMDeal.objects.filter(
-            connection=connection, external_deal_id__in=deal_ids, invoice__isnull=False
-        )
-        .values_list("external_deal_id", flat=True)
-        .distinct()
-    )
-    return set(invoiced) == set(deal_ids)
+    rows = CRMDeal.objects.filter(connection=connection)
+    return all_invoiced(rows, id_field="external_deal_id", ids=deal_ids)
 
 
 # --- Deals --------------------------------------------------------------------------------------

@@ -20,13 +20,15 @@ from integrations.base import registry
 from integrations.base.canonical import Sale, SaleKind, sale_from_json, sale_to_json
 from integrations.base.errors import ConnectorError
 from integrations.base.events import (
+    EventNotReady,
     RetryLater,
+    all_invoiced,
     connection_failing,
     connection_healthy,
     event_failed_try,
     event_finish,
+    event_to_process,
     retry_delay,
-    webhook_event_of,
 )
 from integrations.base.models import InboundEvent, SyncRun
 from integrations.base.services import sync_run_progress
@@ -51,16 +53,10 @@ def event_process(*, event_id: int, claim_token: str = "") -> str:
 
     Raises RetryLater on a transient platform failure (the event stays pending).
     """
-    event = InboundEvent.objects.filter(pk=event_id, family="pos").first()
-    if event is None or event.status != InboundEvent.Status.PENDING:
-        return event.status if event else "missing"
-    connection = (
-        POSConnection.objects.select_related("organization").filter(pk=event.connection_id).first()
-    )
-    if connection is None or not connection.is_active:
-        # Kept pending: activating the connection (or the sweeper then) picks it up.
-        return "waiting for an active connection"
-    webhook_event = webhook_event_of(event, account_id=connection.account_id)
+    try:
+        event, connection, webhook_event = event_to_process(event_id=event_id, family="pos")
+    except EventNotReady as not_ready:
+        return not_ready.status
     connector = connector_for(connection)
     sale_ids = connector.sale_ids_for_event(webhook_event)
     if _already_invoiced(connection, sale_ids):
@@ -126,16 +122,8 @@ def _event_sales_record(event, *, connection, connector, webhook_event, claim_to
 
 
 def _already_invoiced(connection: POSConnection, sale_ids: list[str] | None) -> bool:
-    if not sale_ids:
-        return False
-    invoiced = (
-        POSTransaction.objects.filter(
-            connection=connection, external_transaction_id__in=sale_ids, invoice__isnull=False
-        )
-        .values_list("external_transaction_id", flat=True)
-        .distinct()
-    )
-    return set(invoiced) == set(sale_ids)
+    rows = POSTransaction.objects.filter(connection=connection)
+    return all_invoiced(rows, id_field="external_transaction_id", ids=sale_ids)
 
 
 # --- Transactions ------------------------------------------------------------------------------
