@@ -2,6 +2,8 @@ import secrets
 
 import pytest
 from django.core.cache import cache
+from django.db import connections
+from playwright.sync_api import sync_playwright
 
 from accounts.models import Membership
 from accounts.services import demo_data_ensure
@@ -9,6 +11,7 @@ from integrations.pos.square.sandbox import square_sandbox_faults_reset
 from invoices.firs.client import SharedCircuitBreaker
 from invoices.firs.sandbox import sandbox_organization_connect
 from tests.factories import PASSWORD, MembershipFactory
+from tests.pages.browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_ready
 
 
 @pytest.fixture
@@ -42,3 +45,24 @@ def demo_owner(live_server):
     )
     yield demo.tenant
     breaker.reset()
+
+
+@pytest.fixture
+def page(live_server, monkeypatch):
+    """A chromium page on the live server (a test module may offer its own)."""
+    chromium_ready()
+    # Playwright's sync API keeps an event loop in this thread; Django would then refuse the
+    # test's own (synchronous) database calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Clients keep their connections to the live server open; the thread serving one must not
+    # keep a database connection as well, or the test database cannot be dropped at the end.
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1280, "height": 900}
+        )
+        yield context.new_page()
+        browser.close()
+        # The test's own queries inside Playwright's event loop ran on connections of their own.
+        connections.close_all()

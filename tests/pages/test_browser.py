@@ -4,7 +4,6 @@ var/screenshots/ for people to look at."""
 
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -17,30 +16,17 @@ from invoices.firs.sandbox import FAULTS_CACHE_KEY
 from invoices.models import FirsSandboxInvoice, Invoice
 from tests.factories import InvoiceFactory, MembershipFactory, OrganizationFactory
 from tests.invoices.pipeline_support import sandbox_organization, won_deal
+from tests.pages.browser_support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, chromium_ready
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's; scripts/ensure_chromium.sh installs it
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 PASSWORD = "correct horse battery"  # tests.factories.UserFactory's
 DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure_chromium.sh")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    chromium_ready()
     with pytest.MonkeyPatch.context() as patch:
         # Playwright's sync API keeps an event loop in this thread; Django would then refuse the
         # test's own (synchronous) database calls.

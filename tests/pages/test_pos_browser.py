@@ -5,13 +5,11 @@ var/screenshots/pos_<name>.png."""
 
 import dataclasses
 import re
-from pathlib import Path
 
 import pytest
 import requests
-from django.db import connections
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from accounts.models import Membership
 from integrations.base.canonical import SaleKind
@@ -24,35 +22,11 @@ from invoices.models import Invoice
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory
 from tests.integrations.pos.support import completed_order, order_event, signed
 from tests.invoices.pipeline_support import pos_sale
+from tests.pages.browser_support import SCREENSHOTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's; scripts/ensure_chromium.sh installs it
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 POLL = re.compile(r"/pos/monitor/updates/")
-
-
-@pytest.fixture
-def page(live_server, monkeypatch):
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure_chromium.sh")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    # Playwright's sync API keeps an event loop in this thread; Django would then refuse the
-    # test's own (synchronous) database calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # Clients keep their connections to the live server open; the thread serving one must not
-    # keep a database connection as well, or the test database cannot be dropped at the end.
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            base_url=live_server.url, viewport={"width": 1280, "height": 900}
-        )
-        yield context.new_page()
-        browser.close()
-        # The test's own queries inside Playwright's event loop ran on connections of their own.
-        connections.close_all()
 
 
 @pytest.fixture
