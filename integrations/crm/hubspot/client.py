@@ -1,6 +1,6 @@
-"""HubSpot's HTTP API, as much of it as the connector calls: CRM objects, search, associations,
-pipelines and OAuth. HubSpot or our sandbox: the base URL decides (``https://api.hubapi.com`` or
-``<site>/sandbox/hubspot``).
+"""HubSpot's HTTP API, as much of it as the connector calls: CRM objects, search, associations
+and pipelines (OAuth goes through social-core's backend: oauth.py). HubSpot or our sandbox: the
+base URL decides (``https://api.hubapi.com`` or ``<site>/sandbox/hubspot``).
 
 Rate limits (FACTS §1.5): every CRM answer's ``X-HubSpot-RateLimit-*`` headers say what is left
 of the token's ten-second and per-second budgets. When one is spent, calls with that token wait
@@ -121,25 +121,6 @@ class HubSpotClient:
     def pipelines(self) -> dict:
         return self._call("GET", "/crm/v3/pipelines/deals")
 
-    # --- OAuth -------------------------------------------------------------------------------
-
-    def token_obtain(self, form: Mapping) -> dict:
-        return self._call("POST", "/oauth/v1/token", data=dict(form), authenticated=False)
-
-    def access_token_info(self, access_token: str) -> dict:
-        return self._call(
-            "GET",
-            f"/oauth/v1/access-tokens/{quote(access_token, safe='')}",
-            authenticated=False,
-        )
-
-    def refresh_token_revoke(self, refresh_token: str) -> None:
-        self._call(
-            "DELETE",
-            f"/oauth/v1/refresh-tokens/{quote(refresh_token, safe='')}",
-            authenticated=False,
-        )
-
     # --- plumbing ----------------------------------------------------------------------------
 
     def _call(
@@ -148,23 +129,18 @@ class HubSpotClient:
         path: str,
         *,
         json: object = None,
-        data: object = None,
         params: dict | None = None,
-        authenticated: bool = True,
     ) -> dict:
         # taxpoynt.lib.http.request_json does not hand back the answer's headers, and the rate
         # limit lives in them: the same session and error mapping, with the headers read here.
-        headers = {"Accept": "application/json"}
-        if authenticated:
-            self._wait_for_budget()
-            headers["Authorization"] = f"Bearer {self.access_token}"
+        self._wait_for_budget()
+        headers = {"Accept": "application/json", "Authorization": f"Bearer {self.access_token}"}
         try:
             response = pooled_session().request(
                 method,
                 f"{self.base_url}{path}",
                 headers=headers,
                 json=json,
-                data=data,
                 params=params,
                 timeout=DEFAULT_TIMEOUT,
             )
@@ -176,8 +152,7 @@ class HubSpotClient:
             raise TransientConnectorError(
                 f"{self.platform} could not be reached ({exc.__class__.__name__})"
             ) from None
-        if authenticated:
-            self._budget_note(response)
+        self._budget_note(response)
         if response.status_code >= 400:
             raise error_for_response(response, platform=self.platform)
         if response.status_code == 204 or not response.content:

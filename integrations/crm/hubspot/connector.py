@@ -4,9 +4,7 @@ deals with their line items and buyer (design §3, FACTS §1)."""
 import json
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
 
-from django.conf import settings
 from django.utils import timezone
 
 from integrations.base.canonical import Deal
@@ -23,7 +21,7 @@ from integrations.crm.connectors import (
     SandboxAccount,
     SandboxSettings,
 )
-from integrations.crm.hubspot import mappers
+from integrations.crm.hubspot import mappers, oauth
 from integrations.crm.hubspot.client import API_BASE_URL, HubSpotClient
 from integrations.crm.hubspot.signatures import hubspot_signature_valid
 
@@ -83,8 +81,9 @@ class HubSpotConnector(CRMConnector, OAuthConnector):
         }
     )
     default_base_url = API_BASE_URL
-    authorize_url = "https://app.hubspot.com/oauth/authorize"
-    token_url = "https://api.hubapi.com/oauth/v1/token"  # noqa: S105 (a URL)
+    # HubSpot's own; a sandbox connection's are under its base URL (oauth.HubSpotConnectOAuth2).
+    authorize_url = oauth.HubSpotConnectOAuth2.AUTHORIZATION_URL
+    token_url = oauth.HubSpotConnectOAuth2.ACCESS_TOKEN_URL
     scopes = (
         "oauth",
         "crm.objects.deals.read",
@@ -326,38 +325,23 @@ class HubSpotConnector(CRMConnector, OAuthConnector):
             "default_product_category": options.get("default_product_category", ""),
         }
 
-    # --- OAuth --------------------------------------------------------------------------------
-
-    @property
-    def app(self) -> Mapping:
-        return settings.PLATFORM_APPS["hubspot"]
+    # --- OAuth (through social-core's HubSpot backend) ---------------------------------------
 
     def authorization_url(self, *, state, redirect_uri, code_challenge="") -> str:
-        # HubSpot's consent page is on app.hubspot.com; our sandbox serves it under its base URL.
-        base_url = self.connection.base_url
-        page = f"{base_url.rstrip('/')}/oauth/authorize" if base_url else self.authorize_url
-        query = {
-            "client_id": self.app["client_id"],
-            "scope": " ".join(self.scopes),
-            "state": state,
-            "redirect_uri": redirect_uri,
-        }
-        if code_challenge:
-            query |= {"code_challenge": code_challenge, "code_challenge_method": "S256"}
-        return f"{page}?{urlencode(query)}"
+        backend = self._oauth_backend(
+            redirect_uri=redirect_uri, state=state, code_challenge=code_challenge
+        )
+        return backend.auth_url()
 
     def tokens_from_code(self, *, code, redirect_uri, code_verifier="") -> TokenSet:
-        form = {
-            "grant_type": "authorization_code",
-            "client_id": self.app["client_id"],
-            "client_secret": self.app["client_secret"],
-            "redirect_uri": redirect_uri,
-            "code": code,
-        }
-        if code_verifier:
-            form["code_verifier"] = code_verifier
-        tokens = self._token_grant(form)
-        info = HubSpotClient(base_url=self._base_url()).access_token_info(tokens.access_token)
+        backend = self._oauth_backend(
+            redirect_uri=redirect_uri, code=code, code_verifier=code_verifier
+        )
+        received_at = timezone.now()
+        with oauth.connector_errors():
+            answer = backend.code_exchange()
+            info = backend.user_data(backend.get_access_token(answer)) or {}
+        tokens = mappers.oauth_tokens(answer, received_at=received_at)
         return TokenSet(
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
@@ -367,17 +351,14 @@ class HubSpotConnector(CRMConnector, OAuthConnector):
         )
 
     def tokens_refresh(self, *, refresh_token) -> TokenSet:
-        form = {
-            "grant_type": "refresh_token",
-            "client_id": self.app["client_id"],
-            "client_secret": self.app["client_secret"],
-            "refresh_token": refresh_token,
-        }
+        received_at = timezone.now()
         try:
-            tokens = self._token_grant(form)
+            with oauth.connector_errors():
+                answer = self._oauth_backend().refresh_token(refresh_token)
         except PermanentConnectorError as error:
             # HubSpot answers a revoked or unknown refresh token with 400 BAD_REFRESH_TOKEN.
             raise AuthenticationError(str(error), status=error.status) from None
+        tokens = mappers.oauth_tokens(answer, received_at=received_at)
         return TokenSet(
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
@@ -388,15 +369,11 @@ class HubSpotConnector(CRMConnector, OAuthConnector):
         # HubSpot revokes the grant through its refresh token; access tokens just expire.
         refresh_token = self.credentials.get("refresh_token")
         if refresh_token:
-            HubSpotClient(base_url=self._base_url()).refresh_token_revoke(refresh_token)
+            with oauth.connector_errors():
+                self._oauth_backend().revoke_token(refresh_token, None)
 
-    def _token_grant(self, form: Mapping) -> mappers.OAuthTokens:
-        received_at = timezone.now()
-        body = HubSpotClient(base_url=self._base_url()).token_obtain(form)
-        return mappers.oauth_tokens(body, received_at=received_at)
-
-    def _base_url(self) -> str:
-        return self.connection.base_url or self.default_base_url
+    def _oauth_backend(self, **step) -> oauth.HubSpotConnectOAuth2:
+        return oauth.hubspot_backend(base_url=self.connection.base_url, scopes=self.scopes, **step)
 
 
 def _may_change_a_deals_invoicing(event: WebhookEvent) -> bool:
