@@ -59,6 +59,15 @@ NEXT_STAGE = {
     Stage.SIGNED: Stage.TRANSMITTED,
     Stage.TRANSMITTED: Stage.CONFIRMED,
 }
+# A B2C receipt is reported by signing it (brief §5.1-5.2): transmitting to the buyer's APP and
+# polling its delivery are B2B/B2G steps. Signed is where its FIRS work ends.
+NEXT_STAGE_B2C = {
+    Stage.BUILT: Stage.VALIDATED,
+    Stage.VALIDATED: Stage.SIGNED,
+    Stage.SIGNED: Stage.CONFIRMED,
+    # A receipt transmitted before this rule: nothing more to ask FIRS either.
+    Stage.TRANSMITTED: Stage.CONFIRMED,
+}
 STAGE_TIMESTAMP = {
     Stage.VALIDATED: "validated_at",
     Stage.SIGNED: "signed_at",
@@ -269,7 +278,7 @@ def invoice_advance(*, invoice_id: int, claim_token: str) -> str:
     if invoice is None:
         return "not claimed"
     try:
-        while invoice.stage in NEXT_STAGE and not invoice.is_final:
+        while invoice.stage in _next_stages(invoice) and not invoice.is_final:
             if not _step(invoice):
                 # Held back, failed, or moved by someone else: the row says where it is now.
                 invoice.refresh_from_db()
@@ -299,13 +308,18 @@ def _claim(*, invoice_id: int, claim_token: str) -> Invoice | None:
     return Invoice.objects.select_related("organization").get(pk=invoice_id)
 
 
+def _next_stages(invoice: Invoice) -> dict:
+    return NEXT_STAGE_B2C if invoice.kind == Invoice.Kind.B2C else NEXT_STAGE
+
+
 def _step(invoice: Invoice) -> bool:
     """Do the step after ``invoice.stage``; True when it moved forward."""
     from_stage = Stage(invoice.stage)
-    to_stage = NEXT_STAGE[from_stage]
+    to_stage = _next_stages(invoice)[from_stage]
+    work = _STEP_WORK_B2C if invoice.kind == Invoice.Kind.B2C else _STEP_WORK
     try:
         with firs_client_for(organization=invoice.organization) as client:
-            outcome = _STEP_WORK[to_stage](invoice, client)
+            outcome = work[to_stage](invoice, client)
     except FirsTransientError as error:
         _retry_later(invoice, error)
         return False
@@ -394,12 +408,18 @@ def _confirm(invoice: Invoice, client) -> StepOutcome:
     return StepOutcome(fields={})
 
 
+def _reported(invoice: Invoice, client) -> StepOutcome:
+    # The sign reply registered the receipt with FIRS; there is nothing more to ask it.
+    return StepOutcome(fields={}, note="B2C: reported to FIRS by signing; not transmitted")
+
+
 _STEP_WORK = {
     Stage.VALIDATED: _validate,
     Stage.SIGNED: _sign,
     Stage.TRANSMITTED: _transmit,
     Stage.CONFIRMED: _confirm,
 }
+_STEP_WORK_B2C = {**_STEP_WORK, Stage.CONFIRMED: _reported}
 
 
 def _call(invoice: Invoice, operation: str, call) -> FirsResponse:

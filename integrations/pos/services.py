@@ -293,7 +293,9 @@ def invoice_stage_recorded(*, invoice: Invoice, stage: str, at: datetime) -> Non
     if invoice.source_type != Invoice.Source.POS:
         return
     if stage == Invoice.Stage.SIGNED:
-        POSTransaction.objects.filter(pk=invoice.source_id).update(signed_at=at)
+        # A B2C receipt reaches FIRS by being signed: it is never transmitted (brief §5.2).
+        reported = {"invoice_transmitted": True} if invoice.kind == Invoice.Kind.B2C else {}
+        POSTransaction.objects.filter(pk=invoice.source_id).update(signed_at=at, **reported)
     elif stage == Invoice.Stage.TRANSMITTED:
         POSTransaction.objects.filter(pk=invoice.source_id).update(invoice_transmitted=True)
 

@@ -13,7 +13,7 @@ from invoices import services
 from invoices.firs.client import SharedCircuitBreaker
 from invoices.firs.sandbox import FAULTS_CACHE_KEY, sandbox_faults_set
 from invoices.models import FirsExchange, FirsSandboxCredential, Invoice
-from tests.invoices.pipeline_support import pos_sale, sandbox_organization
+from tests.invoices.pipeline_support import pos_sale, sandbox_organization, won_deal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,6 +75,31 @@ def test_pos_sale_goes_from_built_to_confirmed(organization, enqueued):
     assert str(invoice.payable_amount) == "23515.00"
 
     assert _advance(invoice) == Invoice.Status.CONFIRMED
+    # A B2C receipt is reported by signing it: there is no buyer's APP to transmit it to.
+    assert [change.to_status for change in invoice.history.all()] == [
+        "built",
+        "validated",
+        "signed",
+        "confirmed",
+    ]
+    assert invoice.signed_at and invoice.confirmed_at and invoice.qr_stamp
+    assert invoice.transmitted_at is None
+    assert invoice.sign_response["code"] in (200, 201)
+    assert list(invoice.exchanges.values_list("operation", flat=True)) == [
+        "validate_irn",
+        "validate",
+        "sign",
+    ]
+    assert invoice.lines.count() == 2 and invoice.tax_subtotals.count() == 2
+    assert _sandbox_counters() == (1, 0)
+
+
+def test_b2b_sale_is_transmitted_then_confirmed(organization, enqueued):
+    buyer = won_deal().buyer
+    invoice, _ = _create(organization, customer=buyer)
+    assert invoice.kind == Invoice.Kind.B2B
+
+    assert _advance(invoice) == Invoice.Status.CONFIRMED
     assert [change.to_status for change in invoice.history.all()] == [
         "built",
         "validated",
@@ -82,8 +107,7 @@ def test_pos_sale_goes_from_built_to_confirmed(organization, enqueued):
         "transmitted",
         "confirmed",
     ]
-    assert invoice.signed_at and invoice.confirmed_at and invoice.qr_stamp
-    assert invoice.sign_response["code"] in (200, 201)
+    assert invoice.transmitted_at and invoice.confirmed_at
     assert list(invoice.exchanges.values_list("operation", flat=True)) == [
         "validate_irn",
         "validate",
@@ -91,8 +115,20 @@ def test_pos_sale_goes_from_built_to_confirmed(organization, enqueued):
         "transmit",
         "confirm",
     ]
-    assert invoice.lines.count() == 2 and invoice.tax_subtotals.count() == 2
-    assert _sandbox_counters() == (1, 0)
+
+
+def test_b2c_receipt_transmitted_before_the_rule_is_confirmed_without_a_call(
+    organization, enqueued
+):
+    invoice, _ = _create(organization)
+    _advance(invoice)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        stage=Invoice.Stage.TRANSMITTED, status=Invoice.Status.TRANSMITTED
+    )
+    calls = FirsExchange.objects.count()
+
+    assert _advance(invoice, token="again") == Invoice.Status.CONFIRMED
+    assert FirsExchange.objects.count() == calls
 
 
 def test_same_source_gives_one_invoice(organization, enqueued):
