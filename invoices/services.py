@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -60,12 +61,12 @@ NEXT_STAGE = {
     Stage.TRANSMITTED: Stage.CONFIRMED,
 }
 # A B2C receipt is reported by signing it (brief §5.1-5.2): transmitting to the buyer's APP and
-# polling its delivery are B2B/B2G steps. Signed is where its FIRS work ends.
+# polling its delivery are B2B/B2G steps, so the sign step completes it (_stages_passed). One
+# left signed or transmitted before that rule goes on to confirmed with no FIRS call.
 NEXT_STAGE_B2C = {
     Stage.BUILT: Stage.VALIDATED,
     Stage.VALIDATED: Stage.SIGNED,
     Stage.SIGNED: Stage.CONFIRMED,
-    # A receipt transmitted before this rule: nothing more to ask FIRS either.
     Stage.TRANSMITTED: Stage.CONFIRMED,
 }
 STAGE_TIMESTAMP = {
@@ -103,11 +104,6 @@ def invoice_create_for_source(
     ``enqueue=False`` leaves running the pipeline to the caller (a task already on the queue);
     ``queue`` overrides the source's queue for this invoice's whole pipeline (back-fills: batch).
     """
-    existing = selectors.invoice_for_source(
-        organization=organization, source_type=source_type, source_id=source_id
-    )
-    if existing is not None:
-        return existing, False
     issue_at = timezone.localtime(_issue_datetime(source))
     number = f"{SOURCE_NUMBER_PREFIX[source_type]}{uuid.UUID(str(source_id)).hex}"
     invoice = Invoice(
@@ -163,7 +159,8 @@ def invoice_create_for_source(
             _snapshots_save(invoice, payload)
             _history_add(invoice, "", invoice.status, _problems_text(problems))
     except IntegrityError:
-        # Another worker created it between our read and our insert.
+        # The source's invoice exists already (a replay, or another worker just made it): the
+        # unique constraints are the check, so the usual case costs no read first.
         return (
             selectors.invoice_for_source(
                 organization=organization, source_type=source_type, source_id=source_id
@@ -206,21 +203,22 @@ def _fill_from_payload(invoice: Invoice, payload: dict) -> None:
 
 
 def _snapshots_save(invoice: Invoice, payload: dict) -> None:
-    for role, key in (
-        (InvoiceParty.Role.SUPPLIER, "accounting_supplier_party"),
-        (InvoiceParty.Role.CUSTOMER, "accounting_customer_party"),
-    ):
-        party = payload.get(key)
-        if party:
-            InvoiceParty.objects.create(
-                invoice=invoice,
-                role=role,
-                name=party.get("party_name", ""),
-                tin=party.get("tin", ""),
-                email=party.get("email", ""),
-                telephone=party.get("telephone", ""),
-                address=party.get("postal_address", {}),
-            )
+    InvoiceParty.objects.bulk_create(
+        InvoiceParty(
+            invoice=invoice,
+            role=role,
+            name=party.get("party_name", ""),
+            tin=party.get("tin", ""),
+            email=party.get("email", ""),
+            telephone=party.get("telephone", ""),
+            address=party.get("postal_address", {}),
+        )
+        for role, party in (
+            (InvoiceParty.Role.SUPPLIER, payload.get("accounting_supplier_party")),
+            (InvoiceParty.Role.CUSTOMER, payload.get("accounting_customer_party")),
+        )
+        if party
+    )
     InvoiceLine.objects.bulk_create(
         InvoiceLine(
             invoice=invoice,
@@ -268,13 +266,14 @@ class StepOutcome:
     reached: str | None = None
 
 
-def invoice_advance(*, invoice_id: int, claim_token: str) -> str:
+def invoice_advance(*, invoice_id: int, claim_token: str, invoice: Invoice | None = None) -> str:
     """Take the invoice as far as FIRS lets it go now. Returns the status it was left in.
 
     Safe to call any number of times, from any worker: only the holder of the claim works on
-    the invoice, and every step is a conditional transition.
+    the invoice, and every step is a conditional transition. ``invoice``: the row as its caller
+    has just written or read it (saves reading it again after claiming).
     """
-    invoice = _claim(invoice_id=invoice_id, claim_token=claim_token)
+    invoice = _claim(invoice_id=invoice_id, claim_token=claim_token, invoice=invoice)
     if invoice is None:
         return "not claimed"
     try:
@@ -285,16 +284,20 @@ def invoice_advance(*, invoice_id: int, claim_token: str) -> str:
                 break
         return invoice.status
     finally:
-        Invoice.objects.filter(pk=invoice.pk, claim_token=claim_token).update(
-            claimed_until=None, claim_token=""
-        )
+        # The final step lets the claim go in its own write.
+        if invoice.claim_token == claim_token:
+            Invoice.objects.filter(pk=invoice.pk, claim_token=claim_token).update(
+                claimed_until=None, claim_token=""
+            )
 
 
-def _claim(*, invoice_id: int, claim_token: str) -> Invoice | None:
+def _claim(*, invoice_id: int, claim_token: str, invoice: Invoice | None) -> Invoice | None:
     now = timezone.now()
     lease = timedelta(seconds=settings.INVOICE_CLAIM_SECONDS)
+    # An invoice in hand is claimed only while the row is still where it says.
+    held = {"stage": invoice.stage, "status": invoice.status} if invoice else {}
     claimed = (
-        Invoice.objects.filter(pk=invoice_id)
+        Invoice.objects.filter(pk=invoice_id, **held)
         .exclude(status__in=(Status.CONFIRMED, Status.NEEDS_ATTENTION))
         # A redelivered task carries the same token, so it may take over at once from the
         # worker that was killed while holding the claim.
@@ -305,7 +308,10 @@ def _claim(*, invoice_id: int, claim_token: str) -> Invoice | None:
     )
     if not claimed:
         return None
-    return Invoice.objects.select_related("organization").get(pk=invoice_id)
+    if invoice is None:
+        return Invoice.objects.select_related("organization").get(pk=invoice_id)
+    invoice.claimed_until, invoice.claim_token = now + lease, claim_token
+    return invoice
 
 
 def _next_stages(invoice: Invoice) -> dict:
@@ -326,16 +332,21 @@ def _step(invoice: Invoice) -> bool:
     except FirsError as error:
         _needs_attention(invoice, f"FIRS refused {error.operation or to_stage.label}: {error}")
         return False
-    to_stage = Stage(outcome.reached or to_stage)
+    passed = _stages_passed(invoice, Stage(outcome.reached or to_stage))
+    now = timezone.now()
     fields = {
         **outcome.fields,
-        "stage": to_stage,
-        "status": to_stage,
+        "stage": passed[-1],
+        "status": passed[-1],
         "attempts": 0,
         "next_attempt_at": None,
-        STAGE_TIMESTAMP[to_stage]: timezone.now(),
+        **{STAGE_TIMESTAMP[stage]: now for stage in passed},
     }
-    moved = _transition(invoice, from_stage=from_stage, fields=fields, note=outcome.note)
+    if passed[-1] == Stage.CONFIRMED:
+        fields |= {"claimed_until": None, "claim_token": ""}
+    moved = _transition(
+        invoice, from_stage=from_stage, passed=passed, fields=fields, note=outcome.note
+    )
     if moved:
         # The row now holds exactly these fields: no need to read it back.
         for name, value in fields.items():
@@ -408,9 +419,12 @@ def _confirm(invoice: Invoice, client) -> StepOutcome:
     return StepOutcome(fields={})
 
 
+_B2C_COMPLETE_NOTE = "B2C: reported to FIRS by signing; not transmitted"
+
+
 def _reported(invoice: Invoice, client) -> StepOutcome:
-    # The sign reply registered the receipt with FIRS; there is nothing more to ask it.
-    return StepOutcome(fields={}, note="B2C: reported to FIRS by signing; not transmitted")
+    # A receipt signed before signing completed it: there is nothing more to ask FIRS.
+    return StepOutcome(fields={}, note=_B2C_COMPLETE_NOTE)
 
 
 _STEP_WORK = {
@@ -420,6 +434,14 @@ _STEP_WORK = {
     Stage.CONFIRMED: _confirm,
 }
 _STEP_WORK_B2C = {**_STEP_WORK, Stage.CONFIRMED: _reported}
+
+
+def _stages_passed(invoice: Invoice, reached: Stage) -> list[Stage]:
+    """The stages one step takes the invoice through: a signed B2C receipt is also complete
+    (NEXT_STAGE_B2C), so one write records both."""
+    if reached == Stage.SIGNED and invoice.kind == Invoice.Kind.B2C:
+        return [Stage.SIGNED, Stage.CONFIRMED]
+    return [reached]
 
 
 def _call(invoice: Invoice, operation: str, call) -> FirsResponse:
@@ -449,7 +471,9 @@ def _call(invoice: Invoice, operation: str, call) -> FirsResponse:
     return response
 
 
-def _transition(invoice: Invoice, *, from_stage: str, fields: dict, note: str = "") -> bool:
+def _transition(
+    invoice: Invoice, *, from_stage: str, passed: list[Stage], fields: dict, note: str = ""
+) -> bool:
     with transaction.atomic():
         moved = Invoice.objects.filter(
             pk=invoice.pk,
@@ -457,12 +481,21 @@ def _transition(invoice: Invoice, *, from_stage: str, fields: dict, note: str = 
             status__in=(from_stage, Status.RETRYING),
         ).update(**fields, updated_at=timezone.now())
         if moved:
-            _history_add(invoice, invoice.status, fields["status"], note)
-            at = fields.get(STAGE_TIMESTAMP.get(fields["stage"], ""), timezone.now())
-            invoice_stage_reached.send(
-                sender=Invoice, invoice=invoice, stage=fields["stage"], at=at
+            statuses = [invoice.status, *passed]
+            InvoiceStatusChange.objects.bulk_create(
+                InvoiceStatusChange(
+                    invoice=invoice,
+                    from_status=before,
+                    to_status=after,
+                    note=(note if position == 0 else _B2C_COMPLETE_NOTE)[:2000],
+                )
+                for position, (before, after) in enumerate(pairwise(statuses))
             )
-    if moved and fields["stage"] == Stage.SIGNED and invoice.source_received_at:
+            for stage in passed:
+                invoice_stage_reached.send(
+                    sender=Invoice, invoice=invoice, stage=stage, at=fields[STAGE_TIMESTAMP[stage]]
+                )
+    if moved and Stage.SIGNED in passed and invoice.source_received_at:
         SOURCE_TO_SIGNED_SECONDS.labels(invoice.source_type, invoice.source_platform).observe(
             (fields[STAGE_TIMESTAMP[Stage.SIGNED]] - invoice.source_received_at).total_seconds()
         )

@@ -278,7 +278,7 @@ def deal_from_row(deal_row: CRMDeal) -> Deal:
 def deal_invoice(*, deal_row: CRMDeal, advance_with: str = "", queue: str = "") -> Invoice:
     """Create the deal's invoice (once) from the version the row stores, and link it."""
     connection = deal_row.connection
-    invoice, _ = invoice_services.invoice_create_for_source(
+    invoice, created = invoice_services.invoice_create_for_source(
         organization=connection.organization,
         source_type=Invoice.Source.CRM,
         source_id=deal_row.pk,
@@ -299,7 +299,12 @@ def deal_invoice(*, deal_row: CRMDeal, advance_with: str = "", queue: str = "") 
         updated_at=now,
     )
     if advance_with and not failed:
-        invoice_services.invoice_advance(invoice_id=invoice.pk, claim_token=advance_with)
+        invoice_services.invoice_advance(
+            invoice_id=invoice.pk,
+            claim_token=advance_with,
+            # Just written here: no need to read it back.
+            invoice=invoice if created else None,
+        )
     return invoice
 
 

@@ -200,7 +200,7 @@ def transaction_invoice(
                 f"Refund of {sale.original_external_id}, a sale with no invoice here yet",
             )
             return None
-    invoice, _ = invoice_services.invoice_create_for_source(
+    invoice, created = invoice_services.invoice_create_for_source(
         organization=connection.organization,
         source_type=Invoice.Source.POS,
         source_id=transaction_row.pk,
@@ -223,7 +223,12 @@ def transaction_invoice(
         updated_at=timezone.now(),
     )
     if advance_with and not failed:
-        invoice_services.invoice_advance(invoice_id=invoice.pk, claim_token=advance_with)
+        invoice_services.invoice_advance(
+            invoice_id=invoice.pk,
+            claim_token=advance_with,
+            # Just written here: no need to read it back.
+            invoice=invoice if created else None,
+        )
     return invoice
 
 
