@@ -47,6 +47,7 @@ from invoices.models import (
 from invoices.qr import qr_stamp_make
 from invoices.signals import invoice_stage_reached
 from invoices.validation import decimal_from_json, invoice_validate, round2
+from taxpoynt.lib.priority import realtime_latency_note
 
 logger = logging.getLogger(__name__)
 
@@ -496,9 +497,13 @@ def _transition(
                     sender=Invoice, invoice=invoice, stage=stage, at=fields[STAGE_TIMESTAMP[stage]]
                 )
     if moved and Stage.SIGNED in passed and invoice.source_received_at:
+        signed_at = fields[STAGE_TIMESTAMP[Stage.SIGNED]]
+        latency = (signed_at - invoice.source_received_at).total_seconds()
         SOURCE_TO_SIGNED_SECONDS.labels(invoice.source_type, invoice.source_platform).observe(
-            (fields[STAGE_TIMESTAMP[Stage.SIGNED]] - invoice.source_received_at).total_seconds()
+            latency
         )
+        if invoice.queue == "realtime":
+            realtime_latency_note(seconds=latency)
     return bool(moved)
 
 

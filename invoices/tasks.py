@@ -1,10 +1,14 @@
 from celery import shared_task
 
 from invoices import services
+from taxpoynt.lib.priority import batch_wait_for_realtime
 
 
 @shared_task(bind=True, name="invoices.advance")
 def invoice_advance(self, *, invoice_id: int):
+    if (self.request.delivery_info or {}).get("routing_key") == "batch":
+        # A back-filled invoice waits while live sales are being signed late.
+        batch_wait_for_realtime()
     # The task id is the claim token: a redelivery of this same message may resume at once.
     return services.invoice_advance(invoice_id=invoice_id, claim_token=self.request.id or "")
 

@@ -5,12 +5,20 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import Membership
+from taxpoynt.lib.priority import REALTIME_LATE_KEY
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def realtime_on_time():
+    """No test starts with batch work held back by another test's late sale."""
+    cache.delete(REALTIME_LATE_KEY)
 
 
 @pytest.fixture

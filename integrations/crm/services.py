@@ -40,6 +40,7 @@ from integrations.crm.connectors import CRMConnector, PipelineStage
 from integrations.crm.models import CRMConnection, CRMDeal
 from invoices import services as invoice_services
 from invoices.models import Invoice
+from taxpoynt.lib.priority import batch_wait_for_realtime
 
 logger = logging.getLogger(__name__)
 
@@ -509,6 +510,8 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
     modified_after, after = _cursor_read(run.cursor, start=run.window_start)
     pages = 0
     while page_budget is None or pages < page_budget:
+        # Between pages (the cursor has moved): live sales go first.
+        batch_wait_for_realtime()
         try:
             connection_won_stages_default(connection=connection)
             page = connector_for(connection).deals_page(

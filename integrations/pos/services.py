@@ -35,6 +35,7 @@ from integrations.base.services import sync_run_progress
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices import services as invoice_services
 from invoices.models import Invoice
+from taxpoynt.lib.priority import batch_wait_for_realtime
 
 logger = logging.getLogger(__name__)
 
@@ -393,6 +394,8 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
     connector = connector_for(connection)
     cursor, pages = run.cursor, 0
     while page_budget is None or pages < page_budget:
+        # Between pages (the cursor has moved): live sales go first.
+        batch_wait_for_realtime()
         try:
             page = connector.sales_page(start=run.window_start, end=run.window_end, cursor=cursor)
         except ConnectorError as error:

@@ -252,6 +252,13 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_QUARANTINE_CAP = env.int("WEBHOOK_QUARANTINE_CAP", default=1000)
 # Sweeper: events and transactions pending longer than this are re-queued (F3).
 INTEGRATIONS_SWEEP_AFTER_SECONDS = env.int("INTEGRATIONS_SWEEP_AFTER_SECONDS", default=30)
+# Back-fills and their invoices wait while live POS sales are late: for BATCH_HOLD_SECONDS after
+# one took longer than REALTIME_LATE_SECONDS (half its 2 s SLA) from receipt to signature, each
+# wait BATCH_MAX_WAIT_SECONDS at most (taxpoynt.lib.priority).
+REALTIME_LATE_SECONDS = env.float("REALTIME_LATE_SECONDS", default=1.0)
+BATCH_HOLD_SECONDS = env.int("BATCH_HOLD_SECONDS", default=3)
+BATCH_MAX_WAIT_SECONDS = env.float("BATCH_MAX_WAIT_SECONDS", default=60.0)
+BATCH_WAIT_POLL_SECONDS = 0.5
 INTEGRATIONS_MAX_ATTEMPTS = env.int("INTEGRATIONS_MAX_ATTEMPTS", default=8)
 # A connect flow's one-time state is good for this long.
 OAUTH_STATE_SECONDS = env.int("OAUTH_STATE_SECONDS", default=600)

@@ -13,6 +13,7 @@ from invoices import services
 from invoices.firs.client import SharedCircuitBreaker
 from invoices.firs.sandbox import FAULTS_CACHE_KEY, sandbox_faults_set
 from invoices.models import FirsExchange, FirsSandboxCredential, Invoice
+from taxpoynt.lib.priority import realtime_is_late
 from tests.invoices.pipeline_support import pos_sale, sandbox_organization, won_deal
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -129,6 +130,23 @@ def test_b2c_receipt_transmitted_before_the_rule_is_confirmed_without_a_call(
 
     assert _advance(invoice, token="again") == Invoice.Status.CONFIRMED
     assert FirsExchange.objects.count() == calls
+
+
+@pytest.mark.parametrize(("queue", "holds_batch_back"), [("", True), ("batch", False)])
+def test_a_live_sale_signed_late_holds_batch_work_back(
+    organization, enqueued, queue, holds_batch_back
+):
+    invoice, _ = services.invoice_create_for_source(
+        organization=organization,
+        source_type=Invoice.Source.POS,
+        source_id=uuid.UUID(int=40),
+        source=pos_sale(40),
+        received_at=timezone.now() - timedelta(seconds=5),
+        queue=queue,
+    )
+
+    assert _advance(invoice) == Invoice.Status.CONFIRMED
+    assert realtime_is_late() is holds_batch_back
 
 
 def test_same_source_gives_one_invoice(organization, enqueued):

@@ -59,6 +59,28 @@ def test_a_backfill_pulls_every_completed_order_once_with_progress(connection, e
     assert set(enqueued) == {"batch"} and len(enqueued) == 110
 
 
+def test_a_backfill_lets_live_sales_go_first_before_each_page(connection, enqueued, monkeypatch):
+    now = timezone.now()
+    orders_backfill(
+        merchant=merchant_of(connection),
+        count=60,
+        start=now - timedelta(days=10),
+        end=now - timedelta(days=1),
+        seed=4,
+    )
+    run = services.backfill_start(connection=connection, start=now - timedelta(days=11), end=now)
+    rows_before_each_wait = []
+    monkeypatch.setattr(
+        services,
+        "batch_wait_for_realtime",
+        lambda: rows_before_each_wait.append(POSTransaction.objects.count()) or 0.0,
+    )
+
+    assert services.backfill_run(sync_run_id=run.pk) == "succeeded"
+    assert rows_before_each_wait == [0, 25, 50]
+    assert Invoice.objects.count() == 60
+
+
 def test_backfill_and_live_webhooks_overlapping_give_one_invoice_per_sale(connection, enqueued):
     now = timezone.now()
     orders_backfill(
