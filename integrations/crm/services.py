@@ -510,8 +510,6 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
     modified_after, after = _cursor_read(run.cursor, start=run.window_start)
     pages = 0
     while page_budget is None or pages < page_budget:
-        # Between pages (the cursor has moved): live sales go first.
-        batch_wait_for_realtime()
         try:
             connection_won_stages_default(connection=connection)
             page = connector_for(connection).deals_page(
@@ -532,6 +530,8 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
         # Oldest change first: the first deal past the window ends the run.
         in_window = [deal for deal in page.deals if deal.modified_at < run.window_end]
         for deal in in_window:
+            # Live sales go first (recording a deal again is a no-op).
+            batch_wait_for_realtime()
             deal_record(connection=connection, deal=deal, received_at=now, queue="batch")
         modified_after, after = page.modified_after, page.after_cursor
         pages += 1

@@ -394,8 +394,6 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
     connector = connector_for(connection)
     cursor, pages = run.cursor, 0
     while page_budget is None or pages < page_budget:
-        # Between pages (the cursor has moved): live sales go first.
-        batch_wait_for_realtime()
         try:
             page = connector.sales_page(start=run.window_start, end=run.window_end, cursor=cursor)
         except ConnectorError as error:
@@ -411,6 +409,8 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
             raise RetryLater(retry_delay(1, error), str(error)) from error
         now = timezone.now()
         for sale in page.sales:
+            # Live sales go first (a page is hundreds of rows; recording one again is a no-op).
+            batch_wait_for_realtime()
             transaction_record(connection=connection, sale=sale, received_at=now, queue="batch")
         cursor = page.cursor
         pages += 1
