@@ -14,7 +14,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from itertools import pairwise
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -333,21 +332,20 @@ def _step(invoice: Invoice) -> bool:
     except FirsError as error:
         _needs_attention(invoice, f"FIRS refused {error.operation or to_stage.label}: {error}")
         return False
-    passed = _stages_passed(invoice, Stage(outcome.reached or to_stage))
+    passed = _stages_passed(invoice, Stage(outcome.reached or to_stage), note=outcome.note)
+    reached = passed[-1][0]
     now = timezone.now()
     fields = {
         **outcome.fields,
-        "stage": passed[-1],
-        "status": passed[-1],
+        "stage": reached,
+        "status": reached,
         "attempts": 0,
         "next_attempt_at": None,
-        **{STAGE_TIMESTAMP[stage]: now for stage in passed},
+        **{STAGE_TIMESTAMP[stage]: now for stage, _ in passed},
     }
-    if passed[-1] == Stage.CONFIRMED:
+    if reached == Stage.CONFIRMED:
         fields |= {"claimed_until": None, "claim_token": ""}
-    moved = _transition(
-        invoice, from_stage=from_stage, passed=passed, fields=fields, note=outcome.note
-    )
+    moved = _transition(invoice, from_stage=from_stage, passed=passed, fields=fields)
     if moved:
         # The row now holds exactly these fields: no need to read it back.
         for name, value in fields.items():
@@ -437,12 +435,12 @@ _STEP_WORK = {
 _STEP_WORK_B2C = {**_STEP_WORK, Stage.CONFIRMED: _reported}
 
 
-def _stages_passed(invoice: Invoice, reached: Stage) -> list[Stage]:
-    """The stages one step takes the invoice through: a signed B2C receipt is also complete
-    (NEXT_STAGE_B2C), so one write records both."""
+def _stages_passed(invoice: Invoice, reached: Stage, *, note: str) -> list[tuple[Stage, str]]:
+    """The stages one step takes the invoice through, each with its history note: a signed B2C
+    receipt is also complete (NEXT_STAGE_B2C), so one write records both."""
     if reached == Stage.SIGNED and invoice.kind == Invoice.Kind.B2C:
-        return [Stage.SIGNED, Stage.CONFIRMED]
-    return [reached]
+        return [(Stage.SIGNED, note), (Stage.CONFIRMED, _B2C_COMPLETE_NOTE)]
+    return [(reached, note)]
 
 
 def _call(invoice: Invoice, operation: str, call) -> FirsResponse:
@@ -473,8 +471,9 @@ def _call(invoice: Invoice, operation: str, call) -> FirsResponse:
 
 
 def _transition(
-    invoice: Invoice, *, from_stage: str, passed: list[Stage], fields: dict, note: str = ""
+    invoice: Invoice, *, from_stage: str, passed: list[tuple[Stage, str]], fields: dict
 ) -> bool:
+    stages = [stage for stage, _ in passed]
     with transaction.atomic():
         moved = Invoice.objects.filter(
             pk=invoice.pk,
@@ -482,21 +481,17 @@ def _transition(
             status__in=(from_stage, Status.RETRYING),
         ).update(**fields, updated_at=timezone.now())
         if moved:
-            statuses = [invoice.status, *passed]
             InvoiceStatusChange.objects.bulk_create(
                 InvoiceStatusChange(
-                    invoice=invoice,
-                    from_status=before,
-                    to_status=after,
-                    note=(note if position == 0 else _B2C_COMPLETE_NOTE)[:2000],
+                    invoice=invoice, from_status=before, to_status=stage, note=note[:2000]
                 )
-                for position, (before, after) in enumerate(pairwise(statuses))
+                for before, (stage, note) in zip([invoice.status, *stages], passed, strict=False)
             )
-            for stage in passed:
+            for stage in stages:
                 invoice_stage_reached.send(
                     sender=Invoice, invoice=invoice, stage=stage, at=fields[STAGE_TIMESTAMP[stage]]
                 )
-    if moved and Stage.SIGNED in passed and invoice.source_received_at:
+    if moved and Stage.SIGNED in stages and invoice.source_received_at:
         signed_at = fields[STAGE_TIMESTAMP[Stage.SIGNED]]
         latency = (signed_at - invoice.source_received_at).total_seconds()
         SOURCE_TO_SIGNED_SECONDS.labels(invoice.source_type, invoice.source_platform).observe(

@@ -54,14 +54,22 @@ def request_json(
         response = pooled_session().request(
             method, url, headers=headers, json=json, data=data, params=params, timeout=timeout
         )
-    except requests.Timeout as exc:
-        raise TransientConnectorError(
-            f"{platform} did not answer in time ({exc.__class__.__name__})"
-        ) from None
     except requests.RequestException as exc:
-        raise TransientConnectorError(
-            f"{platform} could not be reached ({exc.__class__.__name__})"
-        ) from None
+        raise transport_error(exc, platform=platform) from None
+    return response_json(response, platform=platform)
+
+
+def transport_error(exc: requests.RequestException, *, platform: str) -> TransientConnectorError:
+    """A call that got no answer: worth another try."""
+    if isinstance(exc, requests.Timeout):
+        return TransientConnectorError(
+            f"{platform} did not answer in time ({exc.__class__.__name__})"
+        )
+    return TransientConnectorError(f"{platform} could not be reached ({exc.__class__.__name__})")
+
+
+def response_json(response: requests.Response, *, platform: str) -> dict:
+    """The JSON object a platform answered, or the ConnectorError its answer amounts to."""
     if response.status_code >= 400:
         raise error_for_response(response, platform=platform)
     try:

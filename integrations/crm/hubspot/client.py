@@ -18,11 +18,7 @@ from urllib.parse import quote
 import requests
 from django.core.cache import cache
 
-from integrations.base.errors import (
-    PermanentConnectorError,
-    RateLimited,
-    TransientConnectorError,
-)
+from integrations.base.errors import RateLimited
 from integrations.crm.hubspot.mappers import (
     BATCH_READ_LIMIT,
     LINE_ITEM_PROPERTIES,
@@ -31,9 +27,10 @@ from integrations.crm.hubspot.mappers import (
 )
 from taxpoynt.lib.http import (
     DEFAULT_TIMEOUT,
-    error_for_response,
     pooled_session,
+    response_json,
     retry_after_seconds,
+    transport_error,
 )
 
 API_BASE_URL = "https://api.hubapi.com"
@@ -144,30 +141,10 @@ class HubSpotClient:
                 params=params,
                 timeout=DEFAULT_TIMEOUT,
             )
-        except requests.Timeout as exc:
-            raise TransientConnectorError(
-                f"{self.platform} did not answer in time ({exc.__class__.__name__})"
-            ) from None
         except requests.RequestException as exc:
-            raise TransientConnectorError(
-                f"{self.platform} could not be reached ({exc.__class__.__name__})"
-            ) from None
+            raise transport_error(exc, platform=self.platform) from None
         self._budget_note(response)
-        if response.status_code >= 400:
-            raise error_for_response(response, platform=self.platform)
-        if response.status_code == 204 or not response.content:
-            return {}
-        try:
-            body = response.json()
-        except ValueError:
-            raise TransientConnectorError(
-                f"{self.platform} answered {response.status_code} with a body that is not JSON"
-            ) from None
-        if not isinstance(body, dict):
-            raise PermanentConnectorError(
-                f"{self.platform} answered with JSON that is not an object"
-            )
-        return body
+        return response_json(response, platform=self.platform)
 
     @property
     def _pause_key(self) -> str:

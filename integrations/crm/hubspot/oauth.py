@@ -20,9 +20,8 @@ from social_core.strategy import BaseStrategy
 from integrations.base.errors import (
     ConnectorError,
     PermanentConnectorError,
-    TransientConnectorError,
 )
-from taxpoynt.lib.http import DEFAULT_TIMEOUT, error_for_response
+from taxpoynt.lib.http import DEFAULT_TIMEOUT, error_for_response, transport_error
 
 PLATFORM = "HubSpot"
 
@@ -156,12 +155,6 @@ def _connector_error(error: SocialAuthBaseException) -> ConnectorError:
     cause = error.__cause__
     if isinstance(cause, requests.HTTPError) and cause.response is not None:
         return error_for_response(cause.response, platform=PLATFORM)
-    if isinstance(cause, requests.Timeout):
-        return TransientConnectorError(
-            f"{PLATFORM} did not answer in time ({cause.__class__.__name__})"
-        )
     if isinstance(cause, requests.RequestException):
-        return TransientConnectorError(
-            f"{PLATFORM} could not be reached ({cause.__class__.__name__})"
-        )
+        return transport_error(cause, platform=PLATFORM)
     return PermanentConnectorError(f"{PLATFORM}: {error} {error.detail}".strip())
