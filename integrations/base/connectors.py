@@ -92,6 +92,12 @@ class BaseConnector(ABC):
         order): it is then stored as ignored and never queued. Decided on the event, no HTTP."""
         return True
 
+    @classmethod
+    def event_subject(cls, event: WebhookEvent) -> str:
+        """The one sale or deal the event is about, read from the event alone, or "" when that
+        takes a fetch. Events of one subject are worked by one task: the others wait on it."""
+        return ""
+
     @abstractmethod
     def test_connection(self) -> None:
         """Make one cheap authenticated call; raise ConnectorError when it fails."""

@@ -74,6 +74,9 @@ class InboundEvent(models.Model):
     event_id = models.CharField(max_length=255)
     event_type = models.CharField(max_length=100)
     object_id = models.CharField(max_length=255, blank=True)
+    # The sale or deal the event is about when the event alone says so (the connector's
+    # event_subject): the task working on it settles the others of the same subject.
+    subject_id = models.CharField(max_length=255, blank=True, default="")
     payload = models.JSONField()
     received_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -100,6 +103,11 @@ class InboundEvent(models.Model):
                 fields=["connection_id", "object_id"],
                 condition=models.Q(status="pending"),
                 name="inbound_event_pending_object",
+            ),
+            models.Index(
+                fields=["connection_id", "subject_id"],
+                condition=models.Q(status="pending") & ~models.Q(subject_id=""),
+                name="inbound_event_pending_subject",
             ),
         ]
 

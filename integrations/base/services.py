@@ -223,20 +223,23 @@ def _events_store(delivery: Delivery, routed: list) -> DeliveryAccepted:
                 event.event_id[:255],
                 event.event_type[:100],
                 event.object_id[:255],
+                connector.event_subject(event)[:255],
                 json.dumps(event.payload, cls=DjangoJSONEncoder),
                 now,
                 InboundEvent.Status.PENDING if needed else InboundEvent.Status.IGNORED,
                 None if needed else now,
             )
         )
-    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, 0, '')"] * len(rows))
+    placeholders = ", ".join(
+        ["(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, 0, '')"] * len(rows)
+    )
     params = [value for row in rows for value in row]
     with transaction.atomic(), db_connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {InboundEvent._meta.db_table}
-                (family, platform, connection_id, event_id, event_type, object_id, payload,
-                 received_at, status, processed_at, attempts, error)
+                (family, platform, connection_id, event_id, event_type, object_id, subject_id,
+                 payload, received_at, status, processed_at, attempts, error)
             VALUES {placeholders}
             ON CONFLICT (family, connection_id, event_id) DO NOTHING
             RETURNING id, status

@@ -46,11 +46,17 @@ class POSConnector(BaseConnector):
         order they must be recorded (a refund's original sale first). Empty when there is
         nothing to invoice yet (an open order, a pending payment)."""
 
-    def sale_ids_for_event(self, event: WebhookEvent) -> list[str] | None:
+    @classmethod
+    def sale_ids_for_event(cls, event: WebhookEvent) -> list[str] | None:
         """The platform ids of the sales an event is about, read from the event alone (no HTTP),
         or None when that takes a fetch. Lets a repeat event about a sale already invoiced be
         settled without asking the platform again."""
         return None
+
+    @classmethod
+    def event_subject(cls, event: WebhookEvent) -> str:
+        sale_ids = cls.sale_ids_for_event(event) or []
+        return sale_ids[0] if len(sale_ids) == 1 else ""
 
     @abstractmethod
     def sales_page(self, *, start: datetime, end: datetime, cursor: str = "") -> SalesPage:

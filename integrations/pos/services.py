@@ -63,25 +63,59 @@ def event_process(*, event_id: int, claim_token: str = "") -> str:
     if _already_invoiced(connection, sale_ids):
         event_finish(event, InboundEvent.Status.PROCESSED)
         return InboundEvent.Status.PROCESSED
-    with sales_lock(connection=connection, sale_ids=sale_ids or ()) as held:
-        if not held:
-            # A till sends several events for one sale at once: the one holding the lock does
-            # the work, this one comes back to find the sale invoiced.
-            raise RetryLater(SIBLING_EVENT_WAIT_SECONDS, "another event of this sale is in hand")
-        if sale_ids and _already_invoiced(connection, sale_ids):
-            event_finish(event, InboundEvent.Status.PROCESSED)
-            return InboundEvent.Status.PROCESSED
-        return _event_sales_record(
-            event,
-            connection=connection,
-            connector=connector,
-            webhook_event=webhook_event,
-            claim_token=claim_token,
-        )
+    held = False
+    try:
+        with sales_lock(connection=connection, sale_ids=sale_ids or ()) as held:
+            if not held:
+                # A till sends several events for one sale at once: the one holding the lock
+                # does the work and then settles this one, found by its subject. An event
+                # stored without one cannot be found, so it comes back by itself.
+                if event.subject_id:
+                    return InboundEvent.Status.PENDING
+                raise RetryLater(
+                    SIBLING_EVENT_WAIT_SECONDS, "another event of this sale is in hand"
+                )
+            if sale_ids and _already_invoiced(connection, sale_ids):
+                event_finish(event, InboundEvent.Status.PROCESSED)
+                return InboundEvent.Status.PROCESSED
+            return _event_sales_record(
+                event,
+                connection=connection,
+                connector=connector,
+                webhook_event=webhook_event,
+                claim_token=claim_token,
+            )
+    finally:
+        if held and sale_ids and len(sale_ids) == 1:
+            _siblings_settle(event, connection=connection, sale_id=sale_ids[0])
 
 
 # Long enough for the event in hand to get its sale signed (a few FIRS round trips).
 SIBLING_EVENT_WAIT_SECONDS = 1.0
+
+
+def _siblings_settle(event: InboundEvent, *, connection: POSConnection, sale_id: str) -> None:
+    """The other pending events of the sale, left to this one while it held the sale: done once
+    the sale is invoiced, else queued again to try for themselves. Runs after the lock is let
+    go, so every event that found it held is already stored and pending here."""
+    from integrations.pos.tasks import event_process_task
+
+    siblings = InboundEvent.objects.filter(
+        family="pos",
+        connection_id=connection.pk,
+        subject_id=sale_id,
+        status=InboundEvent.Status.PENDING,
+    ).exclude(pk=event.pk)
+    waiting = list(siblings.values_list("pk", flat=True))
+    if not waiting:
+        return
+    if _already_invoiced(connection, [sale_id]):
+        siblings.filter(pk__in=waiting).update(
+            status=InboundEvent.Status.PROCESSED, processed_at=timezone.now()
+        )
+        return
+    for sibling_id in waiting:
+        event_process_task.apply_async(kwargs={"event_id": sibling_id}, queue="realtime")
 
 
 @contextmanager

@@ -136,15 +136,22 @@ class SquareConnector(POSConnector, OAuthConnector):
             )
         return event.event_type in REFUND_EVENTS
 
-    def sale_ids_for_event(self, event: WebhookEvent) -> list[str] | None:
+    @classmethod
+    def sale_ids_for_event(cls, event: WebhookEvent) -> list[str] | None:
         # Only events that can make a sale: an open order or pending payment makes none anyway.
-        body = (event.payload.get("data") or {}).get("object") or {}
+        # Read at intake too, so a malformed event gives None here, never an error.
+        data = event.payload.get("data")
+        body = data.get("object") if isinstance(data, Mapping) else None
+        if not isinstance(body, Mapping):
+            return None
         if event.event_type in ORDER_EVENT_OBJECTS:
-            summary = body.get(ORDER_EVENT_OBJECTS[event.event_type]) or {}
-            order_id = summary.get("order_id") if summary.get("state") == "COMPLETED" else None
+            summary = body.get(ORDER_EVENT_OBJECTS[event.event_type])
+            completed = isinstance(summary, Mapping) and summary.get("state") == "COMPLETED"
+            order_id = summary.get("order_id") if completed else None
         elif event.event_type in PAYMENT_EVENTS:
-            payment = body.get("payment") or {}
-            order_id = payment.get("order_id") if payment.get("status") == "COMPLETED" else None
+            payment = body.get("payment")
+            completed = isinstance(payment, Mapping) and payment.get("status") == "COMPLETED"
+            order_id = payment.get("order_id") if completed else None
         else:
             return None
         return [order_id] if isinstance(order_id, str) and order_id else None

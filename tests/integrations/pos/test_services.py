@@ -2,6 +2,7 @@
 against the Square and FIRS sandboxes over real HTTP (live_server)."""
 
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from django.db import connection as db
 from django.utils import timezone
 
 from integrations.base.canonical import Line, Sale, SaleKind
+from integrations.base.errors import TransientConnectorError
 from integrations.base.events import RetryLater
 from integrations.base.models import InboundEvent
 from integrations.pos import services
@@ -149,6 +151,74 @@ def test_an_event_of_a_sale_in_hand_elsewhere_waits_without_asking_the_platform(
 
     assert fetched == [order["id"]]
     assert POSTransaction.objects.count() == Invoice.objects.count() == 1
+
+
+def _stored_with_subject(connection, envelope, *, sale_id) -> InboundEvent:
+    """An event stored as the webhook intake stores it now: with the sale it is about."""
+    event = _stored(connection, envelope)
+    InboundEvent.objects.filter(pk=event.pk).update(subject_id=sale_id)
+    event.refresh_from_db()
+    return event
+
+
+@pytest.fixture
+def sale_in_hand_elsewhere(connection):
+    """Holds a sale's lock from another database session, as a worker on it would."""
+
+    @contextmanager
+    def held(sale_id):
+        with psycopg.connect(**_session_params(), autocommit=True) as other:
+            other.execute(
+                "SELECT pg_advisory_lock(hashtextextended(%s, 0))",
+                [f"pos:{connection.pk}:{sale_id}"],
+            )
+            yield
+
+    return held
+
+
+def test_an_event_of_a_sale_in_hand_is_settled_by_the_holder_without_coming_back(
+    connection, published, sale_in_hand_elsewhere
+):
+    order = completed_order(connection)
+    first = _stored_with_subject(connection, order_event(connection, order), sale_id=order["id"])
+    second = _stored_with_subject(
+        connection, order_event(connection, order, event_type="order.created"), sale_id=order["id"]
+    )
+    with sale_in_hand_elsewhere(order["id"]):
+        assert _process(second, token="task-2") == "pending"
+    assert second.status == "pending"
+
+    assert _process(first, token="task-1") == "processed"
+
+    second.refresh_from_db()
+    assert second.status == "processed" and second.processed_at is not None
+    assert published == []
+    assert POSTransaction.objects.count() == Invoice.objects.count() == 1
+
+
+def test_events_left_to_a_holder_that_did_not_invoice_the_sale_are_queued_again(
+    connection, published, sale_in_hand_elsewhere, monkeypatch
+):
+    order = completed_order(connection)
+    first = _stored_with_subject(connection, order_event(connection, order), sale_id=order["id"])
+    second = _stored_with_subject(
+        connection, order_event(connection, order, event_type="order.created"), sale_id=order["id"]
+    )
+    with sale_in_hand_elsewhere(order["id"]):
+        assert _process(second, token="task-2") == "pending"
+
+    def unavailable(self, order_id):
+        raise TransientConnectorError("Square answered 503")
+
+    monkeypatch.setattr(SquareClient, "order", unavailable)
+    with pytest.raises(RetryLater):
+        _process(first, token="task-1")
+
+    assert published == [("pos.process_event", {"event_id": second.pk})]
+    second.refresh_from_db()
+    assert second.status == "pending"
+    assert not POSTransaction.objects.exists()
 
 
 def _session_params() -> dict:

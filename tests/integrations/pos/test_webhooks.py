@@ -62,6 +62,8 @@ def test_a_signed_delivery_is_stored_then_queued(client, connection, published):
     event = InboundEvent.objects.get()
     assert (event.event_id, event.event_type, event.status) == ("evt-1", "order.updated", "pending")
     assert event.payload == envelope
+    # The sale it is about, so that the event working on the sale can settle this one.
+    assert event.subject_id == "ORDER-1"
     assert str(event.connection_id) == str(connection.pk)
     # Queued on commit only: this test's transaction never commits.
     assert published == []
@@ -92,6 +94,7 @@ def test_an_open_order_is_kept_as_ignored_and_not_queued(client, published):
     kept = {event.event_id: event for event in InboundEvent.objects.all()}
     assert kept["evt-open"].status == "ignored" and kept["evt-open"].processed_at
     assert kept["evt-open"].payload == opened
+    assert kept["evt-open"].subject_id == ""
     assert kept["evt-done"].status == "pending"
     assert published == [(kept["evt-done"].pk, "realtime")]
 

@@ -82,3 +82,41 @@ def test_a_malformed_event_is_queued_so_that_processing_records_why():
     (event,) = webhook_events(json.dumps(envelope).encode())
 
     assert SquareConnector.event_needs_processing(event) is True
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "value", "subject"),
+    [
+        ("webhook-order.updated", "state", "COMPLETED", "order_id"),
+        ("webhook-order.updated", "state", "OPEN", ""),
+        ("webhook-payment.updated", "status", "COMPLETED", "order_id"),
+        ("webhook-payment.created", "status", "APPROVED", ""),
+        ("webhook-refund.created", None, None, ""),
+        ("webhook-customer.created", None, None, ""),
+    ],
+)
+def test_the_subject_of_an_event_is_the_completed_sale_it_names(name, field, value, subject):
+    envelope = json.loads((FIXTURES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    body = envelope["data"]["object"]
+    target = body.get("payment") or body.get("order_updated") or body.get("order_created")
+    if field:
+        target[field] = value
+    (event,) = webhook_events(json.dumps(envelope).encode())
+
+    assert SquareConnector.event_subject(event) == (target[subject] if subject else "")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"payment": "not an object"},
+        {"payment": {"status": "COMPLETED"}},
+        {"payment": {"status": "COMPLETED", "order_id": 7}},
+    ],
+)
+def test_a_malformed_event_has_no_subject(body):
+    envelope = json.loads((FIXTURES_DIR / "webhook-payment.updated.json").read_text())
+    envelope["data"]["object"] = body
+    (event,) = webhook_events(json.dumps(envelope).encode())
+
+    assert SquareConnector.event_subject(event) == ""
