@@ -12,6 +12,7 @@ on a shared machine: compare ratios, not absolute numbers.
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -70,7 +71,7 @@ def percentile(values: list[float], share: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))
+    index = max(0, min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1))
     return ordered[index]
 
 
@@ -641,7 +642,7 @@ def report(
     from integrations.base.models import InboundEvent, SyncRun
     from invoices.models import FirsSandboxCredential, Invoice
 
-    rows = list(live_rows(since_epoch=started_at).values("received_at", "signed_at"))
+    rows = list(live_rows(since_epoch=started_at).values("received_at", "signed_at", "invoice_id"))
     signed = [row for row in rows if row["signed_at"]]
     latencies = [(row["signed_at"] - row["received_at"]).total_seconds() for row in signed]
     first = min(row["received_at"] for row in rows) if rows else None
@@ -703,12 +704,45 @@ def report(
             "no_duplicate": duplicates == 0 and credential.duplicate_submissions == 0,
         },
     }
+    result["http_floor"] = http_floor(
+        yardstick_per_second=yardstick["requests_per_second"],
+        deliveries=summary.deliveries_sent,
+        sales=sales,
+        invoice_ids=[row["invoice_id"] for row in rows if row["invoice_id"]],
+    )
     if crm_traffic:
         result["crm"] = crm_report(
             args=args, connection=prepared["crm_connection"], traffic=crm_traffic
         )
         result["sla"]["crm_p99_under_30s"] = result["crm"].pop("p99_under_30s")
     return result
+
+
+# Square's published answers carry no line items in an order or payment event: every sale is
+# fetched once (RetrieveOrder) before it can be invoiced.
+PLATFORM_FETCHES_PER_SALE = 1
+
+
+def http_floor(*, yardstick_per_second: float, deliveries: int, sales: int, invoice_ids) -> dict:
+    """The most sales per second this box could carry if a sale cost only its HTTP exchanges,
+    each priced at one yardstick request (a client, a Django view and one write): the webhook
+    deliveries the till sends, the order fetch and the FIRS calls (FIRS brief §5.2), all
+    measured in this run. Nothing is left for queues, invoices or their statements."""
+    from invoices.models import FirsExchange
+
+    firs_calls = FirsExchange.objects.filter(invoice_id__in=invoice_ids).count()
+    per_sale = {
+        "webhook_deliveries": round(deliveries / max(1, sales), 2),
+        "platform_fetches": PLATFORM_FETCHES_PER_SALE,
+        "firs_calls": round(firs_calls / max(1, len(invoice_ids)), 2),
+    }
+    exchanges = sum(per_sale.values())
+    return {
+        "exchanges_per_sale": {**per_sale, "total": round(exchanges, 2)},
+        "ceiling_sales_per_second": round(yardstick_per_second / exchanges, 1)
+        if exchanges
+        else None,
+    }
 
 
 def markdown(result: dict) -> str:
@@ -746,6 +780,9 @@ def markdown(result: dict) -> str:
             f"- CPU ms per sale: {json.dumps(result.get('cpu_ms_per_sale'))}",
             f"- yardstick (bare HTTP + one INSERT): {yard['requests_per_second']} req/s, "
             f"p50 {ms(yard['p50'])}; ratio sales/s to yardstick: {result['yardstick_ratio']}",
+            f"- HTTP floor: {json.dumps(result['http_floor']['exchanges_per_sale'])} exchanges "
+            f"per sale; at one yardstick request each, at most "
+            f"{result['http_floor']['ceiling_sales_per_second']} sales/s on this box",
             *crm_lines,
             f"- SLA: {json.dumps(result['sla'])}",
             "",
