@@ -176,6 +176,8 @@ class SyncRun(models.Model):
     class Meta:
         db_table = "integrations_sync_runs"
         ordering = ["-created_at"]
+        # The prune of old incremental runs.
+        indexes = [models.Index(fields=["kind", "created_at"], name="sync_run_kind_created")]
 
     def __str__(self):
         return f"{self.platform} {self.kind} {self.status}"

@@ -40,7 +40,9 @@ class CRMConnectionAdmin(ConnectionAdminMixin, admin.ModelAdmin):
     def sync_now(self, request, queryset):
         for connection in queryset:
             services.connection_sync_start(connection=connection)
-        self.message_user(request, f"Queued {queryset.count()} syncs on the standard queue.")
+        self.message_user(
+            request, f"Queued {queryset.count()} syncs on the standard queue; see Sync runs."
+        )
 
 
 class AttentionFilter(admin.SimpleListFilter):

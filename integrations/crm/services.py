@@ -387,6 +387,8 @@ def connections_sync_due() -> int:
     """Queue an incremental sync of every active connection whose schedule says it is due."""
     from integrations.crm.tasks import connection_sync_task
 
+    incremental_runs_prune()
+
     every = ExpressionWrapper(
         F("sync_every_minutes") * timedelta(minutes=1), output_field=DurationField()
     )
@@ -401,6 +403,16 @@ def connections_sync_due() -> int:
             kwargs={"connection_id": str(connection_id)}, queue="standard"
         )
     return len(due)
+
+
+def incremental_runs_prune() -> int:
+    """Delete the incremental sync runs older than SYNC_RUNS_KEEP_DAYS: a connection makes one
+    per sync, every few minutes. Back-fill runs are kept."""
+    cutoff = timezone.now() - timedelta(days=settings.SYNC_RUNS_KEEP_DAYS)
+    deleted, _ = SyncRun.objects.filter(
+        family="crm", kind=SyncRun.Kind.INCREMENTAL, created_at__lt=cutoff
+    ).delete()
+    return deleted
 
 
 def connection_sync_start(*, connection: CRMConnection) -> None:
@@ -419,7 +431,8 @@ def connection_sync(*, connection_id, page_budget: int | None = None) -> str:
 
     Each page is recorded before the cursor moves, and the cursor moves only from the value this
     sync read (compare-and-set): a sync running alongside stops instead of going backwards. The
-    first sync starts from when the connection was made; history is a back-fill's job.
+    first sync starts from when the connection was made; history is a back-fill's job. Every
+    sync is an incremental sync run: its pages, deals, unmappable deals and failure show there.
     """
     connection = (
         CRMConnection.objects.select_related("organization")
@@ -430,6 +443,17 @@ def connection_sync(*, connection_id, page_budget: int | None = None) -> str:
         return "inactive"
     cursor = connection.sync_cursor
     modified_after, after = _cursor_read(cursor, start=connection.created_at)
+    run = SyncRun.objects.create(
+        family="crm",
+        platform=connection.crm_type,
+        connection_id=connection.pk,
+        organization=connection.organization,
+        kind=SyncRun.Kind.INCREMENTAL,
+        status=SyncRun.Status.RUNNING,
+        window_start=modified_after,
+        cursor=cursor,
+        started_at=timezone.now(),
+    )
     pages = 0
     try:
         connection_won_stages_default(connection=connection)
@@ -444,16 +468,42 @@ def connection_sync(*, connection_id, page_budget: int | None = None) -> str:
             if not CRMConnection.objects.filter(pk=connection.pk, sync_cursor=cursor).update(
                 sync_cursor=moved_to
             ):
+                sync_run_progress(
+                    run=run,
+                    pages=1,
+                    rows=len(page.deals),
+                    errors=len(page.problems),
+                    status=SyncRun.Status.SUCCEEDED,
+                    last_error="stopped: another sync moved the cursor first",
+                    finished_at=timezone.now(),
+                )
                 return "overtaken by another sync"
             cursor, pages = moved_to, pages + 1
+            sync_run_progress(
+                run=run,
+                pages=1,
+                rows=len(page.deals),
+                errors=len(page.problems),
+                cursor=moved_to,
+                **({"last_error": page.problems[-1][:2000]} if page.problems else {}),
+            )
             if not page.has_more:
                 break
     except ConnectorError as error:
+        # The next sync starts again from the cursor this one left.
+        sync_run_progress(
+            run=run,
+            errors=1,
+            status=SyncRun.Status.FAILED,
+            last_error=str(error)[:2000],
+            finished_at=timezone.now(),
+        )
         if error.permanent:
             connection_failing(connection=connection, error=error)
         else:
             logger.warning("CRM sync of %s deferred: %s", connection.pk, error)
         return "failed"
+    sync_run_progress(run=run, status=SyncRun.Status.SUCCEEDED, finished_at=timezone.now())
     CRMConnection.objects.filter(pk=connection.pk).update(last_sync_at=timezone.now())
     return "synced"
 

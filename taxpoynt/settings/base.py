@@ -252,6 +252,8 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_QUARANTINE_CAP = env.int("WEBHOOK_QUARANTINE_CAP", default=1000)
 # Sweeper: events and transactions pending longer than this are re-queued (F3).
 INTEGRATIONS_SWEEP_AFTER_SECONDS = env.int("INTEGRATIONS_SWEEP_AFTER_SECONDS", default=30)
+# Incremental sync runs (one per CRM connection per sync) kept for operators to look back on.
+SYNC_RUNS_KEEP_DAYS = env.int("SYNC_RUNS_KEEP_DAYS", default=14)
 # Back-fills and their invoices wait while live POS sales are late: for BATCH_HOLD_SECONDS after
 # one took longer than REALTIME_LATE_SECONDS (half its 2 s SLA) from receipt to signature, each
 # wait BATCH_MAX_WAIT_SECONDS at most (taxpoynt.lib.priority).

@@ -104,7 +104,7 @@ def test_sync_now_queues_a_sync_on_the_standard_queue(
         admin_client, CONNECTIONS, "sync_now", [connection], django_capture_on_commit_callbacks
     )
 
-    assert messages == ["Queued 1 syncs on the standard queue."]
+    assert messages == ["Queued 1 syncs on the standard queue; see Sync runs."]
     assert queued == [("crm.sync_connection", {"connection_id": str(connection.pk)}, "standard")]
 
 

@@ -488,3 +488,53 @@ def test_connections_are_synced_on_their_own_schedule(connection, monkeypatch):
     CRMConnection.objects.filter(pk=connection.pk).update(sync_every_minutes=0)
     assert services.connections_sync_due() == 0
     assert queued == [{"connection_id": str(connection.pk)}] * 2
+
+
+def test_a_sync_is_recorded_as_an_incremental_run(connection, published):
+    for _ in range(2):
+        sandbox_deal(connection, stage="closedwon")
+
+    assert services.connection_sync(connection_id=connection.pk) == "synced"
+
+    run = SyncRun.objects.get()
+    connection.refresh_from_db()
+    assert (run.family, run.kind, run.status) == ("crm", "incremental", "succeeded")
+    assert (run.pages, run.rows, run.errors) == (1, 2, 0)
+    assert run.cursor == connection.sync_cursor
+    assert run.started_at <= run.finished_at
+
+
+def test_a_sync_that_cannot_reach_hubspot_is_a_failed_run_and_moves_nothing(connection):
+    sandbox_deal(connection, stage="closedwon")
+    CRMConnection.objects.filter(pk=connection.pk).update(
+        base_url="http://127.0.0.1:9/sandbox/hubspot"
+    )
+
+    assert services.connection_sync(connection_id=connection.pk) == "failed"
+
+    run = SyncRun.objects.get()
+    assert (run.kind, run.status, run.errors, run.rows) == ("incremental", "failed", 1, 0)
+    assert run.last_error and run.finished_at
+    connection.refresh_from_db()
+    assert connection.sync_cursor == "" and connection.last_sync_at is None
+    assert not CRMDeal.objects.exists()
+
+
+def test_old_incremental_runs_are_pruned_and_back_fills_kept(connection, settings):
+    settings.SYNC_RUNS_KEEP_DAYS = 14
+    made = {}
+    for kind, age in (("incremental", 15), ("incremental", 13), ("backfill", 30)):
+        run = SyncRun.objects.create(
+            family="crm",
+            platform="hubspot",
+            connection_id=connection.pk,
+            organization=connection.organization,
+            kind=kind,
+        )
+        SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(days=age))
+        made[(kind, age)] = run.pk
+
+    assert services.incremental_runs_prune() == 1
+
+    kept = set(SyncRun.objects.values_list("pk", flat=True))
+    assert kept == {made[("incremental", 13)], made[("backfill", 30)]}
