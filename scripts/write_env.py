@@ -14,6 +14,7 @@ target.write_text(
     "# Production sets these in its environment instead.\n"
     f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
     f"FIELD_ENCRYPTION_KEYS={Fernet.generate_key().decode()}\n"
+    f"METRICS_TOKEN={secrets.token_urlsafe(32)}\n"
     "DEBUG=true\n"
 )
 target.chmod(0o600)

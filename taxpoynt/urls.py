@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from integrations.base.views import oauth_callback
-from taxpoynt.ops.views import health
+from taxpoynt.ops.views import health, metrics
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -22,7 +22,7 @@ urlpatterns = [
         oauth_callback,
         name="oauth-callback",
     ),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics, name="prometheus-django-metrics"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,6 +1,10 @@
+import hmac
+
+from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_prometheus.exports import ExportToDjangoView
 
 from taxpoynt.ops.selectors import health_report
 
@@ -10,3 +14,25 @@ from taxpoynt.ops.selectors import health_report
 def health(request):
     report = health_report()
     return JsonResponse(report, status=200 if report["ok"] else 503)
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    """Prometheus metrics, for a scraper holding METRICS_TOKEN (as a bearer token) or a staff
+    user: they tell every tenant's sales volume and failures. Closed when no token is set."""
+    if not (request.user.is_authenticated and request.user.is_staff) and not _bearer_matches(
+        request.headers.get("Authorization", ""), settings.METRICS_TOKEN
+    ):
+        response = JsonResponse(
+            {"error": "metrics need the bearer token set as METRICS_TOKEN, or a staff login"},
+            status=401,
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return ExportToDjangoView(request)
+
+
+def _bearer_matches(header: str, token: str) -> bool:
+    scheme, _, presented = header.partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(presented, token)

@@ -105,6 +105,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The bearer token Prometheus scrapes /metrics with; empty: staff logins only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {

@@ -7,6 +7,7 @@ from taxpoynt.celery import QUEUES
 from taxpoynt.ops.models import WorkerHeartbeat
 from taxpoynt.ops.schedules import SCHEDULE
 from taxpoynt.ops.services import beat_schedule_install, heartbeat_record
+from tests.factories import UserFactory
 
 
 @pytest.mark.django_db
@@ -32,10 +33,45 @@ def test_health_is_200_with_fresh_heartbeats_and_503_when_stale(client, settings
 
 
 @pytest.mark.django_db
-def test_metrics_endpoint_exports_prometheus_text(client):
-    response = client.get("/metrics")
+def test_metrics_are_exported_to_the_holder_of_the_token(client, settings):
+    settings.METRICS_TOKEN = "scrape-token"
+
+    response = client.get("/metrics", headers={"Authorization": "Bearer scrape-token"})
+
     assert response.status_code == 200
     assert b"django_http_requests" in response.content
+
+
+@pytest.mark.django_db
+def test_metrics_are_exported_to_staff(client):
+    client.force_login(UserFactory(is_staff=True))
+
+    assert client.get("/metrics").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("token", "authorization", "staff"),
+    [
+        ("scrape-token", "", None),
+        ("scrape-token", "Bearer wrong-token", None),
+        ("scrape-token", "Basic scrape-token", None),
+        ("", "Bearer ", None),
+        # Signed in, but not an operator.
+        ("scrape-token", "", False),
+    ],
+)
+def test_metrics_are_closed_to_everyone_else(client, settings, token, authorization, staff):
+    settings.METRICS_TOKEN = token
+    if staff is not None:
+        client.force_login(UserFactory(is_staff=staff))
+    headers = {"Authorization": authorization} if authorization else {}
+
+    response = client.get("/metrics", headers=headers)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="metrics"'
+    assert b"django_http_requests" not in response.content
 
 
 @pytest.mark.django_db
