@@ -17,9 +17,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="inboundevent",
             index=models.Index(
-                condition=models.Q(
-                    ("status", "pending"), models.Q(("subject_id", ""), _negated=True)
-                ),
+                condition=models.Q(("status", "pending")),
                 fields=["connection_id", "subject_id"],
                 name="inbound_event_pending_subject",
             ),
