@@ -11,6 +11,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from integrations.base import events, services
+from integrations.base.connections import connection_settings_update
 from integrations.base.errors import ConnectorError
 from integrations.base.models import InboundEvent, QuarantinedDelivery, SyncRun
 from invoices.admin import ViewOnlyAdminMixin, pretty_json
@@ -80,6 +81,12 @@ class ConnectionAdminMixin:
     def has_add_permission(self, request):
         # Connections are made by connecting (OAuth or sandbox), not typed in.
         return False
+
+    def save_model(self, request, obj, form, change):
+        # Only what the operator edited: workers record health, cursor and tokens meanwhile.
+        connection_settings_update(
+            connection=obj, changes={name: getattr(obj, name) for name in form.changed_data}
+        )
 
     @admin.display(description="Credentials")
     def credentials_masked(self, connection):

@@ -120,13 +120,9 @@ class ConnectionSerializerBase(serializers.ModelSerializer):
         return bool(connection.webhook_secret)
 
     def update(self, instance, validated_data):
-        settings = validated_data.pop("connection_settings", None)
-        if settings is not None:
-            validated_data["connection_settings"] = {
-                **(instance.connection_settings or {}),
-                **settings,
-            }
-        return super().update(instance, validated_data)
+        return connection_services.connection_settings_update(
+            connection=instance, changes=validated_data
+        )
 
 
 # What every family's source row (POS transaction, CRM deal) answers about its invoice.

@@ -44,6 +44,20 @@ def _connector_class(*, family: str, platform: str):
     return connector
 
 
+def connection_settings_update(*, connection, changes: dict):
+    """Apply an owner's edits (field name -> value) and store those columns only: workers record
+    the connection's health, sync cursor and refreshed tokens meanwhile, and a whole-row save
+    would put back the values read before. ``connection_settings`` is merged into the stored
+    mapping, so an edit of one setting keeps the others."""
+    for name, value in changes.items():
+        if name == "connection_settings":
+            value = {**(connection.connection_settings or {}), **value}
+        setattr(connection, name, value)
+    if changes:
+        connection.save(update_fields=[*changes, "updated_at"])
+    return connection
+
+
 def connection_sandbox_create(*, family: str, platform: str, organization, user, site_url: str):
     """A connection to a fresh account in the platform's sandbox: no OAuth, signed webhooks on."""
     connector = _connector_class(family=family, platform=platform)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.views import tenant_page
 from integrations.base import page_views
+from integrations.base.connections import connection_settings_update
 from integrations.base.errors import ConnectorError
 from integrations.crm import page_selectors, services
 from integrations.crm.connectors import PipelineStage
@@ -76,12 +77,9 @@ class ConnectionSettingsForm(forms.ModelForm):
             pipelines.setdefault(stage.pipeline_id, (stage.pipeline_label, []))[1].append(stage)
         self.pipelines = list(pipelines.values())
 
-    def save(self, commit=True):
-        connection = super().save(commit=False)
-        if commit:
-            # Only these: a worker may be recording the connection's health or cursor meanwhile.
-            connection.save(update_fields=[*self.Meta.fields, "updated_at"])
-        return connection
+    def save(self):
+        changes = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        return connection_settings_update(connection=self.instance, changes=changes)
 
 
 class DealFilterForm(page_views.RowFilterForm):

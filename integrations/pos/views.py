@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.views import tenant_page
 from integrations.base import page_views
+from integrations.base.connections import connection_settings_update
 from integrations.pos import page_selectors, services
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices.models import Invoice
@@ -78,26 +79,17 @@ class ConnectionSettingsForm(forms.ModelForm):
         }
         super().__init__(*args, instance=instance, initial=initial, **kwargs)
 
-    def save(self, commit=True):
-        connection = super().save(commit=False)
-        connection.connection_settings = {
-            **(connection.connection_settings or {}),
-            "default_hs_code": self.cleaned_data["default_hs_code"],
-            "default_product_category": self.cleaned_data["default_product_category"],
+    def save(self):
+        changes = {
+            "notification_url": self.cleaned_data["notification_url"],
+            "connection_settings": {
+                "default_hs_code": self.cleaned_data["default_hs_code"],
+                "default_product_category": self.cleaned_data["default_product_category"],
+            },
         }
         if self.cleaned_data["signing_secret"]:
-            connection.webhook_secret = self.cleaned_data["signing_secret"]
-        if commit:
-            # Only these: a worker may be recording the connection's health meanwhile.
-            connection.save(
-                update_fields=[
-                    "notification_url",
-                    "webhook_secret",
-                    "connection_settings",
-                    "updated_at",
-                ]
-            )
-        return connection
+            changes["webhook_secret"] = self.cleaned_data["signing_secret"]
+        return connection_settings_update(connection=self.instance, changes=changes)
 
 
 class TransactionFilterForm(page_views.RowFilterForm):

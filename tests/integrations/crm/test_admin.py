@@ -2,6 +2,7 @@
 deals filter by what needs attention, and actions call the services and report counts."""
 
 import pytest
+from django.contrib import admin
 
 from integrations.crm.models import CRMConnection
 from integrations.crm.tasks import connection_sync_task, deal_invoice_task
@@ -75,6 +76,33 @@ def test_the_connection_page_masks_secrets_and_edits_the_won_stage_mapping(
     assert connection.won_stage_ids == ["closedwon", "contractsent"]
     assert connection.tin_property == "company_tin"
     assert connection.webhook_secret == "canary-webhook-secret-5521"
+
+
+def test_an_operators_edit_keeps_what_a_worker_recorded_meanwhile(
+    admin_client, connection, monkeypatch
+):
+    admin_class = type(admin.site._registry[CRMConnection])
+    save_form = admin_class.save_form
+
+    def worker_meanwhile(self, request, form, change):
+        # After the admin read the row, before it writes: a sync moves the cursor.
+        CRMConnection.objects.filter(pk=connection.pk).update(
+            sync_cursor="moved-by-the-sync", health=CRMConnection.Health.FAILING
+        )
+        return save_form(self, request, form, change)
+
+    monkeypatch.setattr(admin_class, "save_form", worker_meanwhile)
+    form = admin_client.get(f"{CONNECTIONS}{connection.pk}/change/").context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data |= {"tin_property": "company_tin", "connection_settings": "{}", "pipeline_ids": "[]"}
+    data |= {"won_stage_ids": '["closedwon"]', "_save": "Save"}
+
+    response = admin_client.post(f"{CONNECTIONS}{connection.pk}/change/", data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    connection.refresh_from_db()
+    assert connection.tin_property == "company_tin"
+    assert (connection.sync_cursor, connection.health) == ("moved-by-the-sync", "failing")
 
 
 def test_connections_cannot_be_typed_in(admin_client):

@@ -6,6 +6,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import Membership
 from integrations.base.models import OAuthState, SyncRun
+from integrations.pos.api import ConnectionSerializer
 from integrations.pos.models import POSConnection
 from integrations.pos.tasks import backfill_task
 from invoices.models import Invoice
@@ -131,6 +132,30 @@ def test_settings_and_a_write_only_signing_secret_can_be_updated(client_a, conne
     assert connection_a.notification_url == "https://shop.example/hooks/square"
     assert connection_a.webhook_secret == "pasted-from-the-console-123"
     assert connection_a.connection_settings == {"default_hs_code": "2202.1000"}
+
+
+def test_an_update_keeps_what_a_worker_recorded_meanwhile(client_a, connection_a, monkeypatch):
+    validate = ConnectionSerializer.validate
+
+    def worker_meanwhile(self, attrs):
+        # After the view read the row, before it writes: a worker records the health.
+        POSConnection.objects.filter(pk=connection_a.pk).update(
+            health=POSConnection.Health.FAILING, last_error="Square answered 401"
+        )
+        return validate(self, attrs)
+
+    monkeypatch.setattr(ConnectionSerializer, "validate", worker_meanwhile)
+
+    response = client_a.patch(
+        f"/api/v1/integrations/pos/connections/{connection_a.pk}/",
+        {"notification_url": "https://shop.example/hooks/square"},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    connection_a.refresh_from_db()
+    assert connection_a.notification_url == "https://shop.example/hooks/square"
+    assert (connection_a.health, connection_a.last_error) == ("failing", "Square answered 401")
 
 
 @pytest.mark.parametrize(
