@@ -314,6 +314,42 @@ def _headers_kept(headers: Mapping[str, str]) -> dict:
 # --- Sync runs ----------------------------------------------------------------------------------
 
 
+def sync_run_create(*, connection, kind: str, **fields) -> SyncRun:
+    """A sync run of the connection (its family, platform and organization)."""
+    return SyncRun.objects.create(
+        family=connection.family,
+        platform=connection.platform,
+        connection_id=connection.pk,
+        organization=connection.organization,
+        kind=kind,
+        **fields,
+    )
+
+
+def sync_run_page(*, run: SyncRun, rows: int, problems: list[str], **fields) -> None:
+    """One page pulled: its rows recorded, its unmappable records counted (the last one's
+    reason kept)."""
+    if problems:
+        fields.setdefault("last_error", problems[-1][:2000])
+    sync_run_progress(run=run, pages=1, rows=rows, errors=len(problems), **fields)
+
+
+def sync_run_succeed(*, run: SyncRun, **fields) -> None:
+    sync_run_progress(
+        run=run, status=SyncRun.Status.SUCCEEDED, finished_at=timezone.now(), **fields
+    )
+
+
+def sync_run_fail(*, run: SyncRun, error: Exception) -> None:
+    sync_run_progress(
+        run=run,
+        errors=1,
+        status=SyncRun.Status.FAILED,
+        last_error=str(error)[:2000],
+        finished_at=timezone.now(),
+    )
+
+
 def sync_run_progress(*, run: SyncRun, pages: int = 0, rows: int = 0, errors: int = 0, **fields):
     """Add to a run's counters in the database (not read-modify-write) and set other fields."""
     SyncRun.objects.filter(pk=run.pk).update(

@@ -35,7 +35,12 @@ from integrations.base.events import (
     webhook_event_of,
 )
 from integrations.base.models import InboundEvent, SyncRun
-from integrations.base.services import sync_run_progress
+from integrations.base.services import (
+    sync_run_create,
+    sync_run_fail,
+    sync_run_page,
+    sync_run_succeed,
+)
 from integrations.crm.connectors import CRMConnector, PipelineStage
 from integrations.crm.models import CRMConnection, CRMDeal
 from invoices import services as invoice_services
@@ -443,11 +448,8 @@ def connection_sync(*, connection_id, page_budget: int | None = None) -> str:
         return "inactive"
     cursor = connection.sync_cursor
     modified_after, after = _cursor_read(cursor, start=connection.created_at)
-    run = SyncRun.objects.create(
-        family="crm",
-        platform=connection.crm_type,
-        connection_id=connection.pk,
-        organization=connection.organization,
+    run = sync_run_create(
+        connection=connection,
         kind=SyncRun.Kind.INCREMENTAL,
         status=SyncRun.Status.RUNNING,
         window_start=modified_after,
@@ -468,42 +470,28 @@ def connection_sync(*, connection_id, page_budget: int | None = None) -> str:
             if not CRMConnection.objects.filter(pk=connection.pk, sync_cursor=cursor).update(
                 sync_cursor=moved_to
             ):
-                sync_run_progress(
+                sync_run_page(
                     run=run,
-                    pages=1,
                     rows=len(page.deals),
-                    errors=len(page.problems),
-                    status=SyncRun.Status.SUCCEEDED,
+                    problems=page.problems,
                     last_error="stopped: another sync moved the cursor first",
+                    status=SyncRun.Status.SUCCEEDED,
                     finished_at=timezone.now(),
                 )
                 return "overtaken by another sync"
             cursor, pages = moved_to, pages + 1
-            sync_run_progress(
-                run=run,
-                pages=1,
-                rows=len(page.deals),
-                errors=len(page.problems),
-                cursor=moved_to,
-                **({"last_error": page.problems[-1][:2000]} if page.problems else {}),
-            )
+            sync_run_page(run=run, rows=len(page.deals), problems=page.problems, cursor=moved_to)
             if not page.has_more:
                 break
     except ConnectorError as error:
         # The next sync starts again from the cursor this one left.
-        sync_run_progress(
-            run=run,
-            errors=1,
-            status=SyncRun.Status.FAILED,
-            last_error=str(error)[:2000],
-            finished_at=timezone.now(),
-        )
+        sync_run_fail(run=run, error=error)
         if error.permanent:
             connection_failing(connection=connection, error=error)
         else:
             logger.warning("CRM sync of %s deferred: %s", connection.pk, error)
         return "failed"
-    sync_run_progress(run=run, status=SyncRun.Status.SUCCEEDED, finished_at=timezone.now())
+    sync_run_succeed(run=run)
     CRMConnection.objects.filter(pk=connection.pk).update(last_sync_at=timezone.now())
     return "synced"
 
@@ -528,14 +516,8 @@ def backfill_start(*, connection: CRMConnection, start: datetime, end: datetime)
 
     if start >= end:
         raise ValueError("The back-fill's start must be before its end")
-    run = SyncRun.objects.create(
-        family="crm",
-        platform=connection.crm_type,
-        connection_id=connection.pk,
-        organization=connection.organization,
-        kind=SyncRun.Kind.BACKFILL,
-        window_start=start,
-        window_end=end,
+    run = sync_run_create(
+        connection=connection, kind=SyncRun.Kind.BACKFILL, window_start=start, window_end=end
     )
     transaction.on_commit(
         lambda: backfill_task.apply_async(kwargs={"sync_run_id": str(run.pk)}, queue="batch")
@@ -567,13 +549,7 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
             )
         except ConnectorError as error:
             if error.permanent:
-                sync_run_progress(
-                    run=run,
-                    errors=1,
-                    status=SyncRun.Status.FAILED,
-                    last_error=str(error)[:2000],
-                    finished_at=timezone.now(),
-                )
+                sync_run_fail(run=run, error=error)
                 return SyncRun.Status.FAILED
             raise RetryLater(retry_delay(1, error), str(error)) from error
         now = timezone.now()
@@ -585,13 +561,11 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
             deal_record(connection=connection, deal=deal, received_at=now, queue="batch")
         modified_after, after = page.modified_after, page.after_cursor
         pages += 1
-        sync_run_progress(
+        sync_run_page(
             run=run,
-            pages=1,
             rows=len(in_window),
-            errors=len(page.problems),
+            problems=page.problems,
             cursor=_cursor_text(modified_after, after),
-            **({"last_error": page.problems[-1][:2000]} if page.problems else {}),
         )
         finished = (
             not page.has_more
@@ -599,7 +573,7 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
             or modified_after >= run.window_end
         )
         if finished:
-            sync_run_progress(run=run, status=SyncRun.Status.SUCCEEDED, finished_at=timezone.now())
+            sync_run_succeed(run=run)
             CRMConnection.objects.filter(pk=connection.pk).update(last_sync_at=timezone.now())
             return SyncRun.Status.SUCCEEDED
     return SyncRun.Status.RUNNING

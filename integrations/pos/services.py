@@ -31,7 +31,12 @@ from integrations.base.events import (
     retry_delay,
 )
 from integrations.base.models import InboundEvent, SyncRun
-from integrations.base.services import sync_run_progress
+from integrations.base.services import (
+    sync_run_create,
+    sync_run_fail,
+    sync_run_page,
+    sync_run_succeed,
+)
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices import services as invoice_services
 from invoices.models import Invoice
@@ -86,8 +91,9 @@ def event_process(*, event_id: int, claim_token: str = "") -> str:
                 claim_token=claim_token,
             )
     finally:
-        if held and sale_ids and len(sale_ids) == 1:
-            _siblings_settle(event, connection=connection, sale_id=sale_ids[0])
+        subject = connector.event_subject(webhook_event)
+        if held and subject:
+            _siblings_settle(event, connection=connection, sale_id=subject)
 
 
 # Long enough for the event in hand to get its sale signed (a few FIRS round trips).
@@ -396,14 +402,8 @@ def backfill_start(*, connection: POSConnection, start: datetime, end: datetime)
 
     if start >= end:
         raise ValueError("The back-fill's start must be before its end")
-    run = SyncRun.objects.create(
-        family="pos",
-        platform=connection.pos_type,
-        connection_id=connection.pk,
-        organization=connection.organization,
-        kind=SyncRun.Kind.BACKFILL,
-        window_start=start,
-        window_end=end,
+    run = sync_run_create(
+        connection=connection, kind=SyncRun.Kind.BACKFILL, window_start=start, window_end=end
     )
     transaction.on_commit(
         lambda: backfill_task.apply_async(kwargs={"sync_run_id": str(run.pk)}, queue="batch")
@@ -432,13 +432,7 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
             page = connector.sales_page(start=run.window_start, end=run.window_end, cursor=cursor)
         except ConnectorError as error:
             if error.permanent:
-                sync_run_progress(
-                    run=run,
-                    errors=1,
-                    status=SyncRun.Status.FAILED,
-                    last_error=str(error)[:2000],
-                    finished_at=timezone.now(),
-                )
+                sync_run_fail(run=run, error=error)
                 return SyncRun.Status.FAILED
             raise RetryLater(retry_delay(1, error), str(error)) from error
         now = timezone.now()
@@ -448,16 +442,9 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
             transaction_record(connection=connection, sale=sale, received_at=now, queue="batch")
         cursor = page.cursor
         pages += 1
-        sync_run_progress(
-            run=run,
-            pages=1,
-            rows=len(page.sales),
-            errors=len(page.problems),
-            cursor=cursor,
-            **({"last_error": page.problems[-1][:2000]} if page.problems else {}),
-        )
+        sync_run_page(run=run, rows=len(page.sales), problems=page.problems, cursor=cursor)
         if not cursor:
-            sync_run_progress(run=run, status=SyncRun.Status.SUCCEEDED, finished_at=timezone.now())
+            sync_run_succeed(run=run)
             POSConnection.objects.filter(pk=connection.pk).update(last_sync_at=timezone.now())
             return SyncRun.Status.SUCCEEDED
     return SyncRun.Status.RUNNING

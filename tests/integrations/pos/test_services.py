@@ -135,12 +135,7 @@ def test_an_event_of_a_sale_in_hand_elsewhere_waits_without_asking_the_platform(
         "order",
         lambda self, order_id: fetched.append(order_id) or original(self, order_id),
     )
-    # Another worker (its own database session) is working on this sale.
-    with psycopg.connect(**_session_params(), autocommit=True) as other:
-        other.execute(
-            "SELECT pg_advisory_lock(hashtextextended(%s, 0))",
-            [f"pos:{connection.pk}:{order['id']}"],
-        )
+    with _sale_held_elsewhere(connection, order["id"]):
         with pytest.raises(RetryLater) as waiting:
             _process(second, token="task-2")
         assert waiting.value.delay == services.SIBLING_EVENT_WAIT_SECONDS
@@ -161,33 +156,36 @@ def _stored_with_subject(connection, envelope, *, sale_id) -> InboundEvent:
     return event
 
 
+@contextmanager
+def _sale_held_elsewhere(connection, sale_id):
+    """Another worker (its own database session) is working on this sale: it holds its lock."""
+    with psycopg.connect(**_session_params(), autocommit=True) as other:
+        other.execute(
+            "SELECT pg_advisory_lock(hashtextextended(%s, 0))",
+            [f"pos:{connection.pk}:{sale_id}"],
+        )
+        yield
+
+
 @pytest.fixture
-def sale_in_hand_elsewhere(connection):
-    """Holds a sale's lock from another database session, as a worker on it would."""
-
-    @contextmanager
-    def held(sale_id):
-        with psycopg.connect(**_session_params(), autocommit=True) as other:
-            other.execute(
-                "SELECT pg_advisory_lock(hashtextextended(%s, 0))",
-                [f"pos:{connection.pk}:{sale_id}"],
-            )
-            yield
-
-    return held
-
-
-def test_an_event_of_a_sale_in_hand_is_settled_by_the_holder_without_coming_back(
-    connection, published, sale_in_hand_elsewhere
-):
+def left_to_the_holder(connection):
+    """Two stored events of one sale: the second found the sale held elsewhere and left itself
+    to the first, which has not run yet."""
     order = completed_order(connection)
     first = _stored_with_subject(connection, order_event(connection, order), sale_id=order["id"])
     second = _stored_with_subject(
         connection, order_event(connection, order, event_type="order.created"), sale_id=order["id"]
     )
-    with sale_in_hand_elsewhere(order["id"]):
+    with _sale_held_elsewhere(connection, order["id"]):
         assert _process(second, token="task-2") == "pending"
     assert second.status == "pending"
+    return first, second
+
+
+def test_an_event_of_a_sale_in_hand_is_settled_by_the_holder_without_coming_back(
+    left_to_the_holder, published
+):
+    first, second = left_to_the_holder
 
     assert _process(first, token="task-1") == "processed"
 
@@ -198,15 +196,9 @@ def test_an_event_of_a_sale_in_hand_is_settled_by_the_holder_without_coming_back
 
 
 def test_events_left_to_a_holder_that_did_not_invoice_the_sale_are_queued_again(
-    connection, published, sale_in_hand_elsewhere, monkeypatch
+    left_to_the_holder, published, monkeypatch
 ):
-    order = completed_order(connection)
-    first = _stored_with_subject(connection, order_event(connection, order), sale_id=order["id"])
-    second = _stored_with_subject(
-        connection, order_event(connection, order, event_type="order.created"), sale_id=order["id"]
-    )
-    with sale_in_hand_elsewhere(order["id"]):
-        assert _process(second, token="task-2") == "pending"
+    first, second = left_to_the_holder
 
     def unavailable(self, order_id):
         raise TransientConnectorError("Square answered 503")
