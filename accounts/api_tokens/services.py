@@ -65,7 +65,7 @@ def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
 
 
 def api_tokens_revoke(*, token_ids: Iterable[int]) -> int:
-    """Revokes the given tokens (an operator's choice, any user's); returns how many were live."""
+    """Revokes the given tokens (an operator's choice, any user's); returns how many it revoked."""
     return ApiToken.objects.filter(pk__in=list(token_ids), revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
