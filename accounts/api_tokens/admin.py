@@ -22,7 +22,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Revoke the selected API tokens", permissions=["change"])
+    # Nothing of a token is edited: its page is for reading; revoking is the one change.
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("accounts.change_apitoken")
+
+    @admin.action(description="Revoke the selected API tokens", permissions=["revoke"])
     def revoke(self, request, queryset):
         revoked = services.api_tokens_revoke(token_ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"{revoked} API token(s) revoked.", messages.SUCCESS)
