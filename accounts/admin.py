@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
+from accounts.api_tokens import admin as api_token_admin  # noqa: F401 (registers its admin)
 from accounts.models import Membership, Organization, User
 from taxpoynt.lib.fields import mask_secret
 

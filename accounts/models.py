@@ -82,3 +82,6 @@ class Membership(models.Model):
     def can_operate(self) -> bool:
         """Everyone but viewers can retry, sync and connect."""
         return self.role != self.Role.VIEWER
+
+
+from accounts.api_tokens.models import ApiToken  # noqa: E402, F401 (registers the model)

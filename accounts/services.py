@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from accounts.api_tokens.services import api_token_demo_ensure
 from accounts.models import Membership, Organization, User
 from accounts.selectors import membership_get, organization_get_for_user
 
@@ -91,10 +92,13 @@ DEMO_ORGANIZATION = {
 
 
 @transaction.atomic
-def demo_data_ensure(*, operator_password: str, tenant_password: str) -> DemoData:
-    """The demo operator, tenant user and organization, created once and kept in step."""
-    from rest_framework.authtoken.models import Token
+def demo_data_ensure(
+    *, operator_password: str, tenant_password: str, api_token: str | None = None
+) -> DemoData:
+    """The demo operator, tenant user and organization, created once and kept in step.
 
+    ``api_token`` is the tenant's token given out last time: kept while it works, else replaced.
+    """
     operator, _ = User.objects.get_or_create(
         username="operator", defaults={"email": "operator@taxpoynt.example"}
     )
@@ -114,7 +118,9 @@ def demo_data_ensure(*, operator_password: str, tenant_password: str) -> DemoDat
     Membership.objects.get_or_create(
         user=tenant, organization=organization, defaults={"role": Membership.Role.OWNER}
     )
-    token, _ = Token.objects.get_or_create(user=tenant)
     return DemoData(
-        operator=operator, tenant=tenant, organization=organization, api_token=token.key
+        operator=operator,
+        tenant=tenant,
+        organization=organization,
+        api_token=api_token_demo_ensure(user=tenant, known_raw=api_token),
     )

@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Tenant pages (server-rendered).
     path("", include("accounts.page_urls")),
+    path("", include("accounts.api_tokens.page_urls")),
     path("", include("invoices.page_urls")),
     path("", include("integrations.pos.page_urls")),
     path("", include("integrations.crm.page_urls")),

@@ -1,15 +1,15 @@
 import re
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from accounts.api_tokens.services import api_token_create
 from accounts.models import Membership
 from tests.factories import MembershipFactory, UserFactory
 
 
 def _auth(client, user):
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    issued = api_token_create(user=user, name="tests")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.raw}")
     return client
 
 

@@ -2,7 +2,9 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
+from accounts.api_tokens.models import ApiToken
 from accounts.models import Organization
 from integrations.crm.models import CRMConnection
 from integrations.crm.services import connector_for
@@ -35,3 +37,36 @@ def test_demo_data_writes_the_documented_file_and_wires_the_firs_sandbox(tmp_pat
     assert again["tenant"]["password"] == demo["tenant"]["password"]
     assert FirsSandboxCredential.objects.count() == 1
     assert output.stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.django_db
+def test_demo_api_token_is_kept_while_it_works_and_replaced_once_revoked(tmp_path, api_client):
+    """Tokens are stored hashed, so the token in var/demo.json is the only copy: a re-run keeps
+    it while it works; once revoked, a new one is written and the older demo-made ones stop."""
+    output = tmp_path / "demo.json"
+
+    def run() -> str:
+        call_command("create_demo_data", url="http://127.0.0.1:8123", output=str(output))
+        return json.loads(output.read_text())["tenant"]["api_token"]
+
+    def answer(token: str) -> int:
+        return api_client.get(
+            "/api/v1/organizations/", HTTP_AUTHORIZATION=f"Token {token}"
+        ).status_code
+
+    first = run()
+    assert answer(first) == 200
+    assert run() == first
+    assert ApiToken.objects.count() == 1
+
+    ApiToken.objects.update(revoked_at=timezone.now())
+    second = run()
+    assert second != first and answer(second) == 200
+
+    # A file from another database (its token unknown here) gets a new token too.
+    document = json.loads(output.read_text())
+    document["tenant"]["api_token"] = "a-token-this-database-never-issued"
+    output.write_text(json.dumps(document))
+    third = run()
+    assert answer(third) == 200 and answer(second) == 401
+    assert ApiToken.objects.filter(revoked_at__isnull=True).count() == 1

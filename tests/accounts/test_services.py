@@ -80,7 +80,9 @@ def test_current_organization_set_refuses_foreign_organization(owner_a, org_a, o
 @pytest.mark.django_db
 def test_demo_data_is_idempotent():
     first = services.demo_data_ensure(operator_password="op-pass-1", tenant_password="te-pass-1")
-    second = services.demo_data_ensure(operator_password="op-pass-1", tenant_password="te-pass-1")
+    second = services.demo_data_ensure(
+        operator_password="op-pass-1", tenant_password="te-pass-1", api_token=first.api_token
+    )
     assert first.organization == second.organization
     assert first.api_token == second.api_token
     assert Organization.objects.count() == 1

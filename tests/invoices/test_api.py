@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from accounts.api_tokens.services import api_token_create
 from accounts.models import Membership
 from invoices import services
 from invoices.firs.client import SharedCircuitBreaker
@@ -38,8 +38,8 @@ ROUTES = [
 
 
 def _auth(client, user):
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    issued = api_token_create(user=user, name="tests")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.raw}")
     return client
 
 

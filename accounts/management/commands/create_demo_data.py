@@ -24,7 +24,10 @@ class Command(BaseCommand):
         )
         tenant_password = previous.get("tenant", {}).get("password") or secrets.token_urlsafe(12)
         demo = demo_data_ensure(
-            operator_password=operator_password, tenant_password=tenant_password
+            operator_password=operator_password,
+            tenant_password=tenant_password,
+            # Tokens are stored hashed: the file is the one place that still has the raw one.
+            api_token=previous.get("tenant", {}).get("api_token"),
         )
         if settings.SANDBOX_ENABLED:
             from integrations.base.connections import sandbox_connection_ensure

@@ -3,8 +3,8 @@ against the account's pipelines), deals and back-fills, scoped to the caller's o
 and to their role."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from accounts.api_tokens.services import api_token_create
 from accounts.models import Membership
 from integrations.base.models import OAuthState, SyncRun
 from integrations.crm.models import CRMConnection
@@ -25,8 +25,8 @@ DEALS = "/api/v1/integrations/crm/deals"
 
 
 def _auth(client, user):
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    issued = api_token_create(user=user, name="tests")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.raw}")
     return client
 
 

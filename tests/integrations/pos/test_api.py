@@ -2,8 +2,8 @@
 back-fills, scoped to the caller's organization (T1) and to their role."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from accounts.api_tokens.services import api_token_create
 from accounts.models import Membership
 from integrations.base.models import OAuthState, SyncRun
 from integrations.pos.api import ConnectionSerializer
@@ -21,8 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _auth(client, user):
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    issued = api_token_create(user=user, name="tests")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.raw}")
     return client
 
 
