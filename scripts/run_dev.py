@@ -1,17 +1,22 @@
-"""`make run`: web (gunicorn), one Celery worker per queue, and beat, in one terminal.
+"""`make run`: web (gunicorn), one Celery worker per queue, beat and the demo traffic, in one
+terminal.
 
-Prints the URL and the demo login, forwards Ctrl-C, and stops everything when one process dies.
+Prints the URL and the demo login and supervises the processes: one that exits (the demo traffic
+on a database blip, say) is logged and started again with a back-off; only Ctrl-C or SIGTERM
+stops them all.
 """
 
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, the project is not on sys.path yet.
+sys.path.insert(0, str(ROOT))
+
+from taxpoynt.lib.supervisor import supervise  # noqa: E402
+
 BIN = Path(sys.executable).parent
 PORT = os.environ.get("PORT", "8000")
 # (queue, prefork processes): sized for a 2-core box; raise them on bigger machines.
@@ -80,43 +85,16 @@ def commands(demo: dict) -> dict[str, list[str]]:
 def main() -> int:
     os.chdir(ROOT)
     demo = json.loads((ROOT / "var" / "demo.json").read_text())
-    children = {name: subprocess.Popen(cmd) for name, cmd in commands(demo).items()}
-    stopping = False
-
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-
     print(
         f"\n  TaxPoynt is starting at {demo['url']}/\n"
         f"  admin:  {demo['url']}/admin/  operator / {demo['operator']['password']}\n"
         f"  tenant: {demo['tenant']['username']} / {demo['tenant']['password']}"
         f"  (API token {demo['tenant']['api_token']})\n"
         f"  health: {demo['url']}/health/   API docs: {demo['url']}/api/docs/\n"
-        "  Ctrl-C stops everything.\n",
+        "  A process that exits is started again; Ctrl-C stops everything.\n",
         flush=True,
     )
-    exit_code = 0
-    while not stopping:
-        for name, child in children.items():
-            if child.poll() is not None:
-                print(f"{name} exited with {child.returncode}; stopping the rest", flush=True)
-                exit_code = child.returncode or 1
-                stopping = True
-        time.sleep(0.5)
-    for child in children.values():
-        if child.poll() is None:
-            child.terminate()
-    deadline = time.monotonic() + 20
-    for child in children.values():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-    return exit_code
+    return supervise(commands(demo))
 
 
 if __name__ == "__main__":

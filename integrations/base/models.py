@@ -118,10 +118,12 @@ class InboundEvent(models.Model):
 
 
 class QuarantinedDelivery(models.Model):
-    """A webhook delivery we refused (bad signature, unknown account, malformed body).
+    """A webhook delivery we refused (bad signature, unknown account, malformed body, text the
+    inbox cannot store).
 
     Kept so a secret mix-up can be diagnosed and replayed; capped per platform by
-    ``WEBHOOK_QUARANTINE_CAP``. Headers are kept without their signature values.
+    ``WEBHOOK_QUARANTINE_CAP``. Headers are kept without their signature values. The body is
+    the raw bytes (bytea holds NUL and bytes that are not UTF-8), so every refusal can be kept.
     """
 
     family = models.CharField(max_length=8)

@@ -21,6 +21,7 @@ from integrations.base import families, registry
 from integrations.base.connectors import BaseConnector, WebhookEvent
 from integrations.base.errors import MappingError
 from integrations.base.models import InboundEvent, QuarantinedDelivery, SyncRun
+from taxpoynt.lib import pgtext
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +159,9 @@ def _verified_events(
         method=delivery.method,
     ):
         _refuse(delivery, reason="bad signature", status=401, connection_id=connection_id)
+    unstorable = _unstorable_text(delivery.body)
+    if unstorable:
+        _refuse(delivery, reason=unstorable, status=400, connection_id=connection_id)
     try:
         events = list(connector.parse_webhook(delivery.body))
     except MappingError as error:
@@ -167,6 +171,23 @@ def _verified_events(
     if not events:
         _refuse(delivery, reason="no events in the body", status=400, connection_id=connection_id)
     return events
+
+
+def _unstorable_text(body: bytes) -> str:
+    """Why the body's text cannot go into the inbox (jsonb), or "" when it can. Checked before
+    any event is written: PostgreSQL would refuse the insert, and a 500 makes the platform retry
+    for days. A body that is not JSON at all is left to the connector's parser to refuse."""
+    try:
+        text = bytes(body).decode("utf-8")
+    except UnicodeDecodeError as error:
+        problem = f"invalid UTF-8 at byte {error.start}"
+    else:
+        try:
+            document = json.loads(text)
+        except (ValueError, RecursionError):
+            return ""
+        problem = pgtext.json_problem(document)
+    return f"body contains text PostgreSQL cannot store ({problem})" if problem else ""
 
 
 def quarantined_delivery_replay(*, delivery: QuarantinedDelivery) -> DeliveryAccepted:
@@ -181,6 +202,9 @@ def quarantined_delivery_replay(*, delivery: QuarantinedDelivery) -> DeliveryAcc
     )
     if replayed.body_truncated:
         raise DeliveryRefused(413, "the body was cut at the size cap: it cannot be replayed")
+    unstorable = _unstorable_text(replayed.body)
+    if unstorable:
+        raise DeliveryRefused(400, unstorable)
     connector = connector_for(family=delivery.family, platform=delivery.platform)
     try:
         events = list(connector.parse_webhook(replayed.body))
@@ -278,7 +302,7 @@ def _quarantine(delivery: Delivery, *, reason: str, connection_id) -> None:
             family=delivery.family,
             platform=delivery.platform,
             connection_id=connection_id,
-            reason=reason[:255],
+            reason=pgtext.storable(reason)[:255],
             headers=_headers_kept(delivery.headers),
             body=delivery.body,
             body_truncated=delivery.body_truncated,
@@ -304,8 +328,10 @@ def _quarantine_trim(*, family: str, platform: str) -> None:
 
 def _headers_kept(headers: Mapping[str, str]) -> dict:
     return {
-        name: (
-            "(withheld)" if any(word in name.lower() for word in _SECRET_HEADER_WORDS) else value
+        pgtext.storable(name): (
+            "(withheld)"
+            if any(word in name.lower() for word in _SECRET_HEADER_WORDS)
+            else pgtext.storable(value)
         )
         for name, value in headers.items()
     }
