@@ -14,7 +14,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 from urllib.request import getproxies
@@ -37,6 +36,7 @@ from invoices.firs.errors import (
     FirsTransientError,
     FirsUnreachable,
 )
+from taxpoynt.lib.http import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -503,22 +503,6 @@ def error_reply(body: Any) -> ErrorReply:
         error_id=str(error.get("id") or ""),
         field_errors=field_errors,
     )
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds from now: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
 
 
 def _names_duplicate(status: int, reply: ErrorReply) -> bool:

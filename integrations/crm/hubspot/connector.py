@@ -120,7 +120,9 @@ class HubSpotConnector(CRMConnector, OAuthConnector):
         # A private-app token stands for the account alone and never expires.
         token = credentials.get("private_app_token") or credentials.get("access_token", "")
         return HubSpotClient(
-            base_url=self.connection.base_url or self.default_base_url, access_token=token
+            base_url=self.connection.base_url or self.default_base_url,
+            account=self.connection.account_id,
+            access_token=token,
         )
 
     @classmethod

@@ -21,7 +21,7 @@ from integrations.base.errors import (
     ConnectorError,
     PermanentConnectorError,
 )
-from taxpoynt.lib.http import DEFAULT_TIMEOUT, error_for_response, transport_error
+from integrations.base.http import DEFAULT_TIMEOUT, error_for_response, transport_error
 
 PLATFORM = "HubSpot"
 

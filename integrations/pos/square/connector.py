@@ -62,6 +62,7 @@ class SquareConnector(POSConnector, OAuthConnector):
     def client(self) -> SquareClient:
         return SquareClient(
             base_url=self.connection.base_url or self.default_base_url,
+            account=self.connection.account_id,
             access_token=self.credentials.get("access_token", ""),
         )
 
