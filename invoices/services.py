@@ -6,7 +6,6 @@ the step done and moves on. The IRN is fixed when the invoice is created and reu
 retry; after a sign whose outcome is unknown, FIRS is asked (confirm) before signing again.
 """
 
-import json
 import logging
 import random
 import time
@@ -23,7 +22,7 @@ from django.utils import timezone
 from integrations.base.canonical import Deal, Sale
 from invoices import selectors
 from invoices.builder import InvoiceBuildError, InvoiceReference, invoice_build
-from invoices.codes import SNAPSHOT_PATH, CodeLists
+from invoices.codes import CodeLists
 from invoices.firs.client import FirsClient, FirsResponse, firs_client_for
 from invoices.firs.errors import (
     DuplicateIrn,
@@ -677,7 +676,3 @@ def code_lists_refresh() -> dict:
     with FirsClient(base_url, "", "", timeout=(5, 30)) as client:
         resources = {name: client.resources(name=name).data for name in CODE_LIST_RESOURCES}
     return {"stored": code_lists_store(resources=resources)}
-
-
-def code_lists_seed_from_snapshot() -> int:
-    return code_lists_store(resources=json.loads(SNAPSHOT_PATH.read_text(encoding="utf-8")))

@@ -40,9 +40,5 @@ class AuthenticationError(PermanentConnectorError):
     """Credentials rejected or revoked: the connection must be re-authorised."""
 
 
-class SignatureError(PermanentConnectorError):
-    """A webhook whose signature does not verify. Never processed."""
-
-
 class MappingError(PermanentConnectorError):
     """A platform payload that cannot become a canonical sale or deal."""

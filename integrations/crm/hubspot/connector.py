@@ -71,15 +71,7 @@ class HubSpotConnector(CRMConnector, OAuthConnector):
     family = "crm"
     display_name = "HubSpot"
     auth = "oauth2"
-    capabilities = frozenset(
-        {
-            Capability.WEBHOOKS,
-            Capability.PULL,
-            Capability.BACKFILL,
-            Capability.PKCE,
-            Capability.SANDBOX,
-        }
-    )
+    capabilities = frozenset({Capability.BACKFILL, Capability.PKCE, Capability.SANDBOX})
     default_base_url = API_BASE_URL
     # HubSpot's own; a sandbox connection's are under its base URL (oauth.HubSpotConnectOAuth2).
     authorize_url = oauth.HubSpotConnectOAuth2.AUTHORIZATION_URL

@@ -25,16 +25,7 @@ class SquareConnector(POSConnector, OAuthConnector):
     family = "pos"
     display_name = "Square"
     auth = "oauth2"
-    capabilities = frozenset(
-        {
-            Capability.WEBHOOKS,
-            Capability.PULL,
-            Capability.BACKFILL,
-            Capability.REFUNDS,
-            Capability.PKCE,
-            Capability.SANDBOX,
-        }
-    )
+    capabilities = frozenset({Capability.BACKFILL, Capability.PKCE, Capability.SANDBOX})
     default_base_url = "https://connect.squareup.com"
     authorize_url = "https://connect.squareup.com/oauth2/authorize"
     token_url = "https://connect.squareup.com/oauth2/token"  # noqa: S105 (a URL)
