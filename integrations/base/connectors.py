@@ -1,4 +1,4 @@
-"""The contract every platform connector fulfils (design §3).
+"""The contract every platform connector fulfils.
 
 A connector class is declarative: what the platform is and what it can do. An instance is bound
 to one connection row and does the platform's HTTP work for it. Models, tasks, admin and

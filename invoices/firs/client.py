@@ -1,9 +1,9 @@
-"""HTTP client for the FIRS (NRS) MBS e-invoicing API (brief §1-2).
+"""HTTP client for the FIRS (NRS) MBS e-invoicing API.
 
 One client per tenant's credentials. The only retries made here are for connections that could
 not be opened, where the request provably never reached FIRS; every other failure is raised for
-the caller's retry policy (backoff and jitter in the pipeline, reliability R7). A circuit breaker
-whose state lives in the shared cache holds calls back while FIRS is failing (F7).
+the caller's retry policy (backoff and jitter in the pipeline). A circuit breaker whose state
+lives in the shared cache holds every process's calls back while FIRS is failing.
 """
 
 import json
@@ -55,7 +55,7 @@ RESOURCE_NAMES = frozenset(
     }
 )
 PAYMENT_STATUSES = frozenset({"PENDING", "PAID", "REJECTED"})
-# NRS answers "server busy" as HTTP 400 with these phrases (brief §1.3): retryable.
+# NRS answers "server busy" as HTTP 400 with these phrases in its error message: retryable.
 BUSY_PHRASES = (
     "try again later",
     "unable to complete this operation at this time",
@@ -74,13 +74,14 @@ class FirsResponse:
     status: int
     # The envelope's "data"; the whole body when there is no envelope (GET /api).
     data: Any
-    # The parsed body, whole, for the audit trail (the sign reply's shape is unverified, §4.3).
+    # The parsed body, whole, for the audit trail (FIRS documents no shape for the sign reply).
     body: Any
 
 
 @dataclass(frozen=True)
 class ErrorReply:
-    """The fields of an MBS error envelope (§1.3), empty where absent."""
+    """The fields of an MBS error envelope (``{code, message, error: {...}}``), empty where
+    absent."""
 
     message: str = ""
     details: str = ""
@@ -506,7 +507,7 @@ def error_reply(body: Any) -> ErrorReply:
 
 
 def _names_duplicate(status: int, reply: ErrorReply) -> bool:
-    """The duplicate answer is unverified (reliability P27): accept the shapes reported so far.
+    """FIRS documents no answer for a duplicate IRN: accept the shapes reported so far.
 
     Not the public_message: every validation error says "confirm this is not a duplicate request".
     """
@@ -587,7 +588,8 @@ def _segment(value: str) -> str:
 
 
 def _json_number(value: Any) -> float:
-    """Money as JSON numbers (§3): Decimals are sent as numbers, never as strings."""
+    """Money as JSON numbers, as the invoice schema types it: Decimals are sent as numbers,
+    never as strings."""
     if isinstance(value, Decimal):
         return float(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")

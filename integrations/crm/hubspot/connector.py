@@ -1,5 +1,5 @@
 """HubSpot as a CRM connector: OAuth with PKCE (or a private-app token), v3-signed webhooks, won
-deals with their line items and buyer (design §3, FACTS §1)."""
+deals with their line items and buyer."""
 
 import json
 from collections.abc import Collection, Mapping

@@ -1,4 +1,4 @@
-"""Square as a POS connector: OAuth with PKCE, signed webhooks, orders to sales (design §3)."""
+"""Square as a POS connector: OAuth with PKCE, signed webhooks, orders to sales."""
 
 import json
 from collections.abc import Mapping
