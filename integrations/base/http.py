@@ -15,6 +15,7 @@ credentials, which marks a connection for re-authorising.
 """
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Mapping
@@ -39,6 +40,8 @@ MAX_PAUSE_SECONDS = 86_400.0
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})
 AUTH_REFUSED_STATUSES = frozenset({401, 403})
 PAUSE_CACHE_KEY = "http-pause:{digest}"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -148,12 +151,21 @@ class PlatformClient:
         """Hold back every call for this account until ``seconds`` from now; a longer pause
         already set stands."""
         until = time.time() + seconds
-        if (cache.get(self.pause_key) or 0) < until:
-            cache.set(self.pause_key, until, timeout=math.ceil(seconds) + 1)
+        try:
+            if (cache.get(self.pause_key) or 0) < until:
+                cache.set(self.pause_key, until, timeout=math.ceil(seconds) + 1)
+        except Exception:
+            # The pause only spares the platform: without the cache, calls go and it answers 429.
+            logger.warning("%s: the rate-limit pause cannot be stored", self.platform)
 
     def pause_wait(self) -> None:
         """Sleep through a short pause; raise RateLimited with the wait left for a longer one."""
-        wait = (cache.get(self.pause_key) or 0) - time.time()
+        try:
+            until = cache.get(self.pause_key) or 0
+        except Exception:
+            logger.warning("%s: the rate-limit pause cannot be read", self.platform)
+            return
+        wait = until - time.time()
         if wait <= 0:
             return
         if wait > self.max_sleep_seconds:

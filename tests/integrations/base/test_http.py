@@ -8,6 +8,7 @@ from email.utils import formatdate
 import pytest
 import requests
 import responses
+from django.core.cache import cache
 
 from integrations.base import http
 from integrations.base.errors import (
@@ -273,3 +274,19 @@ def test_square_pauses_a_merchant_on_its_429(account):
     assert len(responses.calls) == 1
     [call] = responses.calls
     assert call.request.headers["Square-Version"]
+
+
+@responses.activate
+def test_without_the_cache_calls_go_and_a_429_is_still_rate_limited(account, monkeypatch):
+    def cache_down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    for method in ("get", "set"):
+        monkeypatch.setattr(cache, method, cache_down)
+    answer(429, headers={"Retry-After": "30"})
+    with pytest.raises(RateLimited) as caught:
+        client(account).call("GET", "/thing")
+    assert caught.value.retry_after == 30
+
+    responses.replace(responses.GET, f"{BASE}/thing", json={"ok": True})
+    assert client(account).call("GET", "/thing") == {"ok": True}
