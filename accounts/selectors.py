@@ -1,4 +1,5 @@
-"""Reads, each scoped to a user or an organization inside the query (design §4, tenancy)."""
+"""Reads, each scoped to a user or an organization inside the query: another tenant's rows are
+never fetched, so they cannot leak by a forgotten filter afterwards."""
 
 from django.db.models import QuerySet
 

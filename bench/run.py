@@ -3,7 +3,8 @@
 Real gunicorn, real Celery workers (realtime, standard, batch), the Square, HubSpot and FIRS
 sandboxes over HTTP (FIRS answers after a realistic latency that costs no CPU: a sleep). Signed
 sales are sent at a fixed rate while a back-fill of historical orders runs on the batch queue and,
-beside them, HubSpot deal changes at their own rate (issue #5: a won deal signed within 30 s p99).
+beside them, HubSpot deal changes at their own rate (the CRM target: a won deal signed within
+30 s p99).
 In the same run, the yardstick: a bare Django endpoint doing one INSERT, driven by the same client.
 
 Writes bench/results.json and bench/results.md. Figures are medians and percentiles of one run
@@ -412,7 +413,7 @@ def sales_send(
 ):
     """``before_sending`` runs once the sales are made, just before the first is sent. With
     ``duplicates`` each event goes out 1 to that many times, shuffled within ``shuffle_window``
-    deliveries (reliability B3); the pace stays ``rate`` sales per second."""
+    deliveries, as platforms redeliver and reorder; the pace stays ``rate`` sales per second."""
     from integrations.pos.square.traffic import Receiver, deliveries_send, sales_deliveries
 
     # Live sales are told apart from back-filled ones by their time of sale: from here on.
@@ -726,8 +727,8 @@ PLATFORM_FETCHES_PER_SALE = 1
 def http_floor(*, yardstick_per_second: float, deliveries: int, sales: int, invoice_ids) -> dict:
     """The most sales per second this box could carry if a sale cost only its HTTP exchanges,
     each priced at one yardstick request (a client, a Django view and one write): the webhook
-    deliveries the till sends, the order fetch and the FIRS calls (FIRS brief §5.2), all
-    measured in this run. Nothing is left for queues, invoices or their statements."""
+    deliveries the till sends, the order fetch and the FIRS calls (a B2C receipt is only signed),
+    all measured in this run. Nothing is left for queues, invoices or their statements."""
     from invoices.models import FirsExchange
 
     firs_calls = FirsExchange.objects.filter(invoice_id__in=invoice_ids).count()

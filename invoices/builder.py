@@ -1,7 +1,7 @@
-"""Canonical ``Sale`` / ``Deal`` -> FIRS invoice JSON (brief §3). Pure: no database, no HTTP.
+"""Canonical ``Sale`` / ``Deal`` -> FIRS invoice JSON. Pure: no database, no HTTP.
 
 Money is ``Decimal`` throughout and leaves as JSON numbers only in the returned dict, so the
-payload can go straight to ``json.dumps`` or a JSONField. The arithmetic follows brief §3.7:
+payload can go straight to ``json.dumps`` or a JSONField. The arithmetic follows UBL/EN16931:
 lines are rounded to the cent, VAT is computed once per tax subtotal (ROUND_HALF_UP), and every
 total is derived from those rounded parts so the equalities hold exactly.
 
@@ -153,7 +153,7 @@ def invoice_build(
         # FIRS marks both buyer TIN and email "now mandatory", but an anonymous or private buyer
         # has no TIN and we must never invent one. Without a TIN the invoice is B2C (reporting,
         # not clearance) and the "tin" key is left out rather than sent empty, so FIRS sees a
-        # missing field, not a malformed one (brief §3.2, open question §8.4).
+        # missing field, not a malformed one (FIRS has not said what an anonymous buyer's TIN is).
         "invoice_kind": "B2B" if buyer is not None and buyer.tin else "B2C",
         "payment_status": "PAID" if document.is_settled_at_till else "PENDING",
         "document_currency_code": document.currency,
@@ -226,7 +226,7 @@ def _document_from_sale(sale: Sale) -> _Document:
     total = sale.total
     if is_refund:
         # Platforms sign refunds either way; a credit note carries positive amounts and its type
-        # code gives the direction (brief §3.7 rule 8).
+        # code gives the direction (the UBL convention).
         lines = tuple(
             replace(
                 line,
@@ -460,7 +460,7 @@ def _unit_price(
     quantity: Decimal,
     quoted: Decimal | None = None,
 ) -> Decimal:
-    """A unit price for which round2(quantity x price - discount) gives the line (§3.7 rule 1).
+    """A unit price for which round2(quantity x price - discount) gives the line amount.
 
     The quoted price when it does; otherwise the shortest that does. Net prices derived from
     VAT-inclusive ones rarely fit in cents (1,000.00 gross is 930.2326 net), and a discount that
@@ -581,7 +581,7 @@ def _invoice_line(*, amounts: _LineAmounts, currency: str) -> dict:
     invoice_line["item"] = item
     invoice_line["price"] = {
         "price_amount": float(amounts.price),
-        # The price is per one unit; integrators disagree on base_quantity (brief §3.6).
+        # The price is per one unit; integrators disagree on what base_quantity means.
         "base_quantity": 1,
         "price_unit": f"{currency} per 1",
     }

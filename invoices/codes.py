@@ -20,7 +20,7 @@ SNAPSHOT_PATH = Path(__file__).resolve().parent / "data" / "firs_resources_snaps
 InvoicePurpose = Literal["invoice", "credit_note", "debit_note"]
 
 # Resolved by FIRS label, not by code: FIRS labels 380 "Credit Note" and 381 "Commercial
-# Invoice", the reverse of UN/CEFACT 1001 (brief §3.3). Whatever the live list says wins.
+# Invoice", the reverse of UN/CEFACT 1001. Whatever the live list says wins.
 INVOICE_TYPE_LABELS: Mapping[str, str] = {
     "invoice": "Commercial Invoice",
     "credit_note": "Credit Note",
@@ -28,10 +28,10 @@ INVOICE_TYPE_LABELS: Mapping[str, str] = {
 }
 
 STANDARD_VAT = "STANDARD_VAT"
-# There is no EXEMPT category: exempt supplies go out as ZERO_VAT at 0 % (brief §3.4).
+# FIRS has no EXEMPT category: exempt supplies go out as ZERO_VAT at 0 %.
 ZERO_VAT = "ZERO_VAT"
 # The VAT categories among the generic tax template; their taxable amounts add up to the
-# invoice's tax-exclusive amount (brief §3.7 rule 4).
+# invoice's tax-exclusive amount.
 VAT_CATEGORY_IDS = frozenset({"STANDARD_VAT", "REDUCED_VAT", "ZERO_VAT"})
 
 

@@ -1,4 +1,4 @@
-"""Invoice Reference Number: ``{InvoiceNumber}-{ServiceID}-{YYYYMMDD}`` (brief §4.1).
+"""Invoice Reference Number: ``{InvoiceNumber}-{ServiceID}-{YYYYMMDD}``, as FIRS defines it.
 
 The SI builds the IRN; FIRS only checks it. It is computed once, stored, and reused on retries.
 """

@@ -170,7 +170,7 @@ class FirsSandboxFaults(models.Model):
 class Invoice(models.Model):
     """One e-invoice (or credit note) for one source row: a POS transaction, a CRM deal or an
     ERP document. The pipeline moves it built → validated → signed → transmitted → confirmed
-    (a B2C receipt goes from signed to confirmed: signing reports it, brief §5.2);
+    (a B2C receipt goes from signed to confirmed: signing reports it to FIRS);
     ``stage`` is the last step done and ``status`` adds ``retrying`` and ``needs_attention``."""
 
     class Source(models.TextChoices):

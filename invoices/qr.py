@@ -1,4 +1,4 @@
-"""The QR "cryptographic stamp" printed on a signed invoice (brief §4.2), and its images.
+"""The QR "cryptographic stamp" printed on a signed invoice, and its images.
 
 The stamp is ``{"irn": "<IRN>.<unix seconds>", "certificate": "<certificate>"}`` as compact JSON,
 RSA-encrypted with the FIRS public key from the taxpayer's ``crypto_keys.txt`` (PKCS#1 v1.5, the

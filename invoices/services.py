@@ -1,12 +1,11 @@
 """Invoice writes: create an invoice for a source row, and move it through FIRS.
 
-The pipeline is a state machine (design §4, reliability R5/R6/R7). Every step makes its FIRS call,
-then commits a conditional transition ``WHERE stage = <step before>``; a redelivered task finds
-the step done and moves on. The IRN is fixed when the invoice is created and reused on every
-retry; after a sign whose outcome is unknown, FIRS is asked (confirm) before signing again.
+The pipeline is a state machine. Every step makes its FIRS call, then commits a conditional
+transition ``WHERE stage = <step before>``; a redelivered task finds the step done and moves on.
+The IRN is fixed when the invoice is created and reused on every retry; after a sign whose
+outcome is unknown, FIRS is asked (confirm) before signing again.
 """
 
-import json
 import logging
 import random
 import time
@@ -23,7 +22,7 @@ from django.utils import timezone
 from integrations.base.canonical import Deal, Sale
 from invoices import selectors
 from invoices.builder import InvoiceBuildError, InvoiceReference, invoice_build
-from invoices.codes import SNAPSHOT_PATH, CodeLists
+from invoices.codes import CodeLists
 from invoices.firs.client import FirsClient, FirsResponse, firs_client_for
 from invoices.firs.errors import (
     DuplicateIrn,
@@ -60,7 +59,7 @@ NEXT_STAGE = {
     Stage.SIGNED: Stage.TRANSMITTED,
     Stage.TRANSMITTED: Stage.CONFIRMED,
 }
-# A B2C receipt is reported by signing it (brief §5.1-5.2): transmitting to the buyer's APP and
+# A B2C receipt is reported to FIRS by signing it: transmitting to the buyer's APP and
 # polling its delivery are B2B/B2G steps, so the sign step completes it (_stages_passed). One
 # left signed or transmitted before that rule goes on to confirmed with no FIRS call.
 NEXT_STAGE_B2C = {
@@ -504,7 +503,7 @@ def _transition(
 
 def _retry_later(invoice: Invoice, error: FirsTransientError) -> None:
     # While the breaker holds calls back no request was made: waiting costs no attempt, so a
-    # long FIRS outage leaves invoices waiting, not failed (F7).
+    # long FIRS outage leaves invoices waiting, not failed.
     attempts = invoice.attempts + (0 if isinstance(error, FirsCircuitOpen) else 1)
     if attempts > settings.INVOICE_MAX_ATTEMPTS:
         _needs_attention(
@@ -530,7 +529,7 @@ def _retry_later(invoice: Invoice, error: FirsTransientError) -> None:
 def retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
     """Exponential backoff with jitter (half to all of the step), not earlier than FIRS's
     Retry-After, and never beyond INVOICE_RETRY_MAX_SECONDS (a countdown must stay far below the
-    broker's visibility timeout, R4)."""
+    broker's visibility timeout, or the broker hands the task to a second worker meanwhile)."""
     cap = settings.INVOICE_RETRY_MAX_SECONDS
     ceiling = min(cap, settings.INVOICE_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
     delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
@@ -567,7 +566,7 @@ def _problems_text(problems: list[dict]) -> str:
 
 
 def _fault_point(name: str) -> None:
-    """Test hook for the crash scenarios (F1): pause here so a test can SIGKILL the worker."""
+    """Test hook for the crash tests: pause here so a test can SIGKILL the worker mid-step."""
     pause = settings.INVOICE_FAULT_PAUSES.get(name)
     if pause:
         time.sleep(pause)
@@ -677,7 +676,3 @@ def code_lists_refresh() -> dict:
     with FirsClient(base_url, "", "", timeout=(5, 30)) as client:
         resources = {name: client.resources(name=name).data for name in CODE_LIST_RESOURCES}
     return {"stored": code_lists_store(resources=resources)}
-
-
-def code_lists_seed_from_snapshot() -> int:
-    return code_lists_store(resources=json.loads(SNAPSHOT_PATH.read_text(encoding="utf-8")))

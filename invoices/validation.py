@@ -1,7 +1,8 @@
-"""Local checks of a FIRS invoice payload before it is sent (brief §3, §4.1).
+"""Local checks of a FIRS invoice payload before it is sent.
 
 Mandatory fields, formats and code lists as the FIRS docs state them, plus the UBL/EN16931
-arithmetic of brief §3.7, which the sandbox did not enforce in 2025 but may at any time. Every
+arithmetic (lines, VAT subtotals and totals must add up to the cent), which the FIRS sandbox
+did not enforce in 2025 but may at any time. Every
 problem names the field path (``invoice_line[2].price.price_amount``) and says what is wrong.
 """
 
@@ -34,7 +35,7 @@ INVOICE_KINDS = ("B2B", "B2C", "B2G")
 
 
 def round2(amount: Decimal) -> Decimal:
-    """Half-up to the cent: the one rounding rule of the invoice arithmetic (brief §6)."""
+    """Half-up to the cent: the one rounding rule of the invoice arithmetic (FIRS states none)."""
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -80,14 +81,14 @@ def invoice_validate(payload: dict, *, codes: CodeLists) -> list[Problem]:
     _choice_check(payload, "payment_status", PAYMENT_STATUSES, problems)
     _choice_check(payload, "invoice_kind", INVOICE_KINDS, problems)
     for key in ("document_currency_code", "tax_currency_code"):
-        # tax_currency_code is optional in the schema but the sandbox enforces it (brief §3.1).
+        # tax_currency_code is optional in the schema but the FIRS sandbox enforces it.
         currency = _text(payload, key, problems, path=key, is_required=True)
         if currency is not None and not codes.is_known_currency(currency):
             problems.append(Problem(key, f"{currency!r} is not in the FIRS currencies list"))
 
     _billing_reference_check(payload, problems, type_code=type_code, codes=codes)
     _party_check(payload, "accounting_supplier_party", problems, is_anonymous_allowed=False)
-    # A B2C buyer may be anonymous: no TIN, email or address to give (brief §3.2).
+    # A B2C buyer may be anonymous: no TIN, email or address to give.
     _party_check(
         payload,
         "accounting_customer_party",
@@ -396,7 +397,8 @@ def _allowance_charge_totals(
 
 
 def _invoice_lines_check(payload: Mapping, problems: list[Problem]) -> Decimal | None:
-    """Check each line, its arithmetic (brief §3.7 rule 1); Σ line_extension_amount or None."""
+    """Check each line and its arithmetic (line_extension_amount = round2(quantity x price -
+    discount)); Σ line_extension_amount, or None when a line cannot be read."""
     lines = _list_of_mappings(
         payload, "invoice_line", problems, path="invoice_line", is_required=True
     )
@@ -557,7 +559,7 @@ def _tax_category_check(
     if category is None:
         return None, None
     category_id = _text(category, "id", problems, path=f"{path}.id", is_required=True)
-    # FIRS's resource gives percents as strings, but the payload wants a number (brief §3.4).
+    # FIRS's resource gives percents as strings, but the payload wants a number.
     percent = _number(
         category, "percent", problems, path=f"{path}.percent", is_required=True, is_money=False
     )
@@ -585,7 +587,9 @@ def _monetary_total_check(
     tax_sum: Decimal | None,
     vat_taxable_sum: Decimal | None,
 ) -> None:
-    """Brief §3.7 rules 2, 3, 4 (VAT taxable = tax exclusive), 6 and 7."""
+    """The totals: line extension = Σ lines; tax exclusive = line extension - allowances +
+    charges = Σ VAT taxable amounts; tax inclusive = tax exclusive + Σ tax; payable = tax
+    inclusive (the schema has no prepaid or rounding amount)."""
     path = "legal_monetary_total"
     totals = _mapping(payload, "legal_monetary_total", problems, path=path, is_required=True)
     if totals is None:

@@ -1,4 +1,4 @@
-"""The one Celery app. Queues follow the source's priority (design §1):
+"""The one Celery app. Queues follow the source's priority:
 
 - ``realtime``: POS sales, invoice work for POS (SLA 2 s);
 - ``standard``: CRM deals, ERP documents and their invoices (SLA 30 s), scheduled syncs;

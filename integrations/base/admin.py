@@ -22,8 +22,9 @@ BOUNDED_COUNT = 10_000
 
 
 class BoundedCountPaginator(Paginator):
-    """No COUNT(*) over a huge table (design §6): unfiltered, the planner's estimate (summed over
-    a partitioned table's partitions); filtered, a count that stops at BOUNDED_COUNT rows."""
+    """No COUNT(*) over a huge table, which would scan all of it: unfiltered, the planner's
+    estimate (summed over a partitioned table's partitions); filtered, a count that stops at
+    BOUNDED_COUNT rows."""
 
     @cached_property
     def count(self):

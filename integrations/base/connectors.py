@@ -1,4 +1,4 @@
-"""The contract every platform connector fulfils (design §3).
+"""The contract every platform connector fulfils.
 
 A connector class is declarative: what the platform is and what it can do. An instance is bound
 to one connection row and does the platform's HTTP work for it. Models, tasks, admin and
@@ -16,14 +16,14 @@ AUTH_KINDS = ("oauth2", "api_key", "client_credentials", "basic")
 
 
 class Capability:
-    WEBHOOKS = "webhooks"
-    PULL = "pull"
+    """Optional features a connector declares; each is read where it changes what we do:
+    back-fill and sandbox buttons on the pages, a PKCE challenge in the connect flow."""
+
     BACKFILL = "backfill"
-    REFUNDS = "refunds"
     PKCE = "pkce"
     SANDBOX = "sandbox"
 
-    ALL = frozenset({WEBHOOKS, PULL, BACKFILL, REFUNDS, PKCE, SANDBOX})
+    ALL = frozenset({BACKFILL, PKCE, SANDBOX})
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ class TransientConnectorError(ConnectorError):
 
 
 class RateLimited(TransientConnectorError):
-    """429 or an exhausted budget; ``retry_after`` seconds is the earliest allowed retry."""
+    """429 or an exhausted budget; ``retry_after`` seconds is the earliest allowed retry. A call
+    held back by the account's pause, never sent, has no ``status``."""
 
     def __init__(
         self, message: str = "", *, retry_after: float | None = None, status: int | None = 429
@@ -37,11 +38,8 @@ class PermanentConnectorError(ConnectorError):
 
 
 class AuthenticationError(PermanentConnectorError):
-    """Credentials rejected or revoked: the connection must be re-authorised."""
-
-
-class SignatureError(PermanentConnectorError):
-    """A webhook whose signature does not verify. Never processed."""
+    """The platform refused the credentials (401, 403, a revoked grant or refresh token): no
+    retry helps; the connection must be re-authorised."""
 
 
 class MappingError(PermanentConnectorError):

@@ -15,7 +15,7 @@ from django.db import models
 class Family:
     name: str
     connection_model: type[models.Model]
-    # The queue this family's live work rides (design §1): pos realtime, crm/erp standard.
+    # The queue this family's live work rides: pos realtime (a till waits on it), crm/erp standard.
     queue: str
     # Process one stored webhook event: ``process_event(event_id=...)``, a Celery task.
     process_event_task: Callable

@@ -2,7 +2,8 @@
 
 A delivery is verified on its raw bytes before anything is parsed, then each event is stored
 (deduplicated on the connection and the event's key) before the platform gets its 2xx; the
-family's task is queued only once the rows are committed (design §1, §4).
+family's task is queued only once the rows are committed, so a worker never looks for a row
+that is not there yet.
 """
 
 import json

@@ -1,9 +1,9 @@
-"""HTTP client for the FIRS (NRS) MBS e-invoicing API (brief §1-2).
+"""HTTP client for the FIRS (NRS) MBS e-invoicing API.
 
 One client per tenant's credentials. The only retries made here are for connections that could
 not be opened, where the request provably never reached FIRS; every other failure is raised for
-the caller's retry policy (backoff and jitter in the pipeline, reliability R7). A circuit breaker
-whose state lives in the shared cache holds calls back while FIRS is failing (F7).
+the caller's retry policy (backoff and jitter in the pipeline). A circuit breaker whose state
+lives in the shared cache holds every process's calls back while FIRS is failing.
 """
 
 import json
@@ -14,7 +14,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 from urllib.request import getproxies
@@ -37,6 +36,7 @@ from invoices.firs.errors import (
     FirsTransientError,
     FirsUnreachable,
 )
+from taxpoynt.lib.http import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ RESOURCE_NAMES = frozenset(
     }
 )
 PAYMENT_STATUSES = frozenset({"PENDING", "PAID", "REJECTED"})
-# NRS answers "server busy" as HTTP 400 with these phrases (brief §1.3): retryable.
+# NRS answers "server busy" as HTTP 400 with these phrases in its error message: retryable.
 BUSY_PHRASES = (
     "try again later",
     "unable to complete this operation at this time",
@@ -74,13 +74,14 @@ class FirsResponse:
     status: int
     # The envelope's "data"; the whole body when there is no envelope (GET /api).
     data: Any
-    # The parsed body, whole, for the audit trail (the sign reply's shape is unverified, §4.3).
+    # The parsed body, whole, for the audit trail (FIRS documents no shape for the sign reply).
     body: Any
 
 
 @dataclass(frozen=True)
 class ErrorReply:
-    """The fields of an MBS error envelope (§1.3), empty where absent."""
+    """The fields of an MBS error envelope (``{code, message, error: {...}}``), empty where
+    absent."""
 
     message: str = ""
     details: str = ""
@@ -505,24 +506,8 @@ def error_reply(body: Any) -> ErrorReply:
     )
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds from now: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
-
-
 def _names_duplicate(status: int, reply: ErrorReply) -> bool:
-    """The duplicate answer is unverified (reliability P27): accept the shapes reported so far.
+    """FIRS documents no answer for a duplicate IRN: accept the shapes reported so far.
 
     Not the public_message: every validation error says "confirm this is not a duplicate request".
     """
@@ -603,7 +588,8 @@ def _segment(value: str) -> str:
 
 
 def _json_number(value: Any) -> float:
-    """Money as JSON numbers (§3): Decimals are sent as numbers, never as strings."""
+    """Money as JSON numbers, as the invoice schema types it: Decimals are sent as numbers,
+    never as strings."""
     if isinstance(value, Decimal):
         return float(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -220,8 +220,9 @@ WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=120)
 
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 
-# Invoice pipeline (invoices/services.py): retry policy R7 and the claim that keeps two workers
-# off one invoice. Countdowns stay far below the broker's visibility timeout (R4).
+# Invoice pipeline (invoices/services.py): retries with exponential backoff and the claim that
+# keeps two workers off one invoice. Countdowns stay far below the broker's visibility timeout,
+# or the broker would hand a waiting task to a second worker.
 INVOICE_MAX_ATTEMPTS = env.int("INVOICE_MAX_ATTEMPTS", default=8)
 INVOICE_RETRY_BASE_SECONDS = env.float("INVOICE_RETRY_BASE_SECONDS", default=2.0)
 INVOICE_RETRY_MAX_SECONDS = env.float("INVOICE_RETRY_MAX_SECONDS", default=600.0)
@@ -229,7 +230,7 @@ INVOICE_CLAIM_SECONDS = env.int("INVOICE_CLAIM_SECONDS", default=120)
 INVOICE_SWEEP_IDLE_SECONDS = env.int("INVOICE_SWEEP_IDLE_SECONDS", default=60)
 # Test hook for crash scenarios: {"after_sign": seconds} pauses a worker at that point.
 INVOICE_FAULT_PAUSES = env.json("INVOICE_FAULT_PAUSES", default={})
-# FIRS circuit breaker, shared by all processes through the cache (F7).
+# FIRS circuit breaker, shared by all processes through the cache.
 FIRS_BREAKER_FAIL_MAX = env.int("FIRS_BREAKER_FAIL_MAX", default=5)
 FIRS_BREAKER_RESET_SECONDS = env.float("FIRS_BREAKER_RESET_SECONDS", default=60.0)
 # Where the beat task fetches the FIRS code lists; empty keeps the stored lists.
@@ -258,7 +259,8 @@ PLATFORM_APPS = {
 # Webhooks: bodies over this size are refused (413); refused deliveries kept per platform.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_QUARANTINE_CAP = env.int("WEBHOOK_QUARANTINE_CAP", default=1000)
-# Sweeper: events and transactions pending longer than this are re-queued (F3).
+# Sweeper: events and transactions pending longer than this are re-queued (their task was
+# lost, e.g. by a crash between commit and publish).
 INTEGRATIONS_SWEEP_AFTER_SECONDS = env.int("INTEGRATIONS_SWEEP_AFTER_SECONDS", default=30)
 # Incremental sync runs (one per CRM connection per sync) kept for operators to look back on.
 SYNC_RUNS_KEEP_DAYS = env.int("SYNC_RUNS_KEEP_DAYS", default=14)

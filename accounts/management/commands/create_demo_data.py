@@ -79,7 +79,8 @@ class Command(BaseCommand):
 
 
 def _connection_entry(connection) -> dict:
-    """A connection as design §7 lists it in var/demo.json (the file is the operator's, 0600)."""
+    """A connection in var/demo.json: what a script needs to send it signed webhooks (the file
+    is the operator's, 0600)."""
     return {
         "family": connection.family,
         "platform": connection.platform,

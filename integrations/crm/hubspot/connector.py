@@ -1,5 +1,5 @@
 """HubSpot as a CRM connector: OAuth with PKCE (or a private-app token), v3-signed webhooks, won
-deals with their line items and buyer (design §3, FACTS §1)."""
+deals with their line items and buyer."""
 
 import json
 from collections.abc import Collection, Mapping
@@ -71,15 +71,7 @@ class HubSpotConnector(CRMConnector, OAuthConnector):
     family = "crm"
     display_name = "HubSpot"
     auth = "oauth2"
-    capabilities = frozenset(
-        {
-            Capability.WEBHOOKS,
-            Capability.PULL,
-            Capability.BACKFILL,
-            Capability.PKCE,
-            Capability.SANDBOX,
-        }
-    )
+    capabilities = frozenset({Capability.BACKFILL, Capability.PKCE, Capability.SANDBOX})
     default_base_url = API_BASE_URL
     # HubSpot's own; a sandbox connection's are under its base URL (oauth.HubSpotConnectOAuth2).
     authorize_url = oauth.HubSpotConnectOAuth2.AUTHORIZATION_URL
@@ -120,7 +112,9 @@ class HubSpotConnector(CRMConnector, OAuthConnector):
         # A private-app token stands for the account alone and never expires.
         token = credentials.get("private_app_token") or credentials.get("access_token", "")
         return HubSpotClient(
-            base_url=self.connection.base_url or self.default_base_url, access_token=token
+            base_url=self.connection.base_url or self.default_base_url,
+            account=self.connection.account_id,
+            access_token=token,
         )
 
     @classmethod

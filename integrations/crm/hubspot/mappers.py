@@ -24,8 +24,6 @@ How a HubSpot deal becomes a deal the invoice builder can use:
 Anything malformed is a MappingError naming its JSON path.
 """
 
-import json
-import math
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -36,6 +34,17 @@ from hashlib import sha256
 from integrations.base.canonical import Deal, Line, Party
 from integrations.base.connectors import WebhookEvent
 from integrations.base.errors import MappingError
+from integrations.base.parsing import (
+    decimal_text,
+    identifier,
+    json_body,
+    list_at,
+    mapping,
+    shown,
+    text_at,
+    timestamp,
+    whole_number,
+)
 
 # Ids become database keys; anything longer is not a HubSpot id.
 MAX_ID_LENGTH = 64
@@ -181,14 +190,16 @@ def deal_from_hubspot(
         raise TypeError("won_stage_ids is a collection of stage ids, not one string")
     if not CURRENCY_PATTERN.fullmatch(default_currency):
         raise ValueError(f"default_currency {default_currency!r} is not an ISO 4217 code")
-    deal_json = _object(deal_json, "deal")
-    deal_id = _id(deal_json, "id", path="deal.id")
+    deal_json = mapping(deal_json, "deal")
+    deal_id = _id(deal_json, "id", path="deal")
     try:
-        properties = _object(deal_json.get("properties"), "deal.properties")
-        currency = _text(properties, "deal_currency_code", "deal.properties") or default_currency
+        properties = mapping(deal_json.get("properties"), "deal.properties")
+        currency = (
+            text_at(properties, "deal_currency_code", path="deal.properties") or default_currency
+        )
         if not CURRENCY_PATTERN.fullmatch(currency):
             raise MappingError(
-                f"deal.properties.deal_currency_code is {_shown(currency)}, not an ISO 4217 code"
+                f"deal.properties.deal_currency_code is {shown(currency)}, not an ISO 4217 code"
             )
         associations = _associations(deal_json)
         tax_rate = _tax_rate_from_taxes(taxes)
@@ -207,22 +218,22 @@ def deal_from_hubspot(
             amount = sum((_line_total(line) for line in lines), Decimal(0))
         elif amount < 0:
             raise MappingError(f"deal.properties.amount is {amount}; a deal is never negative")
-        stage = _text(properties, "dealstage", "deal.properties")
+        stage = text_at(properties, "dealstage", path="deal.properties")
         if not stage:
             raise MappingError("deal.properties.dealstage is missing")
-        modified = _text(properties, "hs_lastmodifieddate", "deal.properties")
+        modified = text_at(properties, "hs_lastmodifieddate", path="deal.properties")
         modified_path = "deal.properties.hs_lastmodifieddate"
         if not modified:
-            modified, modified_path = _text(deal_json, "updatedAt", "deal"), "deal.updatedAt"
+            modified, modified_path = text_at(deal_json, "updatedAt", path="deal"), "deal.updatedAt"
         if not modified:
             raise MappingError("deal.properties.hs_lastmodifieddate is missing")
-        closed = _text(properties, "closedate", "deal.properties")
-        name = _text(properties, "dealname", "deal.properties").strip()
+        closed = text_at(properties, "closedate", path="deal.properties")
+        name = text_at(properties, "dealname", path="deal.properties").strip()
         return Deal(
             external_id=deal_id,
             name=name or f"HubSpot deal {deal_id}",
             stage=stage,
-            pipeline=_text(properties, "pipeline", "deal.properties"),
+            pipeline=text_at(properties, "pipeline", path="deal.properties"),
             amount=amount,
             currency=currency,
             closed_at=_timestamp(closed, path="deal.properties.closedate") if closed else None,
@@ -252,7 +263,7 @@ def webhook_events(body: bytes) -> list[WebhookEvent]:
     ends and the association). A redelivery (``attemptNumber`` > 0) has the same key. The portal
     is ``account_id``; the payload is the event as sent.
     """
-    events = _json(body)
+    events = json_body(body)
     if not isinstance(events, list):
         raise MappingError(f"The webhook body is a JSON {type(events).__name__}, not an array")
     if not events:
@@ -262,17 +273,17 @@ def webhook_events(body: bytes) -> list[WebhookEvent]:
 
 def pipeline_stages(pipelines_json: Mapping) -> tuple[PipelineStage, ...]:
     """Every stage of every pipeline in a ``GET /crm/v3/pipelines/deals`` answer, in order."""
-    pipelines = _list(_object(pipelines_json, "pipelines"), "results", path="results")
+    pipelines = list_at(mapping(pipelines_json, "pipelines"), "results", path="")
     stages = []
     for index, pipeline in enumerate(pipelines):
         path = f"results[{index}]"
-        pipeline = _object(pipeline, path)
-        pipeline_id = _id(pipeline, "id", path=f"{path}.id")
-        pipeline_label = _text(pipeline, "label", path)
-        for stage_index, stage in enumerate(_list(pipeline, "stages", path=f"{path}.stages")):
+        pipeline = mapping(pipeline, path)
+        pipeline_id = _id(pipeline, "id", path=path)
+        pipeline_label = text_at(pipeline, "label", path=path)
+        for stage_index, stage in enumerate(list_at(pipeline, "stages", path=path)):
             stage_path = f"{path}.stages[{stage_index}]"
-            stage = _object(stage, stage_path)
-            metadata = _object(stage.get("metadata") or {}, f"{stage_path}.metadata")
+            stage = mapping(stage, stage_path)
+            metadata = mapping(stage.get("metadata") or {}, f"{stage_path}.metadata")
             probability = _decimal(metadata, "probability", f"{stage_path}.metadata")
             if probability is not None and not 0 <= probability <= 1:
                 raise MappingError(f"{stage_path}.metadata.probability {probability} is not 0-1")
@@ -280,8 +291,8 @@ def pipeline_stages(pipelines_json: Mapping) -> tuple[PipelineStage, ...]:
                 PipelineStage(
                     pipeline_id=pipeline_id,
                     pipeline_label=pipeline_label,
-                    stage_id=_id(stage, "id", path=f"{stage_path}.id"),
-                    label=_text(stage, "label", stage_path),
+                    stage_id=_id(stage, "id", path=stage_path),
+                    label=text_at(stage, "label", path=stage_path),
                     display_order=_display_order(stage, path=stage_path),
                     probability=probability,
                     is_closed=_flag(metadata, "isClosed", path=f"{stage_path}.metadata"),
@@ -301,22 +312,20 @@ def associations_from_batch(batch_json: Mapping) -> dict[str, tuple[str, ...]]:
 
     Ids HubSpot reports under ``errors`` (nothing associated) are simply absent.
     """
-    results = _list(_object(batch_json, "associations"), "results", path="results")
+    results = list_at(mapping(batch_json, "associations"), "results", path="")
     associated: dict[str, tuple[str, ...]] = {}
     for index, result in enumerate(results):
         path = f"results[{index}]"
-        result = _object(result, path)
-        from_id = _id(_object(result.get("from"), f"{path}.from"), "id", path=f"{path}.from.id")
+        result = mapping(result, path)
+        from_id = _id(mapping(result.get("from"), f"{path}.from"), "id", path=f"{path}.from")
         to_ids = []
-        for to_index, target in enumerate(_list(result, "to", path=f"{path}.to")):
+        for to_index, target in enumerate(list_at(result, "to", path=path)):
             target_path = f"{path}.to[{to_index}]"
             # The spec types toObjectId as a string; HubSpot sends a number.
-            value = _object(target, target_path).get("toObjectId")
+            value = mapping(target, target_path).get("toObjectId")
             if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                 value = str(value)
-            to_ids.append(
-                _id({"toObjectId": value}, "toObjectId", path=f"{target_path}.toObjectId")
-            )
+            to_ids.append(_id({"toObjectId": value}, "toObjectId", path=target_path))
         associated[from_id] = tuple(dict.fromkeys(associated.get(from_id, ()) + tuple(to_ids)))
     return associated
 
@@ -325,11 +334,11 @@ def oauth_tokens(token_json: Mapping, *, received_at: datetime) -> OAuthTokens:
     """A ``POST /oauth/v1/token`` answer; the access token expires ``expires_in`` after receipt."""
     if received_at.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
-    token_json = _object(token_json, "token")
-    token_type = _text(token_json, "token_type", "token")
+    token_json = mapping(token_json, "token")
+    token_type = text_at(token_json, "token_type", path="token")
     if token_type.lower() != "bearer":
-        raise MappingError(f"token.token_type is {_shown(token_type)}, not bearer")
-    expires_in = _integer(token_json, "expires_in", path="token")
+        raise MappingError(f"token.token_type is {shown(token_type)}, not bearer")
+    expires_in = whole_number(token_json, "expires_in", path="token")
     if expires_in <= 0:
         raise MappingError("token.expires_in is 0: the token is already expired")
     return OAuthTokens(
@@ -342,13 +351,14 @@ def oauth_tokens(token_json: Mapping, *, received_at: datetime) -> OAuthTokens:
 def error_answer(error_json: Mapping) -> ErrorAnswer:
     """A HubSpot error body: the CRM's ``{status: "error", message, correlationId, category}``,
     the rate limiter's (``errorType``, ``policyName``) or OAuth's (the code in ``status``)."""
-    error_json = _object(error_json, "error")
+    error_json = mapping(error_json, "error")
     return ErrorAnswer(
-        status=_text(error_json, "status", "error"),
-        message=_text(error_json, "message", "error"),
-        category=_text(error_json, "category", "error") or _text(error_json, "errorType", "error"),
-        correlation_id=_text(error_json, "correlationId", "error"),
-        policy_name=_text(error_json, "policyName", "error"),
+        status=text_at(error_json, "status", path="error"),
+        message=text_at(error_json, "message", path="error"),
+        category=text_at(error_json, "category", path="error")
+        or text_at(error_json, "errorType", path="error"),
+        correlation_id=text_at(error_json, "correlationId", path="error"),
+        policy_name=text_at(error_json, "policyName", path="error"),
     )
 
 
@@ -419,7 +429,7 @@ def _lines(
 ) -> tuple[Line, ...]:
     lines = tuple(
         _line(
-            _object(item, f"line_items[{index}]"),
+            mapping(item, f"line_items[{index}]"),
             path=f"line_items[{index}]",
             currency=currency,
             tax_rate=tax_rate,
@@ -452,24 +462,24 @@ def _line(
     hs_code: str,
     product_category: str,
 ) -> Line:
-    line_id = _id(item, "id", path=f"{path}.id")
+    line_id = _id(item, "id", path=path)
     props_path = f"{path}.properties"
-    properties = _object(item.get("properties"), props_path)
-    line_currency = _text(properties, "hs_line_item_currency_code", props_path)
+    properties = mapping(item.get("properties"), props_path)
+    line_currency = text_at(properties, "hs_line_item_currency_code", path=props_path)
     if line_currency and line_currency != currency:
         raise MappingError(
-            f"{props_path}.hs_line_item_currency_code is {_shown(line_currency)}; the deal is "
+            f"{props_path}.hs_line_item_currency_code is {shown(line_currency)}; the deal is "
             f"in {currency} and nothing is converted"
         )
     quantity = _decimal(properties, "quantity", props_path)
     if quantity is None or quantity <= 0:
         raise MappingError(
-            f"{props_path}.quantity is {_shown(quantity)}; a line needs a positive one"
+            f"{props_path}.quantity is {shown(quantity)}; a line needs a positive one"
         )
     price = _decimal(properties, "price", props_path)
     if price is None or price < 0:
         raise MappingError(
-            f"{props_path}.price is {_shown(price)}; a line needs a price of 0 or more"
+            f"{props_path}.price is {shown(price)}; a line needs a price of 0 or more"
         )
     gross = quantity * price
     discount = _line_discount(properties, path=props_path, quantity=quantity, gross=gross)
@@ -484,15 +494,15 @@ def _line(
     if own_rate is not None and not 0 <= own_rate <= HUNDRED:
         raise MappingError(f"{props_path}.hs_tax_rate {own_rate} is not a percentage")
     return Line(
-        name=_text(properties, "name", props_path).strip() or UNNAMED_LINE,
+        name=text_at(properties, "name", path=props_path).strip() or UNNAMED_LINE,
         quantity=quantity,
         unit_price=price,
         discount=discount,
         tax_rate=own_rate if own_rate is not None else tax_rate,
         hs_code=hs_code,
         product_category=product_category,
-        sku=_text(properties, "hs_sku", props_path),
-        description=_text(properties, "description", props_path),
+        sku=text_at(properties, "hs_sku", path=props_path),
+        description=text_at(properties, "description", path=props_path),
         external_id=line_id,
     )
 
@@ -522,15 +532,15 @@ def _tax_rate_from_taxes(taxes: Iterable[Mapping]) -> Decimal | None:
     rate = None
     for index, tax in enumerate(taxes):
         path = f"taxes[{index}].properties"
-        properties = _object(_object(tax, f"taxes[{index}]").get("properties"), path)
-        kind = _text(properties, "hs_type", path)
+        properties = mapping(mapping(tax, f"taxes[{index}]").get("properties"), path)
+        kind = text_at(properties, "hs_type", path=path)
         if kind != "PERCENT":
             raise MappingError(
-                f"{path}.hs_type is {_shown(kind)}; only a PERCENT tax gives a rate to invoice"
+                f"{path}.hs_type is {shown(kind)}; only a PERCENT tax gives a rate to invoice"
             )
         value = _decimal(properties, "hs_value", path)
         if value is None or not 0 <= value <= HUNDRED:
-            raise MappingError(f"{path}.hs_value is {_shown(value)}, not a percentage")
+            raise MappingError(f"{path}.hs_value is {shown(value)}, not a percentage")
         rate = (rate or Decimal(0)) + value
     return rate
 
@@ -548,14 +558,14 @@ def _buyer(
 ) -> Party | None:
     contact_properties: Mapping = {}
     if contact is not None:
-        contact = _object(contact, "contact")
-        contact_id = _id(contact, "id", path="contact.id")
+        contact = mapping(contact, "contact")
+        contact_id = _id(contact, "id", path="contact")
         if contact_ids is not None and contact_id not in contact_ids:
             raise MappingError(f"contact {contact_id} is not associated with the deal")
-        contact_properties = _object(contact.get("properties"), "contact.properties")
+        contact_properties = mapping(contact.get("properties"), "contact.properties")
 
     def from_contact(key: str) -> str:
-        return _text(contact_properties, key, "contact.properties").strip()
+        return text_at(contact_properties, key, path="contact.properties").strip()
 
     contact_phone = from_contact("phone") or from_contact("mobilephone")
     if company is None:
@@ -569,16 +579,16 @@ def _buyer(
             email=from_contact("email"),
             telephone=contact_phone,
             **_address(contact_properties, path="contact.properties"),
-            external_id=_id(contact, "id", path="contact.id"),
+            external_id=_id(contact, "id", path="contact"),
         )
-    company = _object(company, "company")
-    company_id = _id(company, "id", path="company.id")
+    company = mapping(company, "company")
+    company_id = _id(company, "id", path="company")
     if company_ids is not None and company_id not in company_ids:
         raise MappingError(f"company {company_id} is not associated with the deal")
-    properties = _object(company.get("properties"), "company.properties")
+    properties = mapping(company.get("properties"), "company.properties")
 
     def from_company(key: str) -> str:
-        return _text(properties, key, "company.properties").strip()
+        return text_at(properties, key, path="company.properties").strip()
 
     return Party(
         name=from_company("name") or from_company("domain"),
@@ -592,7 +602,7 @@ def _buyer(
 
 def _address(properties: Mapping, *, path: str) -> dict:
     def text(key: str) -> str:
-        return _text(properties, key, path).strip()
+        return text_at(properties, key, path=path).strip()
 
     country = _country(text("country"), path=f"{path}.country")
     return {
@@ -610,7 +620,7 @@ def _country(text: str, *, path: str) -> str:
         return Party.country
     if COUNTRY_CODE_PATTERN.fullmatch(text.upper()):
         return text.upper()
-    raise MappingError(f"{path} is {_shown(text)}; give a two-letter ISO country code")
+    raise MappingError(f"{path} is {shown(text)}; give a two-letter ISO country code")
 
 
 def _state(text: str, *, country: str) -> str:
@@ -633,7 +643,7 @@ def _state(text: str, *, country: str) -> str:
 def _associations(deal_json: Mapping) -> Mapping | None:
     if deal_json.get("associations") is None:
         return None
-    return _object(deal_json["associations"], "deal.associations")
+    return mapping(deal_json["associations"], "deal.associations")
 
 
 def _associated_ids(associations: Mapping | None, keys: tuple[str, ...]) -> list[str] | None:
@@ -644,9 +654,9 @@ def _associated_ids(associations: Mapping | None, keys: tuple[str, ...]) -> list
     for key in keys:
         if key in associations:
             path = f"deal.associations.{key}"
-            results = _list(_object(associations[key], path), "results", path=f"{path}.results")
+            results = list_at(mapping(associations[key], path), "results", path=path)
             return [
-                _id(_object(entry, f"{path}.results[{i}]"), "id", path=f"{path}.results[{i}].id")
+                _id(mapping(entry, f"{path}.results[{i}]"), "id", path=f"{path}.results[{i}]")
                 for i, entry in enumerate(results)
             ]
     return None
@@ -656,21 +666,21 @@ def _associated_ids(associations: Mapping | None, keys: tuple[str, ...]) -> list
 
 
 def _webhook_event(event: object, *, path: str) -> WebhookEvent:
-    event = _object(event, path)
-    subscription_type = _id(event, "subscriptionType", path=f"{path}.subscriptionType")
-    event_id = _integer(event, "eventId", path=path)
-    occurred_at = _integer(event, "occurredAt", path=path)
-    portal_id = _integer(event, "portalId", path=path)
+    event = mapping(event, path)
+    subscription_type = _id(event, "subscriptionType", path=path)
+    event_id = whole_number(event, "eventId", path=path)
+    occurred_at = whole_number(event, "occurredAt", path=path)
+    portal_id = whole_number(event, "portalId", path=path)
     if "fromObjectId" in event or subscription_type.endswith(".associationChange"):
-        from_id = _integer(event, "fromObjectId", path=path)
-        to_id = _integer(event, "toObjectId", path=path)
-        association = _text(event, "associationType", path)
+        from_id = whole_number(event, "fromObjectId", path=path)
+        to_id = whole_number(event, "toObjectId", path=path)
+        association = text_at(event, "associationType", path=path)
         removed = _flag(event, "associationRemoved", path=path)
         object_id = str(from_id)
         change = f"{association}:{to_id}:{'removed' if removed else 'added'}"
     else:
-        object_id = str(_integer(event, "objectId", path=path))
-        property_name = _text(event, "propertyName", path)
+        object_id = str(whole_number(event, "objectId", path=path))
+        property_name = text_at(event, "propertyName", path=path)
         value = event.get("propertyValue")
         if value is not None and not isinstance(value, str):
             raise MappingError(f"{path}.propertyValue is a {type(value).__name__}, not text")
@@ -699,38 +709,24 @@ def _timestamp(text: str, *, path: str) -> datetime:
     ("1732300000000", as search filters and some properties give them)."""
     if EPOCH_MS_PATTERN.fullmatch(text):
         return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
-    try:
-        moment = datetime.fromisoformat(text) if "T" in text else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise MappingError(f"{path} is {_shown(text)}, not an ISO 8601 timestamp with an offset")
-    return moment
+    return timestamp(text, path=path)
 
 
 def _decimal(container: Mapping, key: str, path: str) -> Decimal | None:
     """A HubSpot number property (a string); None when absent, null or empty."""
-    text = _text(container, key, path).strip()
+    text = text_at(container, key, path=path).strip()
     if not text:
         return None
-    if not DECIMAL_PATTERN.fullmatch(text):
-        raise MappingError(
-            f"{path}.{key} is {_shown(text)}, not a decimal string like '1250000.50'"
-        )
-    return Decimal(text)
+    return decimal_text(
+        text,
+        path=f"{path}.{key}",
+        pattern=DECIMAL_PATTERN,
+        like="a decimal string like '1250000.50'",
+    )
 
 
 def _cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _text(container: Mapping, key: str, path: str) -> str:
-    value = container.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise MappingError(f"{path}.{key} is a {type(value).__name__}, not text")
-    return value
 
 
 def _flag(container: Mapping, key: str, *, path: str) -> bool:
@@ -742,32 +738,18 @@ def _flag(container: Mapping, key: str, *, path: str) -> bool:
         return value
     if value in ("true", "false"):
         return value == "true"
-    raise MappingError(f"{path}.{key} is {_shown(value)}, not true or false")
+    raise MappingError(f"{path}.{key} is {shown(value)}, not true or false")
 
 
 def _display_order(stage: Mapping, *, path: str) -> int:
     value = stage.get("displayOrder", 0)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise MappingError(f"{path}.displayOrder is {_shown(value)}, not a whole number")
-    return value
-
-
-def _integer(container: Mapping, key: str, *, path: str) -> int:
-    value = container.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-        raise MappingError(
-            f"{path}.{key} is {'missing' if value is None else _shown(value)}, not a whole number"
-        )
+        raise MappingError(f"{path}.displayOrder is {shown(value)}, not a whole number")
     return value
 
 
 def _id(container: Mapping, key: str, *, path: str) -> str:
-    value = container.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise MappingError(f"{path} is {'missing' if value is None else _shown(value)}")
-    if len(value) > MAX_ID_LENGTH:
-        raise MappingError(f"{path} is {len(value)} characters long; not a HubSpot id")
-    return value
+    return identifier(container, key, path=path, max_length=MAX_ID_LENGTH)
 
 
 def _token(container: Mapping, key: str) -> str:
@@ -775,58 +757,3 @@ def _token(container: Mapping, key: str) -> str:
     if not isinstance(value, str) or not value or len(value) > MAX_TOKEN_LENGTH:
         raise MappingError(f"token.{key} is missing or not a token")
     return value
-
-
-def _object(value: object, path: str) -> Mapping:
-    if not isinstance(value, Mapping):
-        raise MappingError(
-            f"{path} is {'missing' if value is None else 'a ' + type(value).__name__}, "
-            "not an object"
-        )
-    return value
-
-
-def _list(container: Mapping, key: str, *, path: str) -> list:
-    value = container.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise MappingError(f"{path} is a {type(value).__name__}, not a list")
-    return value
-
-
-def _shown(value: object) -> str:
-    """A value for an error message: short, and never a huge int's digits."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
-        return "a large number"
-    try:
-        text = repr(value)
-    except (ValueError, RecursionError):
-        return f"a {type(value).__name__}"
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _json(body: bytes) -> object:
-    """The delivery's JSON; NaN, Infinity and out-of-range numbers are refused."""
-    try:
-        return json.loads(
-            bytes(body).decode("utf-8"),
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
-        )
-    except MappingError:
-        raise
-    except (TypeError, ValueError, RecursionError) as error:
-        # ValueError covers bad UTF-8, bad JSON and integers past Python's digit limit.
-        raise MappingError(f"The webhook body is not JSON: {_shown(str(error))}") from None
-
-
-def _refuse_constant(name: str) -> float:
-    raise MappingError(f"The webhook body holds {name}, which is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise MappingError("The webhook body holds a number too large for a float")
-    return number

@@ -1,4 +1,4 @@
-"""HubSpot's OAuth through social-core's HubSpot backend (design §2), used to connect an account,
+"""HubSpot's OAuth through social-core's HubSpot backend, used to connect an account,
 never to log anyone in: its authorize URL, code exchange, token info, refresh and revoke.
 
 The connect flow's state and PKCE pair are ``oauth_start``'s, kept on a one-time OAuthState row
@@ -21,7 +21,7 @@ from integrations.base.errors import (
     ConnectorError,
     PermanentConnectorError,
 )
-from taxpoynt.lib.http import DEFAULT_TIMEOUT, error_for_response, transport_error
+from integrations.base.http import DEFAULT_TIMEOUT, error_for_response, transport_error
 
 PLATFORM = "HubSpot"
 

@@ -1,4 +1,4 @@
-"""HubSpot request signatures (FACTS §1.3): v3, and v2/v1 for backward compatibility.
+"""HubSpot request signatures: v3, and v2/v1 for backward compatibility.
 
 - v3: ``X-HubSpot-Signature-v3 = base64(HMAC-SHA256(client secret, method + uri + body + ts))``
   where ``ts`` is ``X-HubSpot-Request-Timestamp`` (ms since the epoch, as sent) and ``uri`` is the

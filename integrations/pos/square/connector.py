@@ -1,4 +1,4 @@
-"""Square as a POS connector: OAuth with PKCE, signed webhooks, orders to sales (design §3)."""
+"""Square as a POS connector: OAuth with PKCE, signed webhooks, orders to sales."""
 
 import json
 from collections.abc import Mapping
@@ -25,16 +25,7 @@ class SquareConnector(POSConnector, OAuthConnector):
     family = "pos"
     display_name = "Square"
     auth = "oauth2"
-    capabilities = frozenset(
-        {
-            Capability.WEBHOOKS,
-            Capability.PULL,
-            Capability.BACKFILL,
-            Capability.REFUNDS,
-            Capability.PKCE,
-            Capability.SANDBOX,
-        }
-    )
+    capabilities = frozenset({Capability.BACKFILL, Capability.PKCE, Capability.SANDBOX})
     default_base_url = "https://connect.squareup.com"
     authorize_url = "https://connect.squareup.com/oauth2/authorize"
     token_url = "https://connect.squareup.com/oauth2/token"  # noqa: S105 (a URL)
@@ -62,6 +53,7 @@ class SquareConnector(POSConnector, OAuthConnector):
     def client(self) -> SquareClient:
         return SquareClient(
             base_url=self.connection.base_url or self.default_base_url,
+            account=self.connection.account_id,
             access_token=self.credentials.get("access_token", ""),
         )
 

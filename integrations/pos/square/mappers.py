@@ -7,7 +7,7 @@ How a Square order becomes a sale the invoice builder can use:
   Never float. Every amount of an order must be in the order's currency: nothing is converted.
 - ``prices_include_tax`` is always True. Each line carries what the buyer paid for it, Square's
   line ``total_money`` (after discounts, with additive and inclusive taxes and apportioned service
-  charges), and the builder back-calculates VAT from it (design §4). Square rounds tax per line
+  charges), and the invoice builder back-calculates VAT from it. Square rounds tax per line
   and FIRS per subtotal, so adding VAT on top could miss Square's total by cents; this way the
   invoice's payable amount is the order's total to the cent.
 - Tax rate: Square's taxes are whatever the merchant set up (the samples carry a US 9 % sales
@@ -27,8 +27,6 @@ How a Square order becomes a sale the invoice builder can use:
   a MappingError, as is anything malformed: every failure names the field.
 """
 
-import json
-import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -38,6 +36,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from integrations.base.canonical import Line, Party, Sale, SaleKind
 from integrations.base.connectors import WebhookEvent
 from integrations.base.errors import MappingError
+from integrations.base.parsing import (
+    decimal_text,
+    identifier,
+    json_body,
+    list_at,
+    mapping,
+    shown,
+    text_at,
+    timestamp,
+)
 
 # ISO 4217 minor-unit digits of every code in Square's Currency enum except those without a
 # minor unit (precious metals, bond units, XDR, XTS, XXX) and non-ISO ones (BTC, XUS): an amount
@@ -75,8 +83,6 @@ APPORTIONED_SERVICE_CHARGE_PHASES = frozenset(
 )
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-# Ids become database keys; anything longer is not a Square id.
-MAX_ID_LENGTH = 255
 # Square quantities: up to 5 decimal places (OrderQuantityUnit.precision); no signs or exponents.
 QUANTITY_PATTERN = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,5})?", re.ASCII)
 PERCENTAGE_PATTERN = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,10})?", re.ASCII)
@@ -120,12 +126,12 @@ def sale_from_order(
         parts = _order_parts(
             order, hs_code=default_hs_code, product_category=default_product_category
         )
-        paid_with = [_object(payment, f"payments[{i}]") for i, payment in enumerate(payments)]
+        paid_with = [mapping(payment, f"payments[{i}]") for i, payment in enumerate(payments)]
         for index, payment in enumerate(paid_with):
             payment_order_id = payment.get("order_id")
             if payment_order_id is not None and payment_order_id != order_id:
                 raise MappingError(
-                    f"payments[{index}] belongs to order {_shown(payment_order_id)}, not this one"
+                    f"payments[{index}] belongs to order {shown(payment_order_id)}, not this one"
                 )
         tenders = _tenders(order)
         return Sale(
@@ -140,7 +146,7 @@ def sale_from_order(
             order_discount=_major(parts.order_discount, parts.currency),
             tax_total=parts.tax_total,
             payment_means=_payment_means(tenders=tenders, payments=paid_with),
-            location_id=_optional_text(order, "location_id", path="order.location_id"),
+            location_id=text_at(order, "location_id", path="order"),
             raw=dict(order),
         )
     except MappingError as error:
@@ -166,8 +172,8 @@ def refund_from_refund_object(
     returned items, or every item of a fully refunded sale); otherwise it is one line of the
     refunded amount. Check ``refund_is_completed`` before invoicing.
     """
-    refund = _object(refund, "refund")
-    refund_id = _id(refund, "id", path="refund.id")
+    refund = mapping(refund, "refund")
+    refund_id = identifier(refund, "id", path="refund")
     try:
         amount, currency = _money_with_currency(refund, "amount_money", path="refund.amount_money")
         if amount == 0:
@@ -176,7 +182,7 @@ def refund_from_refund_object(
         order_discount = 0
         customer = None
         if order is None:
-            original_order_id = _id(refund, "order_id", path="refund.order_id")
+            original_order_id = identifier(refund, "order_id", path="refund")
         else:
             original_order_id, lines, order_discount = _refunded_order(
                 order,
@@ -188,7 +194,7 @@ def refund_from_refund_object(
             )
             customer = _buyer(order=order, tenders=_tenders(order), payments=[], customer=None)
         if lines is None:
-            reason = _optional_text(refund, "reason", path="refund.reason")
+            reason = text_at(refund, "reason", path="refund")
             lines = (
                 Line(
                     name=f"Refund: {reason}" if reason else "Refund",
@@ -199,9 +205,7 @@ def refund_from_refund_object(
                     external_id=refund_id,
                 ),
             )
-        destination_type = _optional_text(
-            refund, "destination_type", path="refund.destination_type"
-        )
+        destination_type = text_at(refund, "destination_type", path="refund")
         means = PAYMENT_MEANS_BY_SQUARE_TYPE.get(destination_type)
         return Sale(
             external_id=refund_id,
@@ -214,7 +218,7 @@ def refund_from_refund_object(
             customer=customer,
             order_discount=_major(order_discount, currency),
             payment_means=(means,) if means else (),
-            location_id=_optional_text(refund, "location_id", path="refund.location_id"),
+            location_id=text_at(refund, "location_id", path="refund"),
             original_external_id=original_order_id,
             raw=dict(refund),
         )
@@ -230,14 +234,14 @@ def webhook_events(body: bytes) -> list[WebhookEvent]:
     order. Raises MappingError on anything that is not such an envelope.
     """
     envelope = _json_object(body)
-    data = _object(envelope.get("data"), "data")
-    _object(data.get("object"), "data.object")
+    data = mapping(envelope.get("data"), "data")
+    mapping(data.get("object"), "data.object")
     return [
         WebhookEvent(
-            event_id=_id(envelope, "event_id", path="event_id"),
-            event_type=_id(envelope, "type", path="type"),
-            account_id=_id(envelope, "merchant_id", path="merchant_id"),
-            object_id=_id(data, "id", path="data.id"),
+            event_id=identifier(envelope, "event_id", path=""),
+            event_type=identifier(envelope, "type", path=""),
+            account_id=identifier(envelope, "merchant_id", path=""),
+            object_id=identifier(data, "id", path="data"),
             payload=envelope,
         )
     ]
@@ -259,7 +263,7 @@ def _order_parts(order: Mapping, *, hs_code: str, product_category: str) -> _Ord
     if tip > total:
         raise MappingError(f"order.total_tip_money {tip} is more than total_money {total}")
     if order.get("rounding_adjustment") is not None and _minor_units(
-        _object(order["rounding_adjustment"], "order.rounding_adjustment"),
+        mapping(order["rounding_adjustment"], "order.rounding_adjustment"),
         "amount_money",
         path="order.rounding_adjustment.amount_money",
         currency=currency,
@@ -267,19 +271,19 @@ def _order_parts(order: Mapping, *, hs_code: str, product_category: str) -> _Ord
         raise MappingError(
             "the order has a cash rounding adjustment, which a FIRS invoice cannot carry"
         )
-    items = _list(order, "line_items", path="order.line_items")
+    items = list_at(order, "line_items", path="order")
     if not items and order.get("returns"):
         raise MappingError("a return order has no sale to invoice; its refund is a credit note")
     if not items:
         raise MappingError("the order has no line items")
-    discounts = _by_uid(order, "discounts", path="order.discounts")
-    taxes = _by_uid(order, "taxes", path="order.taxes")
+    discounts = _by_uid(order, "discounts")
+    taxes = _by_uid(order, "taxes")
 
     lines: list[Line] = []
     order_discount = paid = 0
     for index, item in enumerate(items):
         line, line_paid, line_order_discount = _line_from_item(
-            _object(item, f"order.line_items[{index}]"),
+            mapping(item, f"order.line_items[{index}]"),
             path=f"order.line_items[{index}]",
             currency=currency,
             discounts=discounts,
@@ -290,9 +294,9 @@ def _order_parts(order: Mapping, *, hs_code: str, product_category: str) -> _Ord
         lines.append(line)
         paid += line_paid
         order_discount += line_order_discount
-    for index, charge in enumerate(_list(order, "service_charges", path="order.service_charges")):
+    for index, charge in enumerate(list_at(order, "service_charges", path="order")):
         path = f"order.service_charges[{index}]"
-        charge = _object(charge, path)
+        charge = mapping(charge, path)
         if _is_apportioned(charge, path=path):
             continue  # already inside the totals of the lines it was spread over
         amount = _minor_units(
@@ -300,13 +304,13 @@ def _order_parts(order: Mapping, *, hs_code: str, product_category: str) -> _Ord
         )
         lines.append(
             Line(
-                name=_optional_text(charge, "name", path=f"{path}.name") or UNNAMED_SERVICE_CHARGE,
+                name=text_at(charge, "name", path=path) or UNNAMED_SERVICE_CHARGE,
                 quantity=Decimal(1),
                 unit_price=_major(amount, currency),
                 hs_code=hs_code,
                 product_category=product_category,
-                sku=_optional_text(charge, "catalog_object_id", path=f"{path}.catalog_object_id"),
-                external_id=_optional_text(charge, "uid", path=f"{path}.uid"),
+                sku=text_at(charge, "catalog_object_id", path=path),
+                external_id=text_at(charge, "uid", path=path),
             )
         )
         paid += amount
@@ -347,17 +351,15 @@ def _line_from_item(
     additive_percent = _additive_tax_percent(item, path=path, taxes=taxes)
     line_discount = sum(_with_tax(amount, additive_percent) for amount in line_discounts)
     order_discount = sum(_with_tax(amount, additive_percent) for amount in order_discounts)
-    name = _optional_text(item, "name", path=f"{path}.name") or UNNAMED_LINE
-    variation = _optional_text(item, "variation_name", path=f"{path}.variation_name")
+    name = text_at(item, "name", path=path) or UNNAMED_LINE
+    variation = text_at(item, "variation_name", path=path)
     if variation and variation != name:
         name = f"{name} ({variation})"
     modifiers = [
-        _optional_text(
-            _object(modifier, f"{path}.modifiers[{i}]"), "name", path=f"{path}.modifiers[{i}].name"
-        )
-        for i, modifier in enumerate(_list(item, "modifiers", path=f"{path}.modifiers"))
+        text_at(mapping(modifier, f"{path}.modifiers[{i}]"), "name", path=f"{path}.modifiers[{i}]")
+        for i, modifier in enumerate(list_at(item, "modifiers", path=path))
     ]
-    note = _optional_text(item, "note", path=f"{path}.note")
+    note = text_at(item, "note", path=path)
     line = Line(
         name=name,
         quantity=quantity,
@@ -370,9 +372,9 @@ def _line_from_item(
         discount=_major(line_discount, currency),
         hs_code=hs_code,
         product_category=product_category,
-        sku=_optional_text(item, "catalog_object_id", path=f"{path}.catalog_object_id"),
+        sku=text_at(item, "catalog_object_id", path=path),
         description="; ".join(text for text in [*modifiers, note] if text),
-        external_id=_optional_text(item, "uid", path=f"{path}.uid"),
+        external_id=text_at(item, "uid", path=path),
     )
     return line, paid, order_discount
 
@@ -384,15 +386,15 @@ def _applied_discounts(
     total = _minor_units(
         item, "total_discount_money", path=f"{path}.total_discount_money", currency=currency
     )
-    applied = _list(item, "applied_discounts", path=f"{path}.applied_discounts")
+    applied = list_at(item, "applied_discounts", path=path)
     if not applied:
         # A line without discount references (older or hand-made orders): its own discount.
         return ([total] if total else []), []
     line_scoped, order_scoped = [], []
     for index, reference in enumerate(applied):
         reference_path = f"{path}.applied_discounts[{index}]"
-        reference = _object(reference, reference_path)
-        uid = _id(reference, "discount_uid", path=f"{reference_path}.discount_uid")
+        reference = mapping(reference, reference_path)
+        uid = identifier(reference, "discount_uid", path=reference_path)
         if uid not in discounts:
             raise MappingError(f"{reference_path} names discount {uid}, which the order lacks")
         amount = _minor_units(
@@ -411,14 +413,19 @@ def _applied_discounts(
 def _additive_tax_percent(item: Mapping, *, path: str, taxes: Mapping[str, Mapping]) -> Decimal:
     """The summed rate of the ADDITIVE taxes on the line: charged after its discounts."""
     percent = Decimal(0)
-    for index, reference in enumerate(_list(item, "applied_taxes", path=f"{path}.applied_taxes")):
+    for index, reference in enumerate(list_at(item, "applied_taxes", path=path)):
         reference_path = f"{path}.applied_taxes[{index}]"
-        uid = _id(_object(reference, reference_path), "tax_uid", path=f"{reference_path}.tax_uid")
+        uid = identifier(mapping(reference, reference_path), "tax_uid", path=reference_path)
         if uid not in taxes:
             raise MappingError(f"{reference_path} names tax {uid}, which the order lacks")
         tax = taxes[uid]
         if tax.get("type") == "ADDITIVE":
-            percent += _percentage(tax, path=f"order.taxes[uid={uid}].percentage")
+            percent += decimal_text(
+                tax.get("percentage"),
+                path=f"order.taxes[uid={uid}].percentage",
+                pattern=PERCENTAGE_PATTERN,
+                like="a percentage string like '7.5'",
+            )
     return percent
 
 
@@ -439,8 +446,8 @@ def _unit_price(*, amount: Decimal, quantity: Decimal, digits: int, path: str) -
 
 
 def _is_apportioned(charge: Mapping, *, path: str) -> bool:
-    treatment = _optional_text(charge, "treatment_type", path=f"{path}.treatment_type")
-    phase = _optional_text(charge, "calculation_phase", path=f"{path}.calculation_phase")
+    treatment = text_at(charge, "treatment_type", path=path)
+    phase = text_at(charge, "calculation_phase", path=path)
     return treatment == "APPORTIONED_TREATMENT" or phase in APPORTIONED_SERVICE_CHARGE_PHASES
 
 
@@ -454,9 +461,9 @@ def _refunded_order(
     product_category: str,
 ) -> tuple[str, tuple[Line, ...] | None, int]:
     """(original sale order id, itemised lines or None, order discount) for a refund."""
-    order = _object(order, "order")
+    order = mapping(order, "order")
     order_id = _order_id(order)
-    returns = _list(order, "returns", path="order.returns")
+    returns = list_at(order, "returns", path="order")
     if not returns:
         # The sale order itself: itemise only a full refund; which items a partial one gave
         # money back for, the refund does not say.
@@ -468,19 +475,17 @@ def _refunded_order(
         return order_id, None, 0
     if refund_order_id != order_id:
         raise MappingError(
-            f"return order {order_id} is not the refund's order {_shown(refund_order_id)}"
+            f"return order {order_id} is not the refund's order {shown(refund_order_id)}"
         )
     sources, lines, returned = set(), [], 0
     for index, entry in enumerate(returns):
         path = f"order.returns[{index}]"
-        entry = _object(entry, path)
-        sources.add(_optional_text(entry, "source_order_id", path=f"{path}.source_order_id"))
-        for item_index, item in enumerate(
-            _list(entry, "return_line_items", path=f"{path}.return_line_items")
-        ):
+        entry = mapping(entry, path)
+        sources.add(text_at(entry, "source_order_id", path=path))
+        for item_index, item in enumerate(list_at(entry, "return_line_items", path=path)):
             item_path = f"{path}.return_line_items[{item_index}]"
             line, paid = _returned_line(
-                _object(item, item_path),
+                mapping(item, item_path),
                 path=item_path,
                 currency=currency,
                 hs_code=hs_code,
@@ -506,7 +511,7 @@ def _returned_line(
     )
     return (
         Line(
-            name=_optional_text(item, "name", path=f"{path}.name") or UNNAMED_LINE,
+            name=text_at(item, "name", path=path) or UNNAMED_LINE,
             quantity=quantity,
             unit_price=_unit_price(
                 amount=_major(paid, currency),
@@ -516,10 +521,8 @@ def _returned_line(
             ),
             hs_code=hs_code,
             product_category=product_category,
-            sku=_optional_text(item, "catalog_object_id", path=f"{path}.catalog_object_id"),
-            external_id=_optional_text(
-                item, "source_line_item_uid", path=f"{path}.source_line_item_uid"
-            ),
+            sku=text_at(item, "catalog_object_id", path=path),
+            external_id=text_at(item, "source_line_item_uid", path=path),
         ),
         paid,
     )
@@ -537,15 +540,15 @@ def _buyer(
     The order's ``customer_id``, else a tender's or payment's (a card on file).
     """
     candidates = [
-        _optional_text(order, "customer_id", path="order.customer_id"),
-        *(_optional_text(t, "customer_id", path="order.tenders[].customer_id") for t in tenders),
-        *(_optional_text(p, "customer_id", path="payments[].customer_id") for p in payments),
+        text_at(order, "customer_id", path="order"),
+        *(text_at(t, "customer_id", path="order.tenders[]") for t in tenders),
+        *(text_at(p, "customer_id", path="payments[]") for p in payments),
     ]
     customer_id = next((candidate for candidate in candidates if candidate), "")
     if customer is None:
         return Party(name="", external_id=customer_id) if customer_id else None
-    customer = _object(customer, "customer")
-    known_id = _id(customer, "id", path="customer.id")
+    customer = mapping(customer, "customer")
+    known_id = identifier(customer, "id", path="customer")
     if customer_id and known_id != customer_id:
         raise MappingError(f"customer {known_id} is not the order's customer {customer_id}")
     return _party_from_customer(customer)
@@ -553,66 +556,63 @@ def _buyer(
 
 def _party_from_customer(customer: Mapping) -> Party:
     def text(container: Mapping, key: str, path: str) -> str:
-        return _optional_text(container, key, path=path).strip()
+        return text_at(container, key, path=path).strip()
 
-    company = text(customer, "company_name", "customer.company_name")
+    company = text(customer, "company_name", "customer")
     person = " ".join(
         part
         for part in (
-            text(customer, "given_name", "customer.given_name"),
-            text(customer, "family_name", "customer.family_name"),
+            text(customer, "given_name", "customer"),
+            text(customer, "family_name", "customer"),
         )
         if part
     )
     address = (
-        {} if customer.get("address") is None else _object(customer["address"], "customer.address")
+        {} if customer.get("address") is None else mapping(customer["address"], "customer.address")
     )
-    country = text(address, "country", "customer.address.country").upper()
-    district = text(
-        address, "administrative_district_level_1", "customer.address.administrative_district"
-    ).upper()
+    country = text(address, "country", "customer.address").upper()
+    district = text(address, "administrative_district_level_1", "customer.address").upper()
     street = ", ".join(
         part
         for part in (
-            text(address, "address_line_1", "customer.address.address_line_1"),
-            text(address, "address_line_2", "customer.address.address_line_2"),
+            text(address, "address_line_1", "customer.address"),
+            text(address, "address_line_2", "customer.address"),
         )
         if part
     )
     return Party(
         # A company is the buyer when Square names one; the person is its contact.
-        name=company or person or text(customer, "nickname", "customer.nickname"),
-        email=text(customer, "email_address", "customer.email_address"),
-        telephone=text(customer, "phone_number", "customer.phone_number"),
+        name=company or person or text(customer, "nickname", "customer"),
+        email=text(customer, "email_address", "customer"),
+        telephone=text(customer, "phone_number", "customer"),
         street_name=street,
-        city_name=text(address, "locality", "customer.address.locality"),
-        postal_zone=text(address, "postal_code", "customer.address.postal_code"),
+        city_name=text(address, "locality", "customer.address"),
+        postal_zone=text(address, "postal_code", "customer.address"),
         # ISO 3166-2 from Square's country + region code ("US" + "NY"); free text is dropped.
         state=f"{country}-{district}"
         if COUNTRY_PATTERN.fullmatch(country) and REGION_PATTERN.fullmatch(district)
         else "",
         # Square leaves the country out of some addresses; Party's default (NG) then stands.
         country=country if COUNTRY_PATTERN.fullmatch(country) else Party.country,
-        external_id=_id(customer, "id", path="customer.id"),
+        external_id=identifier(customer, "id", path="customer"),
     )
 
 
 def _tenders(order: Mapping) -> list[Mapping]:
     return [
-        _object(tender, f"order.tenders[{index}]")
-        for index, tender in enumerate(_list(order, "tenders", path="order.tenders"))
+        mapping(tender, f"order.tenders[{index}]")
+        for index, tender in enumerate(list_at(order, "tenders", path="order"))
     ]
 
 
 def _payment_means(*, tenders: list[Mapping], payments: list[Mapping]) -> tuple[str, ...]:
     """FIRS codes of how the order was paid: the tenders, else the payments that took money."""
-    types = [_optional_text(tender, "type", path="order.tenders[].type") for tender in tenders]
+    types = [text_at(tender, "type", path="order.tenders[]") for tender in tenders]
     if not types:
         types = [
-            _optional_text(payment, "source_type", path="payments[].source_type")
+            text_at(payment, "source_type", path="payments[]")
             for payment in payments
-            if _optional_text(payment, "status", path="payments[].status")
-            not in PAYMENT_STATUSES_WITHOUT_MONEY
+            if text_at(payment, "status", path="payments[]") not in PAYMENT_STATUSES_WITHOUT_MONEY
         ]
     codes = (PAYMENT_MEANS_BY_SQUARE_TYPE.get(square_type) for square_type in types)
     return tuple(dict.fromkeys(code for code in codes if code))
@@ -621,9 +621,9 @@ def _payment_means(*, tenders: list[Mapping], payments: list[Mapping]) -> tuple[
 def _occurred_at(source: Mapping, *, path: str, received_at: datetime | None) -> datetime:
     """When it happened: closed (paid), else created, else last updated, else received."""
     for key in ("closed_at", "created_at", "updated_at"):
-        text = _optional_text(source, key, path=f"{path}.{key}")
+        text = text_at(source, key, path=path)
         if text:
-            return _timestamp(text, path=f"{path}.{key}")
+            return timestamp(text, path=f"{path}.{key}", standard="RFC 3339")
     if received_at is None:
         raise MappingError(f"{path} has no closed_at, created_at or updated_at")
     if received_at.tzinfo is None:
@@ -631,40 +631,24 @@ def _occurred_at(source: Mapping, *, path: str, received_at: datetime | None) ->
     return received_at
 
 
-def _timestamp(text: str, *, path: str) -> datetime:
-    """An RFC 3339 timestamp with its offset ("2020-05-18T16:30:49.614Z")."""
-    try:
-        moment = datetime.fromisoformat(text) if "T" in text else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise MappingError(f"{path} is {_shown(text)}, not an RFC 3339 timestamp with an offset")
-    return moment
-
-
 def _quantity(item: Mapping, *, path: str) -> Decimal:
-    text = item.get("quantity")
-    if not isinstance(text, str) or not QUANTITY_PATTERN.fullmatch(text):
-        raise MappingError(f"{path}.quantity is {_shown(text)}, not a decimal string like '1.5'")
-    quantity = Decimal(text)
+    quantity = decimal_text(
+        item.get("quantity"),
+        path=f"{path}.quantity",
+        pattern=QUANTITY_PATTERN,
+        like="a decimal string like '1.5'",
+    )
     if quantity <= 0:
-        raise MappingError(f"{path}.quantity is {text}; a sold item has a positive quantity")
+        raise MappingError(f"{path}.quantity is {quantity}; a sold item has a positive quantity")
     return quantity
-
-
-def _percentage(tax: Mapping, *, path: str) -> Decimal:
-    text = tax.get("percentage")
-    if not isinstance(text, str) or not PERCENTAGE_PATTERN.fullmatch(text):
-        raise MappingError(f"{path} is {_shown(text)}, not a percentage string like '7.5'")
-    return Decimal(text)
 
 
 def _money_with_currency(container: Mapping, key: str, *, path: str) -> tuple[int, str]:
     """A required amount and its currency, which must be one we know the minor units of."""
-    money = _object(container.get(key), path)
+    money = mapping(container.get(key), path)
     currency = money.get("currency")
     if not isinstance(currency, str) or currency not in CURRENCY_DIGITS:
-        raise MappingError(f"{path}.currency is {_shown(currency)}, not a currency Square uses")
+        raise MappingError(f"{path}.currency is {shown(currency)}, not a currency Square uses")
     return _minor_units(container, key, path=path, currency=currency, is_required=True), currency
 
 
@@ -677,7 +661,7 @@ def _minor_units(
         if is_required:
             raise MappingError(f"{path} is missing")
         return 0
-    money = _object(money, path)
+    money = mapping(money, path)
     amount = money.get("amount")
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise MappingError(
@@ -689,7 +673,7 @@ def _minor_units(
         raise MappingError(f"{path}.amount is negative; Square sends this as an unsigned amount")
     if money.get("currency") != currency:
         raise MappingError(
-            f"{path}.currency is {_shown(money.get('currency'))}; the order is in {currency} "
+            f"{path}.currency is {shown(money.get('currency'))}; the order is in {currency} "
             "and nothing is converted"
         )
     return amount
@@ -701,88 +685,19 @@ def _major(amount: int, currency: str) -> Decimal:
 
 
 def _order_id(order: object) -> str:
-    return _id(_object(order, "order"), "id", path="order.id")
+    return identifier(mapping(order, "order"), "id", path="order")
 
 
-def _by_uid(order: Mapping, key: str, *, path: str) -> dict[str, Mapping]:
+def _by_uid(order: Mapping, key: str) -> dict[str, Mapping]:
     entries = {}
-    for index, entry in enumerate(_list(order, key, path=path)):
-        entry = _object(entry, f"{path}[{index}]")
-        entries[_id(entry, "uid", path=f"{path}[{index}].uid")] = entry
+    for index, entry in enumerate(list_at(order, key, path="order")):
+        entry = mapping(entry, f"order.{key}[{index}]")
+        entries[identifier(entry, "uid", path=f"order.{key}[{index}]")] = entry
     return entries
 
 
-def _object(value: object, path: str) -> Mapping:
-    if not isinstance(value, Mapping):
-        raise MappingError(
-            f"{path} is {'missing' if value is None else 'a ' + type(value).__name__}, "
-            "not an object"
-        )
-    return value
-
-
-def _list(container: Mapping, key: str, *, path: str) -> list:
-    value = container.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise MappingError(f"{path} is a {type(value).__name__}, not a list")
-    return value
-
-
-def _id(container: Mapping, key: str, *, path: str) -> str:
-    value = container.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise MappingError(f"{path} is {'missing' if value is None else _shown(value)}")
-    if len(value) > MAX_ID_LENGTH:
-        raise MappingError(f"{path} is {len(value)} characters long; not a Square id")
-    return value
-
-
-def _optional_text(container: Mapping, key: str, *, path: str) -> str:
-    value = container.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise MappingError(f"{path} is a {type(value).__name__}, not text")
-    return value
-
-
-def _shown(value: object) -> str:
-    """A value for an error message: short, and never a huge int's digits."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return "a number"
-    try:
-        text = repr(value)
-    except (ValueError, RecursionError):  # a huge int or a deep structure inside
-        return f"a {type(value).__name__}"
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _json_object(body: bytes) -> dict:
-    """The delivery's JSON object; NaN, Infinity and out-of-range numbers are refused."""
-    try:
-        parsed = json.loads(
-            bytes(body).decode("utf-8"),
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
-        )
-    except MappingError:
-        raise
-    except (TypeError, ValueError, RecursionError) as error:
-        # ValueError covers bad UTF-8, bad JSON and integers past Python's digit limit.
-        raise MappingError(f"The webhook body is not JSON: {_shown(str(error))}") from None
+def _json_object(body: bytes) -> Mapping:
+    parsed = json_body(body)
     if not isinstance(parsed, dict):
         raise MappingError(f"The webhook body is a JSON {type(parsed).__name__}, not an object")
     return parsed
-
-
-def _refuse_constant(name: str) -> float:
-    raise MappingError(f"The webhook body holds {name}, which is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise MappingError("The webhook body holds a number too large for a float")
-    return number

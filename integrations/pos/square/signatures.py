@@ -1,4 +1,4 @@
-"""Square webhook signatures (FACTS §4.2, reliability R1/B1).
+"""Square webhook signatures: a delivery is verified on its raw bytes, before anything is parsed.
 
 Square signs ``notification_url + raw body`` with the subscription's signature key:
 ``x-square-hmacsha256-signature = base64(HMAC-SHA256(key, url + body))``. The URL is the one the

@@ -10,7 +10,7 @@ class GoodConnector(BaseConnector):
     family = "pos"
     display_name = "Good POS"
     auth = "api_key"
-    capabilities = frozenset({Capability.WEBHOOKS})
+    capabilities = frozenset({Capability.BACKFILL})
 
     @classmethod
     def verify_webhook(cls, *, headers, body, secret, url, method="POST"):

@@ -16,7 +16,6 @@ from integrations.base.errors import RateLimited
 from integrations.base.events import RetryLater
 from integrations.base.models import InboundEvent, SyncRun
 from integrations.crm import services
-from integrations.crm.hubspot import client as hubspot_client
 from integrations.crm.hubspot import connector as hubspot_connector
 from integrations.crm.hubspot import sandbox as hubspot_sandbox
 from integrations.crm.hubspot.client import HubSpotClient
@@ -257,7 +256,9 @@ def test_a_spent_budget_holds_calls_back_before_hubspot_refuses_them(connection,
         ten_secondly_limit=1
     )
     client = HubSpotClient(
-        base_url=connection.base_url, access_token=portal_of(connection).private_app_token
+        base_url=connection.base_url,
+        account=connection.account_id,
+        access_token=portal_of(connection).private_app_token,
     )
     calls = []
     send = requests.Session.request
@@ -270,7 +271,7 @@ def test_a_spent_budget_holds_calls_back_before_hubspot_refuses_them(connection,
         client.pipelines()
 
     assert len(calls) == 1
-    assert held.value.retry_after > hubspot_client.MAX_SLEEP_SECONDS
+    assert held.value.retry_after > client.max_sleep_seconds
 
 
 def test_rate_limits_never_use_up_an_events_attempts(connection, settings):

@@ -18,13 +18,13 @@ from integrations.base.errors import (
     RateLimited,
     TransientConnectorError,
 )
+from integrations.base.http import DEFAULT_TIMEOUT
 from integrations.base.models import OAuthState
 from integrations.crm.hubspot import oauth
 from integrations.crm.hubspot.connector import HubSpotConnector
 from integrations.crm.hubspot.sandbox import sandbox_portal_create
 from integrations.crm.hubspot.sandbox_models import HubSpotSandboxToken
 from integrations.crm.models import CRMConnection
-from taxpoynt.lib.http import DEFAULT_TIMEOUT
 from tests.factories import MembershipFactory
 
 CALLBACK_PATH = "/integrations/oauth/crm/hubspot/callback/"
