@@ -39,11 +39,11 @@ class OrganizationContextSchema(AutoSchema):
 class OrganizationContextMixin:
     """For tenant-scoped API views: ``self.organization`` is the caller's working organization.
 
-    Clients in several organizations name one with the ``X-Organization-Id`` header; a session
-    (the pages' browser) may have chosen one instead. Without either, a member of several
-    organizations is refused with 400 rather than given a guessed one: a client must never act in
-    an organization it did not choose. Naming an organization the caller does not belong to
-    answers 404, as a missing one would.
+    Clients in several organizations name one with the ``X-Organization-Id`` header; a browser
+    session works in the organization its pages show (chosen last in the switcher). A token
+    client in several organizations that names none is refused with 400 rather than given a
+    guessed one: it must never act in an organization it did not choose. Naming an organization
+    the caller does not belong to answers 404, as a missing one would.
     """
 
     organization_header = "HTTP_X_ORGANIZATION_ID"
@@ -67,10 +67,13 @@ class OrganizationContextMixin:
                 raise Http404
             return organization
         if isinstance(self.request.successful_authenticator, SessionAuthentication):
-            chosen = self.request.session.get(SESSION_ORGANIZATION_KEY)
-            organization = organizations.filter(pk=chosen).first() if chosen else None
-            if organization is not None:
-                return organization
+            # The pages' own requests (QR images, downloads): the organization the page shows.
+            organization = selectors.default_organization_for_user(
+                user=user, preferred_id=self.request.session.get(SESSION_ORGANIZATION_KEY)
+            )
+            if organization is None:
+                raise Http404
+            return organization
         candidates = list(organizations.order_by("id")[:2])
         if not candidates:
             raise Http404

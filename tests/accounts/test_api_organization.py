@@ -1,6 +1,6 @@
 """Which organization a tenant-scoped API call works in: the one named by X-Organization-Id, or
-the session's choice, or the caller's only one. A member of several who names none is refused,
-never given a guessed one."""
+for a browser session the one its pages show, or the caller's only one. A token client in
+several that names none is refused, never given a guessed one."""
 
 import pytest
 
@@ -62,13 +62,17 @@ def test_another_organization_in_the_header_answers_404(token_client, owner_a, o
 
 
 @pytest.mark.django_db
-def test_a_session_works_in_the_organization_it_activated(client, member_of_two, org_b):
+def test_a_session_works_in_the_organization_its_pages_show(client, member_of_two, org_a, org_b):
+    """The pages' own API requests (QR images, downloads) follow the organization switcher."""
+    in_a = InvoiceFactory(organization=org_a)
     in_b = InvoiceFactory(organization=org_b)
     client.force_login(member_of_two)
-    assert client.get("/api/v1/invoices/").status_code == 400
-    assert client.post(f"/api/v1/organizations/{org_b.pk}/activate/").status_code == 200
-    response = client.get("/api/v1/invoices/")
-    assert [row["id"] for row in response.json()["results"]] == [in_b.pk]
+    assert client.get("/").context["request"].organization == org_a
+    listed = client.get("/api/v1/invoices/").json()["results"]
+    assert [row["id"] for row in listed] == [in_a.pk]
+    client.post("/organizations/switch/", {"organization": org_b.pk})
+    listed = client.get("/api/v1/invoices/").json()["results"]
+    assert [row["id"] for row in listed] == [in_b.pk]
 
 
 @pytest.mark.django_db
