@@ -29,3 +29,8 @@ class InvitationSignUpForm(UserCreationForm):
         super().__init__(*args, **kwargs)
         # The password validators compare the password with the account's e-mail too.
         self.instance.email = email
+        # Plain text: the field template puts help in a paragraph, which cannot hold a list.
+        self.fields["password1"].help_text = (
+            "At least 8 characters, not only digits, not a common password and not like your "
+            "username or e-mail address."
+        )
