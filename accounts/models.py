@@ -135,18 +135,15 @@ class Invitation(models.Model):
     def __str__(self):
         return f"{self.email} to {self.organization} ({self.role})"
 
-    def status_at(self, now) -> str:
+    @property
+    def status(self) -> str:
         if self.accepted_at is not None:
             return self.Status.ACCEPTED
         if self.revoked_at is not None:
             return self.Status.REVOKED
-        if self.expires_at <= now:
+        if self.expires_at <= timezone.now():
             return self.Status.EXPIRED
         return self.Status.PENDING
-
-    @property
-    def status(self) -> str:
-        return self.status_at(timezone.now())
 
     def get_status_display(self) -> str:
         return self.Status(self.status).label

@@ -78,7 +78,3 @@ def invitation_list_pending(*, organization: Organization) -> QuerySet[Invitatio
     return invitation_list(organization=organization).filter(
         accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
     )
-
-
-def invitation_get_in_organization(*, organization: Organization, invitation_id: int) -> Invitation:
-    return invitation_list(organization=organization).get(pk=invitation_id)
