@@ -1,6 +1,7 @@
 """Forms of the tenant pages: they translate input; the rules stay in accounts.services."""
 
 from django import forms
+from django.contrib.auth.forms import UserCreationForm
 
 from accounts.models import Membership, User
 
@@ -9,22 +10,27 @@ class OrganizationSwitchForm(forms.Form):
     organization = forms.IntegerField(min_value=1)
 
 
-class MemberAddForm(forms.Form):
-    """Adds an existing account (operators create accounts) by its username or email."""
+class InvitationForm(forms.Form):
+    """Invites an e-mail address, whether or not it has an account yet."""
 
-    user = forms.CharField(label="Username or email", max_length=254)
+    email = forms.EmailField(label="E-mail address", max_length=254)
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
 
-    def clean_user(self) -> User:
-        identifier = self.cleaned_data["user"].strip()
-        accounts = User.objects.filter(is_active=True)
-        by_username = accounts.filter(username=identifier).first()
-        if by_username is not None:
-            return by_username
-        # Emails are not unique on accounts: one that names several needs the username instead.
-        by_email = list(accounts.filter(email__iexact=identifier)[:2])
-        if not by_email:
-            raise forms.ValidationError("No account has this username or email.")
-        if len(by_email) > 1:
-            raise forms.ValidationError("Several accounts use this email; give the username.")
-        return by_email[0]
+
+class InvitationSignUpForm(UserCreationForm):
+    """A new account for an invitation's address: the address comes from the invitation, so
+    the person chooses only a username and a password."""
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username",)
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The password validators compare the password with the account's e-mail too.
+        self.instance.email = email
+        # Plain text: the field template puts help in a paragraph, which cannot hold a list.
+        self.fields["password1"].help_text = (
+            "At least 8 characters, not only digits, not a common password and not like your "
+            "username or e-mail address."
+        )

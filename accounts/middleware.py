@@ -2,15 +2,15 @@ from accounts.selectors import default_organization_for_user
 from accounts.services import SESSION_ORGANIZATION_KEY
 
 
-def current_organization(request, preferred_id=None):
-    """The signed-in user's working organization (or None): an explicit choice, the session's, or
-    their first."""
+def current_organization(request):
+    """The signed-in user's working organization on the pages (or None): the session's choice,
+    else the one they chose last."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
-    if preferred_id is None:
-        preferred_id = request.session.get(SESSION_ORGANIZATION_KEY)
-    return default_organization_for_user(user=user, preferred_id=preferred_id)
+    return default_organization_for_user(
+        user=user, preferred_id=request.session.get(SESSION_ORGANIZATION_KEY)
+    )
 
 
 class CurrentOrganizationMiddleware:

@@ -12,4 +12,12 @@ urlpatterns = [
     path("organizations/switch/", views.organization_switch, name="organization_switch"),
     path("members/", views.member_list, name="members"),
     path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path(
+        "members/invitations/<int:invitation_id>/revoke/",
+        views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("invitations/<slug:token>/", views.invitation_open, name="invitation_open"),
+    path("invitation/", views.invitation_accept, name="invitation"),
+    path("invitation/sign-up/", views.invitation_sign_up, name="invitation_sign_up"),
 ]

@@ -1,9 +1,12 @@
 """Reads, each scoped to a user or an organization inside the query: another tenant's rows are
 never fetched, so they cannot leak by a forgotten filter afterwards."""
 
-from django.db.models import QuerySet
+import hashlib
 
-from accounts.models import Membership, Organization, User
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from accounts.models import Invitation, Membership, Organization, User
 
 
 def organization_list_for_user(*, user: User) -> QuerySet[Organization]:
@@ -32,10 +35,46 @@ def membership_get_in_organization(*, organization: Organization, membership_id:
 
 
 def default_organization_for_user(*, user: User, preferred_id: int | None = None):
-    """The organization a user works in: the preferred one if theirs, else their first."""
-    organizations = organization_list_for_user(user=user).order_by("id")
+    """The organization a user works in on the pages: the preferred one if theirs, else the one
+    they chose last (created, joined or switched to), else the one they joined first."""
+    organizations = organization_list_for_user(user=user)
     if preferred_id is not None:
         preferred = organizations.filter(pk=preferred_id).first()
         if preferred is not None:
             return preferred
-    return organizations.first()
+    membership = (
+        Membership.objects.filter(user=user, organization__is_active=True)
+        .select_related("organization")
+        .order_by(F("last_used_at").desc(nulls_last=True), "id")
+        .first()
+    )
+    return membership.organization if membership else None
+
+
+def invitation_token_hash(*, token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_get_by_token(*, token: str) -> Invitation:
+    """Raises Invitation.DoesNotExist for an unknown token, whatever its state otherwise."""
+    return Invitation.objects.select_related("organization").get(
+        token_hash=invitation_token_hash(token=token), organization__is_active=True
+    )
+
+
+def invitation_get_by_token_hash(*, token_hash: str) -> Invitation | None:
+    return (
+        Invitation.objects.select_related("organization")
+        .filter(token_hash=token_hash, organization__is_active=True)
+        .first()
+    )
+
+
+def invitation_list(*, organization: Organization) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(organization=organization).select_related("invited_by")
+
+
+def invitation_list_pending(*, organization: Organization) -> QuerySet[Invitation]:
+    return invitation_list(organization=organization).filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )

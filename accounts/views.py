@@ -1,4 +1,5 @@
-"""Tenant pages of accounts: sign in and out, the organization switcher and the members page.
+"""Tenant pages of accounts: sign in and out, the organization switcher, the members page with
+its invitations, and accepting an invitation (signed in, or signing up through the link).
 
 Every tenant page is wrapped in ``tenant_page``. The role rules live in accounts.services; the
 views check roles up front only so that a forbidden request is a plain 403.
@@ -7,16 +8,18 @@ views check roles up front only so that a forbidden request is a plain 403.
 from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import selectors, services
-from accounts.forms import MemberAddForm, OrganizationSwitchForm
-from accounts.models import Membership, Organization
+from accounts.forms import InvitationForm, InvitationSignUpForm, OrganizationSwitchForm
+from accounts.models import Invitation, Membership, Organization
 
 # Passed explicitly until settings.LOGIN_URL and LOGIN_REDIRECT_URL name these pages.
 SIGN_IN_URL = "accounts:login"
@@ -71,37 +74,70 @@ def organization_switch(request):
 @tenant_page
 @require_http_methods(["GET", "POST"])
 def member_list(request):
-    """Everyone sees the members; owners and admins add one by posting the form here."""
-    form = MemberAddForm()
+    """Everyone sees the members; owners and admins invite by posting the form here and see the
+    pending invitations."""
+    form = InvitationForm()
     if request.method == "POST":
         _require_manager(request)
-        form = MemberAddForm(request.POST)
-        if form.is_valid() and _member_add(request, form):
+        form = InvitationForm(request.POST)
+        if form.is_valid() and _invite(request, form):
             return redirect("accounts:members")
     memberships = selectors.membership_list(organization=request.organization).order_by(
         "user__username"
     )
-    return render(request, "accounts/members.html", {"memberships": memberships, "form": form})
+    invitations = (
+        selectors.invitation_list_pending(organization=request.organization)
+        if request.membership.can_manage
+        else []
+    )
+    return render(
+        request,
+        "accounts/members.html",
+        {"memberships": memberships, "invitations": invitations, "form": form},
+    )
 
 
-def _member_add(request, form: MemberAddForm) -> bool:
+def _invite(request, form: InvitationForm) -> bool:
     try:
-        membership = services.membership_add(
+        invitation = services.invitation_create(
             organization=request.organization,
             actor=request.user,
-            user=form.cleaned_data["user"],
+            email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
+            site_url=request.build_absolute_uri("/"),
         )
     except ValidationError as exc:
         form.add_error(None, exc)
         return False
-    except PermissionDenied as exc:  # an admin adding an owner
+    except PermissionDenied as exc:  # an admin inviting an owner
         form.add_error("role", str(exc))
         return False
+    except services.InvitationNotSent as exc:
+        form.add_error(None, str(exc))
+        return False
     messages.success(
-        request, f"{membership.user.username} was added as {membership.get_role_display().lower()}."
+        request,
+        f"An invitation to join as {invitation.get_role_display().lower()} was e-mailed to "
+        f"{invitation.email}.",
     )
     return True
+
+
+@tenant_page
+@require_POST
+def invitation_revoke(request, invitation_id: int):
+    _require_manager(request)
+    try:
+        services.invitation_revoke(
+            organization=request.organization, actor=request.user, invitation_id=invitation_id
+        )
+    except Invitation.DoesNotExist as exc:
+        raise Http404 from exc
+    except (PermissionDenied, services.InvitationClosed) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "The invitation was revoked; its link no longer works.")
+    return redirect("accounts:members")
 
 
 @tenant_page
@@ -126,3 +162,114 @@ def member_remove(request, membership_id: int):
 def _require_manager(request) -> None:
     if not request.membership.can_manage:
         raise PermissionDenied("Only owners and admins can manage members.")
+
+
+# --- Accepting an invitation ------------------------------------------------------------------
+# The link's token is swapped for its hash in the session at once and the browser sent on to a
+# URL without it, so the token leaves no trace in the history, in Referer headers or in the
+# sign-in page's "next".
+
+INVITATION_SESSION_KEY = "invitation_token_hash"
+
+
+@require_GET
+def invitation_open(request, token: str):
+    try:
+        invitation = selectors.invitation_get_by_token(token=token)
+    except Invitation.DoesNotExist:
+        return _invitation_refused(
+            request,
+            "This invitation link is not valid. Check that you opened the whole link from the "
+            "e-mail, or ask for a new invitation.",
+            status=404,
+        )
+    request.session[INVITATION_SESSION_KEY] = invitation.token_hash
+    return redirect("accounts:invitation")
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request):
+    """Signed in: confirm and accept. Signed out: sign in, or sign up for the invited address."""
+    invitation = _session_invitation(request)
+    if invitation is None:
+        return _no_invitation(request)
+    if not request.user.is_authenticated:
+        if request.method == "POST":
+            return redirect_to_login(request.get_full_path(), SIGN_IN_URL)
+        return _invitation_page(request, invitation, "accounts/invitation_sign_in.html")
+    try:
+        if request.method == "GET":
+            services.invitation_check(invitation=invitation, user=request.user)
+            return _invitation_page(request, invitation, "accounts/invitation_accept.html")
+        membership = services.invitation_accept(
+            invitation=invitation, user=request.user, session=request.session
+        )
+    except services.InvitationError as exc:
+        return _invitation_refused(request, str(exc), status=_refusal_status(exc))
+    return _joined(request, membership)
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_sign_up(request):
+    """A new account bound to the invited address, which joins the organization at once."""
+    invitation = _session_invitation(request)
+    if invitation is None:
+        return _no_invitation(request)
+    if request.user.is_authenticated:
+        return redirect("accounts:invitation")
+    try:
+        services.invitation_check(invitation=invitation)
+    except services.InvitationError as exc:
+        return _invitation_refused(request, str(exc), status=_refusal_status(exc))
+    form = InvitationSignUpForm(request.POST or None, email=invitation.email)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.invitation_sign_up(
+                invitation=invitation,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                session=request.session,
+            )
+        except services.InvitationError as exc:
+            return _invitation_refused(request, str(exc), status=_refusal_status(exc))
+        login(request, membership.user)
+        return _joined(request, membership)
+    return _invitation_page(request, invitation, "accounts/invitation_sign_up.html", {"form": form})
+
+
+def _session_invitation(request) -> Invitation | None:
+    token_hash = request.session.get(INVITATION_SESSION_KEY)
+    if not token_hash:
+        return None
+    return selectors.invitation_get_by_token_hash(token_hash=token_hash)
+
+
+def _joined(request, membership: Membership):
+    request.session.pop(INVITATION_SESSION_KEY, None)
+    messages.success(
+        request,
+        f"You joined {membership.organization} as {membership.get_role_display().lower()}.",
+    )
+    return redirect(HOME_URL)
+
+
+def _invitation_page(request, invitation: Invitation, template: str, context=None):
+    return render(request, template, {"invitation": invitation, **(context or {})})
+
+
+def _no_invitation(request):
+    return _invitation_refused(
+        request, "Open the invitation link from your e-mail first.", status=404
+    )
+
+
+def _refusal_status(exc: services.InvitationError) -> int:
+    if isinstance(exc, services.InvitationForAnotherUser):
+        return 403
+    if isinstance(exc, services.InvitationAlreadyMember):
+        return 409
+    return 410
+
+
+def _invitation_refused(request, reason: str, *, status: int):
+    return render(request, "accounts/invitation_refused.html", {"reason": reason}, status=status)

@@ -30,7 +30,7 @@ ORGANIZATION_HEADER = OpenApiParameter(
     "X-Organization-Id",
     OpenApiTypes.INT,
     OpenApiParameter.HEADER,
-    description="The organization to work in, for callers in several; default: their first.",
+    description="The organization to work in; token clients in several must send it (else 400).",
 )
 
 

@@ -1,13 +1,16 @@
 import os
+import re
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
+from django.core import mail
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from accounts.api_tokens.services import api_token_create
 from accounts.models import Membership
 from taxpoynt.lib.priority import REALTIME_LATE_KEY
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
@@ -44,6 +47,35 @@ def owner_b(org_b):
 @pytest.fixture
 def api_client():
     return APIClient()
+
+
+@pytest.fixture
+def token_client(db):
+    """An API client authenticated with the user's API token (a fresh client per call)."""
+
+    def make(user):
+        issued = api_token_create(user=user, name="tests")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {issued.raw}")
+        return client
+
+    return make
+
+
+INVITATION_LINK = re.compile(r"https?://[^/\s]+/invitations/([A-Za-z0-9_-]+)/")
+
+
+@pytest.fixture
+def sent_invitation_token():
+    """The token in the link of the last invitation e-mailed to ``address``."""
+
+    def find(address: str) -> str:
+        for message in reversed(mail.outbox):
+            if message.to == [address]:
+                return INVITATION_LINK.search(message.body).group(1)
+        raise AssertionError(f"no invitation e-mailed to {address}")
+
+    return find
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 import datetime
+import hashlib
 import uuid
 from decimal import Decimal
 
@@ -6,7 +7,7 @@ import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Invitation, Membership, Organization, User
 from integrations.crm.models import CRMConnection, CRMDeal
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices.models import Invoice
@@ -44,6 +45,23 @@ class MembershipFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     organization = factory.SubFactory(OrganizationFactory)
     role = Membership.Role.MEMBER
+
+
+class InvitationFactory(DjangoModelFactory):
+    """A pending invitation whose link carries ``token`` (only its hash is stored)."""
+
+    class Meta:
+        model = Invitation
+
+    class Params:
+        token = factory.Sequence(lambda n: f"invitation-token-{n:06d}")
+
+    organization = factory.SubFactory(OrganizationFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    role = Membership.Role.MEMBER
+    invited_by = None
+    token_hash = factory.LazyAttribute(lambda o: hashlib.sha256(o.token.encode()).hexdigest())
+    expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=7))
 
 
 class InvoiceFactory(DjangoModelFactory):

@@ -18,7 +18,8 @@ from integrations.base.errors import ConnectorError
 from integrations.base.models import SyncRun
 from invoices.api import ORGANIZATION_HEADER
 from invoices.models import Invoice
-from taxpoynt.api import CursorPagination, OrganizationContextMixin
+from taxpoynt.api import OrganizationContextMixin
+from taxpoynt.pagination import CursorPagination
 
 
 class ConnectRequestSerializer(serializers.Serializer):

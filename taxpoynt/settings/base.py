@@ -105,6 +105,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Outgoing mail (invitations): EMAIL_URL as django-environ reads it, e.g. smtp+tls://user:pass@host:587.
+vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="TaxPoynt <no-reply@taxpoynt.example>")
+
 # The bearer token Prometheus scrapes /metrics with; empty: staff logins only.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
@@ -147,7 +151,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "taxpoynt.api.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "taxpoynt.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "PAGE_SIZE": 50,
@@ -171,6 +175,7 @@ SPECTACULAR_SETTINGS = {
         "SyncRunStatusEnum": "integrations.base.models.SyncRun.Status",
         "SyncRunKindEnum": "integrations.base.models.SyncRun.Kind",
         "CRMDealStatusEnum": "integrations.crm.models.CRMDeal.Status",
+        "InvitationStatusEnum": "accounts.models.Invitation.Status",
     },
 }
 

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.core import mail
 
 from accounts.api_tokens.services import api_token_create
 from accounts.models import Membership
@@ -33,7 +34,8 @@ def test_anonymous_is_refused(api_client):
     [
         ("get", "/api/v1/organizations/{b}/"),
         ("get", "/api/v1/organizations/{b}/members/"),
-        ("post", "/api/v1/organizations/{b}/members/"),
+        ("get", "/api/v1/organizations/{b}/invitations/"),
+        ("post", "/api/v1/organizations/{b}/invitations/"),
         ("get", "/api/v1/organizations/{b}/members/{mb}/"),
         ("delete", "/api/v1/organizations/{b}/members/{mb}/"),
         ("get", "/api/v1/organizations/{a}/members/{mb}/"),
@@ -45,49 +47,58 @@ def test_idor_other_organization_answers_404(
 ):
     foreign_membership = Membership.objects.get(user=owner_b)
     url = path.format(a=org_a.pk, b=org_b.pk, mb=foreign_membership.pk)
-    response = getattr(_auth(api_client, owner_a), method)(
-        url, {"username": owner_a.username}, format="json"
-    )
+    body = {"email": owner_a.email}
+    response = getattr(_auth(api_client, owner_a), method)(url, body, format="json")
     assert response.status_code == 404
     assert Membership.objects.filter(pk=foreign_membership.pk).exists()
     missing = getattr(api_client, method)(
-        path.format(a=999999, b=999999, mb=999999), {"username": "x"}, format="json"
+        path.format(a=999999, b=999999, mb=999999), body, format="json"
     )
     assert missing.status_code == 404
+    assert not mail.outbox
 
 
 @pytest.mark.django_db
-def test_owner_adds_and_removes_member(api_client, owner_a, org_a):
-    newcomer = UserFactory()
+def test_owner_removes_a_member_who_joined_by_invitation(
+    api_client, token_client, owner_a, org_a, sent_invitation_token
+):
+    newcomer = UserFactory(email="newcomer@example.com")
     client = _auth(api_client, owner_a)
-    created = client.post(
-        f"/api/v1/organizations/{org_a.pk}/members/",
-        {"username": newcomer.username, "role": "viewer"},
+    invited = client.post(
+        f"/api/v1/organizations/{org_a.pk}/invitations/",
+        {"email": newcomer.email, "role": "viewer"},
         format="json",
     )
-    assert created.status_code == 201, created.content
-    assert created.json()["role"] == "viewer"
-    deleted = client.delete(f"/api/v1/organizations/{org_a.pk}/members/{created.json()['id']}/")
+    assert invited.status_code == 201, invited.content
+    assert not Membership.objects.filter(user=newcomer).exists()
+    accepted = token_client(newcomer).post(
+        "/api/v1/invitations/accept/", {"token": sent_invitation_token(newcomer.email)}
+    )
+    assert accepted.status_code == 201
+    membership = Membership.objects.get(user=newcomer)
+    assert membership.role == "viewer"
+    deleted = client.delete(f"/api/v1/organizations/{org_a.pk}/members/{membership.pk}/")
     assert deleted.status_code == 204
     assert not Membership.objects.filter(user=newcomer).exists()
 
 
 @pytest.mark.django_db
-def test_viewer_cannot_add_members(api_client, org_a):
-    viewer = MembershipFactory(organization=org_a, role=Membership.Role.VIEWER).user
-    response = _auth(api_client, viewer).post(
-        f"/api/v1/organizations/{org_a.pk}/members/", {"username": UserFactory().username}
+def test_the_last_owner_cannot_be_removed(api_client, owner_a, org_a):
+    own = Membership.objects.get(user=owner_a)
+    response = _auth(api_client, owner_a).delete(
+        f"/api/v1/organizations/{org_a.pk}/members/{own.pk}/"
     )
-    assert response.status_code == 403
+    assert response.status_code == 400
+    assert response.json() == {"detail": "An organization keeps at least one owner."}
 
 
 @pytest.mark.django_db
-def test_unknown_username_is_a_clear_400(api_client, owner_a, org_a):
+def test_members_cannot_be_added_by_username_any_more(api_client, owner_a, org_a):
     response = _auth(api_client, owner_a).post(
-        f"/api/v1/organizations/{org_a.pk}/members/", {"username": "nobody-here"}
+        f"/api/v1/organizations/{org_a.pk}/members/", {"username": UserFactory().username}
     )
-    assert response.status_code == 400
-    assert "username" in response.json()
+    assert response.status_code == 405
+    assert Membership.objects.count() == 1
 
 
 @pytest.mark.django_db

@@ -1,8 +1,8 @@
 import pytest
 
-from accounts import selectors
+from accounts import selectors, services
 from accounts.models import Membership, Organization
-from tests.factories import MembershipFactory, OrganizationFactory
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 
 @pytest.mark.django_db
@@ -45,3 +45,22 @@ def test_inactive_organization_is_not_listed(owner_a, org_a):
     org_a.is_active = False
     org_a.save()
     assert list(selectors.organization_list_for_user(user=owner_a)) == []
+
+
+@pytest.mark.django_db
+def test_an_organization_one_was_put_in_never_becomes_the_default(org_a):
+    """Org A is older (lower id); its membership was made for the user, not chosen by them."""
+    user = UserFactory()
+    own = services.organization_create(
+        owner=user, legal_name="Own Ltd", tin="20198222-0002", contact_email="a@b.example"
+    )
+    MembershipFactory(user=user, organization=org_a)
+    assert org_a.pk < own.pk
+    assert selectors.default_organization_for_user(user=user) == own
+
+
+@pytest.mark.django_db
+def test_without_any_choice_the_first_joined_is_the_default(org_a, org_b):
+    user = MembershipFactory(organization=org_b).user
+    MembershipFactory(user=user, organization=org_a)
+    assert selectors.default_organization_for_user(user=user) == org_b

@@ -6,10 +6,10 @@ from urllib.parse import quote
 
 import pytest
 
-from accounts.models import Membership
+from accounts.models import Invitation, Membership
 from accounts.services import SESSION_ORGANIZATION_KEY
 from invoices.models import Invoice
-from tests.factories import InvoiceFactory, MembershipFactory, UserFactory
+from tests.factories import InvitationFactory, InvoiceFactory, MembershipFactory, UserFactory
 
 # Masked CSRF tokens differ on every render; everything else on a 404 page must not.
 CSRF_TOKEN = re.compile(rb"[A-Za-z0-9]{64}")
@@ -26,19 +26,23 @@ CSRF_TOKEN = re.compile(rb"[A-Za-z0-9]{64}")
         ("post", "/invoices/{invoice}/mark-paid/"),
         ("post", "/members/"),
         ("post", "/members/{membership}/remove/"),
+        ("post", "/members/invitations/{invitation}/revoke/"),
         ("post", "/organizations/switch/"),
     ],
 )
 def test_anonymous_users_are_sent_to_sign_in(client, org_a, owner_a, method, path):
     invoice = InvoiceFactory(organization=org_a, signed=True)
     membership = Membership.objects.get(user=owner_a)
-    path = path.format(invoice=invoice.pk, membership=membership.pk)
+    invitation = InvitationFactory(organization=org_a)
+    path = path.format(invoice=invoice.pk, membership=membership.pk, invitation=invitation.pk)
     response = getattr(client, method)(path)
     assert response.status_code == 302
     assert response["Location"] == f"/login/?next={quote(path)}"
     invoice.refresh_from_db()
     assert invoice.payment_status == Invoice.PaymentStatus.PENDING
     assert Membership.objects.filter(pk=membership.pk).exists()
+    invitation.refresh_from_db()
+    assert invitation.status == "pending"
 
 
 @pytest.mark.django_db
@@ -92,10 +96,14 @@ def test_viewers_and_members_see_members_but_cannot_manage_them(
     assert owner_a.username in page.content.decode()
     assert page.context["request"].membership.role == role
 
-    added = client.post("/members/", {"user": outsider.username, "role": "member"})
+    invited = client.post("/members/", {"email": outsider.email, "role": "member"})
     removed = client.post(f"/members/{owner_membership.pk}/remove/")
-    assert added.status_code == removed.status_code == 403
-    assert not Membership.objects.filter(user=outsider).exists()
+    invitation = InvitationFactory(organization=org_a)
+    revoked = client.post(f"/members/invitations/{invitation.pk}/revoke/")
+    assert invited.status_code == removed.status_code == revoked.status_code == 403
+    assert not Invitation.objects.filter(email=outsider.email).exists()
+    invitation.refresh_from_db()
+    assert invitation.status == "pending"
     assert Membership.objects.filter(pk=owner_membership.pk).exists()
 
 

@@ -1,10 +1,11 @@
-"""The members page: owners and admins add existing accounts and remove members; the role rules
-come from accounts.services and show as messages on the page."""
+"""The members page: owners and admins invite by e-mail, revoke invitations and remove members;
+the role rules come from accounts.services and show as messages on the page."""
 
 import pytest
+from django.core import mail
 
-from accounts.models import Membership
-from tests.factories import MembershipFactory, UserFactory
+from accounts.models import Invitation, Membership
+from tests.factories import InvitationFactory, MembershipFactory
 
 
 def _messages(response) -> list[str]:
@@ -23,51 +24,73 @@ def test_members_are_listed_with_their_roles(client_a, org_a, org_b, owner_a, me
     html = page.content.decode()
     assert viewer.username in html and "Viewer" in html
     assert outsider.username not in html
-    assert "Add a member" in html
+    assert "Invite a member" in html
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("identifier", ["by_username", "by_email"])
-def test_owner_adds_an_existing_account(client_a, org_a, identifier):
-    newcomer = UserFactory(email="Ada@Example.com")
-    given = newcomer.username if identifier == "by_username" else "ada@example.com"
-    response = client_a.post("/members/", {"user": given, "role": "admin"}, follow=True)
-    assert response.redirect_chain == [("/members/", 302)]
-    membership = Membership.objects.get(user=newcomer)
-    assert (membership.organization, membership.role) == (org_a, "admin")
-    assert _messages(response) == [f"{newcomer.username} was added as admin."]
+def test_owner_invites_by_e_mail_and_nobody_joins_yet(client_a, org_a, org_b):
+    outsider = MembershipFactory(
+        organization=org_b, user__username="bravo-owner", user__email="owner@bravo.example"
+    ).user
+    answers = []
+    for address in (outsider.email, "nobody@example.com"):
+        response = client_a.post("/members/", {"email": address, "role": "admin"}, follow=True)
+        assert response.redirect_chain == [("/members/", 302)]
+        answers.append(_messages(response))
+        assert [m.to for m in mail.outbox][-1] == [address]
+    # The same answer for an address with an account and one without.
+    assert answers == [
+        [f"An invitation to join as admin was e-mailed to {outsider.email}."],
+        ["An invitation to join as admin was e-mailed to nobody@example.com."],
+    ]
+    assert not Membership.objects.filter(user=outsider, organization=org_a).exists()
+    assert outsider.username not in response.content.decode()
+    pending = [(i.email, i.role) for i in response.context["invitations"]]
+    assert pending == [("nobody@example.com", "admin"), (outsider.email, "admin")]
+    assert "Pending invitations" in response.content.decode()
 
 
 @pytest.mark.django_db
-def test_an_unknown_account_or_an_ambiguous_email_is_a_form_error(client_a):
-    UserFactory(email="shared@example.com")
-    UserFactory(email="shared@example.com")
-    for given, error in [
-        ("nobody", "No account has this username or email."),
-        ("shared@example.com", "Several accounts use this email; give the username."),
-    ]:
-        response = client_a.post("/members/", {"user": given, "role": "member"})
-        assert response.status_code == 200
-        assert response.context["form"].errors == {"user": [error]}
-    assert Membership.objects.count() == 1
-
-
-@pytest.mark.django_db
-def test_adding_a_member_twice_is_a_form_error(client_a, member_a):
-    existing = member_a()
-    response = client_a.post("/members/", {"user": existing.username, "role": "viewer"})
-    assert response.context["form"].errors == {"user": ["This user is already a member."]}
-    assert Membership.objects.get(user=existing).role == "member"
-
-
-@pytest.mark.django_db
-def test_an_admin_cannot_add_an_owner(client, member_a):
-    client.force_login(member_a(Membership.Role.ADMIN))
-    newcomer = UserFactory()
-    response = client.post("/members/", {"user": newcomer.username, "role": "owner"})
+def test_a_malformed_address_is_a_form_error(client_a):
+    response = client_a.post("/members/", {"email": "not-an-address", "role": "member"})
     assert response.status_code == 200
-    assert response.context["form"].errors == {"role": ["Only owners can add owners."]}
-    assert not Membership.objects.filter(user=newcomer).exists()
+    assert response.context["form"].errors == {"email": ["Enter a valid email address."]}
+    assert not Invitation.objects.exists()
+    assert not mail.outbox
+
+
+@pytest.mark.django_db
+def test_an_admin_cannot_invite_an_owner(client, member_a):
+    client.force_login(member_a(Membership.Role.ADMIN))
+    response = client.post("/members/", {"email": "ada@example.com", "role": "owner"})
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"role": ["Only owners can invite owners."]}
+    assert not Invitation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_owner_revokes_an_invitation(client_a, org_a, org_b):
+    invitation = InvitationFactory(organization=org_a)
+    response = client_a.post(f"/members/invitations/{invitation.pk}/revoke/", follow=True)
+    assert response.redirect_chain == [("/members/", 302)]
+    assert _messages(response) == ["The invitation was revoked; its link no longer works."]
+    invitation.refresh_from_db()
+    assert invitation.status == "revoked"
+    assert list(response.context["invitations"]) == []
+    again = client_a.post(f"/members/invitations/{invitation.pk}/revoke/", follow=True)
+    assert _messages(again) == ["This invitation is revoked, not pending."]
+    foreign = InvitationFactory(organization=org_b)
+    assert client_a.post(f"/members/invitations/{foreign.pk}/revoke/").status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.status == "pending"
+
+
+@pytest.mark.django_db
+def test_viewers_do_not_see_invitations(client, org_a, member_a):
+    InvitationFactory(organization=org_a, email="secret-invitee@example.com")
+    client.force_login(member_a(Membership.Role.VIEWER))
+    page = client.get("/members/")
+    assert "secret-invitee@example.com" not in page.content.decode()
 
 
 @pytest.mark.django_db
