@@ -1,10 +1,12 @@
-"""Connecting accounts, for every family: the OAuth dance, sandbox connections, token refresh
-under a per-connection lock, and disconnecting (which revokes the grant)."""
+"""Connecting accounts, for every family: the OAuth dance, credentials a tenant types in (an API
+key, a client id and secret) checked against the platform first, sandbox connections, token
+refresh under a per-connection lock, and disconnecting (which revokes the grant)."""
 
 import base64
 import hashlib
 import json
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.base import families, registry
-from integrations.base.connectors import OAuthConnector, TokenSet
-from integrations.base.errors import AuthenticationError, ConnectorError
+from integrations.base.connectors import Capability, CredentialsConnector, OAuthConnector, TokenSet
+from integrations.base.errors import AuthenticationError, ConnectorError, PermanentConnectorError
 from integrations.base.models import OAuthState
 
 
@@ -126,6 +128,78 @@ def _location_fields(model, account) -> dict:
     if "location_name" in names and getattr(account, "location_name", ""):
         fields["location_name"] = account.location_name
     return fields
+
+
+# --- Credentials (API key, client credentials) ---------------------------------------------------
+
+CREDENTIAL_MAX_LENGTH = 2000
+
+
+def connection_credentials_connect(
+    *, family: str, platform: str, organization, user, credentials: Mapping, site_url: str
+):
+    """Connect with credentials the tenant typed in: each of the platform's fields given, tried
+    against the platform, then stored encrypted on a new connection (or on the organization's
+    connection to the same account). ConnectError, stored nothing, when they are incomplete or
+    the platform refuses them; a TransientConnectorError when it could not be asked."""
+    connector = _connector_class(family=family, platform=platform)
+    if not issubclass(connector, CredentialsConnector):
+        raise ConnectError(f"{connector.display_name} does not connect with typed-in credentials.")
+    values = _credentials_checked(connector, credentials)
+    unsaved = _unsaved_connection(family=family, platform=platform, base_url="")
+    try:
+        account_id = connector(unsaved).credentials_check(values)
+    except PermanentConnectorError as error:
+        raise ConnectError(f"{connector.display_name} refused these credentials: {error}") from None
+    model = families.get(family).connection_model
+    with transaction.atomic():
+        connection = (
+            model.objects.select_for_update()
+            .filter(
+                organization=organization, account_id=account_id, **{model.platform_field: platform}
+            )
+            .first()
+        )
+        if connection is None:
+            connection = model(
+                **{model.platform_field: platform},
+                organization=organization,
+                user=user,
+                account_id=account_id,
+                webhook_secret="",
+            )
+        connection.credentials_encrypted = json.dumps(values)
+        connection.is_active = True
+        connection.health = model.Health.CONNECTED
+        connection.last_error = ""
+        connection.save()
+        if Capability.WEBHOOKS in connector.capabilities and not connection.webhook_url:
+            connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
+            connection.save(update_fields=["webhook_url"])
+    return connection
+
+
+def _credentials_checked(connector, credentials: Mapping) -> dict[str, str]:
+    """Every declared field as a non-empty string, nothing else; the message names the fields,
+    never a value."""
+    names = [field.name for field in connector.credential_fields]
+    if not isinstance(credentials, Mapping):
+        raise ConnectError(f"The credentials are an object with {', '.join(names)}.")
+    unknown = sorted(set(credentials) - set(names))
+    if unknown:
+        raise ConnectError(
+            f"{connector.display_name} takes {', '.join(names)}, not {', '.join(unknown)}."
+        )
+    values = {}
+    for field in connector.credential_fields:
+        value = credentials.get(field.name)
+        value = value.strip() if isinstance(value, str) else ""
+        if not value:
+            raise ConnectError(f"{field.label} is required.")
+        if len(value) > CREDENTIAL_MAX_LENGTH:
+            raise ConnectError(f"{field.label} is longer than {CREDENTIAL_MAX_LENGTH} characters.")
+        values[field.name] = value
+    return values
 
 
 # --- OAuth ---------------------------------------------------------------------------------------
