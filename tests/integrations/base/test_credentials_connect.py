@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 from accounts.models import Membership
 from integrations.crm.models import CRMConnection
 from integrations.pos.models import POSConnection
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, POSConnectionFactory
 from tests.integrations.base.credentials_connectors import CLIENT_CRM_URL, KEY_POS_URL
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("credentials_platforms")]
@@ -263,3 +263,16 @@ def test_a_platform_without_credentials_refuses_that_way_to_connect(page_a):
     answer = page_a.post("/integrations/pos/square/connect/", {"method": "credentials"})
 
     assert answer.status_code == 400
+
+
+# --- a platform without webhooks -----------------------------------------------------------------
+
+
+def test_a_platform_without_webhooks_takes_no_delivery(client, org_a):
+    connection = POSConnectionFactory(organization=org_a, pos_type="keypos")
+
+    answer = client.post(
+        f"/webhooks/pos/keypos/{connection.pk}/", b"{}", content_type="application/json"
+    )
+
+    assert answer.status_code == 404
