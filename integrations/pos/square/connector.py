@@ -116,7 +116,8 @@ class SquareConnector(POSConnector, Webhooks, Backfill, Refunds, Sandbox, OAuthC
     @classmethod
     def event_needs_processing(cls, event: WebhookEvent) -> bool:
         # What sales_for_event looks at before it fetches anything.
-        body = (event.payload.get("data") or {}).get("object") or {}
+        data = event.payload.get("data")
+        body = (data if isinstance(data, Mapping) else {}).get("object") or {}
         if not isinstance(body, Mapping):
             return True  # malformed: processing records why
         if event.event_type in ORDER_EVENT_OBJECTS:
@@ -134,7 +135,7 @@ class SquareConnector(POSConnector, Webhooks, Backfill, Refunds, Sandbox, OAuthC
         # Only events that can make a sale: an open order or pending payment makes none anyway.
         # Read at intake too, so a malformed event gives None here, never an error.
         data = event.payload.get("data")
-        body = data.get("object") if isinstance(data, Mapping) else None
+        body = (data if isinstance(data, Mapping) else {}).get("object") or {}
         if not isinstance(body, Mapping):
             return None
         if event.event_type in ORDER_EVENT_OBJECTS:
