@@ -54,7 +54,8 @@ def test_a_platform_registered_without_fixtures_fails_naming_what_to_add():
     assert problems == [
         "unfixtured: no contract fixtures. Add tests/contracts/fixtures/unfixtured.py with a "
         "ContractFixtures subclass (platform = 'unfixtured') giving: record_samples, "
-        "record_map, unsaved_connection, webhook_samples, signed_delivery"
+        "record_map, unsaved_connection, webhook_samples, signed_delivery, webhook_connection, "
+        "webhook_events, webhook_body, webhook_sign, app_webhook_settings"
     ]
 
 
@@ -73,6 +74,21 @@ def test_fixtures_without_a_capabilitys_member_are_named_with_the_capability():
 
         def webhook_samples(self):
             return {}
+
+        def webhook_connection(self, *, site_url):
+            return None
+
+        def webhook_events(self, connection, *, account_id=""):
+            return []
+
+        def webhook_body(self, events):
+            return b""
+
+        def webhook_sign(self, connection, body, *, secret="", url=""):
+            return {}
+
+        def app_webhook_settings(self, settings, *, secret, url):
+            return None
 
     module = types.ModuleType("tests.contracts.fixtures.unfixtured")
     module.UnfixturedFixtures = UnfixturedFixtures

@@ -7,8 +7,8 @@ import json
 import pytest
 import responses
 from django.db import connection as db_connection
-from rest_framework.authtoken.models import Token
 
+from accounts.api_tokens.services import api_token_create
 from accounts.models import Membership
 from integrations.crm.models import CRMConnection
 from integrations.pos.models import POSConnection
@@ -23,8 +23,8 @@ CLIENT_SECRET = "secret-5d4c3b2a1908"
 
 @pytest.fixture
 def api_a(api_client, owner_a):
-    token, _ = Token.objects.get_or_create(user=owner_a)
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    issued = api_token_create(user=owner_a, name="tests")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {issued.raw}")
     return api_client
 
 
@@ -188,8 +188,8 @@ def test_connecting_the_same_account_again_replaces_its_credentials(api_a, org_a
 
 def test_members_cannot_connect(api_client, org_a):
     member = MembershipFactory(organization=org_a, role=Membership.Role.MEMBER).user
-    token, _ = Token.objects.get_or_create(user=member)
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    issued = api_token_create(user=member, name="tests")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {issued.raw}")
 
     answer = api_client.post(
         "/api/v1/integrations/pos/keypos/connect",
