@@ -8,10 +8,12 @@ from invoices.builder import invoice_build
 from invoices.validation import invoice_validate
 from tests.integrations.pos.square.support import CODES, SUPPLIER
 
+# The canonical record each family's connectors map to; a new family adds its own here.
 CANONICAL = {"pos": Sale, "crm": Deal}
 
 
 def test_every_sample_record_maps_and_invoices(platform, connector, contract):
+    assert connector.family in CANONICAL, f"add the {connector.family} family to CANONICAL"
     samples = contract.record_samples()
     assert samples, f"{platform} gives no sample records"
     for name, record in samples.items():

@@ -38,6 +38,7 @@ PAGERS = {"pos": _sales_pages, "crm": _deals_pages}
 def test_pages_run_to_their_end_with_every_record_once(
     connector, contract, live_server, monkeypatch
 ):
+    assert connector.family in PAGERS, f"add the {connector.family} family to PAGERS"
     seeded = contract.seeded_account(
         site_url=live_server.url, page_size=PAGE_SIZE, monkeypatch=monkeypatch
     )
