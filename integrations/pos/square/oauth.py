@@ -14,6 +14,8 @@ class SquareOAuth2(BaseOAuth2):
     REVOKE_TOKEN_URL = "https://connect.squareup.com/oauth2/revoke"  # noqa: S105 (a URL)
     ACCESS_TOKEN_PAYLOAD = "json"  # noqa: S105 (a payload kind)
     SCOPE_SEPARATOR = " "
+    # Square's authorize page takes no response_type: the flow is always the code flow.
+    RESPONSE_TYPE = ""
     # With PKCE Square treats us as a public client: the verifier stands for the secret.
     PKCE_REPLACES_SECRET = True
 
