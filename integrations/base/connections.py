@@ -231,7 +231,7 @@ def oauth_start(
     if not session_key:
         raise ConnectError("Connecting needs a browser session; sign in first.")
     verifier, challenge = pkce_pair()
-    uses_pkce = "pkce" in connector.capabilities
+    uses_pkce = Capability.PKCE in connector.capabilities
     state = OAuthState.objects.create(
         state=secrets.token_urlsafe(32),
         family=family,
