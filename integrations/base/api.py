@@ -261,10 +261,10 @@ class ConnectViewBase(OrganizationContextMixin, APIView):
                 )
             else:
                 return Response({"authorize_url": self._authorize_url(request, choice, platform)})
+        except connection_services.PlatformUnreachable as error:
+            raise BadGateway(str(error)) from None
         except connection_services.ConnectError as error:
             raise exceptions.ValidationError({"detail": str(error)}) from None
-        except ConnectorError as error:
-            raise BadGateway(f"The platform could not be asked: {error}") from None
         return Response(
             {"connection": self.connection_serializer_class(connection).data},
             status=status.HTTP_201_CREATED,

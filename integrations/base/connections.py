@@ -24,6 +24,10 @@ class ConnectError(Exception):
     """A connect attempt that cannot go on; the message is safe to show the user."""
 
 
+class PlatformUnreachable(ConnectError):
+    """The platform could not be asked (down, slow, rate-limited): worth trying again later."""
+
+
 def webhook_url(*, site_url: str, connection) -> str:
     path = reverse(
         "webhooks:connection",
@@ -141,7 +145,8 @@ def connection_credentials_connect(
     """Connect with credentials the tenant typed in: each of the platform's fields given, tried
     against the platform, then stored encrypted on a new connection (or on the organization's
     connection to the same account). ConnectError, stored nothing, when they are incomplete or
-    the platform refuses them; a TransientConnectorError when it could not be asked."""
+    the platform refuses them; PlatformUnreachable (a ConnectError) when it could not be asked.
+    Any secret the platform echoes back is withheld from the message."""
     connector = _connector_class(family=family, platform=platform)
     if not issubclass(connector, CredentialsConnector):
         raise ConnectError(f"{connector.display_name} does not connect with typed-in credentials.")
@@ -150,7 +155,15 @@ def connection_credentials_connect(
     try:
         account_id = connector(unsaved).credentials_check(values)
     except PermanentConnectorError as error:
-        raise ConnectError(f"{connector.display_name} refused these credentials: {error}") from None
+        refusal = _without_secrets(str(error), connector=connector, values=values)
+        raise ConnectError(
+            f"{connector.display_name} refused these credentials: {refusal}"
+        ) from None
+    except ConnectorError as error:
+        unreachable = _without_secrets(str(error), connector=connector, values=values)
+        raise PlatformUnreachable(
+            f"{connector.display_name} could not be asked: {unreachable}"
+        ) from None
     model = families.get(family).connection_model
     with transaction.atomic():
         connection = (
@@ -177,6 +190,14 @@ def connection_credentials_connect(
             connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
             connection.save(update_fields=["webhook_url"])
     return connection
+
+
+def _without_secrets(message: str, *, connector, values: Mapping[str, str]) -> str:
+    """The platform's answer with any secret it echoed back withheld: it is shown to the user."""
+    for field in connector.credential_fields:
+        if field.secret and values.get(field.name):
+            message = message.replace(values[field.name], "(withheld)")
+    return message
 
 
 def _credentials_checked(connector, credentials: Mapping) -> dict[str, str]:

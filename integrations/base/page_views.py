@@ -275,13 +275,11 @@ class ConnectionPages:
             )
         except connection_services.ConnectError as error:
             form.add_error(None, str(error))
+            unreachable = isinstance(error, connection_services.PlatformUnreachable)
             return integrations_page(
-                request, bound={(connector.key, "credentials"): form}, status=400
-            )
-        except ConnectorError as error:
-            form.add_error(None, f"{connector.display_name} could not be asked: {error}")
-            return integrations_page(
-                request, bound={(connector.key, "credentials"): form}, status=502
+                request,
+                bound={(connector.key, "credentials"): form},
+                status=502 if unreachable else 400,
             )
         messages.success(request, f"Connected {connector.display_name}.")
         return back_to(connection)

@@ -125,6 +125,22 @@ def test_credentials_the_platform_refuses_are_a_400_and_store_nothing(api_a, org
 
 
 @responses.activate
+@pytest.mark.parametrize("status", [401, 503])
+def test_a_secret_the_platform_echoes_back_is_withheld(api_a, status):
+    responses.get(f"{KEY_POS_URL}/api/whoami", status=status, json={"error": f"bad key {API_KEY}"})
+
+    answer = api_a.post(
+        "/api/v1/integrations/pos/keypos/connect",
+        {"credentials": {"database": "shop", "api_key": API_KEY}},
+        format="json",
+    )
+
+    assert answer.status_code in (400, 502)
+    assert API_KEY not in answer.content.decode()
+    assert "bad key (withheld)" in answer.json()["detail"]
+
+
+@responses.activate
 def test_a_platform_that_cannot_be_reached_is_a_502_and_stores_nothing(api_a, org_a):
     responses.get(f"{KEY_POS_URL}/api/whoami", status=503)
 
