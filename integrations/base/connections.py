@@ -208,9 +208,8 @@ def _credentials_checked(connector, credentials: Mapping) -> dict[str, str]:
         raise ConnectError(f"The credentials are an object with {', '.join(names)}.")
     unknown = sorted(set(credentials) - set(names))
     if unknown:
-        raise ConnectError(
-            f"{connector.display_name} takes {', '.join(names)}, not {', '.join(unknown)}."
-        )
+        shown = ", ".join(name[:40] for name in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        raise ConnectError(f"{connector.display_name} takes {', '.join(names)}, not {shown}.")
     values = {}
     for field in connector.credential_fields:
         value = credentials.get(field.name)
