@@ -40,10 +40,11 @@ def test_a_failed_call_is_transient_or_permanent_as_its_answer_says(connector, c
     reply, expected = ANSWERS[answer]
     for method in (responses.GET, responses.POST):
         responses.add(method, ANY_PATH, **reply)
-    # A token of its own: a rate-limit pause is kept per token.
     connection = contract.unsaved_connection(
         base_url=BASE_URL, credentials={"access_token": f"contract-{uuid.uuid4().hex}"}
     )
+    # An account of its own: a rate-limit pause is kept per platform account.
+    connection.account_id = f"contract-{uuid.uuid4().hex[:12]}"
 
     with pytest.raises(expected) as raised:
         connector(connection).test_connection()

@@ -10,12 +10,20 @@ from integrations.base.connectors import (
     ClientCredentialsConnector,
     CredentialField,
 )
+from integrations.base.http import PlatformClient
 from integrations.crm.connectors import CRMConnector
 from integrations.pos.connectors import POSConnector
-from taxpoynt.lib.http import request_json
 
 KEY_POS_URL = "https://keypos.example"
 CLIENT_CRM_URL = "https://clientcrm.example"
+
+
+class KeyPOSClient(PlatformClient):
+    platform = "Key POS"
+
+
+class ClientCRMClient(PlatformClient):
+    platform = "Client CRM"
 
 
 class KeyPOSConnector(POSConnector, ApiKeyConnector):
@@ -28,13 +36,10 @@ class KeyPOSConnector(POSConnector, ApiKeyConnector):
     )
 
     def credentials_check(self, credentials: Mapping[str, str]) -> str:
-        answer = request_json(
-            "GET",
-            f"{self.base_url}/api/whoami",
-            platform=self.display_name,
-            headers={"Authorization": f"Bearer {credentials['api_key']}"},
-            params={"db": credentials["database"]},
+        client = KeyPOSClient(
+            base_url=self.base_url, account="", access_token=credentials["api_key"]
         )
+        answer = client.call("GET", "/api/whoami", params={"db": credentials["database"]})
         return str(answer["company_id"])
 
     def test_connection(self) -> None:
@@ -51,21 +56,21 @@ class ClientCredentialsCRMConnector(CRMConnector, ClientCredentialsConnector):
     )
 
     def credentials_check(self, credentials: Mapping[str, str]) -> str:
-        token = request_json(
+        login = ClientCRMClient(base_url=self.base_url, account=credentials["client_id"])
+        token = login.call(
             "POST",
-            f"{self.base_url}/authentication/login",
-            platform=self.display_name,
+            "/authentication/login",
             json={
                 "clientId": credentials["client_id"],
                 "clientSecret": credentials["client_secret"],
             },
         )
-        account = request_json(
-            "GET",
-            f"{self.base_url}/account",
-            platform=self.display_name,
-            headers={"Authorization": f"Bearer {token['accessToken']}"},
+        client = ClientCRMClient(
+            base_url=self.base_url,
+            account=credentials["client_id"],
+            access_token=token["accessToken"],
         )
+        account = client.call("GET", "/account")
         return str(account["guid"])
 
     def test_connection(self) -> None:
