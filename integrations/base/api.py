@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from accounts.selectors import membership_get
 from integrations.base import connections as connection_services
 from integrations.base import registry
+from integrations.base.connectors import CredentialsConnector
 from integrations.base.errors import ConnectorError
 from integrations.base.models import SyncRun
 from invoices.api import ORGANIZATION_HEADER
@@ -29,6 +30,17 @@ class ConnectRequestSerializer(serializers.Serializer):
     )
     sandbox_oauth = serializers.BooleanField(
         default=False, help_text="Run the OAuth flow against our sandbox of the platform."
+    )
+    credentials = serializers.DictField(
+        child=serializers.CharField(
+            max_length=connection_services.CREDENTIAL_MAX_LENGTH, allow_blank=True
+        ),
+        required=False,
+        help_text=(
+            "For a platform that connects with an API key or client credentials: its fields "
+            "(name -> value). They are tried against the platform before they are stored, "
+            "encrypted."
+        ),
     )
 
 
@@ -196,6 +208,7 @@ def connect_schemas(answer_serializer) -> dict:
                 201: answer_serializer,
                 400: ErrorSerializer,
                 404: ErrorSerializer,
+                502: ErrorSerializer,
             }
         )
     }
@@ -227,45 +240,59 @@ class ConnectViewBase(OrganizationContextMixin, APIView):
     @extend_schema(request=ConnectRequestSerializer)
     def post(self, request, platform: str):
         """Start connecting one of the family's platforms. With ``sandbox`` the connection is made
-        at once to a fresh sandbox account (201); otherwise the answer is the platform's authorize
-        URL, with a one-time state bound to this browser session, organization and platform
-        (200)."""
-        self._platform_check(platform)
+        at once to a fresh sandbox account (201). A platform that connects with credentials takes
+        them in ``credentials``: tried against the platform, then stored (201); 400 when they are
+        incomplete or refused. Otherwise the answer is the platform's authorize URL, with a
+        one-time state bound to this browser session, organization and platform (200)."""
+        connector = self._platform_check(platform)
         choice = ConnectRequestSerializer(data=request.data)
         choice.is_valid(raise_exception=True)
         site_url = request.build_absolute_uri("/").rstrip("/")
+        fields = {"platform": platform, "organization": self.organization, "user": request.user}
         try:
             if choice.validated_data["sandbox"]:
-                connection = self.sandbox_connection_create(
-                    platform=platform,
-                    organization=self.organization,
-                    user=request.user,
+                connection = self.sandbox_connection_create(**fields, site_url=site_url)
+            elif issubclass(connector, CredentialsConnector):
+                connection = connection_services.connection_credentials_connect(
+                    family=self.family,
+                    **fields,
+                    credentials=choice.validated_data.get("credentials", {}),
                     site_url=site_url,
                 )
-                return Response(
-                    {"connection": self.connection_serializer_class(connection).data},
-                    status=status.HTTP_201_CREATED,
-                )
-            if request.session.session_key is None:
-                request.session.save()
-            authorize_url = connection_services.oauth_start(
-                family=self.family,
-                platform=platform,
-                organization=self.organization,
-                user=request.user,
-                session_key=request.session.session_key,
-                redirect_uri=request.build_absolute_uri(
-                    reverse("oauth-callback", kwargs={"family": self.family, "platform": platform})
-                ),
-                sandbox_base_url=(
-                    connection_services.sandbox_base_url(site_url=site_url, platform=platform)
-                    if choice.validated_data["sandbox_oauth"]
-                    else ""
-                ),
-            )
+            else:
+                return Response({"authorize_url": self._authorize_url(request, choice, platform)})
+        except connection_services.PlatformUnreachable as error:
+            raise BadGateway(str(error)) from None
         except connection_services.ConnectError as error:
             raise exceptions.ValidationError({"detail": str(error)}) from None
-        return Response({"authorize_url": authorize_url})
+        return Response(
+            {"connection": self.connection_serializer_class(connection).data},
+            status=status.HTTP_201_CREATED,
+        )
+
+    def _authorize_url(self, request, choice, platform: str) -> str:
+        if "credentials" in choice.validated_data:
+            raise connection_services.ConnectError(
+                "This platform connects through OAuth; it takes no credentials."
+            )
+        if request.session.session_key is None:
+            request.session.save()
+        site_url = request.build_absolute_uri("/").rstrip("/")
+        return connection_services.oauth_start(
+            family=self.family,
+            platform=platform,
+            organization=self.organization,
+            user=request.user,
+            session_key=request.session.session_key,
+            redirect_uri=request.build_absolute_uri(
+                reverse("oauth-callback", kwargs={"family": self.family, "platform": platform})
+            ),
+            sandbox_base_url=(
+                connection_services.sandbox_base_url(site_url=site_url, platform=platform)
+                if choice.validated_data["sandbox_oauth"]
+                else ""
+            ),
+        )
 
     def _platform_check(self, platform: str) -> None:
         not_found = f"No {self.family.upper()} platform {platform!r}."
@@ -275,6 +302,7 @@ class ConnectViewBase(OrganizationContextMixin, APIView):
             raise exceptions.NotFound(not_found) from None
         if connector.family != self.family:
             raise exceptions.NotFound(not_found)
+        return connector
 
 
 class _OrganizationViewSet(OrganizationContextMixin, viewsets.GenericViewSet):

@@ -1,10 +1,12 @@
-"""Connecting accounts, for every family: the OAuth dance, sandbox connections, token refresh
-under a per-connection lock, and disconnecting (which revokes the grant)."""
+"""Connecting accounts, for every family: the OAuth dance, credentials a tenant types in (an API
+key, a client id and secret) checked against the platform first, sandbox connections, token
+refresh under a per-connection lock, and disconnecting (which revokes the grant)."""
 
 import base64
 import hashlib
 import json
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,13 +15,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.base import families, registry
-from integrations.base.connectors import OAuthConnector, TokenSet
-from integrations.base.errors import AuthenticationError, ConnectorError
+from integrations.base.connectors import Capability, CredentialsConnector, OAuthConnector, TokenSet
+from integrations.base.errors import AuthenticationError, ConnectorError, PermanentConnectorError
 from integrations.base.models import OAuthState
 
 
 class ConnectError(Exception):
     """A connect attempt that cannot go on; the message is safe to show the user."""
+
+
+class PlatformUnreachable(ConnectError):
+    """The platform could not be asked (down, slow, rate-limited): worth trying again later."""
 
 
 def webhook_url(*, site_url: str, connection) -> str:
@@ -128,6 +134,94 @@ def _location_fields(model, account) -> dict:
     return fields
 
 
+# --- Credentials (API key, client credentials) ---------------------------------------------------
+
+CREDENTIAL_MAX_LENGTH = 2000
+
+
+def connection_credentials_connect(
+    *, family: str, platform: str, organization, user, credentials: Mapping, site_url: str
+):
+    """Connect with credentials the tenant typed in: each of the platform's fields given, tried
+    against the platform, then stored encrypted on a new connection (or on the organization's
+    connection to the same account). ConnectError, stored nothing, when they are incomplete or
+    the platform refuses them; PlatformUnreachable (a ConnectError) when it could not be asked.
+    Any secret the platform echoes back is withheld from the message."""
+    connector = _connector_class(family=family, platform=platform)
+    if not issubclass(connector, CredentialsConnector):
+        raise ConnectError(f"{connector.display_name} does not connect with typed-in credentials.")
+    values = _credentials_checked(connector, credentials)
+    unsaved = _unsaved_connection(family=family, platform=platform, base_url="")
+    try:
+        account_id = connector(unsaved).credentials_check(values)
+    except PermanentConnectorError as error:
+        refusal = _without_secrets(str(error), connector=connector, values=values)
+        raise ConnectError(
+            f"{connector.display_name} refused these credentials: {refusal}"
+        ) from None
+    except ConnectorError as error:
+        unreachable = _without_secrets(str(error), connector=connector, values=values)
+        raise PlatformUnreachable(
+            f"{connector.display_name} could not be asked: {unreachable}"
+        ) from None
+    model = families.get(family).connection_model
+    with transaction.atomic():
+        connection = (
+            model.objects.select_for_update()
+            .filter(
+                organization=organization, account_id=account_id, **{model.platform_field: platform}
+            )
+            .first()
+        )
+        if connection is None:
+            connection = model(
+                **{model.platform_field: platform},
+                organization=organization,
+                user=user,
+                account_id=account_id,
+                webhook_secret="",
+            )
+        connection.credentials_encrypted = json.dumps(values)
+        connection.is_active = True
+        connection.health = model.Health.CONNECTED
+        connection.last_error = ""
+        connection.save()
+        if Capability.WEBHOOKS in connector.capabilities and not connection.webhook_url:
+            connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
+            connection.save(update_fields=["webhook_url"])
+    return connection
+
+
+def _without_secrets(message: str, *, connector, values: Mapping[str, str]) -> str:
+    """The platform's answer with any secret it echoed back withheld: it is shown to the user."""
+    for field in connector.credential_fields:
+        if field.secret and values.get(field.name):
+            message = message.replace(values[field.name], "(withheld)")
+    return message
+
+
+def _credentials_checked(connector, credentials: Mapping) -> dict[str, str]:
+    """Every declared field as a non-empty string, nothing else; the message names the fields,
+    never a value."""
+    names = [field.name for field in connector.credential_fields]
+    if not isinstance(credentials, Mapping):
+        raise ConnectError(f"The credentials are an object with {', '.join(names)}.")
+    unknown = sorted(set(credentials) - set(names))
+    if unknown:
+        shown = ", ".join(name[:40] for name in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        raise ConnectError(f"{connector.display_name} takes {', '.join(names)}, not {shown}.")
+    values = {}
+    for field in connector.credential_fields:
+        value = credentials.get(field.name)
+        value = value.strip() if isinstance(value, str) else ""
+        if not value:
+            raise ConnectError(f"{field.label} is required.")
+        if len(value) > CREDENTIAL_MAX_LENGTH:
+            raise ConnectError(f"{field.label} is longer than {CREDENTIAL_MAX_LENGTH} characters.")
+        values[field.name] = value
+    return values
+
+
 # --- OAuth ---------------------------------------------------------------------------------------
 
 
@@ -157,7 +251,7 @@ def oauth_start(
     if not session_key:
         raise ConnectError("Connecting needs a browser session; sign in first.")
     verifier, challenge = pkce_pair()
-    uses_pkce = "pkce" in connector.capabilities
+    uses_pkce = Capability.PKCE in connector.capabilities
     state = OAuthState.objects.create(
         state=secrets.token_urlsafe(32),
         family=family,

@@ -3,27 +3,39 @@
 A connector class is declarative: what the platform is and what it can do. An instance is bound
 to one connection row and does the platform's HTTP work for it. Models, tasks, admin and
 orchestration exist once per family and only ever talk to this interface.
+
+What a platform can do is said by the capability mixins it inherits (``Webhooks``, ``Backfill``,
+``IncrementalSync``, ``Refunds``, ``Sandbox``, and one way to connect: ``OAuthConnector``,
+``ApiKeyConnector`` or ``ClientCredentialsConnector``). Each mixin adds its capability to
+``capabilities`` and makes its methods required, so a platform without webhooks writes nothing
+about them, and one that declares them but misses a method is refused by the registry with the
+capability and the method named. A family narrows a mixin with what it needs besides (a POS
+platform's webhooks also turn events into sales).
 """
 
 import inspect
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 FAMILIES = ("crm", "pos", "erp")
-AUTH_KINDS = ("oauth2", "api_key", "client_credentials", "basic")
 
 
 class Capability:
-    """Optional features a connector declares; each is read where it changes what we do:
-    back-fill and sandbox buttons on the pages, a PKCE challenge in the connect flow."""
-
+    WEBHOOKS = "webhooks"
     BACKFILL = "backfill"
+    INCREMENTAL_SYNC = "incremental_sync"
+    REFUNDS = "refunds"
     PKCE = "pkce"
     SANDBOX = "sandbox"
+    OAUTH2 = "oauth2"
+    API_KEY = "api_key"
+    CLIENT_CREDENTIALS = "client_credentials"
 
-    ALL = frozenset({BACKFILL, PKCE, SANDBOX})
+    # The ways to connect: a connector has exactly one.
+    AUTH = frozenset({OAUTH2, API_KEY, CLIENT_CREDENTIALS})
 
 
 @dataclass(frozen=True)
@@ -37,21 +49,63 @@ class WebhookEvent:
     payload: Mapping
 
 
+@dataclass(frozen=True)
+class TokenSet:
+    """What an OAuth token exchange gives a connection; stored encrypted, never logged."""
+
+    access_token: str
+    refresh_token: str = ""
+    expires_at: datetime | None = None
+    account_id: str = ""
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """One value a tenant types in to connect a platform that takes credentials, not OAuth."""
+
+    name: str
+    label: str
+    secret: bool = True
+    help_text: str = ""
+
+
+class CapabilityMixin(ABC):  # noqa: B024 (abstract methods come with each capability)
+    """A capability: what it adds to ``capabilities`` and, as abstract methods, what it needs."""
+
+    capability: str = ""
+
+
 class BaseConnector(ABC):
     key: str = ""
     family: str = ""
     display_name: str = ""
-    auth: str = ""
-    capabilities: frozenset[str] = frozenset()
-    authorize_url: str = ""
-    token_url: str = ""
-    scopes: tuple[str, ...] = ()
     default_base_url: str = ""
+    # Filled from the capability mixins the class inherits; never declared by hand.
+    capabilities: frozenset[str] = frozenset()
 
-    REQUIRED_ATTRIBUTES = ("key", "family", "display_name", "auth")
+    REQUIRED_ATTRIBUTES = ("key", "family", "display_name")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.capabilities = frozenset(
+            klass.capability
+            for klass in cls.__mro__
+            if issubclass(klass, CapabilityMixin) and klass.capability
+        )
 
     def __init__(self, connection):
         self.connection = connection
+
+    @property
+    def credentials(self) -> dict:
+        """The connection's stored credentials (tokens or keys), decrypted."""
+        text = self.connection.credentials_encrypted
+        return json.loads(text) if text else {}
+
+    @property
+    def base_url(self) -> str:
+        return (self.connection.base_url or self.default_base_url).rstrip("/")
 
     @classmethod
     def contract_problems(cls) -> list[str]:
@@ -63,16 +117,52 @@ class BaseConnector(ABC):
         ]
         if cls.family and cls.family not in FAMILIES:
             problems.append(f"family {cls.family!r} is not one of {FAMILIES}")
-        if cls.auth and cls.auth not in AUTH_KINDS:
-            problems.append(f"auth {cls.auth!r} is not one of {AUTH_KINDS}")
-        unknown = set(cls.capabilities) - Capability.ALL
-        if unknown:
-            problems.append(f"unknown capabilities {sorted(unknown)}")
-        if cls.auth == "oauth2" and not (cls.authorize_url and cls.token_url):
-            problems.append("an oauth2 connector declares authorize_url and token_url")
+        ways_to_connect = sorted(cls.capabilities & Capability.AUTH)
+        if len(ways_to_connect) != 1:
+            problems.append(
+                "declares one way to connect (OAuthConnector, ApiKeyConnector or "
+                f"ClientCredentialsConnector), not {ways_to_connect or 'none'}"
+            )
+        for klass in cls.__mro__:
+            declared = klass.__dict__.get("declaration_problems")
+            if declared is not None and issubclass(klass, CapabilityMixin):
+                problems.extend(declared.__func__(cls))
         if inspect.isabstract(cls):
-            problems.append(f"abstract methods not implemented: {sorted(cls.__abstractmethods__)}")
+            problems.extend(
+                f"{_owner_of(cls, name)} needs {name}(), which {cls.__name__} does not define"
+                for name in sorted(cls.__abstractmethods__)
+            )
         return problems
+
+    @abstractmethod
+    def test_connection(self) -> None:
+        """Make one cheap authenticated call; raise ConnectorError when it fails."""
+
+
+def _owner_of(cls: type, method: str) -> str:
+    """Who asks for an abstract method: "capability 'webhooks'" or "every connector"."""
+    capabilities = sorted(
+        {
+            klass.capability
+            for klass in cls.__mro__
+            if issubclass(klass, CapabilityMixin)
+            and not issubclass(klass, BaseConnector)
+            and klass.capability
+            and getattr(getattr(klass, method, None), "__isabstractmethod__", False)
+        }
+    )
+    if not capabilities:
+        return "every connector"
+    return "capability " + " and ".join(repr(capability) for capability in capabilities)
+
+
+# --- capabilities ---------------------------------------------------------------------------------
+
+
+class Webhooks(CapabilityMixin):
+    """The platform pushes signed deliveries to us."""
+
+    capability = Capability.WEBHOOKS
 
     @classmethod
     @abstractmethod
@@ -95,46 +185,144 @@ class BaseConnector(ABC):
     @classmethod
     def event_subject(cls, event: WebhookEvent) -> str:
         """The one sale or deal the event is about, read from the event alone, or "" when that
-        takes a fetch. Events of one subject are worked by one task: the others wait on it."""
+        takes a fetch. Events of one subject are worked by one task: the others wait on it.
+        Read at intake, so it never raises, whatever the event holds."""
         return ""
 
+
+class Backfill(CapabilityMixin):
+    """Past records can be pulled over a window, page by page. The family says which method."""
+
+    capability = Capability.BACKFILL
+
+
+class IncrementalSync(CapabilityMixin):
+    """Records changed since a cursor can be pulled on a schedule. The family says which method."""
+
+    capability = Capability.INCREMENTAL_SYNC
+
+
+class Refunds(CapabilityMixin):
+    """The platform's refunds become credit notes against the sale they refund."""
+
+    capability = Capability.REFUNDS
+
+
+class Sandbox(CapabilityMixin):
+    """The project simulates the platform: a fresh account can be connected without OAuth."""
+
+    capability = Capability.SANDBOX
+
+    @classmethod
     @abstractmethod
-    def test_connection(self) -> None:
-        """Make one cheap authenticated call; raise ConnectorError when it fails."""
+    def sandbox_account_create(cls, *, site_url: str):
+        """An account in our sandbox of this platform, served under ``site_url``."""
 
 
-@dataclass(frozen=True)
-class TokenSet:
-    """What an OAuth token exchange gives a connection; stored encrypted, never logged."""
+class Pkce(CapabilityMixin):
+    """The platform's OAuth takes a PKCE (S256) challenge."""
 
-    access_token: str
-    refresh_token: str = ""
-    expires_at: datetime | None = None
-    account_id: str = ""
+    capability = Capability.PKCE
+
+
+# --- ways to connect ------------------------------------------------------------------------------
+
+
+class OAuthConnector(CapabilityMixin):
+    """Accounts connect through an OAuth 2 authorization-code flow, run by the one adapter
+    (``integrations.base.oauth``) on the platform's social-core backend: a platform gives
+    constants, and overrides ``oauth_tokens`` only when its token answer is unusual."""
+
+    capability = Capability.OAUTH2
+
+    # A social-core BaseOAuth2 subclass: the platform's own where social-core has one.
+    oauth_backend: type | None = None
     scopes: tuple[str, ...] = ()
-
-
-class OAuthConnector(BaseConnector):
-    """A connector whose accounts connect through an OAuth 2 authorization-code flow."""
-
-    auth = "oauth2"
+    # Whether a refresh answers with a new refresh token (the old one then is spent) or keeps
+    # the one it was given. None: not declared, which the registry refuses.
+    refresh_token_rotates: bool | None = None
+    # Which token the platform's revoke call takes: "access_token" or "refresh_token".
+    revoke_with: str = "access_token"
+    # The token answer's key for the platform's account id (after the backend's user_data).
+    account_id_key: str = ""
     # Refresh this long before the access token expires; None: OAUTH_REFRESH_MARGIN_SECONDS.
     token_refresh_margin_seconds: int | None = None
 
-    @abstractmethod
+    @classmethod
+    def declaration_problems(cls) -> list[str]:
+        from social_core.backends.oauth import BaseOAuth2
+
+        problems = []
+        backend = cls.oauth_backend
+        if not (isinstance(backend, type) and issubclass(backend, BaseOAuth2)):
+            problems.append("capability 'oauth2' needs oauth_backend, a social-core BaseOAuth2")
+        elif not (backend.AUTHORIZATION_URL and backend.ACCESS_TOKEN_URL):
+            problems.append(
+                "capability 'oauth2' needs oauth_backend's AUTHORIZATION_URL and ACCESS_TOKEN_URL"
+            )
+        if cls.refresh_token_rotates is None:
+            problems.append("capability 'oauth2' needs refresh_token_rotates (True or False)")
+        if cls.revoke_with not in ("access_token", "refresh_token"):
+            problems.append("capability 'oauth2' needs revoke_with: access_token or refresh_token")
+        if not cls.account_id_key:
+            problems.append("capability 'oauth2' needs account_id_key")
+        return problems
+
+    def _oauth(self):
+        from integrations.base.oauth import OAuthAdapter
+
+        return OAuthAdapter(self)
+
     def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str = "") -> str:
         """Where to send the user to grant access; ``code_challenge`` (S256) when PKCE is used."""
+        return self._oauth().authorization_url(
+            state=state, redirect_uri=redirect_uri, code_challenge=code_challenge
+        )
 
-    @abstractmethod
     def tokens_from_code(
         self, *, code: str, redirect_uri: str, code_verifier: str = ""
     ) -> TokenSet:
         """Exchange the authorization code; raises ConnectorError when the platform refuses."""
+        return self._oauth().tokens_from_code(
+            code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
+        )
 
-    @abstractmethod
     def tokens_refresh(self, *, refresh_token: str) -> TokenSet:
         """New tokens from the refresh token; AuthenticationError when it was revoked."""
+        return self._oauth().tokens_refresh(refresh_token=refresh_token)
 
-    @abstractmethod
     def tokens_revoke(self, *, access_token: str) -> None:
         """Tell the platform to forget the grant."""
+        self._oauth().tokens_revoke(access_token=access_token)
+
+    def oauth_tokens(self, answer: Mapping, *, received_at: datetime) -> TokenSet:
+        """The tokens of a token answer (``user_data`` merged in after a code exchange)."""
+        from integrations.base.oauth import token_set
+
+        return token_set(answer, received_at=received_at, connector=self)
+
+
+class CredentialsConnector(CapabilityMixin):
+    """Accounts connect with credentials the tenant types in (``credential_fields``), checked
+    against the platform before they are stored, encrypted, on the connection."""
+
+    credential_fields: tuple[CredentialField, ...] = ()
+
+    @classmethod
+    def declaration_problems(cls) -> list[str]:
+        if not cls.credential_fields:
+            return [f"capability {cls.capability!r} needs credential_fields"]
+        return []
+
+    @abstractmethod
+    def credentials_check(self, credentials: Mapping[str, str]) -> str:
+        """Try ``credentials`` against the platform with one cheap call; the account id they
+        open. AuthenticationError when the platform refuses them."""
+
+
+class ApiKeyConnector(CredentialsConnector):
+    capability = Capability.API_KEY
+
+
+class ClientCredentialsConnector(CredentialsConnector):
+    capability = Capability.CLIENT_CREDENTIALS

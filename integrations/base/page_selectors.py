@@ -70,7 +70,7 @@ FAMILY_PAGES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass
 class PlatformCard:
     key: str
     name: str
@@ -81,6 +81,8 @@ class PlatformCard:
     connects_by_oauth: bool
     has_sandbox: bool
     backfills: bool
+    # The page's form for a platform that connects with typed-in credentials, set by the view.
+    credentials_form: object = None
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from accounts.views import tenant_page
 from integrations.base import connections as connection_services
 from integrations.base import families as family_registry
 from integrations.base import page_selectors, registry
-from integrations.base.connectors import Capability, OAuthConnector
+from integrations.base.connectors import Capability, CredentialsConnector, OAuthConnector
 from integrations.base.errors import ConnectorError
 from integrations.base.models import ConnectionBase, SyncRun
 
@@ -49,8 +49,25 @@ class ConnectForm(forms.Form):
             ("oauth", "The platform's OAuth"),
             ("sandbox", "A fresh sandbox account"),
             ("sandbox_oauth", "OAuth against our sandbox of the platform"),
+            ("credentials", "The platform's API key or client credentials"),
         ]
     )
+
+
+def credentials_form(connector: type[CredentialsConnector], data=None) -> forms.Form:
+    """The fields a platform that connects with credentials asks for; secrets in password
+    inputs that never show a value back."""
+    fields = {
+        field.name: forms.CharField(
+            label=field.label,
+            max_length=connection_services.CREDENTIAL_MAX_LENGTH,
+            help_text=field.help_text,
+            widget=forms.PasswordInput(render_value=False) if field.secret else forms.TextInput,
+        )
+        for field in connector.credential_fields
+    }
+    form_class = type(f"{connector.__name__}CredentialsForm", (forms.Form,), fields)
+    return form_class(data, auto_id=f"credentials-{connector.key}-%s")
 
 
 class BackfillForm(forms.Form):
@@ -121,12 +138,17 @@ def integrations(request):
 
 
 def integrations_page(request, *, bound: dict | None = None, status: int = 200):
-    """The page, with the bound forms (keyed by (connection id, "settings" or "backfill")) of a
-    submission that did not validate in place of fresh ones."""
+    """The page, with the bound forms (keyed by (connection id, "settings" or "backfill"), or
+    (platform key, "credentials")) of a submission that did not validate in place of fresh
+    ones."""
     bound = bound or {}
     families = page_selectors.integration_families(organization=request.organization)
     for family in families:
         for platform in family.platforms:
+            connector = registry.get(platform.key)
+            if issubclass(connector, CredentialsConnector):
+                form = bound.get((platform.key, "credentials"))
+                platform.credentials_form = form or credentials_form(connector)
             for connection in platform.connections:
                 if family_registry.get(family.name).card_settings_form:
                     settings_form = bound.get((connection.pk, "settings"))
@@ -201,8 +223,9 @@ class ConnectionPages:
 
     @method_decorator([tenant_page, require_POST])
     def connect(self, request, platform: str):
-        """Connect at once to a fresh sandbox account, or send the browser to the platform's (or
-        our sandbox's) OAuth authorize page."""
+        """Connect at once to a fresh sandbox account or with the credentials typed in (tried
+        against the platform first), or send the browser to the platform's (or our sandbox's)
+        OAuth authorize page."""
         require_manager(request)
         connector = registry.for_family(self.family).get(platform)
         if connector is None:
@@ -212,7 +235,10 @@ class ConnectionPages:
             raise BadRequest("No such way to connect.")
         method = form.cleaned_data["method"]
         site_url = request.build_absolute_uri("/").rstrip("/")
+        fields = {"platform": platform, "organization": request.organization, "user": request.user}
         try:
+            if method == "credentials":
+                return self._credentials_connect(request, connector, site_url=site_url)
             if method != "sandbox":
                 return redirect(
                     oauth_start_url(
@@ -223,18 +249,39 @@ class ConnectionPages:
                         sandbox=method == "sandbox_oauth",
                     )
                 )
-            connection = self.sandbox_connection_create(
-                platform=platform,
-                organization=request.organization,
-                user=request.user,
-                site_url=site_url,
-            )
+            connection = self.sandbox_connection_create(**fields, site_url=site_url)
         except connection_services.ConnectError as error:
             messages.error(request, str(error))
             return redirect("pos:integrations")
         name = self.sandbox_account_name(connection)
         account = f" ({name})" if name else ""
         messages.success(request, f"Connected a {connector.display_name} sandbox account{account}.")
+        return back_to(connection)
+
+    def _credentials_connect(self, request, connector, *, site_url: str):
+        form = credentials_form(connector, data=request.POST)
+        if not form.is_valid():
+            return integrations_page(
+                request, bound={(connector.key, "credentials"): form}, status=400
+            )
+        try:
+            connection = connection_services.connection_credentials_connect(
+                family=self.family,
+                platform=connector.key,
+                organization=request.organization,
+                user=request.user,
+                credentials=form.cleaned_data,
+                site_url=site_url,
+            )
+        except connection_services.ConnectError as error:
+            form.add_error(None, str(error))
+            unreachable = isinstance(error, connection_services.PlatformUnreachable)
+            return integrations_page(
+                request,
+                bound={(connector.key, "credentials"): form},
+                status=502 if unreachable else 400,
+            )
+        messages.success(request, f"Connected {connector.display_name}.")
         return back_to(connection)
 
     @method_decorator([tenant_page, require_POST])
@@ -321,6 +368,7 @@ def connect_methods(connector) -> set[str]:
     sandbox = settings.SANDBOX_ENABLED and Capability.SANDBOX in connector.capabilities
     return (
         ({"oauth"} if by_oauth else set())
+        | ({"credentials"} if issubclass(connector, CredentialsConnector) else set())
         | ({"sandbox"} if sandbox else set())
         | ({"sandbox_oauth"} if sandbox and by_oauth else set())
     )

@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.base import families, registry
-from integrations.base.connectors import BaseConnector, WebhookEvent
+from integrations.base.connectors import BaseConnector, Capability, WebhookEvent
 from integrations.base.errors import MappingError
 from integrations.base.models import InboundEvent, QuarantinedDelivery, SyncRun
 from taxpoynt.lib import pgtext
@@ -67,6 +67,8 @@ def connector_for(*, family: str, platform: str) -> type[BaseConnector]:
         raise DeliveryRefused(404, f"No platform {platform!r}") from None
     if connector.family != family:
         raise DeliveryRefused(404, f"{platform!r} is not a {family} platform")
+    if Capability.WEBHOOKS not in connector.capabilities:
+        raise DeliveryRefused(404, f"{platform!r} sends no webhooks")
     return connector
 
 

@@ -1,9 +1,11 @@
-"""What a CRM connector adds to the base contract: turning events and searches into deals."""
+"""What a CRM connector adds to the base contract: turning events and searches into deals, by
+capability (a CRM's webhooks also fetch the deals; its pulls search them)."""
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from integrations.base import connectors as base
 from integrations.base.canonical import Deal
 from integrations.base.connectors import BaseConnector, WebhookEvent
 
@@ -57,19 +59,12 @@ class SandboxSettings:
 class CRMConnector(BaseConnector):
     family = "crm"
 
-    @classmethod
-    @abstractmethod
-    def sandbox_account_create(cls, *, site_url: str) -> SandboxAccount:
-        """An account in our sandbox of this platform, served under ``site_url``."""
-
-    @abstractmethod
-    def sandbox_settings(self) -> SandboxSettings:
-        """What a connection to this sandbox account needs set besides its credentials."""
-
     @abstractmethod
     def pipelines(self) -> list[PipelineStage]:
         """Every stage of every deal pipeline of the account, in the platform's order."""
 
+
+class Webhooks(base.Webhooks):
     @abstractmethod
     def deals_for_event(self, event: WebhookEvent) -> list[Deal]:
         """The deals an event tells of, fetched from the platform now: a won one with its line
@@ -82,7 +77,28 @@ class CRMConnector(BaseConnector):
         invoiced be settled without asking the platform again."""
         return None
 
+
+class _DealsPages(ABC):
     @abstractmethod
     def deals_page(self, *, modified_after: datetime, after_cursor: str = "") -> DealsPage:
         """Won deals modified at or after ``modified_after``, one page at a time, with their
         line items and buyer."""
+
+
+class Backfill(_DealsPages, base.Backfill):
+    pass
+
+
+class IncrementalSync(_DealsPages, base.IncrementalSync):
+    pass
+
+
+class Sandbox(base.Sandbox):
+    @classmethod
+    @abstractmethod
+    def sandbox_account_create(cls, *, site_url: str) -> SandboxAccount:
+        """An account in our sandbox of this platform, served under ``site_url``."""
+
+    @abstractmethod
+    def sandbox_settings(self) -> SandboxSettings:
+        """What a connection to this sandbox account needs set besides its credentials."""

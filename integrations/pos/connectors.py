@@ -1,9 +1,11 @@
-"""What a POS connector adds to the base contract: turning events and pages into sales."""
+"""What a POS connector adds to the base contract: turning events and pages into sales, by
+capability (a POS platform's webhooks also name and fetch the sales; its back-fill pages them)."""
 
 from abc import abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from integrations.base import connectors as base
 from integrations.base.canonical import Sale
 from integrations.base.connectors import BaseConnector, WebhookEvent
 
@@ -35,11 +37,8 @@ class SandboxAccount:
 class POSConnector(BaseConnector):
     family = "pos"
 
-    @classmethod
-    @abstractmethod
-    def sandbox_account_create(cls, *, site_url: str) -> SandboxAccount:
-        """An account in our sandbox of this platform, served under ``site_url``."""
 
+class Webhooks(base.Webhooks):
     @abstractmethod
     def sales_for_event(self, event: WebhookEvent) -> list[Sale]:
         """The completed sales and refunds an event tells of, fetched from the platform, in the
@@ -58,6 +57,15 @@ class POSConnector(BaseConnector):
         sale_ids = cls.sale_ids_for_event(event) or []
         return sale_ids[0] if len(sale_ids) == 1 else ""
 
+
+class Backfill(base.Backfill):
     @abstractmethod
     def sales_page(self, *, start: datetime, end: datetime, cursor: str = "") -> SalesPage:
         """Completed sales closed in [start, end), one page at a time, oldest first."""
+
+
+class Sandbox(base.Sandbox):
+    @classmethod
+    @abstractmethod
+    def sandbox_account_create(cls, *, site_url: str) -> SandboxAccount:
+        """An account in our sandbox of this platform, served under ``site_url``."""

@@ -1,6 +1,7 @@
-"""The integrations and POS pages: who may do what (manage: owners and admins; operate: all but
-viewers), another organization's objects answering 404 like missing ones, and what each page
-shows."""
+"""The POS pages and the POS cards of the Integrations page: who may do what (manage: owners and
+admins; operate: all but viewers), another organization's objects answering 404 like missing
+ones, and what each page shows. The connection actions every family shares are in
+tests/pages/test_connection_pages.py."""
 
 import re
 import uuid
@@ -14,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Membership
-from integrations.base.models import OAuthState, SyncRun
+from integrations.base.models import SyncRun
 from integrations.pos import views as pos_views
 from integrations.pos.models import POSConnection, POSTransaction
 from integrations.pos.tasks import backfill_task, transaction_invoice_task
@@ -194,76 +195,15 @@ def test_viewers_read_every_page_without_actions(client, org_a, connection_a, me
 # --- Integrations ------------------------------------------------------------------------------
 
 
-def test_integrations_show_each_registered_platform_with_its_state(client_a, org_a, org_b):
-    page = client_a.get("/integrations/")
-    html = page.content.decode()
-    assert page.status_code == 200
-    [pos] = [family for family in page.context["families"] if family.name == "pos"]
-    assert [platform.key for platform in pos.platforms] == ["square"]
-    assert pos.platforms[0].state == "not_connected"
-    # Families without pages yet are there, and say so.
-    assert html.count("Coming soon") == 1
-    for button in (
-        "Connect Square",
-        "Try with a sandbox account",
-        "Connect via our Square sandbox",
-    ):
-        assert button in html
-
-    failing = POSConnectionFactory(organization=org_a, health="failing", last_error="401 from Sq")
-    POSConnectionFactory(organization=org_a, health="disconnected", is_active=False)
-    POSConnectionFactory(organization=org_b)
-    page = client_a.get("/integrations/")
-    [pos] = [family for family in page.context["families"] if family.name == "pos"]
-    assert pos.platforms[0].state == "failing"
-    assert [connection.pk for connection in pos.platforms[0].connections] == [failing.pk]
-    assert "401 from Sq" in page.content.decode()
-
-
-def test_connecting_a_sandbox_account_from_the_page(client_a, org_a):
+def test_a_sandbox_account_connected_from_the_page_is_named_by_its_location(client_a, org_a):
     response = client_a.post(
         "/integrations/pos/square/connect/", {"method": "sandbox"}, follow=True
     )
+
     connection = POSConnection.objects.get(organization=org_a)
-    assert response.redirect_chain == [(f"/integrations/#connection-{connection.pk}", 302)]
-    assert connection.is_sandbox and connection.is_active
     assert _messages(response) == [
         f"Connected a Square sandbox account ({connection.location_name})."
     ]
-    html = response.content.decode()
-    assert connection.webhook_url in html
-    assert connection.webhook_secret not in html
-
-
-@pytest.mark.parametrize(
-    ("method", "authorize_url"),
-    [
-        ("oauth", "https://connect.squareup.com/oauth2/authorize?"),
-        ("sandbox_oauth", "http://testserver/sandbox/square/oauth2/authorize?"),
-    ],
-)
-def test_connecting_through_oauth_sends_the_browser_to_authorize(client_a, method, authorize_url):
-    response = client_a.post("/integrations/pos/square/connect/", {"method": method})
-    state = OAuthState.objects.get()
-    assert response.status_code == 302
-    assert response["Location"].startswith(authorize_url)
-    assert f"state={state.state}" in response["Location"]
-    assert state.session_key == client_a.session.session_key
-    assert state.redirect_uri == "http://testserver/integrations/oauth/pos/square/callback/"
-
-
-@pytest.mark.parametrize("platform", ["hubspot", "nope"])
-def test_connecting_a_platform_that_is_not_pos_is_not_found(client_a, platform):
-    response = client_a.post(f"/integrations/pos/{platform}/connect/", {"method": "oauth"})
-    assert response.status_code == 404
-
-
-def test_an_unknown_way_to_connect_is_refused(client_a, settings):
-    settings.SANDBOX_ENABLED = False
-    response = client_a.post("/integrations/pos/square/connect/", {"method": "sandbox"})
-    assert response.status_code == 400
-    assert not POSConnection.objects.exists()
-    assert "sandbox" not in client_a.get("/integrations/").content.decode().lower()
 
 
 def test_settings_are_saved_and_the_secret_is_write_only(client_a, connection_a):
@@ -309,28 +249,6 @@ def test_bad_settings_are_shown_on_the_card(client_a, connection_a):
     assert connection_a.webhook_secret == SECRET
 
 
-def test_disconnecting_takes_the_connection_off_the_page(client_a, connection_a):
-    response = client_a.post(
-        f"/integrations/pos/connections/{connection_a.pk}/disconnect/", follow=True
-    )
-    connection_a.refresh_from_db()
-    assert (connection_a.health, connection_a.is_active) == ("disconnected", False)
-    assert connection_a.credentials_encrypted == ""
-    assert response.context["families"][1].platforms[0].connections == []
-    # Nothing can be done with it any more.
-    test = client_a.post(f"/integrations/pos/connections/{connection_a.pk}/test/")
-    assert test.status_code == 404
-
-
-def test_a_failing_test_says_what_the_platform_answered(client_a, connection_a):
-    # The factory's sandbox URL points at a closed port.
-    response = client_a.post(f"/integrations/pos/connections/{connection_a.pk}/test/", follow=True)
-    [message] = _messages(response)
-    assert message.startswith("The test failed; the platform answered:")
-    connection_a.refresh_from_db()
-    assert connection_a.health == "failing"
-
-
 def test_sync_now_back_fills_the_last_day_and_shows_its_progress(
     client_a, connection_a, queued, django_capture_on_commit_callbacks
 ):
@@ -344,50 +262,6 @@ def test_sync_now_back_fills_the_last_day_and_shows_its_progress(
     assert queued == [("pos.backfill", {"sync_run_id": str(run.pk)}, "batch")]
     # The connection's card links its recent runs.
     assert f'href="/pos/sync-runs/{run.pk}/"' in client_a.get("/integrations/").content.decode()
-
-
-def test_a_back_fill_covers_whole_local_days_until_now(client_a, connection_a, queued):
-    today = timezone.localdate()
-    response = client_a.post(
-        f"/integrations/pos/connections/{connection_a.pk}/backfill/",
-        {"date_from": (today - timedelta(days=3)).isoformat(), "date_to": today.isoformat()},
-    )
-    run = SyncRun.objects.get()
-    assert response["Location"] == f"/pos/sync-runs/{run.pk}/"
-    start = timezone.localtime(run.window_start)
-    assert (start.date(), start.hour, start.minute) == (today - timedelta(days=3), 0, 0)
-    assert run.window_end <= timezone.now()
-
-
-def test_a_back_fill_window_must_run_forwards(client_a, connection_a, queued):
-    today = timezone.localdate()
-    response = client_a.post(
-        f"/integrations/pos/connections/{connection_a.pk}/backfill/",
-        {"date_from": today.isoformat(), "date_to": (today - timedelta(days=1)).isoformat()},
-    )
-    assert response.status_code == 400
-    assert "The first day must not be after the last." in response.content.decode()
-    assert not SyncRun.objects.exists() and queued == []
-
-
-@pytest.mark.parametrize(
-    ("status", "polls"),
-    [("queued", True), ("running", True), ("succeeded", False), ("failed", False)],
-)
-def test_sync_run_progress_polls_until_the_run_has_finished(client_a, connection_a, status, polls):
-    run = SyncRun.objects.get(pk=_objects_of(connection_a)["run"])
-    SyncRun.objects.filter(pk=run.pk).update(status=status, pages=3, rows=120, errors=1)
-
-    page = client_a.get(f"/pos/sync-runs/{run.pk}/")
-    partial = client_a.get(f"/pos/sync-runs/{run.pk}/", HTTP_HX_REQUEST="true")
-
-    assert "<html" in page.content.decode() and "<html" not in partial.content.decode()
-    for response in (page, partial):
-        html = response.content.decode()
-        assert ('hx-trigger="every 1s"' in html) == polls
-        assert "<dt>Sales</dt><dd>120</dd>" in html
-    # The last answer tells screen readers how it ended.
-    assert ('hx-swap-oob="innerHTML:#sync-run-status"' in partial.content.decode()) != polls
 
 
 # --- Dashboard ---------------------------------------------------------------------------------

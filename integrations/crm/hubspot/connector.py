@@ -1,28 +1,28 @@
 """HubSpot as a CRM connector: OAuth with PKCE (or a private-app token), v3-signed webhooks, won
-deals with their line items and buyer."""
+deals with their line items and buyer, back-fills, incremental syncs and our sandbox."""
 
-import json
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
 from integrations.base.canonical import Deal
-from integrations.base.connectors import Capability, OAuthConnector, TokenSet, WebhookEvent
-from integrations.base.errors import (
-    AuthenticationError,
-    MappingError,
-    PermanentConnectorError,
-)
+from integrations.base.connectors import OAuthConnector, Pkce, TokenSet, WebhookEvent
+from integrations.base.errors import MappingError, PermanentConnectorError
 from integrations.crm.connectors import (
+    Backfill,
     CRMConnector,
     DealsPage,
+    IncrementalSync,
     PipelineStage,
+    Sandbox,
     SandboxAccount,
     SandboxSettings,
+    Webhooks,
 )
-from integrations.crm.hubspot import mappers, oauth
+from integrations.crm.hubspot import mappers
 from integrations.crm.hubspot.client import API_BASE_URL, HubSpotClient
+from integrations.crm.hubspot.oauth import HubSpotConnectOAuth2
 from integrations.crm.hubspot.signatures import hubspot_signature_valid
 
 # HubSpot's search stops at 10,000 results per query; past that, search again from the last
@@ -66,16 +66,15 @@ SANDBOX_MAPPING_DEFAULTS = {
 }
 
 
-class HubSpotConnector(CRMConnector, OAuthConnector):
+class HubSpotConnector(
+    CRMConnector, Webhooks, Backfill, IncrementalSync, Sandbox, OAuthConnector, Pkce
+):
     key = "hubspot"
     family = "crm"
     display_name = "HubSpot"
-    auth = "oauth2"
-    capabilities = frozenset({Capability.BACKFILL, Capability.PKCE, Capability.SANDBOX})
     default_base_url = API_BASE_URL
-    # HubSpot's own; a sandbox connection's are under its base URL (oauth.HubSpotConnectOAuth2).
-    authorize_url = oauth.HubSpotConnectOAuth2.AUTHORIZATION_URL
-    token_url = oauth.HubSpotConnectOAuth2.ACCESS_TOKEN_URL
+
+    oauth_backend = HubSpotConnectOAuth2
     scopes = (
         "oauth",
         "crm.objects.deals.read",
@@ -83,6 +82,12 @@ class HubSpotConnector(CRMConnector, OAuthConnector):
         "crm.objects.companies.read",
         "crm.objects.contacts.read",
     )
+    # The access-token info names the portal.
+    account_id_key = "hub_id"
+    # A refresh answers with the refresh token it was given: it lasts until the grant is revoked.
+    refresh_token_rotates = False
+    # Revoking deletes the grant's refresh token; access tokens just expire.
+    revoke_with = "refresh_token"
     # Access tokens last 30 minutes: refresh them when 5 are left.
     token_refresh_margin_seconds = 300
 
@@ -102,19 +107,12 @@ class HubSpotConnector(CRMConnector, OAuthConnector):
     # --- the account --------------------------------------------------------------------------
 
     @property
-    def credentials(self) -> dict:
-        text = self.connection.credentials_encrypted
-        return json.loads(text) if text else {}
-
-    @property
     def client(self) -> HubSpotClient:
         credentials = self.credentials
         # A private-app token stands for the account alone and never expires.
         token = credentials.get("private_app_token") or credentials.get("access_token", "")
         return HubSpotClient(
-            base_url=self.connection.base_url or self.default_base_url,
-            account=self.connection.account_id,
-            access_token=token,
+            base_url=self.base_url, account=self.connection.account_id, access_token=token
         )
 
     @classmethod
@@ -319,55 +317,20 @@ class HubSpotConnector(CRMConnector, OAuthConnector):
             "default_product_category": options.get("default_product_category", ""),
         }
 
-    # --- OAuth (through social-core's HubSpot backend) ---------------------------------------
+    # --- OAuth (through social-core's HubSpot backend and the shared adapter) ---------------
 
-    def authorization_url(self, *, state, redirect_uri, code_challenge="") -> str:
-        backend = self._oauth_backend(
-            redirect_uri=redirect_uri, state=state, code_challenge=code_challenge
-        )
-        return backend.auth_url()
-
-    def tokens_from_code(self, *, code, redirect_uri, code_verifier="") -> TokenSet:
-        backend = self._oauth_backend(
-            redirect_uri=redirect_uri, code=code, code_verifier=code_verifier
-        )
-        received_at = timezone.now()
-        with oauth.connector_errors():
-            answer = backend.code_exchange()
-            info = backend.user_data(backend.get_access_token(answer)) or {}
+    def oauth_tokens(self, answer: Mapping, *, received_at: datetime) -> TokenSet:
+        # HubSpot's answer is checked strictly (a bearer token, a lifetime); the account and
+        # scopes come from the access-token info the adapter merged in.
         tokens = mappers.oauth_tokens(answer, received_at=received_at)
+        scopes = answer.get("scopes")
         return TokenSet(
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
             expires_at=tokens.expires_at,
-            account_id=str(info.get("hub_id") or ""),
-            scopes=tuple(info.get("scopes") or ()),
+            account_id=str(answer.get(self.account_id_key) or ""),
+            scopes=tuple(scopes) if isinstance(scopes, list) else (),
         )
-
-    def tokens_refresh(self, *, refresh_token) -> TokenSet:
-        received_at = timezone.now()
-        try:
-            with oauth.connector_errors():
-                answer = self._oauth_backend().refresh_token(refresh_token)
-        except PermanentConnectorError as error:
-            # HubSpot answers a revoked or unknown refresh token with 400 BAD_REFRESH_TOKEN.
-            raise AuthenticationError(str(error), status=error.status) from None
-        tokens = mappers.oauth_tokens(answer, received_at=received_at)
-        return TokenSet(
-            access_token=tokens.access_token,
-            refresh_token=tokens.refresh_token,
-            expires_at=tokens.expires_at,
-        )
-
-    def tokens_revoke(self, *, access_token) -> None:
-        # HubSpot revokes the grant through its refresh token; access tokens just expire.
-        refresh_token = self.credentials.get("refresh_token")
-        if refresh_token:
-            with oauth.connector_errors():
-                self._oauth_backend().revoke_token(refresh_token, None)
-
-    def _oauth_backend(self, **step) -> oauth.HubSpotConnectOAuth2:
-        return oauth.hubspot_backend(base_url=self.connection.base_url, scopes=self.scopes, **step)
 
 
 def _may_change_a_deals_invoicing(event: WebhookEvent) -> bool:

@@ -6,7 +6,6 @@ limit is answered 429 (error code ``RATE_LIMITED``), with a ``Retry-After`` only
 only a stated ``Retry-After`` pauses the account's calls; otherwise the caller backs off.
 """
 
-from collections.abc import Mapping
 from datetime import datetime
 
 from integrations.base.http import PlatformClient
@@ -54,18 +53,6 @@ class SquareClient(PlatformClient):
         if cursor:
             body["cursor"] = cursor
         return self.call("POST", "/v2/orders/search", json=body)
-
-    def token_obtain(self, form: Mapping) -> dict:
-        return self.call("POST", "/oauth2/token", json=dict(form))
-
-    def token_revoke(self, *, client_id: str, client_secret: str, access_token: str) -> dict:
-        # Revocation authenticates the app (its secret), not the seller's token.
-        return self.call(
-            "POST",
-            "/oauth2/revoke",
-            headers={"Authorization": f"Client {client_secret}"},
-            json={"client_id": client_id, "access_token": access_token},
-        )
 
 
 def _rfc3339(moment: datetime) -> str:

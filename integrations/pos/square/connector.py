@@ -1,18 +1,23 @@
-"""Square as a POS connector: OAuth with PKCE, signed webhooks, orders to sales."""
+"""Square as a POS connector: OAuth with PKCE, signed webhooks, orders to sales, refunds to
+credit notes, back-fills, and our sandbox."""
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
-from urllib.parse import urlencode
-
-from django.conf import settings
 
 from integrations.base.canonical import Sale
-from integrations.base.connectors import Capability, OAuthConnector, TokenSet, WebhookEvent
-from integrations.base.errors import AuthenticationError, MappingError
-from integrations.pos.connectors import POSConnector, SalesPage, SandboxAccount
+from integrations.base.connectors import OAuthConnector, Pkce, Refunds, WebhookEvent
+from integrations.base.errors import MappingError
+from integrations.pos.connectors import (
+    Backfill,
+    POSConnector,
+    SalesPage,
+    Sandbox,
+    SandboxAccount,
+    Webhooks,
+)
 from integrations.pos.square import mappers
 from integrations.pos.square.client import SEARCH_PAGE_LIMIT, SquareClient
+from integrations.pos.square.oauth import SquareOAuth2
 from integrations.pos.square.signatures import SIGNATURE_HEADER, square_signature_valid
 
 ORDER_EVENT_OBJECTS = {"order.created": "order_created", "order.updated": "order_updated"}
@@ -20,17 +25,18 @@ PAYMENT_EVENTS = frozenset({"payment.created", "payment.updated"})
 REFUND_EVENTS = frozenset({"refund.created", "refund.updated"})
 
 
-class SquareConnector(POSConnector, OAuthConnector):
+class SquareConnector(POSConnector, Webhooks, Backfill, Refunds, Sandbox, OAuthConnector, Pkce):
     key = "square"
     family = "pos"
     display_name = "Square"
-    auth = "oauth2"
-    capabilities = frozenset({Capability.BACKFILL, Capability.PKCE, Capability.SANDBOX})
     default_base_url = "https://connect.squareup.com"
-    authorize_url = "https://connect.squareup.com/oauth2/authorize"
-    token_url = "https://connect.squareup.com/oauth2/token"  # noqa: S105 (a URL)
     search_page_limit = SEARCH_PAGE_LIMIT
+
+    oauth_backend = SquareOAuth2
     scopes = ("ORDERS_READ", "PAYMENTS_READ", "CUSTOMERS_READ", "MERCHANT_PROFILE_READ")
+    account_id_key = "merchant_id"
+    # A PKCE grant's refresh token is single-use: each refresh answers with its successor.
+    refresh_token_rotates = True
 
     # --- webhooks ---------------------------------------------------------------------------
 
@@ -52,15 +58,10 @@ class SquareConnector(POSConnector, OAuthConnector):
     @property
     def client(self) -> SquareClient:
         return SquareClient(
-            base_url=self.connection.base_url or self.default_base_url,
+            base_url=self.base_url,
             account=self.connection.account_id,
             access_token=self.credentials.get("access_token", ""),
         )
-
-    @property
-    def credentials(self) -> dict:
-        text = self.connection.credentials_encrypted
-        return json.loads(text) if text else {}
 
     def _mapping_options(self) -> dict:
         options = self.connection.connection_settings or {}
@@ -115,7 +116,8 @@ class SquareConnector(POSConnector, OAuthConnector):
     @classmethod
     def event_needs_processing(cls, event: WebhookEvent) -> bool:
         # What sales_for_event looks at before it fetches anything.
-        body = (event.payload.get("data") or {}).get("object") or {}
+        data = event.payload.get("data")
+        body = (data if isinstance(data, Mapping) else {}).get("object") or {}
         if not isinstance(body, Mapping):
             return True  # malformed: processing records why
         if event.event_type in ORDER_EVENT_OBJECTS:
@@ -133,7 +135,7 @@ class SquareConnector(POSConnector, OAuthConnector):
         # Only events that can make a sale: an open order or pending payment makes none anyway.
         # Read at intake too, so a malformed event gives None here, never an error.
         data = event.payload.get("data")
-        body = data.get("object") if isinstance(data, Mapping) else None
+        body = (data if isinstance(data, Mapping) else {}).get("object") or {}
         if not isinstance(body, Mapping):
             return None
         if event.event_type in ORDER_EVENT_OBJECTS:
@@ -195,69 +197,6 @@ class SquareConnector(POSConnector, OAuthConnector):
         return SalesPage(
             sales=sales, cursor=body.get("cursor", ""), records=len(orders), problems=problems
         )
-
-    # --- OAuth --------------------------------------------------------------------------------
-
-    @property
-    def app(self) -> Mapping:
-        return settings.PLATFORM_APPS["square"]
-
-    def authorization_url(self, *, state, redirect_uri, code_challenge="") -> str:
-        base = (self.connection.base_url or self.default_base_url).rstrip("/")
-        query = {
-            "client_id": self.app["client_id"],
-            "scope": " ".join(self.scopes),
-            "session": "false",
-            "state": state,
-            "redirect_uri": redirect_uri,
-        }
-        if code_challenge:
-            query |= {"code_challenge": code_challenge, "code_challenge_method": "S256"}
-        return f"{base}/oauth2/authorize?{urlencode(query)}"
-
-    def tokens_from_code(self, *, code, redirect_uri, code_verifier="") -> TokenSet:
-        form = {
-            "client_id": self.app["client_id"],
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-        }
-        # With PKCE the verifier replaces the secret (Square: a public client sends none).
-        form |= (
-            {"code_verifier": code_verifier}
-            if code_verifier
-            else {"client_secret": self.app["client_secret"]}
-        )
-        return _token_set(self.client.token_obtain(form))
-
-    def tokens_refresh(self, *, refresh_token) -> TokenSet:
-        form = {
-            "client_id": self.app["client_id"],
-            "client_secret": self.app["client_secret"],
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-        }
-        return _token_set(self.client.token_obtain(form))
-
-    def tokens_revoke(self, *, access_token) -> None:
-        self.client.token_revoke(
-            client_id=self.app["client_id"],
-            client_secret=self.app["client_secret"],
-            access_token=access_token,
-        )
-
-
-def _token_set(body: Mapping) -> TokenSet:
-    access_token = body.get("access_token")
-    if not isinstance(access_token, str) or not access_token:
-        raise AuthenticationError("Square's token answer carries no access_token")
-    expires_at = body.get("expires_at")
-    return TokenSet(
-        access_token=access_token,
-        refresh_token=str(body.get("refresh_token") or ""),
-        expires_at=datetime.fromisoformat(expires_at) if expires_at else None,
-        account_id=str(body.get("merchant_id") or ""),
-    )
 
 
 def _mapping(value: object, path: str) -> Mapping:

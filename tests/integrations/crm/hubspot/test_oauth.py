@@ -1,5 +1,6 @@
-"""HubSpot's OAuth through social-core's HubSpot backend: the authorize URL, then the code
-exchange, refresh and revoke against the HubSpot sandbox over real HTTP (live_server)."""
+"""HubSpot's OAuth through social-core's HubSpot backend and the shared adapter: the authorize
+URL, then the code exchange, refresh and revoke against the HubSpot sandbox over real HTTP
+(live_server)."""
 
 import json
 from datetime import timedelta
@@ -11,6 +12,7 @@ import responses
 from django.utils import timezone
 
 from integrations.base import connections
+from integrations.base import oauth as base_oauth
 from integrations.base.connections import ConnectError, pkce_pair
 from integrations.base.errors import (
     AuthenticationError,
@@ -20,8 +22,8 @@ from integrations.base.errors import (
 )
 from integrations.base.http import DEFAULT_TIMEOUT
 from integrations.base.models import OAuthState
-from integrations.crm.hubspot import oauth
 from integrations.crm.hubspot.connector import HubSpotConnector
+from integrations.crm.hubspot.oauth import HubSpotConnectOAuth2
 from integrations.crm.hubspot.sandbox import sandbox_portal_create
 from integrations.crm.hubspot.sandbox_models import HubSpotSandboxToken
 from integrations.crm.models import CRMConnection
@@ -68,7 +70,7 @@ def sandbox(live_server) -> str:
 def spied(monkeypatch):
     """The backend's calls to HubSpot: name -> (the URL or token, the form sent) per call."""
     calls = {}
-    backend = oauth.HubSpotConnectOAuth2
+    backend = base_oauth._connect_class(HubSpotConnectOAuth2)
     for name in ("request_access_token", "user_data", "refresh_token", "revoke_token"):
         monkeypatch.setattr(backend, name, _spy(calls, name, getattr(backend, name)))
     return calls

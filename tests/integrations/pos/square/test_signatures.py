@@ -76,14 +76,12 @@ def test_square_sdk_vector_rejects_a_reformatted_body():
 
 
 GOOD = signed()
+# Square's own edge cases; a valid delivery, another key and a missing or empty header are
+# every platform's (tests/contracts/test_webhooks.py).
 MATRIX = [
-    pytest.param({"header": GOOD}, True, id="valid"),
     pytest.param({"header": GOOD, "body": flip_bit(BODY, 8 * 40 + 3)}, False, id="body-1-bit"),
-    pytest.param({"header": GOOD, "key": KEY + "x"}, False, id="wrong-key"),
     pytest.param({"header": GOOD, "key": ""}, False, id="empty-key"),
     pytest.param({"header": GOOD, "key": None}, False, id="no-key-configured"),
-    pytest.param({"header": None}, False, id="missing-header"),
-    pytest.param({"header": ""}, False, id="empty-header"),
     pytest.param({"header": GOOD, "url": URL.rstrip("/")}, False, id="wrong-url-slash"),
     pytest.param({"header": GOOD, "url": URL.replace("https", "http")}, False, id="wrong-scheme"),
     pytest.param({"header": GOOD, "url": URL + "?x=1"}, False, id="wrong-url-query"),
