@@ -29,6 +29,13 @@ def _pid(data_dir) -> int:
     return int((data_dir / "redis.pid").read_text())
 
 
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 def _client(server) -> redis.Redis:
     return redis.Redis.from_url(server.cache_url)
 
@@ -94,7 +101,7 @@ def test_queued_messages_survive_a_killed_server(data_dir):
     _client(server).lpush("realtime", "a queued task")
     pid = _pid(data_dir)
     os.kill(pid, signal.SIGKILL)
-    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+    while not _gone(pid):
         time.sleep(0.05)
 
     restarted = embedded_redis(data_dir)
