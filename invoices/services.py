@@ -519,6 +519,10 @@ def _retry_later(invoice: Invoice, error: FirsTransientError) -> None:
             attempts=attempts,
             next_attempt_at=timezone.now() + timedelta(seconds=delay),
             updated_at=timezone.now(),
+            # Let go in the same write: the retry may be delivered before this task is done,
+            # and a retry that finds the invoice still held drops itself.
+            claimed_until=None,
+            claim_token="",
         )
         if moved:
             if invoice.status != Status.RETRYING:

@@ -10,7 +10,6 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from taxpoynt.lib.crypto import parse_encryption_keys
-from taxpoynt.lib.paths import ensure_dirs
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -114,17 +113,19 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    REDIS_BROKER_URL = REDIS_CACHE_URL = REDIS_URL
 else:
-    # Shared by every local process (web, workers, beat), unlike the per-process LocMemCache.
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
-        }
+    # Shared by every local process (web, workers, beat, tests): started once, left running.
+    from taxpoynt.lib.embedded_redis import embedded_redis
+
+    _embedded_redis = embedded_redis(VAR_DIR / "redis")
+    REDIS_BROKER_URL, REDIS_CACHE_URL = _embedded_redis.broker_url, _embedded_redis.cache_url
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_CACHE_URL,
     }
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -180,20 +181,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery: one queue per source priority; see taxpoynt/celery.py for the routes.
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
-CELERY_BROKER_TRANSPORT_OPTIONS = (
-    # Longer than any task's hard limit or countdown, so an unacked message is not re-run early.
-    {"visibility_timeout": 3600}
-    if REDIS_URL
-    else {
-        "data_folder_in": str(VAR_DIR / "broker"),
-        "data_folder_out": str(VAR_DIR / "broker"),
-        "control_folder": str(VAR_DIR / "broker-control"),
-    }
-)
-CELERY_RESULT_BACKEND = REDIS_URL or f"file://{VAR_DIR / 'celery-results'}"
-if not REDIS_URL:
-    ensure_dirs(VAR_DIR / "broker", VAR_DIR / "broker-control", VAR_DIR / "celery-results")
+CELERY_BROKER_URL = REDIS_BROKER_URL
+# Longer than any task's hard limit or countdown, so an unacked message is not re-run early.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_RESULT_BACKEND = REDIS_BROKER_URL
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = 3600
 # Each queue has its own direct exchange and routing key, so ``queue=`` on a task or a beat entry

@@ -96,22 +96,31 @@ def _create_invoices(organization, count):
         )
 
 
-def _wait_until_final(count, *, timeout, settings, during=None):
+# A run fails when nothing moves for this long (no invoice finished, no FIRS call made), not
+# after a fixed total: a slow or busy machine takes longer, a stalled invoice never finishes.
+STALL_SECONDS = 120
+
+
+def _wait_until_final(count, *, settings, during=None):
     """Poll until every invoice is final, running the sweeper as beat would."""
     settings.INVOICE_SWEEP_IDLE_SECONDS = int(FAST_RETRIES["INVOICE_SWEEP_IDLE_SECONDS"])
-    deadline = time.monotonic() + timeout
     next_sweep = time.monotonic() + 5
-    while time.monotonic() < deadline:
+    progress, progress_at = None, time.monotonic()
+    while time.monotonic() - progress_at < STALL_SECONDS:
         if during:
             during()
-        if Invoice.objects.filter(status__in=FINAL).count() == count:
+        final = Invoice.objects.filter(status__in=FINAL).count()
+        if final == count:
             return
+        seen = (final, FirsExchange.objects.count())
+        if seen != progress:
+            progress, progress_at = seen, time.monotonic()
         if time.monotonic() > next_sweep:
             services.invoices_sweep()
             next_sweep = time.monotonic() + 5
         time.sleep(0.5)
     statuses = dict(Invoice.objects.values_list("status").annotate(n=Count("id")))
-    pytest.fail(f"invoices not final after {timeout} s: {statuses}")
+    pytest.fail(f"invoices not final, nothing moved for {STALL_SECONDS} s: {statuses}")
 
 
 def _sandbox_counters():
@@ -138,7 +147,7 @@ def test_f6_lost_replies_give_one_accepted_irn_per_invoice(
         concurrency=16,
         env={**FAST_RETRIES, "INVOICE_MAX_ATTEMPTS": "30"},
     )
-    _wait_until_final(count, timeout=600, settings=settings)
+    _wait_until_final(count, settings=settings)
 
     counters = _sandbox_counters()
     figures = {**counters, "seconds": round(time.monotonic() - started, 1)}
@@ -151,11 +160,6 @@ def test_f6_lost_replies_give_one_accepted_irn_per_invoice(
     assert FirsExchange.objects.filter(operation="sign", ok=True).count() <= count
 
 
-@pytest.mark.skipif(
-    not os.environ.get("REDIS_URL"),
-    reason="needs the Redis broker (CI sets REDIS_URL): kombu's filesystem transport, the "
-    "no-server fallback, stalls the worker's consumer after a pool child is SIGKILLed",
-)
 def test_f1_sigkilled_worker_children_lose_and_duplicate_nothing(
     organization, start_worker, settings, record_property
 ):
@@ -186,7 +190,7 @@ def test_f1_sigkilled_worker_children_lose_and_duplicate_nothing(
             kills.append(victim.pid)
         next_kill = time.monotonic() + 2.5
 
-    _wait_until_final(count, timeout=300, settings=settings, during=kill_a_child)
+    _wait_until_final(count, settings=settings, during=kill_a_child)
     assert len(kills) >= 5, f"only {len(kills)} kills happened before the run finished"
 
     counters = _sandbox_counters()
@@ -212,7 +216,7 @@ def test_f7_firs_outage_opens_the_breaker_and_fails_nothing(
     assert not Invoice.objects.filter(status=Invoice.Status.NEEDS_ATTENTION).exists()
     sandbox_faults_set(server_error_rate=0.0)
 
-    _wait_until_final(count, timeout=180, settings=settings)
+    _wait_until_final(count, settings=settings)
     record_property("f7", {"calls_during_outage": calls_during_outage, "held_back": held_back})
     # 5 failures open the breaker; up to 3 more calls of the 4 threads were already in flight;
     # then one probe per 3 s reset window over the 8 s outage.

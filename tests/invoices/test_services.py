@@ -213,6 +213,34 @@ def test_503_means_retrying_with_backoff_then_success(organization, enqueued):
     assert _advance(invoice, token="retry-1") == Invoice.Status.CONFIRMED
 
 
+def test_a_retry_delivered_before_its_failed_task_has_finished_can_claim_the_invoice(
+    organization, monkeypatch
+):
+    """A short countdown can bring the retry while the task that failed is still on its way
+    out: the retry must find the invoice free, not drop itself as "not claimed" and leave the
+    invoice to the sweeper."""
+    from django.db import transaction
+
+    sandbox_faults_set(server_error_rate=1.0)
+    invoice, _ = _create(organization)
+    retries = []
+
+    def retry_delivered_at_once(*, invoice, countdown=None):
+        def run_retry():
+            sandbox_faults_set(server_error_rate=0.0)
+            retries.append(services.invoice_advance(invoice_id=invoice.pk, claim_token="retry"))
+
+        if not retries:
+            transaction.on_commit(run_retry)
+
+    monkeypatch.setattr(services, "invoice_enqueue", retry_delivered_at_once)
+
+    _advance(invoice)
+
+    assert retries == [Invoice.Status.CONFIRMED]
+    assert invoice.status == Invoice.Status.CONFIRMED
+
+
 def test_exhausted_retries_land_in_needs_attention(organization, enqueued, settings):
     settings.INVOICE_MAX_ATTEMPTS = 2
     sandbox_faults_set(server_error_rate=1.0)

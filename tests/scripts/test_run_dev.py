@@ -2,6 +2,7 @@
 others keep running, and only a signal stops the stack. Its real commands are swapped for tiny
 ones: the web server and workers are not what is under test."""
 
+import importlib.util
 import json
 import os
 import signal
@@ -122,3 +123,65 @@ def test_a_process_that_exits_is_restarted_and_only_a_signal_stops_the_stack(tmp
     # One graceful signal, from the supervisor: a Ctrl-C at the terminal does not reach the
     # children too (a second signal mid-shutdown deadlocks Celery beat).
     assert received.read_text() == "SIGTERM\n"
+
+
+def _run_dev_module():
+    spec = importlib.util.spec_from_file_location("run_dev", RUN_DEV)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _shape(layout):
+    return {name: (pool.processes, pool.threads) for name, pool in layout.items()}
+
+
+def test_two_cores_get_the_layout_the_bench_measures():
+    run_dev = _run_dev_module()
+    layout = run_dev.process_layout(cores=2, free_connections=100)
+    assert _shape(layout) == {
+        "web": (2, 12),
+        "realtime": (2, 12),
+        "standard": (1, 16),
+        "batch": (1, 2),
+    }
+
+
+@pytest.mark.parametrize(("cores", "free"), [(8, 100), (64, 100), (2, 30), (16, 500)])
+def test_the_layout_stays_within_the_free_connections(cores, free):
+    run_dev = _run_dev_module()
+    layout = run_dev.process_layout(cores=cores, free_connections=free)
+    used = sum(pool.connections for pool in layout.values()) + run_dev.OTHER_CONNECTIONS
+    assert used <= free
+    assert all(pool.processes >= 1 and pool.threads >= 1 for pool in layout.values())
+    assert layout["realtime"].processes <= cores
+
+
+def test_too_few_connections_stop_with_what_to_do():
+    run_dev = _run_dev_module()
+    with pytest.raises(SystemExit, match="max_connections"):
+        run_dev.process_layout(cores=2, free_connections=10)
+
+
+def test_commands_start_threads_pools_per_core_and_the_batch_worker_at_nice_19(monkeypatch):
+    run_dev = _run_dev_module()
+    monkeypatch.setattr(run_dev, "free_connections", lambda: 100)
+    monkeypatch.setattr(run_dev.os, "cpu_count", lambda: 2)
+    commands = run_dev.commands({"connections": []})
+
+    workers = {name: command for name, command in commands.items() if "worker" in command}
+    assert sorted(workers) == [
+        "worker-batch",
+        "worker-realtime-1",
+        "worker-realtime-2",
+        "worker-standard",
+    ]
+    for command in workers.values():
+        assert command[command.index("--pool") + 1] == "threads"
+    assert workers["worker-batch"][:3] == ["nice", "-n", "19"]
+    assert (
+        workers["worker-realtime-1"][workers["worker-realtime-1"].index("--concurrency") + 1]
+        == "12"
+    )
+    web = commands["web"]
+    assert web[web.index("--workers") + 1] == "2" and web[web.index("--threads") + 1] == "12"
