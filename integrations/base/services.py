@@ -286,7 +286,7 @@ def _events_store(delivery: Delivery, routed: list) -> DeliveryAccepted:
 def events_enqueue(event_ids, *, family: families.Family) -> None:
     delay = {"countdown": family.event_delay_seconds} if family.event_delay_seconds else {}
     for event_id in event_ids:
-        family.process_event_task.apply_async(
+        family.tasks.process_event.apply_async(
             kwargs={"event_id": event_id}, queue=family.queue, **delay
         )
 

@@ -7,8 +7,8 @@ import pytest
 from accounts.api_tokens.services import api_token_create
 from accounts.models import Membership
 from integrations.base.models import OAuthState, SyncRun
+from integrations.base.tasks import family_tasks
 from integrations.crm.models import CRMConnection
-from integrations.crm.tasks import backfill_task, deal_invoice_task
 from invoices.models import Invoice
 from tests.factories import (
     CRMConnectionFactory,
@@ -17,6 +17,9 @@ from tests.factories import (
     MembershipFactory,
 )
 from tests.integrations.crm.support import hubspot_connection
+
+backfill_task = family_tasks("crm").backfill
+deal_invoice_task = family_tasks("crm").invoice_source
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ import pytest
 from accounts.api_tokens.services import api_token_create
 from accounts.models import Membership
 from integrations.base.models import OAuthState, SyncRun
+from integrations.base.tasks import family_tasks
 from integrations.pos.api import ConnectionSerializer
 from integrations.pos.models import POSConnection
-from integrations.pos.tasks import backfill_task
 from invoices.models import Invoice
 from tests.factories import (
     InvoiceFactory,
@@ -16,6 +16,8 @@ from tests.factories import (
     POSConnectionFactory,
     POSTransactionFactory,
 )
+
+backfill_task = family_tasks("pos").backfill
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,12 @@ import pytest
 
 from integrations.base import events
 from integrations.base.models import InboundEvent, QuarantinedDelivery
+from integrations.base.tasks import family_tasks
 from integrations.pos.models import POSTransaction
 from integrations.pos.square.signatures import SIGNATURE_HEADER
-from integrations.pos.tasks import event_process_task
 from tests.integrations.pos.support import order_event, signed, square_connection
+
+event_process_task = family_tasks("pos").process_event
 
 SITE = "http://testserver"
 
