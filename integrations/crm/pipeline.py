@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from integrations.base.canonical import Deal, Line, Party
+from integrations.base.canonical import Deal, Party, line_from_json
 from integrations.base.events import webhook_event_of
 from integrations.base.models import InboundEvent
 from integrations.base.pipeline import ChangesAdapter
@@ -139,18 +139,7 @@ def deal_from_row(deal_row: CRMDeal) -> Deal:
         currency=deal_row.currency,
         closed_at=deal_row.expected_close_date,
         modified_at=deal_row.last_modified_at,
-        lines=tuple(
-            Line(
-                **{
-                    **line,
-                    "quantity": Decimal(line["quantity"]),
-                    "unit_price": Decimal(line["unit_price"]),
-                    "discount": Decimal(line["discount"]),
-                    "tax_rate": None if line["tax_rate"] is None else Decimal(line["tax_rate"]),
-                }
-            )
-            for line in deal_row.line_items
-        ),
+        lines=tuple(line_from_json(line) for line in deal_row.line_items),
         buyer=Party(**deal_row.customer_data) if deal_row.customer_data else None,
         is_won=deal_row.is_won,
         prices_include_tax=metadata.get("prices_include_tax", False),
