@@ -301,30 +301,6 @@ def test_a_private_app_token_is_used_as_it_is_and_never_refreshed(connection):
     assert connection.health == "connected"
 
 
-def test_an_unreachable_platform_leaves_the_event_pending_for_a_retry(connection):
-    event = stored(connection, deal_move(connection, sandbox_deal(connection), "closedwon"))
-    CRMConnection.objects.filter(pk=connection.pk).update(
-        base_url="http://127.0.0.1:9/sandbox/hubspot"
-    )
-
-    with pytest.raises(RetryLater):
-        _process(event)
-    event.refresh_from_db()
-    assert (event.status, event.attempts) == ("pending", 1)
-
-
-def test_a_revoked_token_fails_the_event_and_the_connection(connection):
-    event = stored(connection, deal_move(connection, sandbox_deal(connection), "closedwon"))
-    HubSpotSandboxPortal.objects.filter(hub_id=int(connection.account_id)).update(
-        private_app_token="pat-na1-rotated"
-    )
-
-    assert _process(event) == "failed"
-    assert "401" in event.error
-    connection.refresh_from_db()
-    assert connection.health == "failing"
-
-
 def test_an_unreadable_deal_fails_its_event_but_not_the_connection(connection):
     deal = sandbox_deal(connection)
     hubspot_sandbox.sandbox_object_create(
@@ -350,41 +326,6 @@ def test_an_unreadable_deal_fails_its_event_but_not_the_connection(connection):
     assert "USD" in event.error
     connection.refresh_from_db()
     assert connection.health == "connected"
-
-
-def test_a_crash_between_commit_and_publish_is_recovered_by_the_sweeper(
-    connection, published, settings
-):
-    """F3: the event is stored and acknowledged, but its task was never published."""
-    settings.INTEGRATIONS_SWEEP_AFTER_SECONDS = 0
-    event = stored(connection, deal_move(connection, sandbox_deal(connection), "closedwon"))
-
-    assert pipeline.sweep(family="crm") == {"events": 1, "deals": 0}
-    assert published == [("crm.process_event", {"event_id": event.pk}, "standard")]
-    _process(event)
-    assert _deal_row().invoice.status == Invoice.Status.CONFIRMED
-    assert pipeline.sweep(family="crm") == {"events": 0, "deals": 0}
-
-
-def test_a_won_deal_left_without_its_invoice_is_invoiced_by_the_sweeper(
-    connection, published, settings
-):
-    settings.INTEGRATIONS_SWEEP_AFTER_SECONDS = 0
-    _process(stored(connection, deal_move(connection, sandbox_deal(connection), "closedwon")))
-    row = _deal_row()
-    # As if the worker died after storing the row and before creating the invoice.
-    Invoice.objects.all().delete()
-    CRMDeal.objects.filter(pk=row.pk).update(status="pending", invoice=None, signed_at=None)
-
-    assert pipeline.sweep(family="crm") == {"events": 0, "deals": 1}
-    assert published[-1] == ("crm.invoice_deal", {"deal_id": str(row.pk)}, "standard")
-    assert (
-        pipeline.source_invoice_again(family="crm", source_id=row.pk, claim_token="t") == "invoiced"
-    )
-
-    row = _deal_row()
-    assert row.invoice.status == Invoice.Status.CONFIRMED
-    assert row.invoice.payable_amount == Decimal("569750.00")
 
 
 def test_a_backfill_records_the_won_deals_of_its_window_on_the_batch_queue(

@@ -16,7 +16,6 @@ from integrations.base.canonical import DocumentKind
 from integrations.base.models import InboundEvent, SyncRun
 from integrations.base.tasks import family_tasks
 from integrations.erp.models import ERPDocument
-from integrations.erp.pipeline import ERPAdapter
 from invoices import services as invoice_services
 from invoices.firs.client import SharedCircuitBreaker
 from invoices.firs.sandbox import FAULTS_CACHE_KEY
@@ -163,21 +162,3 @@ def test_a_document_whose_taxes_do_not_match_its_lines_needs_attention(connectio
     assert row.status == ERPDocument.Status.FAILED
     assert row.invoice.status == Invoice.Status.NEEDS_ATTENTION
     assert "40.00" in row.processing_errors["problems"][0]["message"]
-
-
-def test_the_sweeper_and_retry_invoice_a_posted_document_left_without_one(
-    connection, ledgerly, published, settings
-):
-    settings.INTEGRATIONS_SWEEP_AFTER_SECONDS = 0
-    # Stored, then the worker died before the invoice was made.
-    stuck = ERPAdapter().upsert(
-        connection=connection, record=ten_ten_invoice("INV-5"), received_at=timezone.now()
-    )
-
-    assert pipeline.sweep(family="erp") == {"events": 0, "documents": 1}
-    assert published == [("erp.invoice_document", {"document_id": str(stuck.pk)}, "standard")]
-    again = pipeline.source_invoice_again(family="erp", source_id=stuck.pk, claim_token="t")
-
-    stuck.refresh_from_db()
-    assert again == "invoiced" and stuck.invoice.status == Invoice.Status.CONFIRMED
-    assert pipeline.source_retry(row=stuck) is False  # nothing left to do

@@ -21,7 +21,6 @@ from integrations.base.tasks import family_tasks
 from integrations.pos.models import POSTransaction
 from integrations.pos.pipeline import POSAdapter
 from integrations.pos.square.client import SquareClient
-from integrations.pos.square.sandbox_models import SquareSandboxMerchant
 from integrations.pos.tasks import partitions_ensure_task
 from invoices.firs.client import SharedCircuitBreaker
 from invoices.firs.sandbox import FAULTS_CACHE_KEY
@@ -277,67 +276,6 @@ def test_a_refund_of_an_unknown_sale_waits_for_an_operator(connection):
     assert row.status == POSTransaction.Status.FAILED
     assert "NEVER-SEEN" in row.processing_errors["error_message"]
     assert row.invoice is None
-
-
-def test_a_crash_between_commit_and_publish_is_recovered_by_the_sweeper(
-    connection, published, settings
-):
-    """F3: the event is stored and acknowledged, but its task was never published."""
-    settings.INTEGRATIONS_SWEEP_AFTER_SECONDS = 0
-    order = completed_order(connection)
-    event = _stored(connection, order_event(connection, order))
-
-    assert pipeline.sweep(family="pos") == {"events": 1, "transactions": 0}
-    assert published == [("pos.process_event", {"event_id": event.pk})]
-    _process(event)
-    assert POSTransaction.objects.get().invoice.status == Invoice.Status.CONFIRMED
-    assert pipeline.sweep(family="pos") == {"events": 0, "transactions": 0}
-
-
-def test_a_transaction_left_without_its_invoice_is_invoiced_by_the_sweeper(
-    connection, published, settings
-):
-    settings.INTEGRATIONS_SWEEP_AFTER_SECONDS = 0
-    order = completed_order(connection)
-    _process(_stored(connection, order_event(connection, order)))
-    row = POSTransaction.objects.get()
-    # As if the worker died after storing the row and before creating the invoice.
-    Invoice.objects.all().delete()
-    POSTransaction.objects.filter(pk=row.pk).update(
-        status="pending", invoice=None, invoice_generated=False
-    )
-
-    assert pipeline.sweep(family="pos") == {"events": 0, "transactions": 1}
-    pipeline.source_invoice_again(family="pos", source_id=row.pk, claim_token="t")
-
-    row.refresh_from_db()
-    assert row.invoice.status == Invoice.Status.CONFIRMED
-    assert row.invoice.payable_amount == row.transaction_amount
-
-
-def test_an_unreachable_platform_leaves_the_event_pending_for_a_retry(connection):
-    order = completed_order(connection)
-    event = _stored(connection, order_event(connection, order))
-    connection.base_url = "http://127.0.0.1:9/sandbox/square"
-    connection.save()
-
-    with pytest.raises(RetryLater):
-        _process(event)
-    event.refresh_from_db()
-    assert event.status == "pending" and event.attempts == 1
-
-
-def test_a_revoked_token_fails_the_event_and_the_connection(connection):
-    order = completed_order(connection)
-    event = _stored(connection, order_event(connection, order))
-    SquareSandboxMerchant.objects.filter(merchant_id=connection.account_id).update(
-        access_token="rotated"
-    )
-
-    assert _process(event) == "failed"
-    assert "401" in event.error
-    connection.refresh_from_db()
-    assert connection.health == "failing"
 
 
 def test_transactions_of_three_months_land_in_three_partitions(connection):
