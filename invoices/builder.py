@@ -356,7 +356,8 @@ def _own_taxes_all_used(taxes: Sequence[DocumentTax], categories: Sequence[TaxCa
     used = {category.percent for category in categories}
     unused = sorted({tax.rate for tax in taxes} - used)
     if unused:
-        raise InvoiceBuildError(f"The document has taxes at {unused} % but no lines at that rate")
+        rates = ", ".join(f"{rate} %" for rate in unused)
+        raise InvoiceBuildError(f"The document has taxes at {rates} but no lines at that rate")
 
 
 def _line_tax_category(line: Line, codes: CodeLists) -> TaxCategory:

@@ -14,6 +14,7 @@ and when it is invoiceable, how a page is pulled.
 
 import json
 import logging
+from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -71,7 +72,7 @@ class Page:
     problems: list[str] = field(default_factory=list)
 
 
-class FamilyAdapter:
+class FamilyAdapter(ABC):
     """What the pipeline needs of a family; a family subclasses it once.
 
     Source rows have the seed's shared columns: ``connection``, ``invoice``,
@@ -113,25 +114,25 @@ class FamilyAdapter:
         """Whether a later pending event will fetch the same sources (so this one need not)."""
         return False
 
-    def prepare(self, *, connection) -> None:
+    def prepare(self, *, connection) -> None:  # noqa: B027 (most families prepare nothing)
         """Before records are fetched from the platform (a CRM's won stages, chosen once)."""
 
+    @abstractmethod
     def records_for_event(self, connector, event) -> list:
         """The canonical records an event tells of, fetched from the platform."""
-        raise NotImplementedError
 
     # --- Rows ---
 
+    @abstractmethod
     def upsert(self, *, connection, record, received_at: datetime):
         """The record's row (organization loaded): inserted unless it is there already."""
-        raise NotImplementedError
 
     def invoiceable(self, row) -> bool:
         return all(getattr(row, name) == value for name, value in self.invoiceable_filter.items())
 
+    @abstractmethod
     def record_from_row(self, row):
         """The canonical record a row stores (the version it invoices)."""
-        raise NotImplementedError
 
     def record_to_invoice(self, *, row, record):
         """The record to invoice once ``record`` was upserted: the row's version by default (an
@@ -148,13 +149,14 @@ class FamilyAdapter:
 
     # --- Pulls ---
 
+    @abstractmethod
     def backfill_page(self, connector, *, start: datetime, end: datetime, cursor: str) -> Page:
         """One page of the sources in [start, end) from ``cursor`` on ("" starts)."""
-        raise NotImplementedError
 
     def sync_page(self, connector, *, cursor: str, start: datetime) -> Page:
-        """One page of the changes since ``cursor`` ("" starts from ``start``)."""
-        raise NotImplementedError
+        """One page of the changes since ``cursor`` ("" starts from ``start``); only for a family
+        with ``incremental_sync``."""
+        raise NotImplementedError(f"{type(self).__name__} has no incremental sync")
 
 
 class ChangesAdapter(FamilyAdapter):
@@ -164,13 +166,14 @@ class ChangesAdapter(FamilyAdapter):
 
     incremental_sync = True
 
+    @abstractmethod
     def changes_page(self, connector, *, modified_after: datetime, after_cursor: str):
-        """The connector's page: ``records``, ``modified_after``, ``after_cursor``, ``has_more``,
+        """The connector's page, with ``modified_after``, ``after_cursor``, ``has_more`` and
         ``problems`` (DealsPage, DocumentsPage)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def page_records(self, page) -> list:
-        raise NotImplementedError
+        """The records of the connector's page."""
 
     def record_modified_at(self, record) -> datetime:
         return record.modified_at
@@ -213,10 +216,6 @@ def changes_cursor_text(modified_after: datetime, after: str) -> str:
     return json.dumps({"modified_after": modified_after.isoformat(), "after": after})
 
 
-def _family(name: str) -> families.Family:
-    return families.get(name)
-
-
 # --- Connections --------------------------------------------------------------------------------
 
 
@@ -242,7 +241,7 @@ def event_process(*, family: str, event_id: int, claim_token: str = "") -> str:
         event, connection, webhook_event = event_to_process(event_id=event_id, family=family)
     except EventNotReady as not_ready:
         return not_ready.status
-    adapter = _family(family).adapter
+    adapter = families.get(family).adapter
     try:
         connector = connector_for(connection)
     except ConnectorError as error:
@@ -292,7 +291,7 @@ def event_process(*, family: str, event_id: int, claim_token: str = "") -> str:
 
 
 def _event_records_store(event, *, connection, connector, webhook_event, claim_token) -> str:
-    adapter = _family(connection.family).adapter
+    adapter = families.get(connection.family).adapter
     try:
         adapter.prepare(connection=connection)
         records = adapter.records_for_event(connector, webhook_event)
@@ -342,7 +341,7 @@ def _siblings_settle(event: InboundEvent, *, connection, subject_id: str) -> Non
     """The other pending events of the subject, left to this one while it held it: done once
     the subject is invoiced, else queued again to try for themselves. Runs after the lock is let
     go, so every event that found it held is already stored and pending here."""
-    family = _family(connection.family)
+    family = families.get(connection.family)
     siblings = InboundEvent.objects.filter(
         family=family.name,
         connection_id=connection.pk,
@@ -373,7 +372,7 @@ def source_record(
     instead of queueing it: the live path saves a queue hop. ``queue`` sends the invoice's
     pipeline to that queue instead (back-fills: batch).
     """
-    adapter = _family(connection.family).adapter
+    adapter = families.get(connection.family).adapter
     row = adapter.upsert(connection=connection, record=record, received_at=received_at)
     if row.invoice_id is None and adapter.invoiceable(row):
         source_invoice(
@@ -394,7 +393,7 @@ def source_invoice(*, row, record, advance_with: str = "", queue: str = "") -> I
     saw) are recorded on the row for an operator, never raised.
     """
     connection = row.connection
-    adapter = _family(connection.family).adapter
+    adapter = families.get(connection.family).adapter
     model = adapter.source_model
     original = None
     reference = adapter.original_reference(record)
@@ -462,7 +461,7 @@ def _source_failed(row, message: str) -> None:
 def source_retry(*, row) -> bool:
     """Invoice an invoiceable row that has no invoice yet (failed or stuck), or re-drive its
     invoice if that needs attention. True when something was queued."""
-    family = _family(row.connection.family)
+    family = families.get(row.connection.family)
     adapter = family.adapter
     if row.invoice_id:
         if row.invoice.status == Invoice.Status.NEEDS_ATTENTION:
@@ -485,7 +484,7 @@ def source_retry(*, row) -> bool:
 def source_invoice_again(*, family: str, source_id, claim_token: str = "") -> str:
     """The task body behind ``source_retry`` and the sweeper: invoice the stored row from the
     record it keeps."""
-    adapter = _family(family).adapter
+    adapter = families.get(family).adapter
     row = (
         adapter.source_model.objects.select_related("connection__organization")
         .filter(pk=source_id)
@@ -500,7 +499,7 @@ def source_invoice_again(*, family: str, source_id, claim_token: str = "") -> st
 def invoice_stage_recorded(*, invoice: Invoice, stage: str, at: datetime) -> None:
     """Mirror an invoice's signing (and transmission) on its source row (signal receiver)."""
     try:
-        adapter = _family(invoice.source_type).adapter
+        adapter = families.get(invoice.source_type).adapter
     except KeyError:
         return
     fields = adapter.stage_fields(invoice=invoice, stage=stage, at=at)
@@ -515,10 +514,10 @@ def sweep(*, family: str) -> dict:
     """Re-queue the family's work stuck in a pending state: events whose task was never
     published (a crash between commit and publish) and invoiceable rows that never got their
     invoice."""
-    family_ = _family(family)
-    adapter = family_.adapter
+    registered = families.get(family)
+    adapter = registered.adapter
     cutoff = timezone.now() - timedelta(seconds=settings.INTEGRATIONS_SWEEP_AFTER_SECONDS)
-    active = family_.connection_model.objects.filter(is_active=True).values("id")
+    active = registered.connection_model.objects.filter(is_active=True).values("id")
     events = list(
         InboundEvent.objects.filter(
             family=family,
@@ -528,7 +527,9 @@ def sweep(*, family: str) -> dict:
         ).values_list("id", flat=True)[:SWEEP_LIMIT]
     )
     for event_id in events:
-        family_.tasks.process_event.apply_async(kwargs={"event_id": event_id}, queue=family_.queue)
+        registered.tasks.process_event.apply_async(
+            kwargs={"event_id": event_id}, queue=registered.queue
+        )
     model = adapter.source_model
     stuck = list(
         model.objects.filter(
@@ -540,8 +541,8 @@ def sweep(*, family: str) -> dict:
         ).values_list("id", flat=True)[:SWEEP_LIMIT]
     )
     for source_id in stuck:
-        family_.tasks.invoice_source.apply_async(
-            kwargs={adapter.source_id_kwarg: str(source_id)}, queue=family_.queue
+        registered.tasks.invoice_source.apply_async(
+            kwargs={adapter.source_id_kwarg: str(source_id)}, queue=registered.queue
         )
     return {"events": len(events), adapter.rows_name: len(stuck)}
 
@@ -551,7 +552,7 @@ def sweep(*, family: str) -> dict:
 
 def backfill_start(*, connection, start: datetime, end: datetime) -> SyncRun:
     """A back-fill run of [start, end), queued on the family's batch queue after commit."""
-    family = _family(connection.family)
+    family = families.get(connection.family)
     if start >= end:
         raise ValueError("The back-fill's start must be before its end")
     run = sync_run_create(
@@ -575,7 +576,7 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
     run = SyncRun.objects.get(pk=sync_run_id)
     if run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED):
         return run.status
-    family = _family(run.family)
+    family = families.get(run.family)
     adapter = family.adapter
     connection = family.connection_model.objects.select_related("organization").get(
         pk=run.connection_id
@@ -619,20 +620,20 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
 
 def connections_sync_due(*, family: str) -> int:
     """Queue an incremental sync of every active connection whose schedule says it is due."""
-    family_ = _family(family)
+    registered = families.get(family)
     incremental_runs_prune(family=family)
     every = ExpressionWrapper(
         F("sync_every_minutes") * timedelta(minutes=1), output_field=DurationField()
     )
     due = list(
-        family_.connection_model.objects.filter(is_active=True, sync_every_minutes__gt=0)
+        registered.connection_model.objects.filter(is_active=True, sync_every_minutes__gt=0)
         .annotate(next_sync_at=F("last_sync_at") + every)
         .filter(Q(last_sync_at__isnull=True) | Q(next_sync_at__lte=timezone.now() + SYNC_DUE_SLACK))
         .values_list("id", flat=True)
     )
     for connection_id in due:
-        family_.tasks.sync_connection.apply_async(
-            kwargs={"connection_id": str(connection_id)}, queue=family_.queue
+        registered.tasks.sync_connection.apply_async(
+            kwargs={"connection_id": str(connection_id)}, queue=registered.queue
         )
     return len(due)
 
@@ -649,7 +650,7 @@ def incremental_runs_prune(*, family: str) -> int:
 
 def connection_sync_start(*, connection) -> None:
     """Queue an incremental sync of the connection now, whatever its schedule."""
-    family = _family(connection.family)
+    family = families.get(connection.family)
     transaction.on_commit(
         lambda: family.tasks.sync_connection.apply_async(
             kwargs={"connection_id": str(connection.pk)}, queue=family.queue
@@ -665,8 +666,8 @@ def connection_sync(*, family: str, connection_id, page_budget: int | None = Non
     first sync starts from when the connection was made; history is a back-fill's job. Every
     sync is an incremental sync run: its pages, rows, unmappable records and failure show there.
     """
-    family_ = _family(family)
-    adapter, model = family_.adapter, family_.connection_model
+    registered = families.get(family)
+    adapter, model = registered.adapter, registered.connection_model
     connection = (
         model.objects.select_related("organization")
         .filter(pk=connection_id, is_active=True)

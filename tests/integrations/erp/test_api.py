@@ -2,8 +2,8 @@
 caller's organization and to their role."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from accounts.api_tokens.services import api_token_create
 from accounts.models import Membership
 from integrations.base.tasks import family_tasks
 from tests.factories import ERPConnectionFactory, ERPDocumentFactory, MembershipFactory
@@ -15,8 +15,8 @@ DOCUMENTS = "/api/v1/integrations/erp/documents"
 
 
 def _auth(client, user):
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    issued = api_token_create(user=user, name="tests")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.raw}")
     return client
 
 
