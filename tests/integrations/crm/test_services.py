@@ -417,27 +417,6 @@ def test_connecting_through_oauth_refreshes_the_30_minute_token_before_it_expire
     assert refresh.revoked_at is not None
 
 
-def test_connections_are_synced_on_their_own_schedule(connection, monkeypatch):
-    connection_sync_task = family_tasks("crm").sync_connection
-
-    queued = []
-    monkeypatch.setattr(
-        connection_sync_task, "apply_async", lambda *, kwargs, queue: queued.append(kwargs)
-    )
-    assert pipeline.connections_sync_due(family="crm") == 1
-    CRMConnection.objects.filter(pk=connection.pk).update(
-        last_sync_at=timezone.now(), sync_every_minutes=5
-    )
-    assert pipeline.connections_sync_due(family="crm") == 0
-    CRMConnection.objects.filter(pk=connection.pk).update(
-        last_sync_at=timezone.now() - timedelta(minutes=5)
-    )
-    assert pipeline.connections_sync_due(family="crm") == 1
-    CRMConnection.objects.filter(pk=connection.pk).update(sync_every_minutes=0)
-    assert pipeline.connections_sync_due(family="crm") == 0
-    assert queued == [{"connection_id": str(connection.pk)}] * 2
-
-
 def test_a_sync_is_recorded_as_an_incremental_run(connection, published):
     for _ in range(2):
         sandbox_deal(connection, stage="closedwon")
@@ -466,23 +445,3 @@ def test_a_sync_that_cannot_reach_hubspot_is_a_failed_run_and_moves_nothing(conn
     connection.refresh_from_db()
     assert connection.sync_cursor == "" and connection.last_sync_at is None
     assert not CRMDeal.objects.exists()
-
-
-def test_old_incremental_runs_are_pruned_and_back_fills_kept(connection, settings):
-    settings.SYNC_RUNS_KEEP_DAYS = 14
-    made = {}
-    for kind, age in (("incremental", 15), ("incremental", 13), ("backfill", 30)):
-        run = SyncRun.objects.create(
-            family="crm",
-            platform="hubspot",
-            connection_id=connection.pk,
-            organization=connection.organization,
-            kind=kind,
-        )
-        SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(days=age))
-        made[(kind, age)] = run.pk
-
-    assert pipeline.incremental_runs_prune(family="crm") == 1
-
-    kept = set(SyncRun.objects.values_list("pk", flat=True))
-    assert kept == {made[("incremental", 13)], made[("backfill", 30)]}
