@@ -812,7 +812,7 @@ def main() -> int:
         yardstick = yardstick_measure(site_url, seconds=args.yardstick_seconds)
         from django.utils import timezone
 
-        from integrations.pos.services import backfill_start
+        from integrations.base.pipeline import backfill_start
 
         backfill_start(
             connection=prepared["connection"],

@@ -1,4 +1,5 @@
-"""Canonical ``Sale`` / ``Deal`` -> FIRS invoice JSON. Pure: no database, no HTTP.
+"""Canonical ``Sale`` / ``Deal`` / ``Document`` -> FIRS invoice JSON. Pure: no database, no
+HTTP.
 
 Money is ``Decimal`` throughout and leaves as JSON numbers only in the returned dict, so the
 payload can go straight to ``json.dumps`` or a JSONField. The arithmetic follows UBL/EN16931:
@@ -6,7 +7,9 @@ lines are rounded to the cent, VAT is computed once per tax subtotal (ROUND_HALF
 total is derived from those rounded parts so the equalities hold exactly.
 
 VAT-inclusive prices (most POS sales) are split into net and VAT; VAT is never added on top, so
-the payable amount is the sale's total to the cent.
+the payable amount is the sale's total to the cent. An ERP document has booked its taxes already:
+its own tax amounts are used as they are (an ERP may round per line), and its taxable amounts and
+total must agree with its lines.
 """
 
 import re
@@ -17,7 +20,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from integrations.base.canonical import Deal, Line, Party, Sale, SaleKind
+from integrations.base.canonical import (
+    Deal,
+    Document,
+    DocumentKind,
+    DocumentTax,
+    Line,
+    Party,
+    Sale,
+    SaleKind,
+)
 from invoices.codes import STANDARD_VAT, ZERO_VAT, CodeLists, InvoicePurpose
 from invoices.irn import irn_make
 from invoices.validation import CENT, round2
@@ -53,7 +65,7 @@ class TaxCategory:
 
 @dataclass(frozen=True)
 class _Document:
-    """What the builder needs from a Sale or a Deal, with refunds turned positive."""
+    """What the builder needs from a Sale, a Deal or a Document, with refunds turned positive."""
 
     purpose: InvoicePurpose
     currency: str
@@ -66,6 +78,10 @@ class _Document:
     is_delivered_at_till: bool
     payment_means_codes: tuple[str, ...]
     note: str
+    # The source's own taxes (an ERP document's), used instead of computing VAT; None computes.
+    own_taxes: tuple[DocumentTax, ...] | None = None
+    # Checked when the source states it (an ERP document): payable must equal it.
+    expected_payable: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +104,7 @@ class _Subtotal:
 
 def invoice_build(
     *,
-    source: Sale | Deal,
+    source: Sale | Deal | Document,
     supplier: "Organization",
     codes: CodeLists,
     invoice_number: str,
@@ -97,7 +113,8 @@ def invoice_build(
     business_id: object,
     billing_reference: InvoiceReference | None = None,
 ) -> dict:
-    """The FIRS invoice (or credit note, for a refund) for a POS sale or a won CRM deal.
+    """The FIRS invoice (or credit note, for a refund) for a POS sale, a won CRM deal or a posted
+    ERP document.
 
     Raises ``InvoiceBuildError`` when the source cannot be invoiced as it is (negative lines in a
     sale, a tax rate FIRS has no category for, a refund without the original invoice, lines that
@@ -121,7 +138,11 @@ def invoice_build(
     )
     subtotals = []
     for category, allowance in zip(categories, allowances, strict=True):
-        if document.prices_include_tax:
+        if document.own_taxes is not None:
+            subtotal = _category_own_tax(
+                line_amounts=line_amounts, category=category, taxes=document.own_taxes
+            )
+        elif document.prices_include_tax:
             line_amounts, subtotal = _category_split_inclusive(
                 line_amounts=line_amounts, category=category, gross_allowance=allowance
             )
@@ -138,6 +159,13 @@ def invoice_build(
     # For VAT-inclusive sales this is the sale total: each category's taxable + VAT is its paid
     # gross, and _line_amounts_priced checked that those add up to the total.
     tax_inclusive = tax_exclusive + tax_total
+    if document.expected_payable is not None and tax_inclusive != document.expected_payable:
+        raise InvoiceBuildError(
+            f"The lines and taxes come to {tax_inclusive}, not the document's total "
+            f"{document.expected_payable}"
+        )
+    if document.own_taxes is not None:
+        _own_taxes_all_used(document.own_taxes, categories)
 
     issued_at = issue_datetime.astimezone(LAGOS) if issue_datetime.tzinfo else issue_datetime
     issue_date = issued_at.date()
@@ -211,11 +239,13 @@ def invoice_build(
     return payload
 
 
-def _document_from_source(source: Sale | Deal) -> _Document:
+def _document_from_source(source: Sale | Deal | Document) -> _Document:
     if isinstance(source, Sale):
         return _document_from_sale(source)
     if isinstance(source, Deal):
         return _document_from_deal(source)
+    if isinstance(source, Document):
+        return _document_from_erp(source)
     raise TypeError(f"Cannot build an invoice from {type(source).__name__}")
 
 
@@ -271,6 +301,63 @@ def _document_from_deal(deal: Deal) -> _Document:
         payment_means_codes=(),
         note=deal.name,
     )
+
+
+def _document_from_erp(erp_document: Document) -> _Document:
+    if not erp_document.is_posted:
+        raise InvoiceBuildError(
+            f"Document {erp_document.number or erp_document.external_id} is not posted "
+            f"({erp_document.state or 'draft'}); only posted documents are invoiced"
+        )
+    return _Document(
+        purpose="credit_note" if erp_document.kind == DocumentKind.CREDIT_NOTE else "invoice",
+        currency=erp_document.currency.upper(),
+        lines=erp_document.lines,
+        prices_include_tax=False,
+        order_discount=ZERO,
+        expected_total=None,
+        buyer=erp_document.buyer,
+        is_settled_at_till=erp_document.is_paid,
+        is_delivered_at_till=False,
+        payment_means_codes=(),
+        note=erp_document.number,
+        own_taxes=erp_document.taxes,
+        expected_payable=erp_document.total,
+    )
+
+
+def _category_own_tax(
+    *, line_amounts: Sequence[_LineAmounts], category: TaxCategory, taxes: Sequence[DocumentTax]
+) -> _Subtotal:
+    """The category's subtotal with the tax the document booked for its rate. Its taxable
+    amount must be the lines' (net): a document whose taxes do not match its lines is refused,
+    not corrected."""
+    taxable = _category_amount(line_amounts, category)
+    booked = [tax for tax in taxes if tax.rate == category.percent]
+    if not booked:
+        raise InvoiceBuildError(
+            f"The document has lines taxed at {category.percent} % but no tax at that rate"
+        )
+    booked_taxable = sum((round2(tax.taxable_amount) for tax in booked), ZERO)
+    if booked_taxable != taxable:
+        raise InvoiceBuildError(
+            f"The document's tax at {category.percent} % is on {booked_taxable}, but its lines "
+            f"at that rate come to {taxable}"
+        )
+    return _Subtotal(
+        category=category,
+        taxable=taxable,
+        tax=sum((round2(tax.tax_amount) for tax in booked), ZERO),
+        allowance=ZERO,
+    )
+
+
+def _own_taxes_all_used(taxes: Sequence[DocumentTax], categories: Sequence[TaxCategory]) -> None:
+    used = {category.percent for category in categories}
+    unused = sorted({tax.rate for tax in taxes} - used)
+    if unused:
+        rates = ", ".join(f"{rate} %" for rate in unused)
+        raise InvoiceBuildError(f"The document has taxes at {rates} but no lines at that rate")
 
 
 def _line_tax_category(line: Line, codes: CodeLists) -> TaxCategory:

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.base.canonical import Deal, Sale
+from integrations.base.canonical import Deal, Document, Sale
 from invoices import selectors
 from invoices.builder import InvoiceBuildError, InvoiceReference, invoice_build
 from invoices.codes import CodeLists
@@ -89,7 +89,7 @@ def invoice_create_for_source(
     organization,
     source_type: str,
     source_id: uuid.UUID,
-    source: Sale | Deal,
+    source: Sale | Deal | Document,
     original: Invoice | None = None,
     platform: str = "",
     received_at: datetime | None = None,
@@ -171,13 +171,15 @@ def invoice_create_for_source(
     return invoice, True
 
 
-def _issue_datetime(source: Sale | Deal) -> datetime:
+def _issue_datetime(source: Sale | Deal | Document) -> datetime:
     if isinstance(source, Sale):
         return source.occurred_at
+    if isinstance(source, Document):
+        return source.issued_at
     return source.closed_at or source.modified_at
 
 
-def _buyer_tin(source: Sale | Deal) -> str:
+def _buyer_tin(source: Sale | Deal | Document) -> str:
     party = source.customer if isinstance(source, Sale) else source.buyer
     return party.tin if party else ""
 

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("invoices.urls")),
     path("", include("integrations.pos.urls")),
     path("", include("integrations.crm.urls")),
+    path("", include("integrations.erp.urls")),
 ]
 
 urlpatterns = [
@@ -32,6 +33,7 @@ urlpatterns = [
     path("", include("invoices.page_urls")),
     path("", include("integrations.pos.page_urls")),
     path("", include("integrations.crm.page_urls")),
+    path("", include("integrations.erp.page_urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

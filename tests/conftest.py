@@ -12,8 +12,10 @@ from rest_framework.test import APIClient
 
 from accounts.api_tokens.services import api_token_create
 from accounts.models import Membership
+from integrations.base import registry
 from taxpoynt.lib.priority import REALTIME_LATE_KEY
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.integrations.erp.support import LEDGERS, PLATFORM
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -161,3 +163,15 @@ def clean_queues():
     celery_app.control.purge()
     yield
     celery_app.control.purge()
+
+
+@pytest.fixture
+def ledgerly():
+    """The registry with the test-only ERP platform in it, for this test only; its ledgers."""
+    registry.load(
+        {**registry.CONNECTORS, PLATFORM: "tests.integrations.erp.support.LedgerlyConnector"}
+    )
+    LEDGERS.clear()
+    yield LEDGERS
+    LEDGERS.clear()
+    registry.load()

@@ -9,6 +9,7 @@ from factory.django import DjangoModelFactory
 
 from accounts.models import Invitation, Membership, Organization, User
 from integrations.crm.models import CRMConnection, CRMDeal
+from integrations.erp.models import ERPConnection, ERPDocument
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices.models import Invoice
 
@@ -168,6 +169,36 @@ class CRMDealFactory(DjangoModelFactory):
     deal_stage = "closedwon"
     pipeline_id = "default"
     is_won = True
+    currency = "NGN"
+    last_modified_at = factory.LazyFunction(timezone.now)
+    received_at = factory.LazyFunction(timezone.now)
+
+
+class ERPConnectionFactory(DjangoModelFactory):
+    class Meta:
+        model = ERPConnection
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+    erp_type = "ledgerly"
+    connection_name = "Head office books"
+    account_id = factory.Sequence(lambda n: f"books-{n}")
+    credentials_encrypted = '{"api_key": "ledgerly-canary-key"}'
+    webhook_secret = "canary-signing-secret-0042"
+
+
+class ERPDocumentFactory(DjangoModelFactory):
+    class Meta:
+        model = ERPDocument
+
+    connection = factory.SubFactory(ERPConnectionFactory)
+    external_document_id = factory.Sequence(lambda n: f"INV-{n:05d}")
+    document_number = factory.LazyAttribute(lambda d: f"INV/2026/{d.external_document_id}")
+    total_amount = Decimal("32.58")
+    tax_amount = Decimal("2.28")
+    document_date = factory.LazyFunction(timezone.now)
+    is_posted = True
+    document_state = "posted"
     currency = "NGN"
     last_modified_at = factory.LazyFunction(timezone.now)
     received_at = factory.LazyFunction(timezone.now)

@@ -10,7 +10,7 @@ from django.db import connection as db_connection
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from integrations.base import events, services
+from integrations.base import events, pipeline, services
 from integrations.base.connections import connection_settings_update
 from integrations.base.errors import ConnectorError
 from integrations.base.models import InboundEvent, QuarantinedDelivery, SyncRun
@@ -71,10 +71,8 @@ CONNECTION_READONLY_FIELDS = (
 
 class ConnectionAdminMixin:
     """What every family's connection admin shares: secrets shown masked only, no hand-made
-    connections, and the activate / deactivate / test actions. ``family_services`` is the
-    family's services module (its ``connection_test``)."""
+    connections, and the activate / deactivate / test actions."""
 
-    family_services = None
     list_select_related = ("organization",)
     # Secrets change through the API, the pages or actions, never in this form.
     exclude = ("credentials_encrypted", "webhook_secret")
@@ -112,7 +110,7 @@ class ConnectionAdminMixin:
     def test_connection(self, request, queryset):
         for connection in queryset:
             try:
-                self.family_services.connection_test(connection=connection)
+                pipeline.connection_test(connection=connection)
             except ConnectorError as error:
                 self.message_user(request, f"{connection}: {error}", messages.ERROR)
             else:

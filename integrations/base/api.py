@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import membership_get
 from integrations.base import connections as connection_services
-from integrations.base import registry
+from integrations.base import pipeline, registry
 from integrations.base.connectors import CredentialsConnector
 from integrations.base.errors import ConnectorError
 from integrations.base.models import SyncRun
@@ -327,11 +327,10 @@ class ConnectionViewSetBase(
     _OrganizationViewSet,
 ):
     """A family's connections: settings, test, back-fill, disconnect. The family gives its
-    ``family_selectors`` and ``family_services`` modules, its serializer and model, and the
+    ``family_selectors`` module, its serializer and model, and the
     schemas of ``connection_action_schemas`` plus the back-fill's description."""
 
     family_selectors = None
-    family_services = None
     http_method_names = ["get", "patch", "post", "head", "options"]
 
     def organization_queryset(self):
@@ -350,7 +349,7 @@ class ConnectionViewSetBase(
         """One cheap authenticated call to the platform; the outcome becomes the health."""
         connection = self.get_object()
         try:
-            self.family_services.connection_test(connection=connection)
+            pipeline.connection_test(connection=connection)
         except ConnectorError as error:
             raise BadGateway(f"The platform answered: {error}") from None
         connection.refresh_from_db()
@@ -365,7 +364,7 @@ class ConnectionViewSetBase(
         connection = self.get_object()
         window = BackfillRequestSerializer(data=request.data)
         window.is_valid(raise_exception=True)
-        run = self.family_services.backfill_start(connection=connection, **window.validated_data)
+        run = pipeline.backfill_start(connection=connection, **window.validated_data)
         return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None)

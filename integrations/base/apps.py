@@ -8,6 +8,14 @@ class IntegrationsBaseConfig(AppConfig):
 
     def ready(self):
         from integrations.base import registry
+        from invoices.signals import invoice_stage_reached
 
         # Refuse to start with a broken registry rather than fail on the first webhook.
         registry.load()
+        invoice_stage_reached.connect(_stage_recorded, dispatch_uid="integrations-invoice-stage")
+
+
+def _stage_recorded(sender, *, invoice, stage, at, **kwargs):
+    from integrations.base import pipeline
+
+    pipeline.invoice_stage_recorded(invoice=invoice, stage=stage, at=at)

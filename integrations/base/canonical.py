@@ -1,4 +1,5 @@
-"""Platform-neutral shapes that mappers produce and the invoice builder consumes.
+"""Platform-neutral shapes that mappers produce and the invoice builder consumes: a POS
+``Sale``, a CRM ``Deal``, an ERP ``Document``.
 
 Money is ``Decimal`` in major units with its ISO-4217 currency; nothing here converts currencies.
 """
@@ -90,6 +91,50 @@ class Deal:
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
 
+class DocumentKind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+@dataclass(frozen=True)
+class DocumentTax:
+    """One of an ERP document's own tax subtotals: what it taxed at ``rate`` % and the tax it
+    charged, rounded as the ERP rounds it."""
+
+    rate: Decimal
+    taxable_amount: Decimal
+    tax_amount: Decimal
+
+
+@dataclass(frozen=True)
+class Document:
+    """A posted ERP invoice or credit note. It carries its own lines (net of tax, each with its
+    ``tax_rate``) and its own taxes: the invoice states them as the ERP booked them, never
+    recomputed. A credit note names the invoice it corrects in ``original_external_id``."""
+
+    external_id: str
+    number: str
+    kind: DocumentKind
+    issued_at: datetime
+    modified_at: datetime
+    currency: str
+    lines: tuple[Line, ...]
+    taxes: tuple[DocumentTax, ...]
+    # Tax inclusive: what the buyer owes.
+    total: Decimal
+    is_posted: bool
+    buyer: Party | None = None
+    # The ERP's own word for the document's state ("posted", "draft", "cancel").
+    state: str = ""
+    is_paid: bool = False
+    original_external_id: str = ""
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def tax_total(self) -> Decimal:
+        return sum((tax.tax_amount for tax in self.taxes), Decimal(0))
+
+
 def sale_to_json(sale: Sale) -> dict:
     """A sale as plain JSON (Decimals and datetimes as strings), to keep and rebuild later."""
     return {
@@ -115,18 +160,7 @@ def sale_from_json(data: dict) -> Sale:
         external_id=data["external_id"],
         occurred_at=datetime.fromisoformat(data["occurred_at"]),
         currency=data["currency"],
-        lines=tuple(
-            Line(
-                **{
-                    **line,
-                    "quantity": Decimal(line["quantity"]),
-                    "unit_price": Decimal(line["unit_price"]),
-                    "discount": Decimal(line["discount"]),
-                    "tax_rate": None if line["tax_rate"] is None else Decimal(line["tax_rate"]),
-                }
-            )
-            for line in data["lines"]
-        ),
+        lines=tuple(line_from_json(line) for line in data["lines"]),
         total=Decimal(data["total"]),
         prices_include_tax=data["prices_include_tax"],
         kind=SaleKind(data["kind"]),
@@ -136,6 +170,61 @@ def sale_from_json(data: dict) -> Sale:
         payment_means=tuple(data["payment_means"]),
         location_id=data["location_id"],
         original_external_id=data["original_external_id"],
+    )
+
+
+def document_to_json(document: Document) -> dict:
+    """A document as plain JSON (Decimals and datetimes as strings), to keep and rebuild later."""
+    return {
+        "external_id": document.external_id,
+        "number": document.number,
+        "kind": document.kind.value,
+        "issued_at": document.issued_at.isoformat(),
+        "modified_at": document.modified_at.isoformat(),
+        "currency": document.currency,
+        "lines": [_plain(asdict(line)) for line in document.lines],
+        "taxes": [_plain(asdict(tax)) for tax in document.taxes],
+        "total": str(document.total),
+        "is_posted": document.is_posted,
+        "buyer": asdict(document.buyer) if document.buyer else None,
+        "state": document.state,
+        "is_paid": document.is_paid,
+        "original_external_id": document.original_external_id,
+    }
+
+
+def document_from_json(data: dict) -> Document:
+    """The inverse of ``document_to_json`` (without ``raw``)."""
+    return Document(
+        external_id=data["external_id"],
+        number=data["number"],
+        kind=DocumentKind(data["kind"]),
+        issued_at=datetime.fromisoformat(data["issued_at"]),
+        modified_at=datetime.fromisoformat(data["modified_at"]),
+        currency=data["currency"],
+        lines=tuple(line_from_json(line) for line in data["lines"]),
+        taxes=tuple(
+            DocumentTax(**{key: Decimal(value) for key, value in tax.items()})
+            for tax in data["taxes"]
+        ),
+        total=Decimal(data["total"]),
+        is_posted=data["is_posted"],
+        buyer=Party(**data["buyer"]) if data["buyer"] else None,
+        state=data["state"],
+        is_paid=data["is_paid"],
+        original_external_id=data["original_external_id"],
+    )
+
+
+def line_from_json(line: dict) -> Line:
+    return Line(
+        **{
+            **line,
+            "quantity": Decimal(line["quantity"]),
+            "unit_price": Decimal(line["unit_price"]),
+            "discount": Decimal(line["discount"]),
+            "tax_rate": None if line["tax_rate"] is None else Decimal(line["tax_rate"]),
+        }
     )
 
 

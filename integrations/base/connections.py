@@ -352,6 +352,30 @@ def _credentials_json(tokens: TokenSet) -> str:
     )
 
 
+def connector_for(connection):
+    """The connection's connector, bound to it, for every family and platform. An OAuth access
+    token about to expire is refreshed first, under the connection's row lock. Due-ness is read
+    off the row already loaded, so a token that is not due costs no statement (the realtime
+    path); the lock then checks again, so a token another worker just refreshed is kept."""
+    connector_class = registry.get(connection.platform)
+    if _token_due(connector_class, connection.token_expires_at):
+        connection_tokens_refresh(connection=connection)
+    return connector_class(connection)
+
+
+def _token_due(connector_class, expires_at) -> bool:
+    """Whether an OAuth connector's access token expiring at ``expires_at`` is within the
+    refresh margin; never for a token that does not expire (private-app tokens, API keys)."""
+    if expires_at is None or not issubclass(connector_class, OAuthConnector):
+        return False
+    margin = timedelta(
+        seconds=connector_class.token_refresh_margin_seconds
+        if connector_class.token_refresh_margin_seconds is not None
+        else settings.OAUTH_REFRESH_MARGIN_SECONDS
+    )
+    return expires_at - margin <= timezone.now()
+
+
 def connection_tokens_refresh(*, connection, force: bool = False) -> bool:
     """Refresh the access token when it expires within the margin (or ``force``), holding the
     connection's row lock so two workers never spend one refresh token twice. True when
@@ -359,20 +383,16 @@ def connection_tokens_refresh(*, connection, force: bool = False) -> bool:
     connector_class = registry.get(connection.platform)
     if not issubclass(connector_class, OAuthConnector):
         return False
-    margin = timedelta(
-        seconds=connector_class.token_refresh_margin_seconds
-        if connector_class.token_refresh_margin_seconds is not None
-        else settings.OAUTH_REFRESH_MARGIN_SECONDS
-    )
     model = type(connection)
     with transaction.atomic():
         locked = model.objects.select_for_update().get(pk=connection.pk)
-        due = locked.token_expires_at is not None and locked.token_expires_at - margin <= (
-            timezone.now()
-        )
+        due = _token_due(connector_class, locked.token_expires_at)
         credentials = json.loads(locked.credentials_encrypted or "{}")
         refresh_token = credentials.get("refresh_token")
         if not (force or due) or not refresh_token:
+            # Another worker may have refreshed it meanwhile: use its tokens, not the stale ones.
+            connection.credentials_encrypted = locked.credentials_encrypted
+            connection.token_expires_at = locked.token_expires_at
             return False
         try:
             tokens = connector_class(locked).tokens_refresh(refresh_token=refresh_token)

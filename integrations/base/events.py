@@ -92,7 +92,9 @@ def connection_activate(*, connection) -> int:
     )
     transaction.on_commit(
         lambda: [
-            family.process_event_task.apply_async(kwargs={"event_id": event_id}, queue=family.queue)
+            family.tasks.process_event.apply_async(
+                kwargs={"event_id": event_id}, queue=family.queue
+            )
             for event_id in waiting
         ]
     )

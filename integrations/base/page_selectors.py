@@ -67,6 +67,7 @@ class FamilyPages:
 FAMILY_PAGES = {
     "pos": FamilyPages(namespace="pos", rows_noun="sale", rows_url_name="pos:transactions"),
     "crm": FamilyPages(namespace="crm", rows_noun="deal", rows_url_name="crm:deals"),
+    "erp": FamilyPages(namespace="erp", rows_noun="document", rows_url_name="erp:documents"),
 }
 
 

@@ -10,7 +10,6 @@ but viewers operates them (test, sync, back-fill, retry); viewers read.
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from types import ModuleType
 from uuid import UUID
 
 from django import forms
@@ -30,7 +29,7 @@ from django.views.decorators.http import require_POST
 from accounts.views import tenant_page
 from integrations.base import connections as connection_services
 from integrations.base import families as family_registry
-from integrations.base import page_selectors, registry
+from integrations.base import page_selectors, pipeline, registry
 from integrations.base.connectors import Capability, CredentialsConnector, OAuthConnector
 from integrations.base.errors import ConnectorError
 from integrations.base.models import ConnectionBase, SyncRun
@@ -184,12 +183,10 @@ def connection_backfill_form(connection: ConnectionBase, data=None) -> BackfillF
 class ConnectionPages:
     """A family's connection actions on the Integrations page and its sync run page. One
     instance in each family's views, its methods routed by the family's page_urls; a subclass
-    names the family, its services and what else viewers cannot act on, and adds its own
+    names the family and what else viewers cannot act on, and adds its own
     actions (settings, sync now)."""
 
     family: str
-    # The family's services: connection_test, backfill_start.
-    services: ModuleType
     # What viewers cannot act on besides connections, plural ("transactions").
     rows_name: str
 
@@ -301,7 +298,7 @@ class ConnectionPages:
         require_operator(request, rows=self.rows_name)
         connection = self.connection_get(request, connection_id)
         try:
-            self.services.connection_test(connection=connection)
+            pipeline.connection_test(connection=connection)
         except ConnectorError as error:
             messages.error(request, f"The test failed; the platform answered: {error}")
         else:
@@ -316,7 +313,7 @@ class ConnectionPages:
         if not form.is_valid():
             return integrations_page(request, bound={(connection.pk, "backfill"): form}, status=400)
         start, end = form.window(now=timezone.now())
-        run = self.services.backfill_start(connection=connection, start=start, end=end)
+        run = pipeline.backfill_start(connection=connection, start=start, end=end)
         return redirect(f"{self.pages.namespace}:sync_run", sync_run_id=run.pk)
 
     @method_decorator(tenant_page)

@@ -60,7 +60,8 @@ class Delivery:
     body_truncated: bool = False
 
 
-def connector_for(*, family: str, platform: str) -> type[BaseConnector]:
+def delivery_connector_class(*, family: str, platform: str) -> type[BaseConnector]:
+    """The connector class a delivery's URL names; 404 for a platform not of that family."""
     try:
         connector = registry.get(platform)
     except KeyError:
@@ -74,7 +75,7 @@ def connector_for(*, family: str, platform: str) -> type[BaseConnector]:
 
 def delivery_accept_for_connection(*, delivery: Delivery, connection_id) -> DeliveryAccepted:
     """A delivery to a connection's own endpoint, signed with the tenant's own key."""
-    connector = connector_for(family=delivery.family, platform=delivery.platform)
+    connector = delivery_connector_class(family=delivery.family, platform=delivery.platform)
     model = families.get(delivery.family).connection_model
     connection = model.objects.filter(pk=connection_id).first()
     if connection is None or connection.platform != delivery.platform:
@@ -106,7 +107,7 @@ def delivery_accept_for_connection(*, delivery: Delivery, connection_id) -> Deli
 def delivery_accept_for_app(*, delivery: Delivery) -> DeliveryAccepted:
     """A delivery to our platform app's endpoint: signed with the app's key from settings,
     each event routed to the connection of the account it names."""
-    connector = connector_for(family=delivery.family, platform=delivery.platform)
+    connector = delivery_connector_class(family=delivery.family, platform=delivery.platform)
     app = settings.PLATFORM_APPS.get(delivery.platform, {})
     secret = app.get("signing_secret", "")
     url = app.get("notification_url", "") or delivery.uri
@@ -208,7 +209,7 @@ def quarantined_delivery_replay(*, delivery: QuarantinedDelivery) -> DeliveryAcc
     unstorable = _unstorable_text(replayed.body)
     if unstorable:
         raise DeliveryRefused(400, unstorable)
-    connector = connector_for(family=delivery.family, platform=delivery.platform)
+    connector = delivery_connector_class(family=delivery.family, platform=delivery.platform)
     try:
         events = list(connector.parse_webhook(replayed.body))
     except MappingError as error:
@@ -237,7 +238,7 @@ def _events_store(delivery: Delivery, routed: list) -> DeliveryAccepted:
     accepted = DeliveryAccepted()
     if not routed:
         return accepted
-    connector = connector_for(family=delivery.family, platform=delivery.platform)
+    connector = delivery_connector_class(family=delivery.family, platform=delivery.platform)
     now = timezone.now()
     rows = []
     for connection, event in routed:
@@ -288,7 +289,7 @@ def _events_store(delivery: Delivery, routed: list) -> DeliveryAccepted:
 def events_enqueue(event_ids, *, family: families.Family) -> None:
     delay = {"countdown": family.event_delay_seconds} if family.event_delay_seconds else {}
     for event_id in event_ids:
-        family.process_event_task.apply_async(
+        family.tasks.process_event.apply_async(
             kwargs={"event_id": event_id}, queue=family.queue, **delay
         )
 

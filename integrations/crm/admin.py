@@ -5,12 +5,12 @@ from django.contrib import admin
 from django.contrib.admin.utils import flatten
 from django.db.models import Q
 
+from integrations.base import pipeline
 from integrations.base.admin import (
     CONNECTION_READONLY_FIELDS,
     ConnectionAdminMixin,
     SourceRowAdminMixin,
 )
-from integrations.crm import services
 from integrations.crm.models import CRMConnection, CRMDeal
 from invoices.admin import pretty_json
 from invoices.models import Invoice
@@ -18,7 +18,6 @@ from invoices.models import Invoice
 
 @admin.register(CRMConnection)
 class CRMConnectionAdmin(ConnectionAdminMixin, admin.ModelAdmin):
-    family_services = services
     list_display = (
         "__str__",
         "organization",
@@ -39,7 +38,7 @@ class CRMConnectionAdmin(ConnectionAdminMixin, admin.ModelAdmin):
     @admin.action(description="Sync now (won deals changed since the last sync)")
     def sync_now(self, request, queryset):
         for connection in queryset:
-            services.connection_sync_start(connection=connection)
+            pipeline.connection_sync_start(connection=connection)
         self.message_user(
             request, f"Queued {queryset.count()} syncs on the standard queue; see Sync runs."
         )
@@ -106,7 +105,7 @@ class CRMDealAdmin(SourceRowAdminMixin, admin.ModelAdmin):
         return pretty_json(row.line_items)
 
     def source_row_retry(self, row) -> bool:
-        return services.deal_retry(deal_row=row)
+        return pipeline.source_retry(row=row)
 
     @admin.action(description="Generate invoice (won deals without one)", permissions=["operate"])
     def generate_invoice(self, request, queryset):

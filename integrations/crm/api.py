@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from integrations.base import pipeline
 from integrations.base.api import (
     CONNECTION_READ_ONLY_FIELDS,
     BadGateway,
@@ -207,7 +208,6 @@ class ConnectionViewSet(ConnectionViewSetBase):
     """The organization's CRM connections. Secrets are write-only and never answered."""
 
     family_selectors = selectors
-    family_services = services
     serializer_class = CRMConnectionSerializer
     queryset = CRMConnection.objects.none()
 
@@ -270,7 +270,7 @@ class DealViewSet(SourceRowViewSetBase):
         return selectors.deal_list(organization=self.organization)
 
     def source_row_retry(self, row) -> bool:
-        return services.deal_retry(deal_row=row)
+        return pipeline.source_retry(row=row)
 
 
 class SyncRunViewSet(SyncRunViewSetBase):

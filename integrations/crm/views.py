@@ -15,7 +15,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.views import tenant_page
-from integrations.base import page_views
+from integrations.base import page_views, pipeline
 from integrations.base.connections import connection_settings_update
 from integrations.base.errors import ConnectorError
 from integrations.crm import page_selectors, services
@@ -113,7 +113,6 @@ class CRMConnectionPages(page_views.ConnectionPages):
     platform's pipelines); "Sync now" pulls the deals changed since the last sync."""
 
     family = "crm"
-    services = services
     rows_name = "deals"
 
     def sandbox_connection_create(self, **kwargs) -> CRMConnection:
@@ -126,7 +125,7 @@ class CRMConnectionPages(page_views.ConnectionPages):
     def sync(self, request, connection_id: UUID):
         page_views.require_operator(request, rows=self.rows_name)
         connection = self.connection_get(request, connection_id)
-        services.connection_sync_start(connection=connection)
+        pipeline.connection_sync_start(connection=connection)
         messages.success(request, "A sync was queued; the deals it finds appear under Deals.")
         return page_views.back_to(connection)
 
@@ -199,7 +198,7 @@ def deal_detail(request, deal_id: UUID):
         {
             **page_views.row_context("deal", row),
             "won_to_signed": row.signed_at - row.received_at if row.signed_at else None,
-            # What deal_retry can do: invoice a won deal without one, or re-drive its invoice.
+            # What source_retry can do: invoice a won deal without one, or re-drive its invoice.
             "can_generate": request.membership.can_operate and row.is_won and invoice is None,
             "can_retry": request.membership.can_operate and needs_attention,
         },
@@ -211,7 +210,7 @@ def deal_detail(request, deal_id: UUID):
 def deal_retry(request, deal_id: UUID):
     page_views.require_operator(request, rows="deals")
     row = _deal_get(request, deal_id)
-    if services.deal_retry(deal_row=row):
+    if pipeline.source_retry(row=row):
         messages.success(request, "Queued; this page shows the outcome when it is done.")
     else:
         messages.info(request, "Nothing to do: not won, or its invoice is on its way or done.")

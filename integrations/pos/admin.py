@@ -12,12 +12,12 @@ from django.contrib.admin.utils import flatten
 from django.db.models import Q
 from django.utils import timezone
 
+from integrations.base import pipeline
 from integrations.base.admin import (
     CONNECTION_READONLY_FIELDS,
     ConnectionAdminMixin,
     SourceRowAdminMixin,
 )
-from integrations.pos import services
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices import operations
 from invoices.admin import pretty_json
@@ -30,7 +30,6 @@ SYNC_NOW_WINDOW = timedelta(days=1)
 
 @admin.register(POSConnection)
 class POSConnectionAdmin(ConnectionAdminMixin, admin.ModelAdmin):
-    family_services = services
     list_display = (
         "__str__",
         "organization",
@@ -50,7 +49,7 @@ class POSConnectionAdmin(ConnectionAdminMixin, admin.ModelAdmin):
     def sync_now(self, request, queryset):
         end = timezone.now()
         for connection in queryset:
-            services.backfill_start(connection=connection, start=end - SYNC_NOW_WINDOW, end=end)
+            pipeline.backfill_start(connection=connection, start=end - SYNC_NOW_WINDOW, end=end)
         self.message_user(request, f"Started {queryset.count()} sync runs; see Sync runs.")
 
     @admin.action(description="Rotate webhook key (sandbox connections sign with the new one)")
@@ -147,7 +146,7 @@ class POSTransactionAdmin(SourceRowAdminMixin, admin.ModelAdmin):
         return pretty_json(row.items)
 
     def source_row_retry(self, row) -> bool:
-        return services.transaction_retry(transaction_row=row)
+        return pipeline.source_retry(row=row)
 
     @admin.action(
         description="Re-drive their invoices (back on the queue from the last step)",

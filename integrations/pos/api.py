@@ -6,6 +6,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 
+from integrations.base import pipeline
 from integrations.base.api import (
     CONNECTION_READ_ONLY_FIELDS,
     ConnectionSerializerBase,
@@ -21,7 +22,7 @@ from integrations.base.api import (
     connection_action_schemas,
     signing_secret_field,
 )
-from integrations.pos import selectors, services
+from integrations.pos import selectors
 from integrations.pos.models import POSConnection, POSTransaction
 
 # --- Serializers ---------------------------------------------------------------------------------
@@ -127,7 +128,6 @@ class ConnectionViewSet(ConnectionViewSetBase):
     """The organization's POS connections. Secrets are write-only and never answered."""
 
     family_selectors = selectors
-    family_services = services
     serializer_class = ConnectionSerializer
     queryset = POSConnection.objects.none()
 
@@ -168,7 +168,7 @@ class TransactionViewSet(SourceRowViewSetBase):
         return selectors.transaction_list(organization=self.organization)
 
     def source_row_retry(self, row) -> bool:
-        return services.transaction_retry(transaction_row=row)
+        return pipeline.source_retry(row=row)
 
 
 class SyncRunViewSet(SyncRunViewSetBase):

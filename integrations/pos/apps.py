@@ -9,22 +9,14 @@ class POSConfig(AppConfig):
     def ready(self):
         from integrations.base import families
         from integrations.pos.models import POSConnection
-        from integrations.pos.tasks import event_process_task
-        from invoices.signals import invoice_stage_reached
+        from integrations.pos.pipeline import POSAdapter
 
         families.register(
             families.Family(
                 name="pos",
                 connection_model=POSConnection,
                 queue="realtime",
-                process_event_task=event_process_task,
+                adapter=POSAdapter(),
                 card_settings_form="integrations.pos.views.ConnectionSettingsForm",
             )
         )
-        invoice_stage_reached.connect(_stage_recorded, dispatch_uid="pos-invoice-stage")
-
-
-def _stage_recorded(sender, *, invoice, stage, at, **kwargs):
-    from integrations.pos import services
-
-    services.invoice_stage_recorded(invoice=invoice, stage=stage, at=at)

@@ -19,9 +19,9 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
 from accounts.views import tenant_page
-from integrations.base import page_views
+from integrations.base import page_views, pipeline
 from integrations.base.connections import connection_settings_update
-from integrations.pos import page_selectors, services
+from integrations.pos import page_selectors
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices.models import Invoice
 
@@ -120,7 +120,6 @@ class POSConnectionPages(page_views.ConnectionPages):
     """POS connections' settings are edited on their card; "Sync now" back-fills the last day."""
 
     family = "pos"
-    services = services
     rows_name = "transactions"
 
     def sandbox_account_name(self, connection: POSConnection) -> str:
@@ -144,7 +143,7 @@ class POSConnectionPages(page_views.ConnectionPages):
         page_views.require_operator(request, rows=self.rows_name)
         connection = self.connection_get(request, connection_id)
         now = timezone.now()
-        run = services.backfill_start(connection=connection, start=now - SYNC_NOW_WINDOW, end=now)
+        run = pipeline.backfill_start(connection=connection, start=now - SYNC_NOW_WINDOW, end=now)
         return redirect("pos:sync_run", sync_run_id=run.pk)
 
 
@@ -201,7 +200,7 @@ def transaction_detail(request, transaction_id: UUID):
 def transaction_retry(request, transaction_id: UUID):
     page_views.require_operator(request, rows="transactions")
     row = _transaction_get(request, transaction_id)
-    if services.transaction_retry(transaction_row=row):
+    if pipeline.source_retry(row=row):
         messages.success(request, "Queued again; this page shows the outcome when it is done.")
     else:
         messages.info(request, "Nothing to retry: its invoice is on its way or done.")

@@ -63,4 +63,17 @@ SCHEDULE: tuple[ScheduleEntry, ...] = (
         every_seconds=60,
         queue="standard",
     ),
+    ScheduleEntry(
+        name="erp: re-enqueue stuck events and documents",
+        task="erp.sweep",
+        every_seconds=15,
+        queue="standard",
+    ),
+    # An ERP may send no webhooks: its changes are pulled on each connection's schedule.
+    ScheduleEntry(
+        name="erp: incremental sync of the connections that are due",
+        task="erp.sync_due",
+        every_seconds=60,
+        queue="standard",
+    ),
 )

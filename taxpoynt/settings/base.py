@@ -177,6 +177,8 @@ SPECTACULAR_SETTINGS = {
         "SyncRunKindEnum": "integrations.base.models.SyncRun.Kind",
         "CRMDealStatusEnum": "integrations.crm.models.CRMDeal.Status",
         "InvitationStatusEnum": "accounts.models.Invitation.Status",
+        "ERPDocumentStatusEnum": "integrations.erp.models.ERPDocument.Status",
+        "ERPDocumentKindEnum": "integrations.erp.models.ERPDocument.Kind",
     },
 }
 

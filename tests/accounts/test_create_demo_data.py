@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from accounts.api_tokens.models import ApiToken
 from accounts.models import Organization
+from integrations.base.connections import connector_for
 from integrations.crm.models import CRMConnection
-from integrations.crm.services import connector_for
 from invoices.models import FirsSandboxCredential
 
 

@@ -10,21 +10,21 @@ import requests
 from playwright.sync_api import expect
 
 from accounts.models import Membership
+from integrations.base import pipeline
 from integrations.base.models import InboundEvent, SyncRun
-from integrations.crm import services as crm_services
+from integrations.base.tasks import family_tasks
 from integrations.crm.hubspot.sandbox_models import HubSpotSandboxPortal
 from integrations.crm.models import CRMConnection, CRMDeal
-from integrations.crm.tasks import (
-    backfill_task,
-    connection_sync_task,
-    deal_invoice_task,
-    event_process_task,
-)
 from invoices import services as invoice_services
 from invoices.models import Invoice
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory
 from tests.integrations.crm.support import BUYER_TIN, deal_move, sandbox_deal, signed
 from tests.pages.browser_support import SCREENSHOTS
+
+backfill_task = family_tasks("crm").backfill
+connection_sync_task = family_tasks("crm").sync_connection
+deal_invoice_task = family_tasks("crm").invoice_source
+event_process_task = family_tasks("crm").process_event
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -95,7 +95,7 @@ def test_a_deal_won_in_hubspot_becomes_a_signed_invoice_on_the_pages(
     assert delivered.json() == {"stored": 1, "duplicates": 0}
     event = InboundEvent.objects.get(connection_id=connection.pk)
     assert published == [("crm.process_event", {"event_id": event.pk})]
-    assert crm_services.event_process(event_id=event.pk, claim_token="t") == "processed"
+    assert pipeline.event_process(family="crm", event_id=event.pk, claim_token="t") == "processed"
     row = CRMDeal.objects.select_related("invoice").get(external_deal_id=str(deal.pk))
     assert row.invoice.status == Invoice.Status.CONFIRMED, row.invoice.problems
     assert row.signed_at is not None
@@ -150,7 +150,7 @@ def test_a_deal_won_in_hubspot_becomes_a_signed_invoice_on_the_pages(
     hubspot.get_by_role("button", name="Start back-fill").click()
     expect(page.get_by_text("Waiting for a worker.")).to_be_visible()
     run = SyncRun.objects.get(family="crm")
-    assert crm_services.backfill_run(sync_run_id=run.pk) == SyncRun.Status.SUCCEEDED
+    assert pipeline.backfill_run(sync_run_id=run.pk) == SyncRun.Status.SUCCEEDED
     expect(page.get_by_role("status")).to_have_text(re.compile(r"Finished: \d+ deals? pulled"))
     expect(page.locator("#sync-run-progress")).not_to_have_attribute("hx-trigger", "every 1s")
     _shot(page, "sync_run")

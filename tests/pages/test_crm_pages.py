@@ -18,13 +18,17 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from integrations.base.models import SyncRun
+from integrations.base.tasks import family_tasks
 from integrations.crm import views as crm_views
 from integrations.crm.models import CRMConnection, CRMDeal
-from integrations.crm.tasks import backfill_task, connection_sync_task, deal_invoice_task
 from invoices.models import Invoice, InvoiceStatusChange
 from invoices.tasks import invoice_advance
 from tests.factories import CRMConnectionFactory, CRMDealFactory, InvoiceFactory
 from tests.integrations.crm.support import hubspot_connection
+
+backfill_task = family_tasks("crm").backfill
+connection_sync_task = family_tasks("crm").sync_connection
+deal_invoice_task = family_tasks("crm").invoice_source
 
 pytestmark = pytest.mark.django_db
 

@@ -12,17 +12,21 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import Membership
+from integrations.base import pipeline
 from integrations.base.canonical import SaleKind
 from integrations.base.models import InboundEvent, SyncRun
-from integrations.pos import services as pos_services
+from integrations.base.tasks import family_tasks
 from integrations.pos.models import POSConnection, POSTransaction
-from integrations.pos.tasks import backfill_task, event_process_task, transaction_invoice_task
 from invoices import services as invoice_services
 from invoices.models import Invoice
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory
 from tests.integrations.pos.support import completed_order, order_event, signed
 from tests.invoices.pipeline_support import pos_sale
 from tests.pages.browser_support import SCREENSHOTS
+
+backfill_task = family_tasks("pos").backfill
+event_process_task = family_tasks("pos").process_event
+transaction_invoice_task = family_tasks("pos").invoice_source
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -92,7 +96,7 @@ def test_a_sale_goes_from_the_till_to_a_signed_invoice_on_the_pages(
     assert delivered.json() == {"stored": 1, "duplicates": 0}
     event = InboundEvent.objects.get(connection_id=connection.pk)
     assert published == [("pos.process_event", {"event_id": event.pk})]
-    assert pos_services.event_process(event_id=event.pk, claim_token="t") == "processed"
+    assert pipeline.event_process(family="pos", event_id=event.pk, claim_token="t") == "processed"
     sale = POSTransaction.objects.get(external_transaction_id=order["id"])
     assert sale.invoice.status == Invoice.Status.CONFIRMED, sale.invoice.problems
     row = page.locator(f"#monitor-{sale.pk}")
@@ -135,8 +139,8 @@ def test_a_sale_goes_from_the_till_to_a_signed_invoice_on_the_pages(
         original_external_id="sq-order-9",
         occurred_at=timezone.now(),
     )
-    failed = pos_services.transaction_record(
-        connection=connection, sale=refund, received_at=timezone.now()
+    failed = pipeline.source_record(
+        connection=connection, record=refund, received_at=timezone.now()
     )
     assert failed.status == POSTransaction.Status.FAILED
     _nav(page, "Transactions")
@@ -149,16 +153,16 @@ def test_a_sale_goes_from_the_till_to_a_signed_invoice_on_the_pages(
         page.get_by_text("Refund of sq-order-9, a sale with no invoice here yet")
     ).to_be_visible()
     _shot(page, "transaction_failed")
-    pos_services.transaction_record(
+    pipeline.source_record(
         connection=connection,
-        sale=dataclasses.replace(pos_sale(9), occurred_at=timezone.now()),
+        record=dataclasses.replace(pos_sale(9), occurred_at=timezone.now()),
         received_at=timezone.now(),
         advance_with="t",
     )
     page.get_by_role("button", name="Retry").click()
     expect(page.get_by_text("Queued again")).to_be_visible()
     assert published[-1] == ("pos.invoice_transaction", {"transaction_id": str(failed.pk)})
-    pos_services.transaction_invoice_again(transaction_id=failed.pk, claim_token="t")
+    pipeline.source_invoice_again(family="pos", source_id=failed.pk, claim_token="t")
     page.reload()
     expect(page.locator(".page-head .badge").first).to_have_text("Invoiced")
     expect(page.get_by_text("Invoice: Confirmed")).to_be_visible()
@@ -178,7 +182,7 @@ def test_a_sale_goes_from_the_till_to_a_signed_invoice_on_the_pages(
     page.get_by_role("button", name=re.compile("^Sync now")).click()
     expect(page.get_by_text("Waiting for a worker.")).to_be_visible()
     run = SyncRun.objects.get()
-    assert pos_services.backfill_run(sync_run_id=run.pk) == SyncRun.Status.SUCCEEDED
+    assert pipeline.backfill_run(sync_run_id=run.pk) == SyncRun.Status.SUCCEEDED
     expect(page.get_by_role("status")).to_have_text(re.compile(r"Finished: \d+ sales? pulled"))
     expect(page.locator("#sync-run-progress")).not_to_have_attribute("hx-trigger", "every 1s")
     _shot(page, "sync_run")

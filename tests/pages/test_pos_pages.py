@@ -16,11 +16,14 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from integrations.base.models import SyncRun
+from integrations.base.tasks import family_tasks
 from integrations.pos import views as pos_views
 from integrations.pos.models import POSConnection, POSTransaction
-from integrations.pos.tasks import backfill_task, transaction_invoice_task
 from invoices.models import Invoice, InvoiceStatusChange
 from tests.factories import InvoiceFactory, POSConnectionFactory, POSTransactionFactory
+
+backfill_task = family_tasks("pos").backfill
+transaction_invoice_task = family_tasks("pos").invoice_source
 
 pytestmark = pytest.mark.django_db
 

@@ -4,11 +4,14 @@ deals filter by what needs attention, and actions call the services and report c
 import pytest
 from django.contrib import admin
 
+from integrations.base.tasks import family_tasks
 from integrations.crm.models import CRMConnection
-from integrations.crm.tasks import connection_sync_task, deal_invoice_task
 from invoices import services as invoice_services
 from invoices.models import Invoice
 from tests.factories import CRMConnectionFactory, CRMDealFactory, InvoiceFactory
+
+connection_sync_task = family_tasks("crm").sync_connection
+deal_invoice_task = family_tasks("crm").invoice_source
 
 pytestmark = pytest.mark.django_db
 

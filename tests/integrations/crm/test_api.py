@@ -6,7 +6,7 @@ in tests/integrations/base/test_family_api.py."""
 import pytest
 
 from accounts.api_tokens.services import api_token_create
-from integrations.crm.tasks import backfill_task, deal_invoice_task
+from integrations.base.tasks import family_tasks
 from invoices.models import Invoice
 from tests.factories import (
     CRMConnectionFactory,
@@ -15,6 +15,9 @@ from tests.factories import (
     MembershipFactory,
 )
 from tests.integrations.crm.support import hubspot_connection
+
+backfill_task = family_tasks("crm").backfill
+deal_invoice_task = family_tasks("crm").invoice_source
 
 pytestmark = pytest.mark.django_db
 

@@ -11,10 +11,11 @@ import requests
 from django.core.cache import cache
 from django.utils import timezone
 
-from integrations.base import connections
+from integrations.base import connections, pipeline
 from integrations.base.errors import RateLimited
 from integrations.base.events import RetryLater
 from integrations.base.models import InboundEvent, SyncRun
+from integrations.base.tasks import family_tasks
 from integrations.crm import services
 from integrations.crm.hubspot import connector as hubspot_connector
 from integrations.crm.hubspot import sandbox as hubspot_sandbox
@@ -22,7 +23,6 @@ from integrations.crm.hubspot.client import HubSpotClient
 from integrations.crm.hubspot.sandbox import sandbox_portal_create
 from integrations.crm.hubspot.sandbox_models import HubSpotSandboxPortal, HubSpotSandboxToken
 from integrations.crm.models import CRMConnection, CRMDeal
-from integrations.crm.tasks import backfill_task, deal_invoice_task, event_process_task
 from invoices.firs.client import SharedCircuitBreaker
 from invoices.firs.sandbox import FAULTS_CACHE_KEY
 from invoices.models import Invoice, InvoiceLine, InvoiceParty
@@ -39,6 +39,10 @@ from tests.integrations.crm.support import (
     stored,
 )
 from tests.invoices.pipeline_support import sandbox_organization
+
+backfill_task = family_tasks("crm").backfill
+deal_invoice_task = family_tasks("crm").invoice_source
+event_process_task = family_tasks("crm").process_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,7 +71,7 @@ def published(monkeypatch):
 
 
 def _process(event, token="task-1"):
-    status = services.event_process(event_id=event.pk, claim_token=token)
+    status = pipeline.event_process(family="crm", event_id=event.pk, claim_token=token)
     event.refresh_from_db()
     return status
 
@@ -138,7 +142,7 @@ def test_back_and_forth_and_webhook_plus_sync_give_one_invoice(connection, publi
         object_id=str(deal.pk),
         body={"properties": {"dealname": "Renamed after invoicing"}},
     )
-    assert services.connection_sync(connection_id=connection.pk) == "synced"
+    assert pipeline.connection_sync(family="crm", connection_id=connection.pk) == "synced"
 
     row = _deal_row()
     assert Invoice.objects.count() == 1 and CRMDeal.objects.count() == 1
@@ -190,7 +194,7 @@ def test_a_deals_stage_moves_waiting_together_cost_one_fetch(connection, monkeyp
 def test_a_deal_the_sync_finds_first_is_not_invoiced_again_by_its_webhook(connection, published):
     deal = sandbox_deal(connection, stage="closedwon")
 
-    assert services.connection_sync(connection_id=connection.pk) == "synced"
+    assert pipeline.connection_sync(family="crm", connection_id=connection.pk) == "synced"
     row = _deal_row()
     assert row.invoice is not None
     assert [name for name, _, queue in published] == ["invoices.advance"]
@@ -220,7 +224,7 @@ def test_the_sync_searches_again_from_the_last_change_past_the_result_cap(
         for _ in range(9)
     ]
 
-    assert services.connection_sync(connection_id=connection.pk) == "synced"
+    assert pipeline.connection_sync(family="crm", connection_id=connection.pk) == "synced"
 
     recorded = set(CRMDeal.objects.values_list("external_deal_id", flat=True))
     assert recorded == {str(deal.pk) for deal in deals}
@@ -292,33 +296,9 @@ def test_a_private_app_token_is_used_as_it_is_and_never_refreshed(connection):
     assert connection.token_expires_at is None
 
     assert connections.connection_tokens_refresh(connection=connection, force=True) is False
-    services.connection_test(connection=connection)
+    pipeline.connection_test(connection=connection)
     connection.refresh_from_db()
     assert connection.health == "connected"
-
-
-def test_an_unreachable_platform_leaves_the_event_pending_for_a_retry(connection):
-    event = stored(connection, deal_move(connection, sandbox_deal(connection), "closedwon"))
-    CRMConnection.objects.filter(pk=connection.pk).update(
-        base_url="http://127.0.0.1:9/sandbox/hubspot"
-    )
-
-    with pytest.raises(RetryLater):
-        _process(event)
-    event.refresh_from_db()
-    assert (event.status, event.attempts) == ("pending", 1)
-
-
-def test_a_revoked_token_fails_the_event_and_the_connection(connection):
-    event = stored(connection, deal_move(connection, sandbox_deal(connection), "closedwon"))
-    HubSpotSandboxPortal.objects.filter(hub_id=int(connection.account_id)).update(
-        private_app_token="pat-na1-rotated"
-    )
-
-    assert _process(event) == "failed"
-    assert "401" in event.error
-    connection.refresh_from_db()
-    assert connection.health == "failing"
 
 
 def test_an_unreadable_deal_fails_its_event_but_not_the_connection(connection):
@@ -348,39 +328,6 @@ def test_an_unreadable_deal_fails_its_event_but_not_the_connection(connection):
     assert connection.health == "connected"
 
 
-def test_a_crash_between_commit_and_publish_is_recovered_by_the_sweeper(
-    connection, published, settings
-):
-    """F3: the event is stored and acknowledged, but its task was never published."""
-    settings.INTEGRATIONS_SWEEP_AFTER_SECONDS = 0
-    event = stored(connection, deal_move(connection, sandbox_deal(connection), "closedwon"))
-
-    assert services.crm_sweep() == {"events": 1, "deals": 0}
-    assert published == [("crm.process_event", {"event_id": event.pk}, "standard")]
-    _process(event)
-    assert _deal_row().invoice.status == Invoice.Status.CONFIRMED
-    assert services.crm_sweep() == {"events": 0, "deals": 0}
-
-
-def test_a_won_deal_left_without_its_invoice_is_invoiced_by_the_sweeper(
-    connection, published, settings
-):
-    settings.INTEGRATIONS_SWEEP_AFTER_SECONDS = 0
-    _process(stored(connection, deal_move(connection, sandbox_deal(connection), "closedwon")))
-    row = _deal_row()
-    # As if the worker died after storing the row and before creating the invoice.
-    Invoice.objects.all().delete()
-    CRMDeal.objects.filter(pk=row.pk).update(status="pending", invoice=None, signed_at=None)
-
-    assert services.crm_sweep() == {"events": 0, "deals": 1}
-    assert published[-1] == ("crm.invoice_deal", {"deal_id": str(row.pk)}, "standard")
-    assert services.deal_invoice_again(deal_id=row.pk, claim_token="t") == "invoiced"
-
-    row = _deal_row()
-    assert row.invoice.status == Invoice.Status.CONFIRMED
-    assert row.invoice.payable_amount == Decimal("569750.00")
-
-
 def test_a_backfill_records_the_won_deals_of_its_window_on_the_batch_queue(
     connection, published, monkeypatch
 ):
@@ -391,12 +338,12 @@ def test_a_backfill_records_the_won_deals_of_its_window_on_the_batch_queue(
     start = timezone.now() - timedelta(seconds=1)
     won = sandbox_deal(connection, stage="closedwon")
     sandbox_deal(connection)  # open: not pulled
-    run = services.backfill_start(
+    run = pipeline.backfill_start(
         connection=connection, start=start, end=timezone.now() + timedelta(seconds=1)
     )
     assert queued == [({"sync_run_id": str(run.pk)}, "batch")]
 
-    assert services.backfill_run(sync_run_id=run.pk) == SyncRun.Status.SUCCEEDED
+    assert pipeline.backfill_run(sync_run_id=run.pk) == SyncRun.Status.SUCCEEDED
 
     run.refresh_from_db()
     assert (run.status, run.rows, run.errors, run.pages) == ("succeeded", 1, 0, 1)
@@ -451,7 +398,7 @@ def test_connecting_through_oauth_refreshes_the_30_minute_token_before_it_expire
     first_token = json.loads(connection.credentials_encrypted)["access_token"]
 
     # More than the 5-minute margin left: used as it is.
-    services.connection_test(connection=connection)
+    pipeline.connection_test(connection=connection)
     connection.refresh_from_db()
     assert json.loads(connection.credentials_encrypted)["access_token"] == first_token
 
@@ -459,7 +406,7 @@ def test_connecting_through_oauth_refreshes_the_30_minute_token_before_it_expire
         token_expires_at=timezone.now() + timedelta(minutes=4)
     )
     connection.refresh_from_db()
-    services.connection_test(connection=connection)
+    pipeline.connection_test(connection=connection)
     connection.refresh_from_db()
     assert json.loads(connection.credentials_encrypted)["access_token"] != first_token
     assert connection.token_expires_at - timezone.now() > timedelta(minutes=29)
@@ -470,32 +417,11 @@ def test_connecting_through_oauth_refreshes_the_30_minute_token_before_it_expire
     assert refresh.revoked_at is not None
 
 
-def test_connections_are_synced_on_their_own_schedule(connection, monkeypatch):
-    from integrations.crm.tasks import connection_sync_task
-
-    queued = []
-    monkeypatch.setattr(
-        connection_sync_task, "apply_async", lambda *, kwargs, queue: queued.append(kwargs)
-    )
-    assert services.connections_sync_due() == 1
-    CRMConnection.objects.filter(pk=connection.pk).update(
-        last_sync_at=timezone.now(), sync_every_minutes=5
-    )
-    assert services.connections_sync_due() == 0
-    CRMConnection.objects.filter(pk=connection.pk).update(
-        last_sync_at=timezone.now() - timedelta(minutes=5)
-    )
-    assert services.connections_sync_due() == 1
-    CRMConnection.objects.filter(pk=connection.pk).update(sync_every_minutes=0)
-    assert services.connections_sync_due() == 0
-    assert queued == [{"connection_id": str(connection.pk)}] * 2
-
-
 def test_a_sync_is_recorded_as_an_incremental_run(connection, published):
     for _ in range(2):
         sandbox_deal(connection, stage="closedwon")
 
-    assert services.connection_sync(connection_id=connection.pk) == "synced"
+    assert pipeline.connection_sync(family="crm", connection_id=connection.pk) == "synced"
 
     run = SyncRun.objects.get()
     connection.refresh_from_db()
@@ -511,7 +437,7 @@ def test_a_sync_that_cannot_reach_hubspot_is_a_failed_run_and_moves_nothing(conn
         base_url="http://127.0.0.1:9/sandbox/hubspot"
     )
 
-    assert services.connection_sync(connection_id=connection.pk) == "failed"
+    assert pipeline.connection_sync(family="crm", connection_id=connection.pk) == "failed"
 
     run = SyncRun.objects.get()
     assert (run.kind, run.status, run.errors, run.rows) == ("incremental", "failed", 1, 0)
@@ -519,23 +445,3 @@ def test_a_sync_that_cannot_reach_hubspot_is_a_failed_run_and_moves_nothing(conn
     connection.refresh_from_db()
     assert connection.sync_cursor == "" and connection.last_sync_at is None
     assert not CRMDeal.objects.exists()
-
-
-def test_old_incremental_runs_are_pruned_and_back_fills_kept(connection, settings):
-    settings.SYNC_RUNS_KEEP_DAYS = 14
-    made = {}
-    for kind, age in (("incremental", 15), ("incremental", 13), ("backfill", 30)):
-        run = SyncRun.objects.create(
-            family="crm",
-            platform="hubspot",
-            connection_id=connection.pk,
-            organization=connection.organization,
-            kind=kind,
-        )
-        SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(days=age))
-        made[(kind, age)] = run.pk
-
-    assert services.incremental_runs_prune() == 1
-
-    kept = set(SyncRun.objects.values_list("pk", flat=True))
-    assert kept == {made[("incremental", 13)], made[("backfill", 30)]}

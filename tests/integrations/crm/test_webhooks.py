@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from integrations.base import events as event_services
+from integrations.base import pipeline
 from integrations.base.models import InboundEvent, QuarantinedDelivery
-from integrations.crm import services
+from integrations.base.tasks import family_tasks
 from integrations.crm.hubspot.signatures import hubspot_signed_headers
 from integrations.crm.models import CRMDeal
-from integrations.crm.tasks import event_process_task
 from tests.integrations.crm.support import (
     deal_event,
     hubspot_connection,
@@ -20,6 +20,8 @@ from tests.integrations.crm.support import (
     sandbox_deal,
     signed,
 )
+
+event_process_task = family_tasks("crm").process_event
 
 SITE = "http://testserver"
 
@@ -191,7 +193,7 @@ def test_an_inactive_connections_event_waits_and_makes_no_deal(client, published
 
     assert _post(client, connection, body, headers).status_code == 200
     assert published == []
-    assert services.event_process(event_id=InboundEvent.objects.get().pk) == (
+    assert pipeline.event_process(family="crm", event_id=InboundEvent.objects.get().pk) == (
         "waiting for an active connection"
     )
 

@@ -5,9 +5,9 @@ back-fills, rows and roles) is in tests/integrations/base/test_family_api.py."""
 import pytest
 
 from accounts.api_tokens.services import api_token_create
+from integrations.base.tasks import family_tasks
 from integrations.pos.api import ConnectionSerializer
 from integrations.pos.models import POSConnection
-from integrations.pos.tasks import backfill_task
 from invoices.models import Invoice
 from tests.factories import (
     InvoiceFactory,
@@ -15,6 +15,8 @@ from tests.factories import (
     POSConnectionFactory,
     POSTransactionFactory,
 )
+
+backfill_task = family_tasks("pos").backfill
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from integrations.base import pipeline
 from integrations.base.models import InboundEvent, SyncRun
-from integrations.pos import services
 from integrations.pos.models import POSTransaction
 from integrations.pos.square.connector import SquareConnector
 from integrations.pos.square.traffic import orders_backfill
@@ -44,13 +44,13 @@ def test_a_backfill_pulls_every_completed_order_once_with_progress(connection, e
         end=now - timedelta(days=1),
         seed=3,
     )
-    run = services.backfill_start(connection=connection, start=now - timedelta(days=90), end=now)
+    run = pipeline.backfill_start(connection=connection, start=now - timedelta(days=90), end=now)
 
-    assert services.backfill_run(sync_run_id=run.pk, page_budget=2) == "running"
+    assert pipeline.backfill_run(sync_run_id=run.pk, page_budget=2) == "running"
     run.refresh_from_db()
     assert (run.pages, run.rows, run.status) == (2, 50, "running") and run.cursor
 
-    assert services.backfill_run(sync_run_id=run.pk) == "succeeded"
+    assert pipeline.backfill_run(sync_run_id=run.pk) == "succeeded"
     run.refresh_from_db()
     assert (run.pages, run.rows, run.errors, run.status) == (5, 110, 0, "succeeded")
     assert POSTransaction.objects.count() == 110
@@ -68,15 +68,15 @@ def test_a_backfill_lets_live_sales_go_first_before_each_row(connection, enqueue
         end=now - timedelta(days=1),
         seed=4,
     )
-    run = services.backfill_start(connection=connection, start=now - timedelta(days=11), end=now)
+    run = pipeline.backfill_start(connection=connection, start=now - timedelta(days=11), end=now)
     rows_before_each_wait = []
     monkeypatch.setattr(
-        services,
+        pipeline,
         "batch_wait_for_realtime",
         lambda: rows_before_each_wait.append(POSTransaction.objects.count()) or 0.0,
     )
 
-    assert services.backfill_run(sync_run_id=run.pk) == "succeeded"
+    assert pipeline.backfill_run(sync_run_id=run.pk) == "succeeded"
     assert rows_before_each_wait == list(range(60))
     assert Invoice.objects.count() == 60
 
@@ -103,11 +103,11 @@ def test_backfill_and_live_webhooks_overlapping_give_one_invoice_per_sale(connec
         payload=envelope,
         received_at=now,
     )
-    services.event_process(event_id=event.pk)
+    pipeline.event_process(family="pos", event_id=event.pk)
 
     for _ in range(2):
-        run = services.backfill_start(connection=connection, start=now - timedelta(days=4), end=now)
-        services.backfill_run(sync_run_id=run.pk)
+        run = pipeline.backfill_start(connection=connection, start=now - timedelta(days=4), end=now)
+        pipeline.backfill_run(sync_run_id=run.pk)
 
     assert POSTransaction.objects.count() == 30
     assert Invoice.objects.count() == 30
@@ -117,4 +117,4 @@ def test_backfill_and_live_webhooks_overlapping_give_one_invoice_per_sale(connec
 def test_a_backfill_window_must_be_ordered(connection):
     now = timezone.now()
     with pytest.raises(ValueError, match="before its end"):
-        services.backfill_start(connection=connection, start=now, end=now)
+        pipeline.backfill_start(connection=connection, start=now, end=now)

@@ -3,8 +3,8 @@ exactly one transaction and one invoice per sale. (`make bench` runs it at full 
 
 import pytest
 
+from integrations.base import pipeline
 from integrations.base.models import InboundEvent
-from integrations.pos import services
 from integrations.pos.models import POSTransaction
 from integrations.pos.square.signatures import SIGNATURE_HEADER, square_signature
 from integrations.pos.square.traffic import sales_deliveries
@@ -53,10 +53,10 @@ def test_duplicated_and_shuffled_deliveries_give_one_invoice_per_sale(
     assert InboundEvent.objects.count() == made.events
     # Process in the shuffled order the events were stored in, as workers would.
     for event_id in InboundEvent.objects.order_by("received_at", "id").values_list("id", flat=True):
-        services.event_process(event_id=event_id)
+        pipeline.event_process(family="pos", event_id=event_id)
     # A refund whose sale's events came later is retried, as the sweeper would.
     for row in POSTransaction.objects.filter(status=POSTransaction.Status.FAILED):
-        services.transaction_invoice_again(transaction_id=row.pk)
+        pipeline.source_invoice_again(family="pos", source_id=row.pk)
 
     sales = POSTransaction.objects.filter(kind="sale")
     refunds = POSTransaction.objects.filter(kind="refund")

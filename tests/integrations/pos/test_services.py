@@ -12,24 +12,24 @@ from django.core.cache import cache
 from django.db import connection as db
 from django.utils import timezone
 
+from integrations.base import pipeline
 from integrations.base.canonical import Line, Sale, SaleKind
 from integrations.base.errors import TransientConnectorError
 from integrations.base.events import RetryLater
 from integrations.base.models import InboundEvent
-from integrations.pos import services
+from integrations.base.tasks import family_tasks
 from integrations.pos.models import POSTransaction
+from integrations.pos.pipeline import POSAdapter
 from integrations.pos.square.client import SquareClient
-from integrations.pos.square.sandbox_models import SquareSandboxMerchant
-from integrations.pos.tasks import (
-    event_process_task,
-    partitions_ensure_task,
-    transaction_invoice_task,
-)
+from integrations.pos.tasks import partitions_ensure_task
 from invoices.firs.client import SharedCircuitBreaker
 from invoices.firs.sandbox import FAULTS_CACHE_KEY
 from invoices.models import Invoice
 from taxpoynt.lib.partitions import monthly_partitions_ensure
 from tests.integrations.pos.support import completed_order, order_event, square_connection
+
+event_process_task = family_tasks("pos").process_event
+transaction_invoice_task = family_tasks("pos").invoice_source
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,7 +67,7 @@ def _stored(connection, envelope) -> InboundEvent:
 
 
 def _process(event, token="task-1"):
-    status = services.event_process(event_id=event.pk, claim_token=token)
+    status = pipeline.event_process(family="pos", event_id=event.pk, claim_token=token)
     event.refresh_from_db()
     return status
 
@@ -138,7 +138,7 @@ def test_an_event_of_a_sale_in_hand_elsewhere_waits_without_asking_the_platform(
     with _sale_held_elsewhere(connection, order["id"]):
         with pytest.raises(RetryLater) as waiting:
             _process(second, token="task-2")
-        assert waiting.value.delay == services.SIBLING_EVENT_WAIT_SECONDS
+        assert waiting.value.delay == pipeline.SIBLING_EVENT_WAIT_SECONDS
         assert fetched == [] and second.status == "pending"
         # Its holder finishes while this one waits: the lock goes with its session.
     assert _process(first, token="task-1") == "processed"
@@ -249,8 +249,8 @@ def test_a_refund_becomes_a_credit_note_of_the_sale(connection):
         original_external_id=order["id"],
     )
 
-    row = services.transaction_record(
-        connection=connection, sale=refund, received_at=timezone.now(), advance_with="t"
+    row = pipeline.source_record(
+        connection=connection, record=refund, received_at=timezone.now(), advance_with="t"
     )
 
     assert row.kind == "refund", row.processing_errors
@@ -271,74 +271,11 @@ def test_a_refund_of_an_unknown_sale_waits_for_an_operator(connection):
         original_external_id="NEVER-SEEN",
     )
 
-    row = services.transaction_record(
-        connection=connection, sale=refund, received_at=timezone.now()
-    )
+    row = pipeline.source_record(connection=connection, record=refund, received_at=timezone.now())
 
     assert row.status == POSTransaction.Status.FAILED
     assert "NEVER-SEEN" in row.processing_errors["error_message"]
     assert row.invoice is None
-
-
-def test_a_crash_between_commit_and_publish_is_recovered_by_the_sweeper(
-    connection, published, settings
-):
-    """F3: the event is stored and acknowledged, but its task was never published."""
-    settings.INTEGRATIONS_SWEEP_AFTER_SECONDS = 0
-    order = completed_order(connection)
-    event = _stored(connection, order_event(connection, order))
-
-    assert services.pos_sweep() == {"events": 1, "transactions": 0}
-    assert published == [("pos.process_event", {"event_id": event.pk})]
-    _process(event)
-    assert POSTransaction.objects.get().invoice.status == Invoice.Status.CONFIRMED
-    assert services.pos_sweep() == {"events": 0, "transactions": 0}
-
-
-def test_a_transaction_left_without_its_invoice_is_invoiced_by_the_sweeper(
-    connection, published, settings
-):
-    settings.INTEGRATIONS_SWEEP_AFTER_SECONDS = 0
-    order = completed_order(connection)
-    _process(_stored(connection, order_event(connection, order)))
-    row = POSTransaction.objects.get()
-    # As if the worker died after storing the row and before creating the invoice.
-    Invoice.objects.all().delete()
-    POSTransaction.objects.filter(pk=row.pk).update(
-        status="pending", invoice=None, invoice_generated=False
-    )
-
-    assert services.pos_sweep() == {"events": 0, "transactions": 1}
-    services.transaction_invoice_again(transaction_id=row.pk, claim_token="t")
-
-    row.refresh_from_db()
-    assert row.invoice.status == Invoice.Status.CONFIRMED
-    assert row.invoice.payable_amount == row.transaction_amount
-
-
-def test_an_unreachable_platform_leaves_the_event_pending_for_a_retry(connection):
-    order = completed_order(connection)
-    event = _stored(connection, order_event(connection, order))
-    connection.base_url = "http://127.0.0.1:9/sandbox/square"
-    connection.save()
-
-    with pytest.raises(RetryLater):
-        _process(event)
-    event.refresh_from_db()
-    assert event.status == "pending" and event.attempts == 1
-
-
-def test_a_revoked_token_fails_the_event_and_the_connection(connection):
-    order = completed_order(connection)
-    event = _stored(connection, order_event(connection, order))
-    SquareSandboxMerchant.objects.filter(merchant_id=connection.account_id).update(
-        access_token="rotated"
-    )
-
-    assert _process(event) == "failed"
-    assert "401" in event.error
-    connection.refresh_from_db()
-    assert connection.health == "failing"
 
 
 def test_transactions_of_three_months_land_in_three_partitions(connection):
@@ -349,9 +286,9 @@ def test_transactions_of_three_months_land_in_three_partitions(connection):
     )
     moments = [two_months_ago, now - timedelta(days=31), now, now + timedelta(days=3650)]
     for number, moment in enumerate(moments):
-        services._transaction_upsert(
+        POSAdapter().upsert(
             connection=connection,
-            sale=Sale(
+            record=Sale(
                 external_id=f"P-{number}",
                 occurred_at=moment,
                 currency="NGN",

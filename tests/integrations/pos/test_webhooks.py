@@ -5,8 +5,10 @@ deduplication, quarantine, the app endpoint) is in tests/contracts/test_webhook_
 import pytest
 
 from integrations.base.models import InboundEvent
-from integrations.pos.tasks import event_process_task
+from integrations.base.tasks import family_tasks
 from tests.integrations.pos.support import order_event, signed, square_connection
+
+event_process_task = family_tasks("pos").process_event
 
 SITE = "http://testserver"
 

@@ -1,0 +1,47 @@
+"""What an ERP connector adds to the base contract: turning events and change searches into
+posted documents."""
+
+from abc import abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from integrations.base.canonical import Document
+from integrations.base.connectors import BaseConnector, WebhookEvent
+
+
+@dataclass(frozen=True)
+class DocumentsPage:
+    """One page of a pull of documents, oldest change first.
+
+    ``modified_after`` and ``after_cursor`` say where the next page starts: the search's anchor
+    and the platform's cursor from it ("" starts the anchor's search afresh). ``has_more`` is
+    False once the search is exhausted; ``modified_after`` is then the next sync's anchor.
+    ``problems`` are the documents on the page that could not be mapped.
+    """
+
+    documents: list[Document]
+    modified_after: datetime
+    after_cursor: str
+    has_more: bool
+    records: int
+    problems: list[str] = field(default_factory=list)
+
+
+class ERPConnector(BaseConnector):
+    family = "erp"
+
+    @abstractmethod
+    def documents_for_event(self, event: WebhookEvent) -> list[Document]:
+        """The documents an event tells of, fetched from the platform now, with their lines,
+        taxes and buyer; a credit note after the invoice it corrects. Empty when the event
+        cannot change what is invoiced."""
+
+    def document_ids_for_event(self, event: WebhookEvent) -> list[str] | None:
+        """The platform ids of the documents an event is about, read from the event alone (no
+        HTTP), or None when that takes a fetch."""
+        return None
+
+    @abstractmethod
+    def documents_page(self, *, modified_after: datetime, after_cursor: str = "") -> DocumentsPage:
+        """Invoices and credit notes modified at or after ``modified_after``, one page at a
+        time, with their lines, taxes and buyer."""

@@ -1,0 +1,119 @@
+"""Tenant pages of the ERP: "Sync now" on its connections, the ERP dashboard and the documents.
+What the families' pages share (the Integrations page, the other connection actions, a sync
+run's progress) is in integrations.base.page_views, where the roles are told.
+
+Every read starts from the organization (integrations.erp.page_selectors), so another
+organization's object answers 404 exactly like a missing one.
+"""
+
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
+
+from accounts.views import tenant_page
+from integrations.base import page_views, pipeline
+from integrations.erp import page_selectors
+from integrations.erp.models import ERPDocument
+from invoices.models import Invoice
+
+PAGE_SIZE = 50
+
+
+class DocumentFilterForm(page_views.RowFilterForm):
+    family = "erp"
+
+    q = forms.CharField(
+        label="Search", required=False, max_length=255, help_text="Document id or number"
+    )
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), *ERPDocument.Status.choices], required=False
+    )
+    kind = forms.ChoiceField(choices=[("", "Any kind"), *ERPDocument.Kind.choices], required=False)
+    invoiced = forms.NullBooleanField(
+        widget=forms.Select(choices=[("", "Any"), ("true", "Invoiced"), ("false", "Not invoiced")])
+    )
+    failed = forms.NullBooleanField(
+        widget=forms.Select(choices=[("", "Any"), ("true", "Failed"), ("false", "Not failed")])
+    )
+
+
+class ERPConnectionPages(page_views.ConnectionPages):
+    """ERP connections pull their changes on a schedule; "Sync now" pulls them at once."""
+
+    family = "erp"
+    rows_name = "documents"
+
+    @method_decorator([tenant_page, require_POST])
+    def sync(self, request, connection_id: UUID):
+        page_views.require_operator(request, rows=self.rows_name)
+        connection = self.connection_get(request, connection_id)
+        pipeline.connection_sync_start(connection=connection)
+        messages.success(
+            request, "A sync was queued; the documents it finds appear under Documents."
+        )
+        return page_views.back_to(connection)
+
+
+connection_pages = ERPConnectionPages()
+
+dashboard = page_views.dashboard_view("erp/dashboard.html", page_selectors.dashboard)
+
+
+@tenant_page
+def document_list(request):
+    form = DocumentFilterForm(request.GET)
+    form.is_valid()  # filters by the valid fields; the form shows the others' errors
+    return page_views.list_page(
+        request,
+        form,
+        page_selectors.documents_filtered(
+            organization=request.organization, filters=form.cleaned_data
+        ),
+        ordered_by="received_at",
+        size=PAGE_SIZE,
+        name="documents",
+        templates=("erp/document_list.html", "erp/_document_results.html"),
+    )
+
+
+@tenant_page
+def document_detail(request, document_id: UUID):
+    row = _document_get(request, document_id)
+    invoice = row.invoice
+    needs_attention = invoice is not None and invoice.status == Invoice.Status.NEEDS_ATTENTION
+    return render(
+        request,
+        "erp/document_detail.html",
+        {
+            **page_views.row_context("document", row),
+            "posted_to_signed": row.signed_at - row.received_at if row.signed_at else None,
+            # What source_retry can do: invoice a posted document without one, or re-drive its
+            # invoice.
+            "can_generate": request.membership.can_operate and row.is_posted and invoice is None,
+            "can_retry": request.membership.can_operate and needs_attention,
+        },
+    )
+
+
+@tenant_page
+@require_POST
+def document_retry(request, document_id: UUID):
+    page_views.require_operator(request, rows="documents")
+    row = _document_get(request, document_id)
+    if pipeline.source_retry(row=row):
+        messages.success(request, "Queued; this page shows the outcome when it is done.")
+    else:
+        messages.info(request, "Nothing to do: not posted, or its invoice is on its way or done.")
+    return redirect("erp:document", document_id=row.pk)
+
+
+def _document_get(request, document_id: UUID) -> ERPDocument:
+    return page_views.found_or_404(
+        page_selectors.document_with_history,
+        organization=request.organization,
+        document_id=document_id,
+    )

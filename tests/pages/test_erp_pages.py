@@ -1,0 +1,104 @@
+"""The ERP tenant pages, served through the families' shared page classes: the dashboard, the
+documents (filters, a document with its own taxes, retry), a sync run, and "Sync now"."""
+
+import pytest
+from django.contrib.messages import get_messages
+
+from accounts.models import Membership
+from integrations.base.tasks import family_tasks
+from tests.factories import ERPConnectionFactory, ERPDocumentFactory, MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def connection_a(org_a, ledgerly):
+    return ERPConnectionFactory(organization=org_a)
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    sent = []
+    tasks = family_tasks("erp")
+    for task in (tasks.invoice_source, tasks.sync_connection):
+        monkeypatch.setattr(
+            task,
+            "apply_async",
+            lambda *, kwargs, queue, task=task: sent.append((task.name, kwargs, queue)),
+        )
+    return sent
+
+
+def _messages(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def test_the_dashboard_and_document_list_show_the_organizations_documents(
+    client_a, connection_a, org_b
+):
+    mine = ERPDocumentFactory(connection=connection_a, document_number="INV/2026/0042")
+    theirs = ERPDocumentFactory(
+        connection=ERPConnectionFactory(organization=org_b), document_number="INV/2026/0666"
+    )
+
+    assert client_a.get("/erp/").status_code == 200
+    listing = client_a.get("/erp/documents/").content.decode()
+    filtered = client_a.get("/erp/documents/?kind=credit_note").content.decode()
+
+    assert mine.document_number in listing and theirs.document_number not in listing
+    assert "No documents match." in filtered
+    assert client_a.get(f"/erp/documents/{theirs.pk}/").status_code == 404
+
+
+def test_a_document_page_shows_its_lines_and_the_taxes_the_erp_booked(client_a, connection_a):
+    row = ERPDocumentFactory(
+        connection=connection_a,
+        line_items=[
+            {
+                "name": "Consulting hour",
+                "quantity": "3",
+                "unit_price": "10.10",
+                "discount": "0",
+                "tax_rate": "7.5",
+                "hs_code": "6202",
+                "sku": "",
+            }
+        ],
+        taxes=[{"rate": "7.5", "taxable_amount": "30.30", "tax_amount": "2.28"}],
+    )
+
+    html = client_a.get(f"/erp/documents/{row.pk}/").content.decode()
+
+    assert "Consulting hour" in html and "2.28" in html and "30.30" in html
+    assert "Generate invoice" in html  # posted, no invoice yet: an owner may invoice it
+
+
+def test_retrying_a_posted_document_queues_its_invoice(
+    client_a, connection_a, queued, django_capture_on_commit_callbacks
+):
+    row = ERPDocumentFactory(connection=connection_a, status="failed")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_a.post(f"/erp/documents/{row.pk}/retry/", follow=True)
+
+    assert _messages(response) == ["Queued; this page shows the outcome when it is done."]
+    assert queued == [("erp.invoice_document", {"document_id": str(row.pk)}, "standard")]
+
+
+def test_sync_now_queues_a_sync_and_viewers_cannot(
+    client, client_a, org_a, connection_a, queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client_a.post(f"/integrations/erp/connections/{connection_a.pk}/sync/")
+    assert queued == [("erp.sync_connection", {"connection_id": str(connection_a.pk)}, "standard")]
+
+    viewer = MembershipFactory(organization=org_a, role=Membership.Role.VIEWER).user
+    client.force_login(viewer)
+    assert client.post(f"/integrations/erp/connections/{connection_a.pk}/sync/").status_code == 403
+    assert len(queued) == 1
+
+
+def test_the_integrations_page_lists_erp_as_coming_until_a_platform_is_registered(client_a):
+    html = client_a.get("/integrations/").content.decode()
+
+    assert html.count("Coming soon") == 1
