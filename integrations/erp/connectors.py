@@ -1,10 +1,11 @@
 """What an ERP connector adds to the base contract: turning events and change searches into
 posted documents."""
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from integrations.base import connectors as base
 from integrations.base.canonical import Document
 from integrations.base.connectors import BaseConnector, WebhookEvent
 
@@ -30,6 +31,8 @@ class DocumentsPage:
 class ERPConnector(BaseConnector):
     family = "erp"
 
+
+class Webhooks(base.Webhooks):
     @abstractmethod
     def documents_for_event(self, event: WebhookEvent) -> list[Document]:
         """The documents an event tells of, fetched from the platform now, with their lines,
@@ -41,7 +44,17 @@ class ERPConnector(BaseConnector):
         HTTP), or None when that takes a fetch."""
         return None
 
+
+class _DocumentsPages(ABC):
     @abstractmethod
     def documents_page(self, *, modified_after: datetime, after_cursor: str = "") -> DocumentsPage:
         """Invoices and credit notes modified at or after ``modified_after``, one page at a
         time, with their lines, taxes and buyer."""
+
+
+class Backfill(_DocumentsPages, base.Backfill):
+    """Past documents are pulled over a window through the same change search."""
+
+
+class IncrementalSync(_DocumentsPages, base.IncrementalSync):
+    """Documents changed since the connection's cursor are pulled on its schedule."""

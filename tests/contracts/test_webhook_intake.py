@@ -19,7 +19,7 @@ OTHER_ACCOUNT = "99"
 def published(connector, monkeypatch):
     """(event id, queue) handed to the family's queue (the publish itself is not under test)."""
     sent = []
-    task = families.get(connector.family).process_event_task
+    task = families.get(connector.family).tasks.process_event
     monkeypatch.setattr(
         task,
         "apply_async",

@@ -14,8 +14,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from integrations.base.canonical import Document, DocumentKind, DocumentTax, Line, Party
-from integrations.base.connectors import WebhookEvent
+from integrations.base.connectors import ApiKeyConnector, CredentialField, WebhookEvent
 from integrations.base.errors import MappingError
+from integrations.erp import connectors as erp
 from integrations.erp.connectors import DocumentsPage, ERPConnector
 from integrations.erp.models import ERPConnection
 from tests.factories import MembershipFactory
@@ -27,10 +28,10 @@ PAGE_SIZE = 2
 LEDGERS: dict[str, dict[str, Document]] = {}
 
 
-class LedgerlyConnector(ERPConnector):
+class LedgerlyConnector(ERPConnector, erp.Webhooks, erp.IncrementalSync, ApiKeyConnector):
     key = PLATFORM
     display_name = "Ledgerly (test)"
-    auth = "api_key"
+    credential_fields = (CredentialField("api_key", "API key"),)
 
     @classmethod
     def verify_webhook(cls, *, headers, body, secret, url, method="POST") -> bool:
@@ -53,6 +54,10 @@ class LedgerlyConnector(ERPConnector):
             ]
         except (ValueError, KeyError, TypeError) as error:
             raise MappingError(f"not a Ledgerly delivery: {error}") from None
+
+    def credentials_check(self, credentials) -> str:
+        # Every key opens the one test ledger; a real ERP answers with the company it opens.
+        return "books-1"
 
     def test_connection(self) -> None:
         LEDGERS.setdefault(self.connection.account_id, {})

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -28,7 +29,7 @@ REDIRECT_URI = "https://app.taxpoynt.test/integrations/oauth/pos/square/callback
 def _authorized_code(connection) -> str:
     """The seller approves our app at the sandbox (as a browser would), which answers a code."""
     query = {
-        "client_id": SquareConnector(connection).app["client_id"],
+        "client_id": settings.PLATFORM_APPS["square"]["client_id"],
         "scope": " ".join(SquareConnector.scopes),
         "redirect_uri": REDIRECT_URI,
         "state": "state-1",
