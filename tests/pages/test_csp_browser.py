@@ -20,6 +20,8 @@ TENANT_PAGES = [
     "/pos/monitor/",
     "/crm/",
     "/crm/deals/",
+    "/erp/",
+    "/erp/documents/",
     "/integrations/",
     "/members/",
     "/api-tokens/",

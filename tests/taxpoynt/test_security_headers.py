@@ -65,7 +65,7 @@ def test_every_page_type_sends_the_security_headers(
     _assert_secure_headers(api, "API")
 
     client.force_login(owner_a)
-    for url in ("/", "/members/", "/pos/", "/crm/", "/invoices/"):
+    for url in ("/", "/members/", "/pos/", "/crm/", "/erp/", "/invoices/"):
         response = client.get(url, **HTTPS)
         assert response.status_code == 200, url
         _assert_secure_headers(response, url)
