@@ -6,6 +6,7 @@ from csp.middleware import CSPMiddleware
 from django.http import HttpResponse
 from django.test import override_settings
 
+from taxpoynt.lib.security_headers import forwarded_client_ip
 from taxpoynt.settings import production
 from tests.factories import PASSWORD
 
@@ -94,3 +95,11 @@ def test_a_nonce_is_what_lets_an_inline_script_run(rf):
     assert (
         f"'nonce-{nonce}'" in _directives(response.headers["Content-Security-Policy"])["script-src"]
     )
+
+
+def test_lockouts_behind_the_proxy_count_the_address_the_proxy_saw(rf):
+    """Entries a client puts in X-Forwarded-For itself do not choose its lockout address."""
+    spoofed = rf.get("/", HTTP_X_FORWARDED_FOR="10.9.9.9, 203.0.113.5", REMOTE_ADDR="10.0.0.2")
+    assert forwarded_client_ip(spoofed) == "203.0.113.5"
+    assert forwarded_client_ip(rf.get("/", REMOTE_ADDR="198.51.100.4")) == "198.51.100.4"
+    assert production.AXES_CLIENT_IP_CALLABLE.endswith(".forwarded_client_ip")
