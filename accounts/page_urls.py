@@ -3,12 +3,15 @@
 from django.urls import path
 
 from accounts import views
+from accounts.otp import views as otp_views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("login/", views.sign_in, name="login"),
     path("logout/", views.sign_out, name="logout"),
+    path("second-factor/", otp_views.second_factor, name="second_factor"),
+    path("second-factor/enrol/", otp_views.second_factor_enrol, name="second_factor_enrol"),
     path("organizations/switch/", views.organization_switch, name="organization_switch"),
     path("members/", views.member_list, name="members"),
     path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),

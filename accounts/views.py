@@ -232,7 +232,9 @@ def invitation_sign_up(request):
             )
         except services.InvitationError as exc:
             return _invitation_refused(request, str(exc), status=_refusal_status(exc))
-        login(request, membership.user)
+        # Signed in by the account just created, not by a password check: name the backend that
+        # loads the user on later requests (the lockout backend is first in the list).
+        login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
         return _joined(request, membership)
     return _invitation_page(request, invitation, "accounts/invitation_sign_up.html", {"form": form})
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.core.cache import cache
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts.api_tokens.services import api_token_create
@@ -175,3 +177,26 @@ def ledgerly():
     yield LEDGERS
     LEDGERS.clear()
     registry.load()
+
+
+def otp_verified_login(client, user) -> None:
+    """Signs ``user`` in on ``client`` as the admin requires: with a confirmed authenticator
+    that this session has verified (what entering a code on the second-factor page does)."""
+    device = TOTPDevice.objects.create(user=user, name="tests", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+@pytest.fixture
+def staff_login():
+    """Signs a staff user in with a verified second factor (``staff_login(client, user)``)."""
+    return otp_verified_login
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin client, past the admin's second factor."""
+    otp_verified_login(client, admin_user)
+    return client

@@ -3,9 +3,11 @@
 A git-ignored ``.env`` at the project root is read first; real environment variables win.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -30,7 +32,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 FIELD_ENCRYPTION_KEYS = parse_encryption_keys(env.str("FIELD_ENCRYPTION_KEYS", default=None))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site that asks staff for a second factor (accounts.otp.admin_site).
+    "accounts.otp.apps.VerifiedAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,6 +46,11 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_prometheus",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
     "taxpoynt.ops",
     "accounts",
     "integrations.base",
@@ -55,14 +63,19 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "taxpoynt.lib.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last of the request middleware: it answers a locked-out login.
+    "axes.middleware.AxesMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -127,6 +140,12 @@ CACHES = {
     }
 }
 
+# Axes first: it refuses a locked-out (username, IP) before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -145,6 +164,47 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "invoices:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Login brute-force limits (django-axes, counted for unknown usernames too, so a locked answer
+# says nothing about whether the account exists): LOGIN_FAILURES_PER_IP wrong passwords for one
+# username from one address, or LOGIN_FAILURES_PER_ACCOUNT from any addresses, lock that
+# username for the cool-off; the right password is then refused until it ends.
+AXES_HANDLER = "accounts.lockout.LoginLockoutHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=5)
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=30)
+AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_IP
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+
+# Staff verify a TOTP code (or a one-time backup code) before the admin opens.
+OTP_TOTP_ISSUER = "TaxPoynt"
+OTP_BACKUP_TOKENS = 10
+
+# Content-Security-Policy on every response (django-csp). Scripts run only from our own static
+# files or with the request's nonce (``nonce="{{ request.csp_nonce }}"``); no inline handlers,
+# no eval. Inline styles stay allowed: the admin and Swagger UI set style attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

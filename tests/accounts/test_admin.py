@@ -10,8 +10,8 @@ CHANGELIST = "/admin/accounts/invitation/"
 
 
 @pytest.fixture
-def operator_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+def operator_client(client, staff_login):
+    staff_login(client, UserFactory(is_staff=True, is_superuser=True))
     return client
 
 

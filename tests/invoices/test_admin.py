@@ -167,11 +167,11 @@ def test_invoices_cannot_be_added_or_deleted(admin_client):
 
 
 @pytest.mark.django_db
-def test_staff_with_view_permission_only_sees_no_actions(client):
+def test_staff_with_view_permission_only_sees_no_actions(client, staff_login):
     watcher = UserFactory(is_staff=True)
     watcher.user_permissions.add(Permission.objects.get(codename="view_invoice"))
     InvoiceFactory()
-    client.force_login(watcher)
+    staff_login(client, watcher)
     page = client.get(CHANGELIST)
     assert page.status_code == 200
     assert b'value="redrive"' not in page.content and b'value="mark_paid"' not in page.content

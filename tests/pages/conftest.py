@@ -11,7 +11,13 @@ from integrations.pos.square.sandbox import square_sandbox_faults_reset
 from invoices.firs.client import SharedCircuitBreaker
 from invoices.firs.sandbox import sandbox_organization_connect
 from tests.factories import PASSWORD, MembershipFactory
-from tests.pages.browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_ready
+from tests.pages.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    assert_no_csp_violations,
+    chromium_ready,
+    watch_csp_violations,
+)
 
 
 @pytest.fixture
@@ -49,7 +55,8 @@ def demo_owner(live_server):
 
 @pytest.fixture
 def page(live_server, monkeypatch):
-    """A chromium page on the live server (a test module may offer its own)."""
+    """A chromium page on the live server (a test module may offer its own); the test fails if
+    the content policy blocked anything on any page it opened."""
     chromium_ready()
     # Playwright's sync API keeps an event loop in this thread; Django would then refuse the
     # test's own (synchronous) database calls.
@@ -62,7 +69,9 @@ def page(live_server, monkeypatch):
         context = browser.new_context(
             base_url=live_server.url, viewport={"width": 1280, "height": 900}
         )
+        csp_violations = watch_csp_violations(context)
         yield context.new_page()
+        assert_no_csp_violations(context, csp_violations)
         browser.close()
         # The test's own queries inside Playwright's event loop ran on connections of their own.
         connections.close_all()

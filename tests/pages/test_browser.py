@@ -16,7 +16,14 @@ from invoices.firs.sandbox import FAULTS_CACHE_KEY
 from invoices.models import FirsSandboxInvoice, Invoice
 from tests.factories import InvoiceFactory, MembershipFactory, OrganizationFactory
 from tests.invoices.pipeline_support import sandbox_organization, won_deal
-from tests.pages.browser_support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, chromium_ready
+from tests.pages.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SCREENSHOTS,
+    assert_no_csp_violations,
+    chromium_ready,
+    watch_csp_violations,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -40,8 +47,10 @@ def browser():
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
+    csp_violations = watch_csp_violations(context)
     page = context.new_page()
     yield page
+    assert_no_csp_violations(context, csp_violations)
     context.close()
 
 

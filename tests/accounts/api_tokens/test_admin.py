@@ -31,11 +31,11 @@ def test_tokens_are_not_made_or_edited_in_the_admin(admin_client, owner_a):
     assert (token.name, token.prefix) == ("ERP bridge", issued.raw[:8])
 
 
-def test_staff_without_the_change_permission_cannot_revoke(client, owner_a):
+def test_staff_without_the_change_permission_cannot_revoke(client, owner_a, staff_login):
     viewer = UserFactory(is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_apitoken"))
     issued = services.api_token_create(user=owner_a, name="ERP bridge")
-    client.force_login(viewer)
+    staff_login(client, viewer)
     assert client.get("/admin/accounts/apitoken/").status_code == 200
     client.post(
         "/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [issued.token.pk]}

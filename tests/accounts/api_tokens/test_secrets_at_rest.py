@@ -73,10 +73,10 @@ def _request_as(user: User):
     return request
 
 
-def test_no_admin_page_shows_an_api_token(client):
+def test_no_admin_page_shows_an_api_token(client, staff_login):
     tenant, raw = _demo_token()
     operator = User.objects.get(username="operator")
-    client.force_login(operator)
+    staff_login(client, operator)
     urls = [*_admin_pages(operator), reverse("admin:accounts_user_change", args=[tenant.pk])]
     for url in urls:
         page = client.get(url)
