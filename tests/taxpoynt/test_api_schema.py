@@ -13,7 +13,6 @@ from django.core.wsgi import get_wsgi_application
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from integrations.pos.services import backfill_start
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
@@ -26,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
 
 from accounts.api_tokens.services import api_token_create
 from accounts.models import Membership
+from integrations.base.pipeline import backfill_start
 from integrations.crm.models import CRMDeal
 from integrations.pos.models import POSTransaction
 from invoices import services as invoice_services
