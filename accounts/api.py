@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.models import Invitation, Membership, Organization
-from taxpoynt.api import ApiErrorSerializer
+from taxpoynt.api import ErrorSerializer
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
@@ -117,7 +117,7 @@ class MailUnavailable(exceptions.APIException):
 
 
 def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ApiErrorSerializer, description=description)
+    return OpenApiResponse(ErrorSerializer, description=description)
 
 
 NOT_YOURS = _error("No such organization among the caller's (or no such object in it).")

@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -24,15 +24,13 @@ from invoices.models import (
     InvoiceStatusChange,
     InvoiceTaxSubtotal,
 )
-from taxpoynt.api import OrganizationContextMixin
-
-ORGANIZATION_HEADER = OpenApiParameter(
-    "X-Organization-Id",
-    OpenApiTypes.INT,
-    OpenApiParameter.HEADER,
-    description="The organization to work in; token clients in several must send it (else 400).",
+from taxpoynt.api import (
+    Conflict,
+    ErrorSerializer,
+    OrganizationContextMixin,
+    ServiceUnavailable,
+    declares_errors,
 )
-
 
 # --- Serializers ------------------------------------------------------------------------------
 
@@ -150,10 +148,6 @@ class MarkPaidSerializer(serializers.Serializer):
     )
 
 
-class InvoiceErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 # --- Filters, permissions, errors -------------------------------------------------------------
 
 
@@ -183,24 +177,15 @@ class CanOperateInvoices(permissions.BasePermission):
         return membership is not None and membership.can_operate
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-
 class FirsRefused(exceptions.APIException):
     status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = "FIRS refused the update."
     default_code = "firs_refused"
 
 
-class FirsUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+class FirsUnavailable(ServiceUnavailable):
+    default_detail = "FIRS is not answering right now; try again later."
     default_code = "firs_unavailable"
-
-    def __init__(self, detail, *, retry_after: float | None = None):
-        super().__init__(detail)
-        # DRF's exception handler turns ``wait`` into a Retry-After header.
-        self.wait = retry_after
 
 
 def _firs_errors(func):
@@ -237,15 +222,12 @@ def _file_response(content, *, content_type: str, filename: str, as_attachment: 
     return response
 
 
-NOT_FOUND = OpenApiResponse(
-    InvoiceErrorSerializer, description="No such invoice in this organization."
-)
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such invoice in this organization.")
 
 
 # --- Views ------------------------------------------------------------------------------------
 
 
-@extend_schema(parameters=[ORGANIZATION_HEADER])
 class InvoiceViewSet(
     OrganizationContextMixin,
     mixins.ListModelMixin,
@@ -284,10 +266,10 @@ class InvoiceViewSet(
         request=None,
         responses={
             202: InvoiceDetailSerializer,
-            403: OpenApiResponse(InvoiceErrorSerializer, description="Viewers cannot re-drive."),
+            403: OpenApiResponse(ErrorSerializer, description="Viewers cannot re-drive."),
             404: NOT_FOUND,
             409: OpenApiResponse(
-                InvoiceErrorSerializer,
+                ErrorSerializer,
                 description="Confirmed already, or a worker is on it right now.",
             ),
         },
@@ -308,15 +290,12 @@ class InvoiceViewSet(
         request=MarkPaidSerializer,
         responses={
             200: InvoiceDetailSerializer,
-            403: OpenApiResponse(InvoiceErrorSerializer, description="Viewers cannot mark paid."),
+            403: OpenApiResponse(ErrorSerializer, description="Viewers cannot mark paid."),
             404: NOT_FOUND,
-            409: OpenApiResponse(InvoiceErrorSerializer, description="FIRS has not signed it."),
-            502: OpenApiResponse(InvoiceErrorSerializer, description="FIRS refused the update."),
-            503: OpenApiResponse(
-                InvoiceErrorSerializer, description="FIRS is unavailable; see Retry-After."
-            ),
+            409: OpenApiResponse(ErrorSerializer, description="FIRS has not signed it."),
         },
     )
+    @declares_errors(FirsRefused, FirsUnavailable)
     @action(detail=True, methods=["post"], url_path="mark-paid")
     def mark_paid(self, request, pk=None):
         """Tell FIRS the invoice is paid (a synchronous FIRS call), then record it."""
@@ -337,7 +316,7 @@ class InvoiceViewSet(
         responses={
             (200, "application/json"): OpenApiTypes.OBJECT,
             404: OpenApiResponse(
-                InvoiceErrorSerializer, description="No such invoice, or it could not be built."
+                ErrorSerializer, description="No such invoice, or it could not be built."
             ),
         },
     )
@@ -360,7 +339,7 @@ class InvoiceViewSet(
         responses={
             (200, "image/png"): OpenApiTypes.BINARY,
             404: OpenApiResponse(
-                InvoiceErrorSerializer, description="No such invoice, or no QR stamp yet."
+                ErrorSerializer, description="No such invoice, or no QR stamp yet."
             ),
         },
     )
@@ -379,7 +358,7 @@ class InvoiceViewSet(
         responses={
             (200, "image/svg+xml"): OpenApiTypes.BINARY,
             404: OpenApiResponse(
-                InvoiceErrorSerializer, description="No such invoice, or no QR stamp yet."
+                ErrorSerializer, description="No such invoice, or no QR stamp yet."
             ),
         },
     )

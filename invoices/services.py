@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from integrations.base.canonical import Deal, Document, Sale
 from invoices import selectors
-from invoices.builder import InvoiceBuildError, InvoiceReference, invoice_build
+from invoices.builder import LAGOS, InvoiceBuildError, InvoiceReference, invoice_build
 from invoices.codes import CodeLists
 from invoices.firs.client import FirsClient, FirsResponse, firs_client_for
 from invoices.firs.errors import (
@@ -103,7 +103,8 @@ def invoice_create_for_source(
     ``enqueue=False`` leaves running the pipeline to the caller (a task already on the queue);
     ``queue`` overrides the source's queue for this invoice's whole pipeline (back-fills: batch).
     """
-    issue_at = timezone.localtime(_issue_datetime(source))
+    # Nigeria's date and time whatever zone is active (the API answers in UTC).
+    issue_at = timezone.localtime(_issue_datetime(source), LAGOS)
     number = f"{SOURCE_NUMBER_PREFIX[source_type]}{uuid.UUID(str(source_id)).hex}"
     invoice = Invoice(
         organization=organization,

@@ -1,6 +1,9 @@
 """API pieces every family's integration API shares: role permissions, the connect request,
-sync runs and back-fill windows, error shapes, and the connect, connection, source-row and
-sync-run views a family parameterises with its models, serializers, selectors and services."""
+sync runs and back-fill windows, the answers to a platform's failures, and the connect,
+connection, source-row and sync-run views a family parameterises with its models, serializers,
+selectors and services."""
+
+from contextlib import contextmanager
 
 from django.db.models import Q
 from django.urls import reverse
@@ -15,11 +18,16 @@ from accounts.selectors import membership_get
 from integrations.base import connections as connection_services
 from integrations.base import pipeline, registry
 from integrations.base.connectors import CredentialsConnector
-from integrations.base.errors import ConnectorError
+from integrations.base.errors import AuthenticationError, ConnectorError, RateLimited
 from integrations.base.models import SyncRun
-from invoices.api import ORGANIZATION_HEADER
 from invoices.models import Invoice
-from taxpoynt.api import OrganizationContextMixin
+from taxpoynt.api import (
+    Conflict,
+    DateTimeField,
+    OrganizationContextMixin,
+    ServiceUnavailable,
+    declares_errors,
+)
 from taxpoynt.pagination import CursorPagination
 
 
@@ -67,8 +75,8 @@ class SyncRunSerializer(serializers.ModelSerializer):
 
 
 class BackfillRequestSerializer(serializers.Serializer):
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = DateTimeField()
+    end = DateTimeField()
 
     def validate(self, data):
         if data["start"] >= data["end"]:
@@ -76,15 +84,11 @@ class BackfillRequestSerializer(serializers.Serializer):
         return data
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 # The settings every family takes; a family with more subclasses it. (Comments, not docstrings,
 # on these shared serializers: the schema would show a docstring on every family's component.)
 class ConnectionSettingsSerializer(serializers.Serializer):
     default_hs_code = serializers.RegexField(
-        r"^[0-9A-Za-z.\-]{0,20}$",
+        r"^[0-9A-Za-z.\-]{1,20}$",
         required=False,
         allow_blank=True,
         help_text="HS or service code put on every line (the platforms send none).",
@@ -132,6 +136,13 @@ class ConnectionSerializerBase(serializers.ModelSerializer):
     def get_has_signing_secret(self, connection) -> bool:
         return bool(connection.webhook_secret)
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # A connection nobody configured yet (OAuth) stores no settings: none set, an object.
+        if "settings" in data and data["settings"] is None:
+            data["settings"] = {}
+        return data
+
     def update(self, instance, validated_data):
         return connection_services.connection_settings_update(
             connection=instance, changes=validated_data
@@ -141,7 +152,7 @@ class ConnectionSerializerBase(serializers.ModelSerializer):
 # What every family's source row (POS transaction, CRM deal) answers about its invoice.
 class SourceRowSerializerBase(serializers.ModelSerializer):
     platform = serializers.CharField(source="connection.platform", read_only=True)
-    invoice = serializers.PrimaryKeyRelatedField(read_only=True)
+    invoice = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     invoice_status = serializers.CharField(
         source="invoice.status", read_only=True, default=None, allow_null=True
     )
@@ -169,9 +180,49 @@ class CanOperate(_RolePermission):
     role_check = "can_operate"
 
 
-class BadGateway(exceptions.APIException):
+# --- A platform's failures ------------------------------------------------------------------
+
+
+class PlatformCredentialsRefused(Conflict):
+    default_detail = (
+        "The platform refused this connection's stored credentials: re-authorise the "
+        "connection (connect it again)."
+    )
+    default_code = "reauthorization_needed"
+
+
+class PlatformUnavailable(ServiceUnavailable):
+    default_detail = "The platform is not answering right now; try again later."
+    default_code = "platform_unavailable"
+
+
+class PlatformRefused(exceptions.APIException):
     status_code = status.HTTP_502_BAD_GATEWAY
-    default_code = "platform_error"
+    default_detail = "The platform refused the request."
+    default_code = "platform_refused"
+
+
+PLATFORM_ERRORS = (PlatformCredentialsRefused, PlatformUnavailable, PlatformRefused)
+
+
+@contextmanager
+def platform_errors():
+    """A platform's failure during a synchronous call, as the API answers it: refused
+    credentials are a 409 (the services have marked the connection for re-authorising), an
+    outage or rate limit a 503 with Retry-After, anything else it refused a 502."""
+    try:
+        yield
+    except AuthenticationError as error:
+        raise PlatformCredentialsRefused(
+            f"{PlatformCredentialsRefused.default_detail} ({error})"
+        ) from None
+    except ConnectorError as error:
+        if error.permanent:
+            raise PlatformRefused(f"The platform refused: {error}") from None
+        raise PlatformUnavailable(
+            f"The platform is not answering right now ({error}); try again later.",
+            retry_after=error.retry_after if isinstance(error, RateLimited) else None,
+        ) from None
 
 
 class SyncRunPagination(CursorPagination):
@@ -201,30 +252,17 @@ class SourceRowFilterBase(filters.FilterSet):
 
 def connect_schemas(answer_serializer) -> dict:
     """For ``extend_schema_view``: the connect answer names the family's connection serializer."""
-    return {
-        "post": extend_schema(
-            responses={
-                200: answer_serializer,
-                201: answer_serializer,
-                400: ErrorSerializer,
-                404: ErrorSerializer,
-                502: ErrorSerializer,
-            }
-        )
-    }
+    return {"post": extend_schema(responses={200: answer_serializer, 201: answer_serializer})}
 
 
 def connection_action_schemas(connection_serializer) -> dict:
     """For ``extend_schema_view``: the shared connection actions answer the family's connection."""
     return {
-        "test": extend_schema(
-            responses={200: connection_serializer, 502: ErrorSerializer, 404: ErrorSerializer}
-        ),
-        "disconnect": extend_schema(responses={200: connection_serializer, 404: ErrorSerializer}),
+        "test": extend_schema(responses={200: connection_serializer}),
+        "disconnect": extend_schema(responses={200: connection_serializer}),
     }
 
 
-@extend_schema(parameters=[ORGANIZATION_HEADER])
 class ConnectViewBase(OrganizationContextMixin, APIView):
     """A family's connect endpoint: the family names itself and its connection serializer, and
     gives ``post`` its answers with ``connect_schemas``. A family with more to set up on a sandbox
@@ -238,6 +276,7 @@ class ConnectViewBase(OrganizationContextMixin, APIView):
         return connection_services.connection_sandbox_create(family=self.family, **fields)
 
     @extend_schema(request=ConnectRequestSerializer)
+    @declares_errors(PlatformUnavailable)
     def post(self, request, platform: str):
         """Start connecting one of the family's platforms. With ``sandbox`` the connection is made
         at once to a fresh sandbox account (201). A platform that connects with credentials takes
@@ -262,7 +301,7 @@ class ConnectViewBase(OrganizationContextMixin, APIView):
             else:
                 return Response({"authorize_url": self._authorize_url(request, choice, platform)})
         except connection_services.PlatformUnreachable as error:
-            raise BadGateway(str(error)) from None
+            raise PlatformUnavailable(str(error)) from None
         except connection_services.ConnectError as error:
             raise exceptions.ValidationError({"detail": str(error)}) from None
         return Response(
@@ -319,7 +358,6 @@ class _OrganizationViewSet(OrganizationContextMixin, viewsets.GenericViewSet):
         raise NotImplementedError
 
 
-@extend_schema(parameters=[ORGANIZATION_HEADER])
 class ConnectionViewSetBase(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -344,21 +382,18 @@ class ConnectionViewSetBase(
         return super().get_permissions()
 
     @extend_schema(request=None)
+    @declares_errors(*PLATFORM_ERRORS)
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
-        """One cheap authenticated call to the platform; the outcome becomes the health."""
+        """One cheap authenticated call to the platform; the outcome becomes the health
+        (``needs_reauth`` when the platform refuses the stored credentials: answered 409)."""
         connection = self.get_object()
-        try:
+        with platform_errors():
             pipeline.connection_test(connection=connection)
-        except ConnectorError as error:
-            raise BadGateway(f"The platform answered: {error}") from None
         connection.refresh_from_db()
         return Response(self.get_serializer(connection).data)
 
-    @extend_schema(
-        request=BackfillRequestSerializer,
-        responses={202: SyncRunSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
-    )
+    @extend_schema(request=BackfillRequestSerializer, responses={202: SyncRunSerializer})
     @action(detail=True, methods=["post"])
     def backfill(self, request, pk=None):
         connection = self.get_object()
@@ -377,7 +412,6 @@ class ConnectionViewSetBase(
         return Response(self.get_serializer(connection).data)
 
 
-@extend_schema(parameters=[ORGANIZATION_HEADER])
 class SourceRowViewSetBase(mixins.ListModelMixin, mixins.RetrieveModelMixin, _OrganizationViewSet):
     """A family's source rows, each with its invoice: the list answers ``serializer_class``, a row
     and a retry ``detail_serializer_class``. The family gives ``source_row_retry`` (False: nothing
@@ -399,16 +433,16 @@ class SourceRowViewSetBase(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Or
         raise NotImplementedError
 
     @extend_schema(request=None)
+    @declares_errors(Conflict)
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         row = self.get_object()
         if not self.source_row_retry(row):
-            return Response({"detail": self.nothing_to_retry}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(self.nothing_to_retry)
         row.refresh_from_db()
         return Response(self.get_serializer(row).data, status=status.HTTP_202_ACCEPTED)
 
 
-@extend_schema(parameters=[ORGANIZATION_HEADER])
 class SyncRunViewSetBase(mixins.ListModelMixin, mixins.RetrieveModelMixin, _OrganizationViewSet):
     """Back-fills and syncs of a family's connections, newest first, from its
     ``family_selectors``."""

@@ -17,6 +17,7 @@ from django.utils import timezone
 from integrations.base import families, registry
 from integrations.base.connectors import Capability, CredentialsConnector, OAuthConnector, TokenSet
 from integrations.base.errors import AuthenticationError, ConnectorError, PermanentConnectorError
+from integrations.base.events import connection_reauthorization_needed
 from integrations.base.models import OAuthState
 
 
@@ -379,7 +380,7 @@ def _token_due(connector_class, expires_at) -> bool:
 def connection_tokens_refresh(*, connection, force: bool = False) -> bool:
     """Refresh the access token when it expires within the margin (or ``force``), holding the
     connection's row lock so two workers never spend one refresh token twice. True when
-    refreshed. An AuthenticationError marks the connection failing: it needs re-authorising."""
+    refreshed. An AuthenticationError marks the connection as needing re-authorising."""
     connector_class = registry.get(connection.platform)
     if not issubclass(connector_class, OAuthConnector):
         return False
@@ -397,10 +398,7 @@ def connection_tokens_refresh(*, connection, force: bool = False) -> bool:
         try:
             tokens = connector_class(locked).tokens_refresh(refresh_token=refresh_token)
         except AuthenticationError as error:
-            model.objects.filter(pk=locked.pk).update(
-                health=model.Health.FAILING,
-                last_error=f"Re-authorise the connection: {error}"[:2000],
-            )
+            connection_reauthorization_needed(connection=locked, error=error)
             raise
         locked.credentials_encrypted = _credentials_json(
             TokenSet(

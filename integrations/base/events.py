@@ -14,7 +14,12 @@ from django.utils import timezone
 
 from integrations.base import families
 from integrations.base.connectors import WebhookEvent
-from integrations.base.errors import ConnectorError, MappingError, RateLimited
+from integrations.base.errors import (
+    AuthenticationError,
+    ConnectorError,
+    MappingError,
+    RateLimited,
+)
 from integrations.base.models import InboundEvent
 
 
@@ -68,8 +73,22 @@ def event_failed_try(event: InboundEvent, *, connection, error: ConnectorError) 
 
 
 def connection_failing(*, connection, error: ConnectorError) -> None:
+    """Record a platform call's failure as the connection's health: refused credentials need
+    the tenant to re-authorise; anything else is failing until a call succeeds again."""
+    if isinstance(error, AuthenticationError):
+        connection_reauthorization_needed(connection=connection, error=error)
+        return
     type(connection).objects.filter(pk=connection.pk).update(
         health=connection.Health.FAILING, last_error=str(error)[:2000]
+    )
+
+
+def connection_reauthorization_needed(*, connection, error: ConnectorError) -> None:
+    """The platform refused the stored credentials (revoked, expired, scopes removed): only
+    connecting again mends it, so the connection says so until then."""
+    type(connection).objects.filter(pk=connection.pk).update(
+        health=connection.Health.NEEDS_REAUTH,
+        last_error=f"Re-authorise the connection: {error}"[:2000],
     )
 
 

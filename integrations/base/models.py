@@ -23,6 +23,8 @@ class ConnectionBase(models.Model):
     class Health(models.TextChoices):
         CONNECTED = "connected", "Connected"
         FAILING = "failing", "Failing"
+        # The platform refused the stored credentials: the tenant must connect again.
+        NEEDS_REAUTH = "needs_reauth", "Re-authorise"
         DISCONNECTED = "disconnected", "Disconnected"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

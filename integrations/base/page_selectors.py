@@ -96,7 +96,8 @@ class FamilySection:
 
 
 def _connection_state(connection: ConnectionBase) -> str:
-    if connection.health == ConnectionBase.Health.FAILING:
+    # Refused credentials show as failing, with the last error saying to re-authorise.
+    if connection.health in (ConnectionBase.Health.FAILING, ConnectionBase.Health.NEEDS_REAUTH):
         return "failing"
     if connection.is_active and connection.health == ConnectionBase.Health.CONNECTED:
         return "connected"

@@ -11,23 +11,23 @@ from rest_framework.response import Response
 from integrations.base import pipeline
 from integrations.base.api import (
     CONNECTION_READ_ONLY_FIELDS,
-    BadGateway,
+    PLATFORM_ERRORS,
     ConnectionSerializerBase,
     ConnectionSettingsSerializer,
     ConnectionViewSetBase,
     ConnectViewBase,
-    ErrorSerializer,
     SourceRowFilterBase,
     SourceRowSerializerBase,
     SourceRowViewSetBase,
     SyncRunViewSetBase,
     connect_schemas,
     connection_action_schemas,
+    platform_errors,
     signing_secret_field,
 )
-from integrations.base.errors import ConnectorError
 from integrations.crm import selectors, services
 from integrations.crm.models import CRMConnection, CRMDeal
+from taxpoynt.api import declares_errors
 
 # --- Serializers ---------------------------------------------------------------------------------
 
@@ -48,9 +48,10 @@ class CRMConnectionSerializer(ConnectionSerializerBase):
     settings = CRMConnectionSettingsSerializer(source="connection_settings", required=False)
     notification_url = serializers.URLField(
         required=False,
+        allow_blank=True,
         max_length=500,
         help_text="The webhook URL exactly as configured at the platform: it is what HubSpot "
-        "signs.",
+        "signs. Blank: the URL the deliveries arrive at.",
     )
     won_stage_ids = serializers.ListField(
         child=serializers.CharField(max_length=100),
@@ -107,10 +108,8 @@ class CRMConnectionSerializer(ConnectionSerializerBase):
         return data
 
     def _check_against_pipelines(self, *, won: list[str], pipelines: list[str]) -> None:
-        try:
+        with platform_errors():
             stages = services.connection_pipelines(connection=self.instance)
-        except ConnectorError as error:
-            raise BadGateway(f"The platform answered: {error}") from None
         problems = {}
         unknown_pipelines = sorted(set(pipelines) - {stage.pipeline_id for stage in stages})
         if unknown_pipelines:
@@ -211,23 +210,21 @@ class ConnectionViewSet(ConnectionViewSetBase):
     serializer_class = CRMConnectionSerializer
     queryset = CRMConnection.objects.none()
 
-    @extend_schema(
-        request=None,
-        responses={
-            200: PipelineStageSerializer(many=True),
-            502: ErrorSerializer,
-            404: ErrorSerializer,
-        },
-    )
+    @declares_errors(*PLATFORM_ERRORS)
+    def partial_update(self, request, *args, **kwargs):
+        """Change the connection's settings; won stages and pipelines are checked against the
+        account's pipelines, read from the platform now."""
+        return super().partial_update(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses={200: PipelineStageSerializer(many=True)})
+    @declares_errors(*PLATFORM_ERRORS)
     @action(detail=True, methods=["get"], pagination_class=None)
     def pipelines(self, request, pk=None):
         """Every stage of the account's deal pipelines, read from the platform now, marked with
         whether the platform closes it as won and whether this connection counts it as won."""
         connection = self.get_object()
-        try:
+        with platform_errors():
             stages = services.connection_pipelines(connection=connection)
-        except ConnectorError as error:
-            raise BadGateway(f"The platform answered: {error}") from None
         chosen = set(connection.won_stage_ids)
         return Response(
             PipelineStageSerializer(
@@ -254,7 +251,7 @@ class DealFilter(SourceRowFilterBase):
     retry=extend_schema(
         description="Invoice a won deal that has none yet, or re-drive its invoice if that needs "
         "attention.",
-        responses={202: DealDetailSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+        responses={202: DealDetailSerializer},
     )
 )
 class DealViewSet(SourceRowViewSetBase):

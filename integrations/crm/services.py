@@ -3,6 +3,8 @@ through the shared ingest pipeline (``integrations.base.pipeline``, with ``crm.p
 
 from integrations.base import connections
 from integrations.base.connections import connector_for
+from integrations.base.errors import AuthenticationError
+from integrations.base.events import connection_reauthorization_needed
 from integrations.crm.connectors import PipelineStage
 from integrations.crm.models import CRMConnection
 
@@ -20,8 +22,13 @@ def connection_sandbox_create(*, platform: str, organization, user, site_url: st
 
 
 def connection_pipelines(*, connection: CRMConnection) -> list[PipelineStage]:
-    """Every stage of the account's deal pipelines, read from the platform now."""
-    return connector_for(connection).pipelines()
+    """Every stage of the account's deal pipelines, read from the platform now. Refused
+    credentials mark the connection as needing re-authorising."""
+    try:
+        return connector_for(connection).pipelines()
+    except AuthenticationError as error:
+        connection_reauthorization_needed(connection=connection, error=error)
+        raise
 
 
 def connection_won_stages_default(*, connection: CRMConnection) -> list[str]:

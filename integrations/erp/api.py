@@ -13,7 +13,6 @@ from integrations.base.api import (
     ConnectionSettingsSerializer,
     ConnectionViewSetBase,
     ConnectViewBase,
-    ErrorSerializer,
     SourceRowFilterBase,
     SourceRowSerializerBase,
     SourceRowViewSetBase,
@@ -152,7 +151,7 @@ class DocumentFilter(SourceRowFilterBase):
     retry=extend_schema(
         description="Invoice a posted document that has none yet, or re-drive its invoice if "
         "that needs attention.",
-        responses={202: DocumentDetailSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+        responses={202: DocumentDetailSerializer},
     )
 )
 class DocumentViewSet(SourceRowViewSetBase):

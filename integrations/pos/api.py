@@ -3,7 +3,7 @@ transactions and sync runs. Every lookup is scoped to the caller's organization 
 another tenant's object answers 404 exactly like a missing one."""
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
 from integrations.base import pipeline
@@ -13,7 +13,6 @@ from integrations.base.api import (
     ConnectionSettingsSerializer,
     ConnectionViewSetBase,
     ConnectViewBase,
-    ErrorSerializer,
     SourceRowFilterBase,
     SourceRowSerializerBase,
     SourceRowViewSetBase,
@@ -35,8 +34,10 @@ class ConnectionSerializer(ConnectionSerializerBase):
     settings = ConnectionSettingsSerializer(source="connection_settings", required=False)
     notification_url = serializers.URLField(
         required=False,
+        allow_blank=True,
         max_length=500,
-        help_text="The URL exactly as configured at the platform: it is what Square signs.",
+        help_text="The URL exactly as configured at the platform: it is what Square signs. "
+        "Blank: the URL the deliveries arrive at.",
     )
 
     class Meta:
@@ -148,11 +149,7 @@ class TransactionFilter(SourceRowFilterBase):
     retry=extend_schema(
         description="Invoice a failed transaction again, or re-drive its invoice if that needs "
         "attention.",
-        responses={
-            202: TransactionDetailSerializer,
-            404: ErrorSerializer,
-            409: inline_serializer("RetryConflict", {"detail": serializers.CharField()}),
-        },
+        responses={202: TransactionDetailSerializer},
     )
 )
 class TransactionViewSet(SourceRowViewSetBase):

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Outside the others: it sees every answer under /api/, theirs included.
+    "taxpoynt.api.ApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "taxpoynt.lib.security_headers.PermissionsPolicyMiddleware",
@@ -213,8 +215,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "taxpoynt.pagination.CursorPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["taxpoynt.filters.FilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "taxpoynt.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "taxpoynt.api.exception_handler",
+    # JSON bodies only: a form cannot carry the nested fields (a connection's settings), which
+    # DRF then leaves out silently instead of refusing them.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {

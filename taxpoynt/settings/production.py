@@ -1,5 +1,5 @@
 from taxpoynt.settings.base import *  # noqa: F403
-from taxpoynt.settings.base import env
+from taxpoynt.settings.base import SPECTACULAR_SETTINGS, env
 
 DEBUG = False
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
@@ -21,4 +21,9 @@ AXES_CLIENT_IP_CALLABLE = "taxpoynt.lib.security_headers.forwarded_client_ip"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# The API's schema and docs describe every endpoint: for signed-in users (a token or a login).
+SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }

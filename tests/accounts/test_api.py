@@ -89,7 +89,10 @@ def test_the_last_owner_cannot_be_removed(api_client, owner_a, org_a):
         f"/api/v1/organizations/{org_a.pk}/members/{own.pk}/"
     )
     assert response.status_code == 400
-    assert response.json() == {"detail": "An organization keeps at least one owner."}
+    assert response.json() == {
+        "detail": "An organization keeps at least one owner.",
+        "code": "invalid",
+    }
 
 
 @pytest.mark.django_db

@@ -40,7 +40,10 @@ def test_the_header_names_the_organization(token_client, member_of_two, org_a, o
 def test_a_malformed_header_is_a_400(token_client, owner_a, header):
     response = token_client(owner_a).get("/api/v1/invoices/", HTTP_X_ORGANIZATION_ID=header)
     assert response.status_code == 400
-    assert response.json() == {"detail": "X-Organization-Id must be an organization's id."}
+    assert response.json() == {
+        "detail": "X-Organization-Id must be an organization's id.",
+        "code": "organization_required",
+    }
 
 
 @pytest.mark.django_db

@@ -103,7 +103,7 @@ def test_the_invitee_accepts_once_and_joins_with_the_role(
 
     again = _accept(token_client(UserFactory(email="ada@example.com")), token)
     assert again.status_code == 410
-    assert again.json() == {"detail": "This invitation has already been used."}
+    assert again.json()["detail"] == "This invitation has already been used."
     assert Membership.objects.filter(organization=org_a).count() == 2
 
 
@@ -130,9 +130,9 @@ def test_another_users_expired_revoked_or_unknown_links_are_refused(token_client
     pending.expires_at = timezone.now() - datetime.timedelta(seconds=1)
     pending.save()
     client = token_client(invitee)
-    assert _accept(client, "pending").json() == {
-        "detail": "This invitation has expired. Ask for a new one."
-    }
+    assert _accept(client, "pending").json()["detail"] == (
+        "This invitation has expired. Ask for a new one."
+    )
     assert _accept(client, "revoked").status_code == 410
     assert _accept(client, "no-such-token").status_code == 404
     assert _accept(client, "").status_code == 400
@@ -166,7 +166,7 @@ def test_an_admin_invites_admins_but_not_owners(token_client, org_a):
     admin = token_client(MembershipFactory(organization=org_a, role=Membership.Role.ADMIN).user)
     refused = admin.post(_invitations(org_a), {"email": "x@example.com", "role": "owner"})
     assert refused.status_code == 403
-    assert refused.json() == {"detail": "Only owners can invite owners."}
+    assert refused.json()["detail"] == "Only owners can invite owners."
     assert (
         admin.post(_invitations(org_a), {"email": "x@example.com", "role": "admin"}).status_code
         == 201
@@ -186,7 +186,7 @@ def test_an_admin_invites_admins_but_not_owners(token_client, org_a):
 def test_bad_input_is_a_clear_400(token_client, owner_a, org_a, body):
     response = token_client(owner_a).post(_invitations(org_a), body, format="json")
     assert response.status_code == 400
-    assert set(response.json()) <= {"email", "role"}
+    assert set(response.json()) - {"detail", "code"} <= {"email", "role"}
     assert not Invitation.objects.exists()
 
 
@@ -246,5 +246,5 @@ def test_a_mail_server_refusal_saves_nothing(token_client, owner_a, org_a, setti
     settings.EMAIL_BACKEND = f"{__name__}.RefusingEmailBackend"
     response = token_client(owner_a).post(_invitations(org_a), {"email": "ada@example.com"})
     assert response.status_code == 503
-    assert response.json() == {"detail": "The invitation e-mail could not be sent; try again."}
+    assert response.json()["detail"] == "The invitation e-mail could not be sent; try again."
     assert not Invitation.objects.exists()

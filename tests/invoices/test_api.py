@@ -79,7 +79,7 @@ def test_idor_invoice_from_different_org_answers_404(client_a, invoice_b, enqueu
     before = Invoice.objects.values().get(pk=invoice_b.pk)
     response = _call(client_a, method, path.format(id=invoice_b.pk))
     assert response.status_code == 404
-    assert response.json() == {"detail": "No Invoice matches the given query."}
+    assert response.json() == {"detail": "No Invoice matches the given query.", "code": "not_found"}
     assert Invoice.objects.values().get(pk=invoice_b.pk) == before
     assert not InvoiceStatusChange.objects.filter(invoice=invoice_b).exists()
     assert enqueued == []
@@ -90,7 +90,7 @@ def test_idor_invoice_from_different_org_answers_404(client_a, invoice_b, enqueu
 def test_missing_invoice_answers_404(client_a, invoice_b, method, path):
     response = _call(client_a, method, path.format(id=invoice_b.pk + 1000))
     assert response.status_code == 404
-    assert response.json() == {"detail": "No Invoice matches the given query."}
+    assert response.json() == {"detail": "No Invoice matches the given query.", "code": "not_found"}
 
 
 @pytest.mark.django_db

@@ -46,7 +46,10 @@ def test_a_revoked_token_is_refused(api_client, owner_a):
     response = _get(api_client, f"Token {issued.raw}")
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
-    assert response.json() == {"detail": "This token was revoked or has expired."}
+    assert response.json() == {
+        "detail": "This token was revoked or has expired.",
+        "code": "authentication_failed",
+    }
 
 
 @pytest.mark.django_db

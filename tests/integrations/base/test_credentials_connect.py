@@ -135,13 +135,13 @@ def test_a_secret_the_platform_echoes_back_is_withheld(api_a, status):
         format="json",
     )
 
-    assert answer.status_code in (400, 502)
+    assert answer.status_code in (400, 503)
     assert API_KEY not in answer.content.decode()
     assert "bad key (withheld)" in answer.json()["detail"]
 
 
 @responses.activate
-def test_a_platform_that_cannot_be_reached_is_a_502_and_stores_nothing(api_a, org_a):
+def test_a_platform_that_cannot_be_reached_is_a_503_and_stores_nothing(api_a, org_a):
     responses.get(f"{KEY_POS_URL}/api/whoami", status=503)
 
     answer = api_a.post(
@@ -150,7 +150,8 @@ def test_a_platform_that_cannot_be_reached_is_a_502_and_stores_nothing(api_a, or
         format="json",
     )
 
-    assert answer.status_code == 502
+    assert answer.status_code == 503
+    assert int(answer["Retry-After"]) >= 1
     assert not POSConnection.objects.filter(organization=org_a).exists()
 
 

@@ -235,8 +235,13 @@ def test_disconnecting_forgets_the_credentials(client_a, base, connection_a):
     assert connection_a.credentials_encrypted == ""
 
 
-def test_a_platform_that_cannot_be_reached_answers_502(client_a, base, connection_a):
-    assert client_a.post(f"{base}/connections/{connection_a.pk}/test/").status_code == 502
+def test_a_platform_that_cannot_be_reached_answers_503_with_retry_after(
+    client_a, base, connection_a
+):
+    response = client_a.post(f"{base}/connections/{connection_a.pk}/test/")
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) >= 1
+    assert response.json()["code"] == "platform_unavailable"
 
 
 # --- back-fills -----------------------------------------------------------------------------------

@@ -207,4 +207,4 @@ def test_a_revoked_credential_fails_the_event_and_the_connection(kit, family, co
     assert _process(family, event) == "failed"
     assert "401" in event.error
     connection.refresh_from_db()
-    assert connection.health == "failing"
+    assert connection.health == "needs_reauth"

@@ -3,10 +3,13 @@ settings (won stages checked against the account's pipelines), deals, their filt
 retries. What every family's API does (connecting, connections, back-fills, rows and roles) is
 in tests/integrations/base/test_family_api.py."""
 
+import json
+
 import pytest
 
 from accounts.api_tokens.services import api_token_create
 from integrations.base.tasks import family_tasks
+from integrations.crm.models import CRMConnection
 from invoices.models import Invoice
 from tests.factories import (
     CRMConnectionFactory,
@@ -116,8 +119,39 @@ def test_bad_settings_are_refused_with_the_field_named(client_a, connection_a, f
     assert field in response.json()
 
 
-def test_pipelines_of_a_platform_that_cannot_be_reached_answer_502(client_a, connection_a):
-    assert client_a.get(f"{CONNECTIONS}/{connection_a.pk}/pipelines/").status_code == 502
+def test_pipelines_of_a_platform_that_cannot_be_reached_answer_503(client_a, connection_a):
+    response = client_a.get(f"{CONNECTIONS}/{connection_a.pk}/pipelines/")
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) >= 1
+    assert response.json()["code"] == "platform_unavailable"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refused_credentials_answer_409_and_the_connection_needs_reauthorising(
+    live_server, api_client
+):
+    """The platform's 401 to the stored token is the tenant's to mend (connect again), not a
+    gateway error: 409 with a clear error, and the connection says so."""
+    connection = hubspot_connection(site_url=live_server.url)
+    CRMConnection.objects.filter(pk=connection.pk).update(
+        credentials_encrypted=json.dumps({"private_app_token": "pat-na1-revoked"})
+    )
+    client = _auth(api_client, connection.organization.memberships.get(role="owner").user)
+    url = f"{CONNECTIONS}/{connection.pk}/"
+
+    for response in (
+        client.get(f"{url}pipelines/"),
+        client.patch(url, {"won_stage_ids": ["closedwon"]}, format="json"),
+        client.post(f"{url}test/"),
+    ):
+        assert response.status_code == 409, response.content
+        body = response.json()
+        assert body["code"] == "reauthorization_needed"
+        assert "re-authorise" in body["detail"]
+        connection.refresh_from_db()
+        assert connection.health == CRMConnection.Health.NEEDS_REAUTH
+        assert connection.last_error.startswith("Re-authorise the connection")
+    assert client.get(url).json()["health"] == "needs_reauth"
 
 
 @pytest.mark.django_db(transaction=True)

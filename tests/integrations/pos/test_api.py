@@ -2,6 +2,8 @@
 with their invoices, and their filters. What every family's API does (connecting, connections,
 back-fills, rows and roles) is in tests/integrations/base/test_family_api.py."""
 
+import json
+
 import pytest
 
 from accounts.api_tokens.services import api_token_create
@@ -15,6 +17,7 @@ from tests.factories import (
     POSConnectionFactory,
     POSTransactionFactory,
 )
+from tests.integrations.pos.support import square_connection
 
 backfill_task = family_tasks("pos").backfill
 
@@ -129,3 +132,24 @@ def test_transactions_filter_by_failure_and_platform(client_a, org_a, connection
     assert ids({"failed": "true"}) == {str(failed.pk), str(attention.pk)}
     assert ids({"platform": "toast"}) == set()
     assert len(ids({"platform": "square"})) == 3
+
+
+# --- the platform's failures ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refused_credentials_answer_409_and_the_connection_needs_reauthorising(
+    live_server, api_client
+):
+    connection = square_connection(site_url=live_server.url)
+    POSConnection.objects.filter(pk=connection.pk).update(
+        credentials_encrypted=json.dumps({"access_token": "EAAA-revoked"})
+    )
+    client = _auth(api_client, connection.organization.memberships.get(role="owner").user)
+
+    response = client.post(f"/api/v1/integrations/pos/connections/{connection.pk}/test/")
+
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "reauthorization_needed"
+    connection.refresh_from_db()
+    assert connection.health == POSConnection.Health.NEEDS_REAUTH
