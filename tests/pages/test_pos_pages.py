@@ -311,7 +311,7 @@ def test_dashboard_sums_sales_failures_and_signing_latency(client_a, connection_
         minute=0, second=0, microsecond=0
     )
     html = response.content.decode()
-    assert "NGN 2,500.00" in html and "99,999" not in html
+    assert "₦2,500.00" in html and "99,999" not in html
     assert '<svg viewBox="0 -6 720 190" role="img"' in html
 
 
