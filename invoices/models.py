@@ -276,6 +276,16 @@ class Invoice(models.Model):
         return "realtime" if self.source_type == self.Source.POS else "standard"
 
     @property
+    def is_credit_note(self) -> bool:
+        return self.purpose == "credit_note"
+
+    @property
+    def signed_payable_amount(self):
+        """The payable amount as it counts in the sales: negative for a credit note (a refund),
+        whose own amounts are positive as FIRS requires."""
+        return -self.payable_amount if self.is_credit_note else self.payable_amount
+
+    @property
     def is_final(self) -> bool:
         return self.status in (self.Status.CONFIRMED, self.Status.NEEDS_ATTENTION)
 
