@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Case, Count, DecimalField, F, Q, QuerySet, Sum, Value, When
-from django.utils import timezone
 
 from invoices.codes import STANDARD_VAT, ZERO_VAT
 from invoices.models import Invoice, InvoiceLine, InvoiceTaxSubtotal
 from invoices.selectors import code_lists, invoice_list
-from taxpoynt.lib.csv_export import EXPORT_CHUNK_SIZE
+from taxpoynt.lib.csv_export import export_rows
 
 CREDIT_NOTE = "credit_note"
 ZERO = Decimal("0.00")
@@ -211,18 +210,6 @@ INVOICE_EXPORT_HEADER = [
     "Source reference",
     "Signed at (WAT)",
 ]
-
-
-def export_rows(rows: QuerySet, *, fields: list[str]) -> Iterator[tuple]:
-    """``fields`` of ``rows`` read through a server-side cursor, ``EXPORT_CHUNK_SIZE`` at a time,
-    datetimes in Lagos time."""
-    for row in rows.values_list(*fields).iterator(chunk_size=EXPORT_CHUNK_SIZE):
-        yield tuple(
-            timezone.localtime(value).isoformat(timespec="seconds")
-            if isinstance(value, datetime.datetime)
-            else value
-            for value in row
-        )
 
 
 def invoice_export_rows(invoices: QuerySet[Invoice]) -> Iterator[tuple]:

@@ -6,6 +6,7 @@ learnt it was won, the start of the won -> signed latency. Reads of recent activ
 (indexed per connection) and never count the whole table.
 """
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
@@ -15,6 +16,7 @@ from integrations.base.page_selectors import Dashboard, Summary, SummaryWindow
 from integrations.crm import selectors
 from integrations.crm.models import CRMDeal
 from invoices.models import Invoice
+from taxpoynt.lib.csv_export import export_rows
 
 # What a deal is held to: won (its won version received) to signed by FIRS.
 LATENCY_TARGET = timedelta(seconds=30)
@@ -103,4 +105,43 @@ def deal_with_history(*, organization, deal_id) -> CRMDeal:
         selectors.deal_list(organization=organization)
         .prefetch_related("invoice__history")
         .get(pk=deal_id)
+    )
+
+
+# --- CSV export ---------------------------------------------------------------------------------
+
+DEAL_EXPORT_HEADER = [
+    "External id",
+    "Title",
+    "Buyer",
+    "Buyer TIN",
+    "Stage",
+    "Won",
+    "Currency",
+    "Amount",
+    "Status",
+    "Received at (WAT)",
+    "Signed at (WAT)",
+    "Invoice IRN",
+]
+
+
+def deal_export_rows(deals: QuerySet[CRMDeal]) -> Iterator[tuple]:
+    """The deals oldest first as ``DEAL_EXPORT_HEADER`` lists them."""
+    return export_rows(
+        deals.order_by("received_at", "id"),
+        fields=[
+            "external_deal_id",
+            "deal_title",
+            "buyer_name",
+            "buyer_tin",
+            "deal_stage",
+            "is_won",
+            "currency",
+            "deal_amount",
+            "status",
+            "received_at",
+            "signed_at",
+            "invoice__irn",
+        ],
     )

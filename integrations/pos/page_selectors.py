@@ -6,9 +6,10 @@ bounds that column or looks a row up by id, so PostgreSQL reads the partitions i
 nothing counts the whole table.
 """
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, DecimalField, F, Q, QuerySet, When
 from django.db.models.functions import Greatest
 
 from integrations.base import page_selectors
@@ -16,6 +17,7 @@ from integrations.base.page_selectors import LATENCY, Dashboard, Summary, Summar
 from integrations.pos import selectors
 from integrations.pos.models import POSTransaction
 from invoices.models import Invoice
+from taxpoynt.lib.csv_export import export_rows
 
 # What a live sale is held to: received from the platform to signed by FIRS.
 LATENCY_TARGET = timedelta(seconds=2)
@@ -129,3 +131,55 @@ def monitor_rows(
     if changed_after is not None:
         rows = rows.filter(changed_at__gt=changed_after)
     return list(rows.order_by("-changed_at", "-id")[:limit])
+
+
+# --- CSV export ---------------------------------------------------------------------------------
+
+TRANSACTION_EXPORT_HEADER = [
+    "External id",
+    "Kind",
+    "Refunds sale",
+    "Sold at (WAT)",
+    "Location",
+    "Currency",
+    "Amount",
+    "Tax",
+    "Status",
+    "Received at (WAT)",
+    "Signed at (WAT)",
+    "Invoice IRN",
+]
+
+
+def _refund_negated(amount: str):
+    """``amount`` negated on refunds: a refund takes money back off the sales."""
+    return Case(
+        When(kind=POSTransaction.Kind.REFUND, then=-F(amount)),
+        default=F(amount),
+        output_field=DecimalField(max_digits=15, decimal_places=2),
+    )
+
+
+def transaction_export_rows(transactions: QuerySet[POSTransaction]) -> Iterator[tuple]:
+    """The transactions oldest first as ``TRANSACTION_EXPORT_HEADER`` lists them, refunds
+    negative."""
+    return export_rows(
+        transactions.order_by("transaction_timestamp", "id").annotate(
+            signed_amount=_refund_negated("transaction_amount"),
+            signed_tax=_refund_negated("tax_amount"),
+        ),
+        fields=[
+            "external_transaction_id",
+            "kind",
+            "original_external_id",
+            "transaction_timestamp",
+            "connection__location_name",
+            "currency",
+            "signed_amount",
+            "signed_tax",
+            "status",
+            "received_at",
+            "signed_at",
+            "invoice__irn",
+        ],
+    )
