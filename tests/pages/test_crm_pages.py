@@ -382,7 +382,7 @@ def test_dashboard_counts_won_deals_failures_and_won_to_signed_latency(
     html = response.content.decode()
     assert "₦205,000.00" in html and "99,999" not in html
     assert "Target: 30 s" in html
-    assert '<svg viewBox="0 -6 720 190" role="img"' in html
+    assert '<svg viewBox="0 -8 756 192" role="img"' in html
 
 
 def test_an_empty_dashboard_has_no_latency_yet(client_a):

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Membership
+from integrations.base import page_views
 from integrations.base.models import SyncRun
 from integrations.base.tasks import family_tasks
 from integrations.pos import views as pos_views
@@ -312,7 +313,7 @@ def test_dashboard_sums_sales_failures_and_signing_latency(client_a, connection_
     )
     html = response.content.decode()
     assert "₦2,500.00" in html and "99,999" not in html
-    assert '<svg viewBox="0 -6 720 190" role="img"' in html
+    assert '<svg viewBox="0 -8 756 192" role="img"' in html
 
 
 def test_an_empty_dashboard_has_no_latency_yet(client_a):
@@ -489,3 +490,25 @@ def test_pausing_the_monitor_removes_the_poller(client_a):
     resumed = client_a.get("/pos/monitor/", {"since": since}, HTTP_HX_REQUEST="true")
     html = resumed.content.decode()
     assert 'hx-trigger="every 1s"' in html and ">Pause</button>" in html
+
+
+@pytest.mark.parametrize(
+    ("peak", "top", "ticks"),
+    [
+        (0, 1, [0, 1]),
+        (4, 4, [0, 1, 2, 3, 4]),
+        (7, 8, [0, 2, 4, 6, 8]),
+        (354, 400, [0, 100, 200, 300, 400]),
+    ],
+)
+def test_chart_y_axis_has_round_ticks_above_the_tallest_bar(peak, top, ticks):
+    assert page_views.chart_scale(peak) == (top, ticks)
+
+
+@pytest.mark.django_db
+def test_dashboard_chart_has_a_labelled_y_axis(client_a, org_a):
+    POSTransactionFactory.create_batch(7, connection__organization=org_a)
+    html = client_a.get("/pos/").content.decode()
+    for value in (0, 2, 4, 6, 8):
+        assert f'text-anchor="end">{value}</text>' in html
+    assert "Per hour, Lagos time (WAT)" in html
