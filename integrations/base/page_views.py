@@ -382,21 +382,62 @@ def back_to(connection: ConnectionBase):
 # --- Dashboard ----------------------------------------------------------------------------------
 
 
+class DashboardPeriodForm(forms.Form):
+    period = forms.ChoiceField(
+        label="Period",
+        required=False,
+        choices=[
+            ("this_month", "This month"),
+            ("last_month", "Last month"),
+            ("custom", "Custom dates"),
+        ],
+    )
+    period_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    period_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("period") == "custom":
+            first_day, last_day = cleaned.get("period_from"), cleaned.get("period_to")
+            if not (first_day and last_day):
+                raise forms.ValidationError("Custom dates need both a first and a last day.")
+            if first_day > last_day:
+                raise forms.ValidationError("The first day comes after the last day.")
+        return cleaned
+
+
 def dashboard_view(template: str, figures: Callable[..., page_selectors.Dashboard]):
-    """A family's dashboard page: ``figures(organization=..., now=...)`` shown by ``template``."""
+    """A family's dashboard page: ``figures(organization=..., now=..., period=...)`` shown by
+    ``template``; the period is picked on the page (this month unless asked otherwise)."""
 
     @tenant_page
     def dashboard(request):
-        shown = figures(organization=request.organization, now=timezone.now())
+        now = timezone.now()
+        form = DashboardPeriodForm(request.GET)
+        chosen = form.cleaned_data if form.is_valid() else {}
+        period = page_selectors.dashboard_period(
+            now=now,
+            choice=chosen.get("period") or "",
+            first_day=chosen.get("period_from"),
+            last_day=chosen.get("period_to"),
+        )
+        shown = figures(organization=request.organization, now=now, period=period)
         return render(
             request,
             template,
             {
                 "summaries": shown.summaries,
+                "period": period,
+                "period_form": form,
                 "latencies": shown.latencies,
                 "latency_target": shown.latency_target,
                 "chart": hourly_chart(shown.hours, series=shown.series),
             },
+            status=200 if form.is_valid() else 400,
         )
 
     return dashboard
