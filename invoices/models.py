@@ -388,6 +388,23 @@ class InvoiceStatusChange(models.Model):
         return f"{self.from_status or '∅'} → {self.to_status}"
 
 
+class InvoiceEmail(models.Model):
+    """An invoice (or receipt) e-mailed to its buyer: who sent it, to which address, when."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="emails")
+    to = models.EmailField()
+    sent_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["invoice_id", "-sent_at"]
+
+    def __str__(self):
+        return f"{self.invoice} to {self.to}"
+
+
 class FirsExchange(models.Model):
     """One call to FIRS about an invoice and what came back, for operators and audits."""
 

@@ -13,4 +13,6 @@ urlpatterns = [
     path("vat/", views.vat_summary, name="vat_summary"),
     path("invoices/<int:invoice_id>/", views.invoice_detail, name="detail"),
     path("invoices/<int:invoice_id>/mark-paid/", views.invoice_mark_paid, name="mark_paid"),
+    path("invoices/<int:invoice_id>/print/", views.invoice_print, name="print"),
+    path("invoices/<int:invoice_id>/email/", views.invoice_email, name="email"),
 ]

@@ -15,8 +15,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from integrations.base.canonical import Deal, Document, Sale
@@ -37,12 +41,13 @@ from invoices.models import (
     FirsCodeListEntry,
     FirsExchange,
     Invoice,
+    InvoiceEmail,
     InvoiceLine,
     InvoiceParty,
     InvoiceStatusChange,
     InvoiceTaxSubtotal,
 )
-from invoices.qr import qr_stamp_make
+from invoices.qr import qr_png, qr_stamp_make
 from invoices.signals import invoice_stage_reached
 from invoices.validation import decimal_from_json, invoice_validate, round2
 from taxpoynt.lib.priority import realtime_latency_note
@@ -711,3 +716,30 @@ def code_lists_refresh() -> dict:
     with FirsClient(base_url, "", "", timeout=(5, 30)) as client:
         resources = {name: client.resources(name=name).data for name in CODE_LIST_RESOURCES}
     return {"stored": code_lists_store(resources=resources)}
+
+
+# --- E-mail to the buyer ----------------------------------------------------------------------
+
+
+def invoice_email_to_customer(*, invoice: Invoice, sent_by) -> InvoiceEmail:
+    """E-mails the signed invoice (or receipt, or credit note) to the buyer's address, with its
+    FIRS QR code attached, and records who sent it and when. ``ValueError`` when it cannot be
+    sent: not signed by FIRS yet, or the buyer has no e-mail address."""
+    if not invoice.qr_stamp:
+        raise ValueError("FIRS has not signed this invoice yet, so it has no QR code to send.")
+    customer = invoice.parties.filter(role=InvoiceParty.Role.CUSTOMER).first()
+    address = customer.email.strip() if customer else ""
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise ValueError("The buyer has no valid e-mail address on this invoice.") from None
+    supplier = invoice.parties.filter(role=InvoiceParty.Role.SUPPLIER).first()
+    context = {"invoice": invoice, "customer": customer, "supplier": supplier}
+    message = EmailMessage(
+        subject=render_to_string("invoices/email/invoice_subject.txt", context).strip(),
+        body=render_to_string("invoices/email/invoice.txt", context),
+        to=[address],
+    )
+    message.attach(f"{invoice.irn}.png", qr_png(data=invoice.qr_stamp), "image/png")
+    message.send()
+    return InvoiceEmail.objects.create(invoice=invoice, to=address, sent_by=sent_by)

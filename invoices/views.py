@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts.views import tenant_page
 from invoices import report_selectors, selectors, services
 from invoices.firs.errors import FirsError, FirsTransientError
-from invoices.models import Invoice
+from invoices.models import Invoice, InvoiceParty
 from taxpoynt.lib.csv_export import csv_filename, csv_filters_refused, csv_response
 
 PAGE_SIZE = 50
@@ -137,8 +137,40 @@ def invoice_detail(request, invoice_id: int):
             and invoice.stage in PAYABLE_STAGES
             and invoice.payment_status != Invoice.PaymentStatus.PAID,
             "mark_paid_form": MarkPaidForm(),
+            "can_email": request.membership.can_operate
+            and bool(invoice.qr_stamp)
+            and any(
+                party.role == InvoiceParty.Role.CUSTOMER and party.email
+                for party in invoice.parties.all()
+            ),
         },
     )
+
+
+@tenant_page
+def invoice_print(request, invoice_id: int):
+    """The invoice (a receipt for a B2C sale) laid out for paper, with its QR code and IRN."""
+    invoice = _invoice_with_details(request.organization, invoice_id)
+    return render(
+        request,
+        "invoices/invoice_print.html",
+        {"invoice": invoice, "parties": {party.role: party for party in invoice.parties.all()}},
+    )
+
+
+@tenant_page
+@require_POST
+def invoice_email(request, invoice_id: int):
+    if not request.membership.can_operate:
+        raise PermissionDenied("Viewers cannot act on invoices.")
+    invoice = _invoice_get(request.organization, invoice_id)
+    try:
+        sent = services.invoice_email_to_customer(invoice=invoice, sent_by=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Sent to {sent.to}.")
+    return redirect("invoices:detail", invoice_id=invoice.pk)
 
 
 @tenant_page
@@ -229,7 +261,7 @@ def _invoice_with_details(organization, invoice_id: int) -> Invoice:
     try:
         return (
             selectors.invoice_list(organization=organization)
-            .prefetch_related("lines", "tax_subtotals", "parties", "history")
+            .prefetch_related("lines", "tax_subtotals", "parties", "history", "emails__sent_by")
             .get(pk=invoice_id)
         )
     except Invoice.DoesNotExist as exc:

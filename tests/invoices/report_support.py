@@ -13,7 +13,7 @@ CENT = Decimal("0.01")
 
 
 def signed_document(
-    organization, *, issue_date, signed=True, credit_note=False, standard, exempt, zero
+    organization, *, issue_date, signed=True, credit_note=False, standard, exempt, zero, **options
 ):
     """An invoice (or credit note) with a standard-rate, an exempt and a zero-rated part, its
     totals and tax subtotals consistent as the pipeline stores them."""
@@ -28,6 +28,7 @@ def signed_document(
         tax_exclusive_amount=net,
         tax_amount=vat,
         payable_amount=net + vat,
+        **options,
     )
     InvoiceLine.objects.bulk_create(
         InvoiceLine(

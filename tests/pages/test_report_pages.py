@@ -4,6 +4,7 @@ import csv
 import datetime
 import io
 import tracemalloc
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -12,10 +13,12 @@ from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.models import Membership
 from integrations.crm.page_selectors import DEAL_EXPORT_HEADER
 from integrations.pos.models import TRANSACTIONS_TABLE
 from integrations.pos.page_selectors import TRANSACTION_EXPORT_HEADER
 from invoices import report_selectors
+from invoices.models import InvoiceEmail, InvoiceParty
 from taxpoynt.lib.csv_export import EXPORT_CHUNK_SIZE
 from tests.factories import CRMDealFactory, POSConnectionFactory, POSTransactionFactory
 from tests.invoices.report_support import signed_document
@@ -188,3 +191,77 @@ def test_list_pages_link_their_export_with_their_filters(client_a):
     assert 'href="/pos/transactions/export.csv?status=failed"' in html
     assert 'href="/crm/deals/export.csv"' in client_a.get("/crm/deals/").content.decode()
     assert 'href="/invoices/export.csv"' in client_a.get("/invoices/").content.decode()
+
+
+def _signed_with_buyer(organization, *, email="buyer@savannah.example", **options):
+    invoice = signed_document(
+        organization,
+        issue_date=datetime.date(2026, 11, 20),
+        standard=Decimal("10000.00"),
+        exempt=Decimal(0),
+        zero=Decimal(0),
+        **options,
+    )
+    InvoiceParty.objects.create(
+        invoice=invoice, role="supplier", name="Alpha Foods Ltd", tin="10000001-0001"
+    )
+    InvoiceParty.objects.create(
+        invoice=invoice, role="customer", name="Savannah Agro Ltd", email=email
+    )
+    return invoice
+
+
+@pytest.mark.django_db
+def test_print_page_has_the_qr_irn_and_totals(client_a, org_a):
+    invoice = _signed_with_buyer(org_a)
+    html = client_a.get(f"/invoices/{invoice.pk}/print/").content.decode()
+    for text in (
+        "Tax invoice" if invoice.kind == "B2B" else "Receipt",
+        invoice.number,
+        invoice.irn,
+        f'src="/api/v1/invoices/{invoice.pk}/qr.svg"',
+        "₦10,750.00",
+        "css/print.css",
+        "Alpha Foods Ltd",
+    ):
+        assert text in html
+    assert (
+        f'href="/invoices/{invoice.pk}/print/"'
+        in client_a.get(f"/invoices/{invoice.pk}/").content.decode()
+    )
+
+
+@pytest.mark.django_db
+def test_email_to_the_buyer_sends_it_with_the_qr_and_records_who_and_when(
+    client_a, owner_a, org_a, mailoutbox
+):
+    invoice = _signed_with_buyer(org_a)
+    detail = client_a.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "E-mail to buyer@savannah.example" in detail
+
+    response = client_a.post(f"/invoices/{invoice.pk}/email/", follow=True)
+    assert "Sent to buyer@savannah.example." in response.content.decode()
+    (message,) = mailoutbox
+    assert message.to == ["buyer@savannah.example"]
+    assert invoice.number in message.subject and invoice.irn in message.body
+    assert "₦10,750.00" in message.body
+    assert [(name, kind) for name, _, kind in message.attachments] == [
+        (f"{invoice.irn}.png", "image/png")
+    ]
+    (sent,) = InvoiceEmail.objects.filter(invoice=invoice)
+    assert (sent.to, sent.sent_by) == ("buyer@savannah.example", owner_a)
+    assert f"To buyer@savannah.example by {owner_a.email}" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_email_is_refused_without_a_buyer_address_or_for_a_viewer(
+    client_a, client, org_a, member_a, mailoutbox
+):
+    invoice = _signed_with_buyer(org_a, email="")
+    assert "E-mail to" not in client_a.get(f"/invoices/{invoice.pk}/").content.decode()
+    response = client_a.post(f"/invoices/{invoice.pk}/email/", follow=True)
+    assert "The buyer has no valid e-mail address on this invoice." in response.content.decode()
+    addressed = _signed_with_buyer(org_a, source_id=uuid.uuid4())
+    client.force_login(member_a(Membership.Role.VIEWER))
+    assert client.post(f"/invoices/{addressed.pk}/email/").status_code == 403
+    assert mailoutbox == [] and not InvoiceEmail.objects.exists()
