@@ -200,3 +200,16 @@ def test_amounts_are_naira_with_thousands_separators(client_a, org_a):
     shown = client_a.get(f"/invoices/{invoice.pk}/").content.decode()
     assert "₦9,315.00" in listed and "₦9,315.00" in shown
     assert "NGN 9315" not in listed + shown
+
+
+@pytest.mark.django_db
+def test_credit_notes_are_labelled_and_negative_in_the_list(client_a, org_a):
+    credit = InvoiceFactory(
+        organization=org_a, purpose="credit_note", payable_amount=Decimal("1200.00")
+    )
+    listed = client_a.get("/invoices/").content.decode()
+    assert '<span class="badge badge--credit-note">Credit note</span>' in listed
+    assert "\N{MINUS SIGN}₦1,200.00" in listed
+    assert (
+        f"Credit note {credit.number}" in client_a.get(f"/invoices/{credit.pk}/").content.decode()
+    )
