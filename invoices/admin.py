@@ -28,6 +28,7 @@ from invoices.models import (
     FirsSandboxInvoice,
     Invoice,
     InvoiceLine,
+    InvoiceNumberSequence,
     InvoiceParty,
     InvoiceStatusChange,
     InvoiceTaxSubtotal,
@@ -271,6 +272,23 @@ class InvoiceAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         self.message_user(request, "; ".join(parts) + ".", level)
         for failure in outcome.failures:
             self.message_user(request, failure, messages.ERROR)
+
+
+@admin.register(InvoiceNumberSequence)
+class InvoiceNumberSequenceAdmin(admin.ModelAdmin):
+    """The prefix is the organization's to choose; the counter only ever moves by numbering an
+    invoice, so it is shown, never edited, and a sequence is made by the first invoice."""
+
+    list_display = ("organization", "prefix", "last_value")
+    search_fields = ("organization__legal_name", "prefix")
+    fields = ("organization", "prefix", "last_value")
+    readonly_fields = ("organization", "last_value")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(FirsCodeListEntry)

@@ -1,7 +1,7 @@
 import hashlib
 import hmac
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 # --- FIRS MBS sandbox state -------------------------------------------------------------------
@@ -276,8 +276,53 @@ class Invoice(models.Model):
         return "realtime" if self.source_type == self.Source.POS else "standard"
 
     @property
+    def is_credit_note(self) -> bool:
+        return self.purpose == "credit_note"
+
+    @property
+    def signed_payable_amount(self):
+        """The payable amount as it counts in the sales: negative for a credit note (a refund),
+        whose own amounts are positive as FIRS requires."""
+        return -self.payable_amount if self.is_credit_note else self.payable_amount
+
+    @property
     def is_final(self) -> bool:
         return self.status in (self.Status.CONFIRMED, self.Status.NEEDS_ATTENTION)
+
+
+class InvoiceNumberSequence(models.Model):
+    """An organization's invoice-number counter: its invoices are numbered ``{prefix}-{n}``
+    (``TXP-000123``), n counting up with no gaps. The IRN keeps the number's letters and
+    digits only, as FIRS requires (``TXP000123-{service id}-{date}``). Created with the
+    organization's first invoice; invoices numbered before it keep their numbers."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="invoice_number_sequence",
+    )
+    prefix = models.CharField(
+        max_length=8,
+        default="TXP",
+        validators=[
+            RegexValidator(
+                r"^[A-Z0-9]{1,8}$",
+                "Up to 8 capital letters or digits: FIRS allows nothing else in an IRN.",
+            )
+        ],
+        help_text="Starts every new invoice number; numbers already given keep theirs.",
+    )
+    last_value = models.PositiveBigIntegerField(
+        default=0, help_text="The sequence number of the last invoice numbered."
+    )
+
+    class Meta:
+        # services.invoice_number_allocate names the table in its SQL.
+        db_table = "invoice_number_sequences"
+
+    def __str__(self):
+        return f"{self.prefix}-… ({self.last_value} numbered)"
 
 
 class InvoiceParty(models.Model):
@@ -341,6 +386,23 @@ class InvoiceStatusChange(models.Model):
 
     def __str__(self):
         return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class InvoiceEmail(models.Model):
+    """An invoice (or receipt) e-mailed to its buyer: who sent it, to which address, when."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="emails")
+    to = models.EmailField()
+    sent_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["invoice_id", "-sent_at"]
+
+    def __str__(self):
+        return f"{self.invoice} to {self.to}"
 
 
 class FirsExchange(models.Model):

@@ -9,6 +9,10 @@ app_name = "invoices"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("invoices/", views.invoice_list, name="list"),
+    path("invoices/export.csv", views.invoice_export, name="export"),
+    path("vat/", views.vat_summary, name="vat_summary"),
     path("invoices/<int:invoice_id>/", views.invoice_detail, name="detail"),
     path("invoices/<int:invoice_id>/mark-paid/", views.invoice_mark_paid, name="mark_paid"),
+    path("invoices/<int:invoice_id>/print/", views.invoice_print, name="print"),
+    path("invoices/<int:invoice_id>/email/", views.invoice_email, name="email"),
 ]

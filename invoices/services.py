@@ -15,8 +15,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from integrations.base.canonical import Deal, Document, Sale
@@ -31,18 +35,19 @@ from invoices.firs.errors import (
     FirsNotFound,
     FirsTransientError,
 )
-from invoices.irn import irn_make
+from invoices.irn import invoice_number_clean, irn_make
 from invoices.metrics import SOURCE_TO_SIGNED_SECONDS
 from invoices.models import (
     FirsCodeListEntry,
     FirsExchange,
     Invoice,
+    InvoiceEmail,
     InvoiceLine,
     InvoiceParty,
     InvoiceStatusChange,
     InvoiceTaxSubtotal,
 )
-from invoices.qr import qr_stamp_make
+from invoices.qr import qr_png, qr_stamp_make
 from invoices.signals import invoice_stage_reached
 from invoices.validation import decimal_from_json, invoice_validate, round2
 from taxpoynt.lib.priority import realtime_latency_note
@@ -74,11 +79,9 @@ STAGE_TIMESTAMP = {
     Stage.TRANSMITTED: "transmitted_at",
     Stage.CONFIRMED: "confirmed_at",
 }
-SOURCE_NUMBER_PREFIX = {
-    Invoice.Source.POS: "POS",
-    Invoice.Source.CRM: "CRM",
-    Invoice.Source.ERP: "ERP",
-}
+INVOICE_NUMBER_DEFAULT_PREFIX = "TXP"
+# Zero-padded to this many digits; longer sequences simply grow.
+INVOICE_NUMBER_DIGITS = 6
 
 
 # --- Creating ---------------------------------------------------------------------------------
@@ -105,7 +108,6 @@ def invoice_create_for_source(
     """
     # Nigeria's date and time whatever zone is active (the API answers in UTC).
     issue_at = timezone.localtime(_issue_datetime(source), LAGOS)
-    number = f"{SOURCE_NUMBER_PREFIX[source_type]}{uuid.UUID(str(source_id)).hex}"
     invoice = Invoice(
         organization=organization,
         source_type=source_type,
@@ -114,47 +116,28 @@ def invoice_create_for_source(
         source_reference=source.external_id[:255],
         source_received_at=received_at,
         pipeline_queue=queue,
-        number=number,
-        irn=irn_make(
-            invoice_number=number,
-            service_id=organization.firs_service_id,
-            issue_date=issue_at.date(),
-        ),
         currency=source.currency,
         issue_date=issue_at.date(),
         issue_time=issue_at.time().replace(microsecond=0),
         kind=Invoice.Kind.B2B if _buyer_tin(source) else Invoice.Kind.B2C,
         billing_reference_irn=original.irn if original else "",
     )
-    problems = []
-    try:
-        payload = invoice_build(
-            source=source,
-            supplier=organization,
-            codes=selectors.code_lists(),
-            invoice_number=number,
-            issue_datetime=issue_at,
-            service_id=organization.firs_service_id,
-            business_id=organization.firs_business_id,
-            billing_reference=(
-                InvoiceReference(irn=original.irn, issue_date=original.issue_date)
-                if original
-                else None
-            ),
-        )
-    except (InvoiceBuildError, ValueError, LookupError) as exc:
-        payload = {}
-        problems = [{"path": "", "message": str(exc)}]
-    else:
-        problems = [
-            {"path": problem.path, "message": problem.message}
-            for problem in invoice_validate(payload, codes=selectors.code_lists())
-        ]
-    _fill_from_payload(invoice, payload)
-    invoice.problems = problems
-    invoice.status = Status.NEEDS_ATTENTION if problems else Status.BUILT
     try:
         with transaction.atomic():
+            # The number is taken in the transaction that stores the invoice: a replay that
+            # finds the invoice made already rolls its number back, so the sequence has no gaps.
+            invoice.number = invoice_number_allocate(organization=organization)
+            invoice.irn = irn_make(
+                invoice_number=invoice.number,
+                service_id=organization.firs_service_id,
+                issue_date=issue_at.date(),
+            )
+            payload, problems = _payload_build(
+                invoice=invoice, source=source, original=original, issue_at=issue_at
+            )
+            _fill_from_payload(invoice, payload)
+            invoice.problems = problems
+            invoice.status = Status.NEEDS_ATTENTION if problems else Status.BUILT
             invoice.save()
             _snapshots_save(invoice, payload)
             _history_add(invoice, "", invoice.status, _problems_text(problems))
@@ -170,6 +153,56 @@ def invoice_create_for_source(
     if enqueue and not problems:
         invoice_enqueue(invoice=invoice)
     return invoice, True
+
+
+def invoice_number_allocate(*, organization) -> str:
+    """The organization's next invoice number, ``{prefix}-{sequence}`` (``TXP-000123``): one
+    statement that creates the counter on first use and otherwise increments it, holding its
+    row until the caller's transaction ends so two invoices never share a number."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO invoice_number_sequences AS sequence (organization_id, prefix, last_value)
+            VALUES (%s, %s, 1)
+            ON CONFLICT (organization_id) DO UPDATE SET last_value = sequence.last_value + 1
+            RETURNING prefix, last_value
+            """,
+            [organization.pk, INVOICE_NUMBER_DEFAULT_PREFIX],
+        )
+        prefix, value = cursor.fetchone()
+    return f"{prefix}-{value:0{INVOICE_NUMBER_DIGITS}d}"
+
+
+def _payload_build(
+    *,
+    invoice: Invoice,
+    source: Sale | Deal | Document,
+    original: Invoice | None,
+    issue_at: datetime,
+) -> tuple[dict, list[dict]]:
+    """The FIRS JSON of ``invoice`` and what stops it (empty when it can go to FIRS)."""
+    organization = invoice.organization
+    try:
+        payload = invoice_build(
+            source=source,
+            supplier=organization,
+            codes=selectors.code_lists(),
+            invoice_number=invoice.number,
+            issue_datetime=issue_at,
+            service_id=organization.firs_service_id,
+            business_id=organization.firs_business_id,
+            billing_reference=(
+                InvoiceReference(irn=original.irn, issue_date=original.issue_date)
+                if original
+                else None
+            ),
+        )
+    except (InvoiceBuildError, ValueError, LookupError) as exc:
+        return {}, [{"path": "", "message": str(exc)}]
+    return payload, [
+        {"path": problem.path, "message": problem.message}
+        for problem in invoice_validate(payload, codes=selectors.code_lists())
+    ]
 
 
 def _issue_datetime(source: Sale | Deal | Document) -> datetime:
@@ -362,7 +395,7 @@ def _validate(invoice: Invoice, client) -> StepOutcome:
             "validate_irn",
             lambda: client.validate_irn(
                 business_id=str(invoice.organization.firs_business_id),
-                invoice_reference=invoice.number,
+                invoice_reference=invoice_number_clean(invoice.number),
                 irn=invoice.irn,
             ),
         )
@@ -683,3 +716,30 @@ def code_lists_refresh() -> dict:
     with FirsClient(base_url, "", "", timeout=(5, 30)) as client:
         resources = {name: client.resources(name=name).data for name in CODE_LIST_RESOURCES}
     return {"stored": code_lists_store(resources=resources)}
+
+
+# --- E-mail to the buyer ----------------------------------------------------------------------
+
+
+def invoice_email_to_customer(*, invoice: Invoice, sent_by) -> InvoiceEmail:
+    """E-mails the signed invoice (or receipt, or credit note) to the buyer's address, with its
+    FIRS QR code attached, and records who sent it and when. ``ValueError`` when it cannot be
+    sent: not signed by FIRS yet, or the buyer has no e-mail address."""
+    if not invoice.qr_stamp:
+        raise ValueError("FIRS has not signed this invoice yet, so it has no QR code to send.")
+    customer = invoice.parties.filter(role=InvoiceParty.Role.CUSTOMER).first()
+    address = customer.email.strip() if customer else ""
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise ValueError("The buyer has no valid e-mail address on this invoice.") from None
+    supplier = invoice.parties.filter(role=InvoiceParty.Role.SUPPLIER).first()
+    context = {"invoice": invoice, "customer": customer, "supplier": supplier}
+    message = EmailMessage(
+        subject=render_to_string("invoices/email/invoice_subject.txt", context).strip(),
+        body=render_to_string("invoices/email/invoice.txt", context),
+        to=[address],
+    )
+    message.attach(f"{invoice.irn}.png", qr_png(data=invoice.qr_stamp), "image/png")
+    message.send()
+    return InvoiceEmail.objects.create(invoice=invoice, to=address, sent_by=sent_by)

@@ -10,13 +10,15 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from accounts.views import tenant_page
-from invoices import selectors, services
+from invoices import report_selectors, selectors, services
 from invoices.firs.errors import FirsError, FirsTransientError
-from invoices.models import Invoice
+from invoices.models import Invoice, InvoiceParty
+from taxpoynt.lib.csv_export import csv_filename, csv_filters_refused, csv_response
 
 PAGE_SIZE = 50
 # invoice_mark_paid refuses other stages; the page offers the button only where it can work.
@@ -38,6 +40,16 @@ class InvoiceFilterForm(forms.Form):
     )
     # Keyset cursor: the page continues below this id.
     after = forms.IntegerField(required=False, min_value=1)
+
+
+class VatMonthForm(forms.Form):
+    month = forms.DateField(
+        label="Month",
+        required=False,
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        error_messages={"invalid": "Enter a month as YYYY-MM."},
+    )
 
 
 class MarkPaidForm(forms.Form):
@@ -74,6 +86,45 @@ def invoice_list(request):
 
 
 @tenant_page
+def invoice_export(request):
+    """The list's invoices (same filters, every page) as a CSV file, streamed."""
+    form = InvoiceFilterForm(request.GET)
+    if not form.is_valid():
+        return csv_filters_refused(form)
+    filters = form.cleaned_data
+    invoices = _invoices_filtered(request.organization, filters)
+    return csv_response(
+        filename=csv_filename("invoices", filters.get("issued_from"), filters.get("issued_to")),
+        header=report_selectors.INVOICE_EXPORT_HEADER,
+        rows=report_selectors.invoice_export_rows(invoices),
+    )
+
+
+@tenant_page
+def vat_summary(request):
+    """The month's VAT figures to file from (this month unless one is asked for), as a page or,
+    with ``format=csv``, as a file."""
+    form = VatMonthForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request, "invoices/vat_summary.html", {"form": form, "summary": None}, status=400
+        )
+    month = form.cleaned_data["month"] or timezone.localdate()
+    summary = report_selectors.vat_summary(organization=request.organization, month=month)
+    if request.GET.get("format") == "csv":
+        return csv_response(
+            filename=f"vat-summary-{month:%Y-%m}.csv",
+            header=report_selectors.VAT_SUMMARY_HEADER,
+            rows=report_selectors.vat_summary_rows(summary),
+        )
+    return render(
+        request,
+        "invoices/vat_summary.html",
+        {"form": VatMonthForm(initial={"month": month}), "summary": summary, "month": month},
+    )
+
+
+@tenant_page
 def invoice_detail(request, invoice_id: int):
     invoice = _invoice_with_details(request.organization, invoice_id)
     return render(
@@ -86,8 +137,40 @@ def invoice_detail(request, invoice_id: int):
             and invoice.stage in PAYABLE_STAGES
             and invoice.payment_status != Invoice.PaymentStatus.PAID,
             "mark_paid_form": MarkPaidForm(),
+            "can_email": request.membership.can_operate
+            and bool(invoice.qr_stamp)
+            and any(
+                party.role == InvoiceParty.Role.CUSTOMER and party.email
+                for party in invoice.parties.all()
+            ),
         },
     )
+
+
+@tenant_page
+def invoice_print(request, invoice_id: int):
+    """The invoice (a receipt for a B2C sale) laid out for paper, with its QR code and IRN."""
+    invoice = _invoice_with_details(request.organization, invoice_id)
+    return render(
+        request,
+        "invoices/invoice_print.html",
+        {"invoice": invoice, "parties": {party.role: party for party in invoice.parties.all()}},
+    )
+
+
+@tenant_page
+@require_POST
+def invoice_email(request, invoice_id: int):
+    if not request.membership.can_operate:
+        raise PermissionDenied("Viewers cannot act on invoices.")
+    invoice = _invoice_get(request.organization, invoice_id)
+    try:
+        sent = services.invoice_email_to_customer(invoice=invoice, sent_by=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Sent to {sent.to}.")
+    return redirect("invoices:detail", invoice_id=invoice.pk)
 
 
 @tenant_page
@@ -178,7 +261,7 @@ def _invoice_with_details(organization, invoice_id: int) -> Invoice:
     try:
         return (
             selectors.invoice_list(organization=organization)
-            .prefetch_related("lines", "tax_subtotals", "parties", "history")
+            .prefetch_related("lines", "tax_subtotals", "parties", "history", "emails__sent_by")
             .get(pk=invoice_id)
         )
     except Invoice.DoesNotExist as exc:

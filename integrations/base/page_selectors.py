@@ -6,7 +6,7 @@ each family's ``page_selectors`` and hand their rows here with what differs (the
 dated by, what the dashboard counts).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -21,7 +21,7 @@ from django.db.models import (
     Sum,
     Window,
 )
-from django.db.models.functions import RowNumber, TruncHour
+from django.db.models.functions import Abs, RowNumber, TruncHour
 from django.utils import timezone
 
 from integrations.base import families, registry
@@ -32,6 +32,7 @@ FAMILY_TITLES = {"pos": "Point of sale", "crm": "CRM", "erp": "ERP"}
 RECENT_SYNC_RUNS = 3
 
 LATENCY = ExpressionWrapper(F("signed_at") - F("received_at"), output_field=DurationField())
+ZERO = Decimal("0.00")
 
 
 class PercentileCont(Aggregate):
@@ -214,22 +215,62 @@ class DashboardReads:
 @dataclass(frozen=True)
 class Summary:
     """One window's figures: the rows counted (sales, won deals), their totals, the invoices
-    signed and the failures."""
+    signed for them and the failures; where the family has refunds, the refunds, the credit
+    notes signed for them, and the totals net of refunds; where it has tax, the VAT collected
+    (net of refunds)."""
 
     count: int
     # (currency, total of the counted rows) for each currency counted in.
     totals: list[tuple[str, Decimal]]
+    # Invoices signed for the counted rows only, so it can be read against ``count``.
     signed: int
     failed: int
+    refunds: int = 0
+    refund_totals: list[tuple[str, Decimal]] = field(default_factory=list)
+    # Credit notes signed for the refunds.
+    signed_refunds: int = 0
+    net_totals: list[tuple[str, Decimal]] = field(default_factory=list)
+    vat_totals: list[tuple[str, Decimal]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class SummaryWindow:
-    """What one window of the summary counts, as filters on the family's rows."""
+    """What one window of the summary counts, as filters on the family's rows. ``signed`` and
+    ``signed_refunds`` pick the signed ones among ``counted`` and ``refunds``."""
 
     counted: Q
     signed: Q
     failed: Q
+    refunds: Q | None = None
+    signed_refunds: Q | None = None
+
+
+@dataclass(frozen=True)
+class Period:
+    """The dashboard's chosen period: rows dated from ``start`` until before ``end``."""
+
+    key: str
+    label: str
+    start: datetime
+    end: datetime
+
+
+def dashboard_period(*, now: datetime, choice: str = "", first_day=None, last_day=None) -> Period:
+    """This month (the default), last month, or the local days from ``first_day`` to
+    ``last_day``; this month's period runs to the end of today."""
+    today, month = local_today_and_month(now)
+    if choice == "last_month":
+        start = local_midnight((month.date() - timedelta(days=1)).replace(day=1))
+        return Period(key=choice, label=f"{start:%B %Y}", start=start, end=month)
+    if choice == "custom" and first_day and last_day:
+        return Period(
+            key=choice,
+            label=f"{first_day:%-d %b %Y} to {last_day:%-d %b %Y}",
+            start=local_midnight(first_day),
+            end=local_midnight(last_day + timedelta(days=1)),
+        )
+    tomorrow = local_midnight(today.date() + timedelta(days=1))
+    return Period(key="this_month", label="This month", start=month, end=tomorrow)
 
 
 @dataclass(frozen=True)
@@ -289,31 +330,64 @@ def currency_summaries(
     amount: str,
     windows: dict[str, SummaryWindow],
     summary: type[Summary] = Summary,
+    tax: str | None = None,
 ) -> dict[str, Summary]:
-    """Each window's figures, the counted rows' ``amount`` totalled: one query, one row per
-    currency."""
+    """Each window's figures, the counted rows' ``amount`` (and ``tax``) totalled, refunds taken
+    off the net: one query, one row per currency."""
     aggregates = {}
     for name, window in windows.items():
         aggregates[f"{name}_count"] = Count("id", filter=window.counted)
-        aggregates[f"{name}_total"] = Sum(amount, filter=window.counted)
+        aggregates[f"{name}_total"] = Sum(amount, filter=window.counted, default=ZERO)
         aggregates[f"{name}_signed"] = Count("id", filter=window.signed)
         aggregates[f"{name}_failed"] = Count("id", filter=window.failed)
+        if window.refunds is not None:
+            aggregates[f"{name}_refunds"] = Count("id", filter=window.refunds)
+            # Platforms sign refunds either way; a refund always takes money off.
+            aggregates[f"{name}_refund_total"] = Sum(
+                Abs(amount), filter=window.refunds, default=ZERO
+            )
+            aggregates[f"{name}_signed_refunds"] = Count("id", filter=window.signed_refunds)
+        if tax is not None:
+            aggregates[f"{name}_vat"] = Sum(tax, filter=window.counted, default=ZERO)
+            if window.refunds is not None:
+                aggregates[f"{name}_refund_vat"] = Sum(
+                    Abs(tax), filter=window.refunds, default=ZERO
+                )
     currencies = list(
         rows.order_by().values("currency").annotate(**aggregates).order_by("currency")
     )
-    return {
-        name: summary(
-            count=sum(row[f"{name}_count"] for row in currencies),
+    summaries = {}
+    for name in windows:
+
+        def figure(key, row, name=name):
+            return row.get(f"{name}_{key}", 0) or 0
+
+        active = [row for row in currencies if figure("count", row) or figure("refunds", row)]
+        summaries[name] = summary(
+            count=sum(figure("count", row) for row in currencies),
             totals=[
-                (row["currency"], row[f"{name}_total"])
-                for row in currencies
-                if row[f"{name}_count"]
+                (row["currency"], row[f"{name}_total"]) for row in active if figure("count", row)
             ],
-            signed=sum(row[f"{name}_signed"] for row in currencies),
-            failed=sum(row[f"{name}_failed"] for row in currencies),
+            signed=sum(figure("signed", row) for row in currencies),
+            failed=sum(figure("failed", row) for row in currencies),
+            refunds=sum(figure("refunds", row) for row in currencies),
+            refund_totals=[
+                (row["currency"], figure("refund_total", row))
+                for row in active
+                if figure("refunds", row)
+            ],
+            signed_refunds=sum(figure("signed_refunds", row) for row in currencies),
+            net_totals=[
+                (row["currency"], row[f"{name}_total"] - figure("refund_total", row))
+                for row in active
+            ],
+            vat_totals=[
+                (row["currency"], figure("vat", row) - figure("refund_vat", row)) for row in active
+            ]
+            if tax is not None
+            else [],
         )
-        for name in windows
-    }
+    return summaries
 
 
 def signing_latencies(rows: QuerySet, *, reads: DashboardReads, now: datetime) -> list[Latency]:

@@ -8,6 +8,7 @@ follow the API: owners and admins manage connections (connect, disconnect, setti
 but viewers operates them (test, sync, back-fill, retry); viewers read.
 """
 
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -37,6 +38,9 @@ from integrations.base.models import ConnectionBase, SyncRun
 CHART_HEIGHT = 160
 CHART_SLOT = 30
 CHART_BAR = 11
+# Room left of the bars for the y-axis's tick labels.
+CHART_AXIS_WIDTH = 36
+CHART_MAX_TICKS = 5
 
 
 # --- Forms --------------------------------------------------------------------------------------
@@ -378,35 +382,91 @@ def back_to(connection: ConnectionBase):
 # --- Dashboard ----------------------------------------------------------------------------------
 
 
+class DashboardPeriodForm(forms.Form):
+    period = forms.ChoiceField(
+        label="Period",
+        required=False,
+        choices=[
+            ("this_month", "This month"),
+            ("last_month", "Last month"),
+            ("custom", "Custom dates"),
+        ],
+    )
+    period_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    period_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("period") == "custom":
+            first_day, last_day = cleaned.get("period_from"), cleaned.get("period_to")
+            if not (first_day and last_day):
+                raise forms.ValidationError("Custom dates need both a first and a last day.")
+            if first_day > last_day:
+                raise forms.ValidationError("The first day comes after the last day.")
+        return cleaned
+
+
 def dashboard_view(template: str, figures: Callable[..., page_selectors.Dashboard]):
-    """A family's dashboard page: ``figures(organization=..., now=...)`` shown by ``template``."""
+    """A family's dashboard page: ``figures(organization=..., now=..., period=...)`` shown by
+    ``template``; the period is picked on the page (this month unless asked otherwise)."""
 
     @tenant_page
     def dashboard(request):
-        shown = figures(organization=request.organization, now=timezone.now())
+        now = timezone.now()
+        form = DashboardPeriodForm(request.GET)
+        chosen = form.cleaned_data if form.is_valid() else {}
+        period = page_selectors.dashboard_period(
+            now=now,
+            choice=chosen.get("period") or "",
+            first_day=chosen.get("period_from"),
+            last_day=chosen.get("period_to"),
+        )
+        shown = figures(organization=request.organization, now=now, period=period)
         return render(
             request,
             template,
             {
                 "summaries": shown.summaries,
+                "period": period,
+                "period_form": form,
                 "latencies": shown.latencies,
                 "latency_target": shown.latency_target,
                 "chart": hourly_chart(shown.hours, series=shown.series),
             },
+            status=200 if form.is_valid() else 400,
         )
 
     return dashboard
 
 
+def chart_scale(peak: int) -> tuple[int, list[int]]:
+    """The y-axis's top and its ticks for a chart whose tallest bar is ``peak``: steps of 1, 2 or
+    5 times a power of ten, at most ``CHART_MAX_TICKS`` of them above zero."""
+    step = 1
+    while True:
+        for multiple in (1, 2, 5):
+            if math.ceil(peak / (step * multiple)) <= CHART_MAX_TICKS:
+                step *= multiple
+                top = max(1, math.ceil(peak / step)) * step
+                return top, list(range(0, top + 1, step))
+        step *= 10
+
+
 def hourly_chart(hours: list[page_selectors.HourCounts], *, series: str) -> dict:
     """Bar geometry of the hourly chart: a bar of the counted rows and a signed-invoices bar per
-    hour. A bar's count is under ``count`` and under the series' own name ("sales", "won")."""
-    peak = max([1, *(hour.count for hour in hours), *(hour.signed for hour in hours)])
+    hour, right of a y-axis whose ticks count them. A bar's count is under ``count`` and under
+    the series' own name ("sales", "won")."""
+    peak = max([0, *(hour.count for hour in hours), *(hour.signed for hour in hours)])
+    top, ticks = chart_scale(peak)
     bars = []
     for index, hour in enumerate(hours):
-        count_height = round(hour.count / peak * CHART_HEIGHT)
-        signed_height = round(hour.signed / peak * CHART_HEIGHT)
-        left = index * CHART_SLOT + 3
+        count_height = round(hour.count / top * CHART_HEIGHT)
+        signed_height = round(hour.signed / top * CHART_HEIGHT)
+        left = CHART_AXIS_WIDTH + index * CHART_SLOT + 3
         bars.append(
             {
                 "hour": hour.hour,
@@ -427,7 +487,13 @@ def hourly_chart(hours: list[page_selectors.HourCounts], *, series: str) -> dict
         "series": series,
         "bars": bars,
         "peak": peak,
-        "width": CHART_SLOT * len(hours),
+        "ticks": [
+            {"value": value, "y": CHART_HEIGHT - round(value / top * CHART_HEIGHT)}
+            for value in ticks
+        ],
+        "axis_x": CHART_AXIS_WIDTH,
+        "tick_label_x": CHART_AXIS_WIDTH - 6,
+        "width": CHART_AXIS_WIDTH + CHART_SLOT * len(hours),
         "height": CHART_HEIGHT,
         "bar_width": CHART_BAR,
     }

@@ -6,15 +6,17 @@ learnt it was won, the start of the won -> signed latency. Reads of recent activ
 (indexed per connection) and never count the whole table.
 """
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
 
 from integrations.base import page_selectors
-from integrations.base.page_selectors import Dashboard, Summary, SummaryWindow
+from integrations.base.page_selectors import Dashboard, Period, Summary, SummaryWindow
 from integrations.crm import selectors
 from integrations.crm.models import CRMDeal
 from invoices.models import Invoice
+from taxpoynt.lib.csv_export import export_rows
 
 # What a deal is held to: won (its won version received) to signed by FIRS.
 LATENCY_TARGET = timedelta(seconds=30)
@@ -44,27 +46,33 @@ class DealSummary(Summary):
         return self.count
 
 
-def dashboard(*, organization, now: datetime) -> Dashboard:
+def dashboard(*, organization, now: datetime, period: Period) -> Dashboard:
     deals = selectors.deal_list(organization=organization)
     return page_selectors.dashboard(
-        deals, reads=WON_DEALS, summaries=deal_summaries(deals, now=now), now=now
+        deals,
+        reads=WON_DEALS,
+        summaries=deal_summaries(deals, now=now, period=period),
+        now=now,
     )
 
 
-def deal_summaries(deals: QuerySet, *, now: datetime) -> dict[str, DealSummary]:
-    """Today's and this month's won deals (by when they were won, local time), the invoices FIRS
-    signed and the deals that failed."""
-    today, month = page_selectors.local_today_and_month(now)
+def deal_summaries(deals: QuerySet, *, now: datetime, period: Period) -> dict[str, DealSummary]:
+    """Today's and the period's won deals (by when they were won, local time), the invoices
+    FIRS signed for them and the deals that failed."""
+    today, _ = page_selectors.local_today_and_month(now)
     windows = {}
-    for name, start in {"today": today, "month": month}.items():
-        received = Q(received_at__gte=start)
+    tomorrow = today + timedelta(days=1)
+    for name, start, end in (("today", today, tomorrow), ("period", period.start, period.end)):
+        received = Q(received_at__gte=start, received_at__lt=end)
         windows[name] = SummaryWindow(
             counted=received & WON_DEALS.counted,
-            signed=Q(signed_at__gte=start),
+            signed=received & WON_DEALS.counted & Q(signed_at__isnull=False),
             failed=received & FAILED,
         )
     return page_selectors.currency_summaries(
-        deals.filter(received_at__gte=month - SIGNING_SLACK, received_at__lte=now),
+        deals.filter(
+            received_at__gte=min(today, period.start), received_at__lte=max(now, period.end)
+        ),
         amount="deal_amount",
         windows=windows,
         summary=DealSummary,
@@ -103,4 +111,43 @@ def deal_with_history(*, organization, deal_id) -> CRMDeal:
         selectors.deal_list(organization=organization)
         .prefetch_related("invoice__history")
         .get(pk=deal_id)
+    )
+
+
+# --- CSV export ---------------------------------------------------------------------------------
+
+DEAL_EXPORT_HEADER = [
+    "External id",
+    "Title",
+    "Buyer",
+    "Buyer TIN",
+    "Stage",
+    "Won",
+    "Currency",
+    "Amount",
+    "Status",
+    "Received at (WAT)",
+    "Signed at (WAT)",
+    "Invoice IRN",
+]
+
+
+def deal_export_rows(deals: QuerySet[CRMDeal]) -> Iterator[tuple]:
+    """The deals oldest first as ``DEAL_EXPORT_HEADER`` lists them."""
+    return export_rows(
+        deals.order_by("received_at", "id"),
+        fields=[
+            "external_deal_id",
+            "deal_title",
+            "buyer_name",
+            "buyer_tin",
+            "deal_stage",
+            "is_won",
+            "currency",
+            "deal_amount",
+            "status",
+            "received_at",
+            "signed_at",
+            "invoice__irn",
+        ],
     )

@@ -41,6 +41,7 @@ urlpatterns = [
         name="connection_settings",
     ),
     path("crm/deals/", views.deal_list, name="deals"),
+    path("crm/deals/export.csv", views.deal_export, name="deals_export"),
     path("crm/deals/<uuid:deal_id>/", views.deal_detail, name="deal"),
     path("crm/deals/<uuid:deal_id>/retry/", views.deal_retry, name="deal_retry"),
     path("crm/sync-runs/<uuid:sync_run_id>/", views.connection_pages.sync_run, name="sync_run"),

@@ -22,6 +22,7 @@ from integrations.crm import page_selectors, services
 from integrations.crm.connectors import PipelineStage
 from integrations.crm.models import CRMConnection, CRMDeal
 from invoices.models import Invoice
+from taxpoynt.lib.csv_export import csv_filename, csv_filters_refused, csv_response
 
 PAGE_SIZE = 50
 
@@ -184,6 +185,22 @@ def deal_list(request):
         size=PAGE_SIZE,
         name="deals",
         templates=("crm/deal_list.html", "crm/_deal_results.html"),
+    )
+
+
+@tenant_page
+def deal_export(request):
+    """The list's deals (same filters, every page) as a CSV file, streamed."""
+    form = DealFilterForm(request.GET)
+    if not form.is_valid():
+        return csv_filters_refused(form)
+    filters = form.cleaned_data
+    return csv_response(
+        filename=csv_filename("deals", filters.get("date_from"), filters.get("date_to")),
+        header=page_selectors.DEAL_EXPORT_HEADER,
+        rows=page_selectors.deal_export_rows(
+            page_selectors.deals_filtered(organization=request.organization, filters=filters)
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q, QuerySet
 
 from integrations.base import page_selectors
-from integrations.base.page_selectors import Dashboard, Summary, SummaryWindow
+from integrations.base.page_selectors import Dashboard, Period, Summary, SummaryWindow
 from integrations.erp import selectors
 from integrations.erp.models import ERPDocument
 from invoices.models import Invoice
@@ -40,30 +40,36 @@ class DocumentSummary(Summary):
         return self.count
 
 
-def dashboard(*, organization, now: datetime) -> Dashboard:
+def dashboard(*, organization, now: datetime, period: Period) -> Dashboard:
     documents = selectors.document_list(organization=organization)
     return page_selectors.dashboard(
         documents,
         reads=POSTED_DOCUMENTS,
-        summaries=document_summaries(documents, now=now),
+        summaries=document_summaries(documents, now=now, period=period),
         now=now,
     )
 
 
-def document_summaries(documents: QuerySet, *, now: datetime) -> dict[str, DocumentSummary]:
-    """Today's and this month's posted documents (by when they were received, local time), the
-    invoices FIRS signed and the documents that failed."""
-    today, month = page_selectors.local_today_and_month(now)
+def document_summaries(
+    documents: QuerySet, *, now: datetime, period: Period
+) -> dict[str, DocumentSummary]:
+    """Today's and the period's posted documents (by when they were received, local time), the
+    invoices FIRS signed for them and the documents that failed."""
+    today, _ = page_selectors.local_today_and_month(now)
+    tomorrow = today + timedelta(days=1)
     windows = {}
-    for name, start in {"today": today, "month": month}.items():
-        received = Q(received_at__gte=start)
+    for name, start, end in (("today", today, tomorrow), ("period", period.start, period.end)):
+        received = Q(received_at__gte=start, received_at__lt=end)
         windows[name] = SummaryWindow(
             counted=received & POSTED_DOCUMENTS.counted,
-            signed=Q(signed_at__gte=start),
+            signed=received & POSTED_DOCUMENTS.counted & Q(signed_at__isnull=False),
             failed=received & FAILED,
         )
     return page_selectors.currency_summaries(
-        documents.filter(received_at__gte=month - SIGNING_SLACK, received_at__lte=now),
+        documents.filter(
+            received_at__gte=min(today, period.start) - SIGNING_SLACK,
+            received_at__lte=max(now, period.end),
+        ),
         amount="total_amount",
         windows=windows,
         summary=DocumentSummary,

@@ -118,3 +118,11 @@ class POSTransaction(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.external_transaction_id}"
+
+    @property
+    def sales_amount(self):
+        """The amount as it counts in the sales: negative for a refund (the platform may report
+        it either way)."""
+        if self.transaction_amount is None or self.kind != self.Kind.REFUND:
+            return self.transaction_amount
+        return -abs(self.transaction_amount)

@@ -6,16 +6,18 @@ bounds that column or looks a row up by id, so PostgreSQL reads the partitions i
 nothing counts the whole table.
 """
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
-from django.db.models.functions import Greatest
+from django.db.models import Case, DecimalField, F, Q, QuerySet, When
+from django.db.models.functions import Abs, Greatest
 
 from integrations.base import page_selectors
-from integrations.base.page_selectors import LATENCY, Dashboard, Summary, SummaryWindow
+from integrations.base.page_selectors import LATENCY, Dashboard, Period, Summary, SummaryWindow
 from integrations.pos import selectors
 from integrations.pos.models import POSTransaction
 from invoices.models import Invoice
+from taxpoynt.lib.csv_export import export_rows
 
 # What a live sale is held to: received from the platform to signed by FIRS.
 LATENCY_TARGET = timedelta(seconds=2)
@@ -57,26 +59,43 @@ class SalesSummary(Summary):
         return self.count
 
 
-def dashboard(*, organization, now: datetime) -> Dashboard:
+def dashboard(*, organization, now: datetime, period: Period) -> Dashboard:
     transactions = selectors.transaction_list(organization=organization)
     return page_selectors.dashboard(
-        transactions, reads=SALES, summaries=sales_summaries(transactions, now=now), now=now
+        transactions,
+        reads=SALES,
+        summaries=sales_summaries(transactions, now=now, period=period),
+        now=now,
     )
 
 
-def sales_summaries(transactions: QuerySet, *, now: datetime) -> dict[str, SalesSummary]:
-    """Today's and this month's sales (by when they happened, local time) with how many of
-    their invoices FIRS signed and how many failed."""
-    today, month = page_selectors.local_today_and_month(now)
-    windows = {"today": Q(transaction_timestamp__gte=today), "month": Q()}
+def sales_summaries(
+    transactions: QuerySet, *, now: datetime, period: Period
+) -> dict[str, SalesSummary]:
+    """Today's and the period's sales and refunds (by when they happened, local time), their
+    totals, the net of refunds and the VAT collected, with how many of their invoices (credit
+    notes, for refunds) FIRS signed and how many failed."""
+    today, _ = page_selectors.local_today_and_month(now)
+    windows = {
+        "today": Q(transaction_timestamp__gte=today),
+        "period": Q(transaction_timestamp__gte=period.start, transaction_timestamp__lt=period.end),
+    }
+    signed = Q(signed_at__isnull=False)
+    refunds = Q(kind=POSTransaction.Kind.REFUND)
     return page_selectors.currency_summaries(
-        transactions.filter(transaction_timestamp__gte=month, transaction_timestamp__lte=now),
+        transactions.filter(
+            transaction_timestamp__gte=min(today, period.start),
+            transaction_timestamp__lte=max(now, period.end),
+        ),
         amount="transaction_amount",
+        tax="tax_amount",
         windows={
             name: SummaryWindow(
                 counted=window & SALES.counted,
-                signed=window & Q(signed_at__isnull=False),
+                signed=window & SALES.counted & signed,
                 failed=window & FAILED,
+                refunds=window & refunds,
+                signed_refunds=window & refunds & signed,
             )
             for name, window in windows.items()
         },
@@ -129,3 +148,56 @@ def monitor_rows(
     if changed_after is not None:
         rows = rows.filter(changed_at__gt=changed_after)
     return list(rows.order_by("-changed_at", "-id")[:limit])
+
+
+# --- CSV export ---------------------------------------------------------------------------------
+
+TRANSACTION_EXPORT_HEADER = [
+    "External id",
+    "Kind",
+    "Refunds sale",
+    "Sold at (WAT)",
+    "Location",
+    "Currency",
+    "Amount",
+    "Tax",
+    "Status",
+    "Received at (WAT)",
+    "Signed at (WAT)",
+    "Invoice IRN",
+]
+
+
+def _refund_negated(amount: str):
+    """``amount`` negative on refunds (platforms sign them either way): a refund takes money
+    back off the sales."""
+    return Case(
+        When(kind=POSTransaction.Kind.REFUND, then=-Abs(amount)),
+        default=F(amount),
+        output_field=DecimalField(max_digits=15, decimal_places=2),
+    )
+
+
+def transaction_export_rows(transactions: QuerySet[POSTransaction]) -> Iterator[tuple]:
+    """The transactions oldest first as ``TRANSACTION_EXPORT_HEADER`` lists them, refunds
+    negative."""
+    return export_rows(
+        transactions.order_by("transaction_timestamp", "id").annotate(
+            signed_amount=_refund_negated("transaction_amount"),
+            signed_tax=_refund_negated("tax_amount"),
+        ),
+        fields=[
+            "external_transaction_id",
+            "kind",
+            "original_external_id",
+            "transaction_timestamp",
+            "connection__location_name",
+            "currency",
+            "signed_amount",
+            "signed_tax",
+            "status",
+            "received_at",
+            "signed_at",
+            "invoice__irn",
+        ],
+    )

@@ -43,6 +43,7 @@ urlpatterns = [
     ),
     path("pos/", views.dashboard, name="dashboard"),
     path("pos/transactions/", views.transaction_list, name="transactions"),
+    path("pos/transactions/export.csv", views.transaction_export, name="transactions_export"),
     path(
         "pos/transactions/<uuid:transaction_id>/",
         views.transaction_detail,

@@ -71,7 +71,7 @@ def test_pos_sale_goes_from_built_to_confirmed(organization, enqueued):
     invoice, created = _create(organization)
     assert created and invoice.status == Invoice.Status.BUILT
     assert enqueued == [(invoice.pk, None)]
-    assert invoice.irn == f"POS{uuid.UUID(int=1).hex}-TPT12345-20261120"
+    assert (invoice.number, invoice.irn) == ("TXP-000001", "TXP000001-TPT12345-20261120")
     assert invoice.kind == Invoice.Kind.B2C
     assert str(invoice.payable_amount) == "23515.00"
 

@@ -380,9 +380,9 @@ def test_dashboard_counts_won_deals_failures_and_won_to_signed_latency(
     assert sum(bar["won"] for bar in chart["bars"]) == 3
     assert sum(bar["signed"] for bar in chart["bars"]) == 2
     html = response.content.decode()
-    assert "NGN 205,000.00" in html and "99,999" not in html
+    assert "₦205,000.00" in html and "99,999" not in html
     assert "Target: 30 s" in html
-    assert '<svg viewBox="0 -6 720 190" role="img"' in html
+    assert '<svg viewBox="0 -8 756 192" role="img"' in html
 
 
 def test_an_empty_dashboard_has_no_latency_yet(client_a):

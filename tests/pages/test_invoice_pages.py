@@ -148,7 +148,7 @@ def test_detail_shows_parties_lines_timeline_qr_and_the_firs_json(client_a, org_
         "1 Aminu Kano Crescent, Wuse II",
         "Rice 5kg",
         "1006.3000",
-        "19000.00",
+        "₦19,000.00",
         "validated → <strong>signed</strong>",
         f'src="/api/v1/invoices/{invoice.pk}/qr.png"',
         f'href="/api/v1/invoices/{invoice.pk}/firs.json" download',
@@ -191,3 +191,25 @@ def test_mark_paid_checks_the_reference(client_a, org_a):
     )
     assert _messages(response) == ["Ensure this value has at most 255 characters (it has 256)."]
     assert not invoice.exchanges.exists()
+
+
+@pytest.mark.django_db
+def test_amounts_are_naira_with_thousands_separators(client_a, org_a):
+    invoice = InvoiceFactory(organization=org_a, payable_amount=Decimal("9315.00"))
+    listed = client_a.get("/invoices/").content.decode()
+    shown = client_a.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "₦9,315.00" in listed and "₦9,315.00" in shown
+    assert "NGN 9315" not in listed + shown
+
+
+@pytest.mark.django_db
+def test_credit_notes_are_labelled_and_negative_in_the_list(client_a, org_a):
+    credit = InvoiceFactory(
+        organization=org_a, purpose="credit_note", payable_amount=Decimal("1200.00")
+    )
+    listed = client_a.get("/invoices/").content.decode()
+    assert '<span class="badge badge--credit-note">Credit note</span>' in listed
+    assert "\N{MINUS SIGN}₦1,200.00" in listed
+    assert (
+        f"Credit note {credit.number}" in client_a.get(f"/invoices/{credit.pk}/").content.decode()
+    )

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Membership
+from integrations.base import page_views
 from integrations.base.models import SyncRun
 from integrations.base.tasks import family_tasks
 from integrations.pos import views as pos_views
@@ -311,8 +312,8 @@ def test_dashboard_sums_sales_failures_and_signing_latency(client_a, connection_
         minute=0, second=0, microsecond=0
     )
     html = response.content.decode()
-    assert "NGN 2,500.00" in html and "99,999" not in html
-    assert '<svg viewBox="0 -6 720 190" role="img"' in html
+    assert "₦2,500.00" in html and "99,999" not in html
+    assert '<svg viewBox="0 -8 756 192" role="img"' in html
 
 
 def test_an_empty_dashboard_has_no_latency_yet(client_a):
@@ -489,3 +490,81 @@ def test_pausing_the_monitor_removes_the_poller(client_a):
     resumed = client_a.get("/pos/monitor/", {"since": since}, HTTP_HX_REQUEST="true")
     html = resumed.content.decode()
     assert 'hx-trigger="every 1s"' in html and ">Pause</button>" in html
+
+
+@pytest.mark.parametrize(
+    ("peak", "top", "ticks"),
+    [
+        (0, 1, [0, 1]),
+        (4, 4, [0, 1, 2, 3, 4]),
+        (7, 8, [0, 2, 4, 6, 8]),
+        (354, 400, [0, 100, 200, 300, 400]),
+    ],
+)
+def test_chart_y_axis_has_round_ticks_above_the_tallest_bar(peak, top, ticks):
+    assert page_views.chart_scale(peak) == (top, ticks)
+
+
+@pytest.mark.django_db
+def test_dashboard_chart_has_a_labelled_y_axis(client_a, org_a):
+    POSTransactionFactory.create_batch(7, connection__organization=org_a)
+    html = client_a.get("/pos/").content.decode()
+    for value in (0, 2, 4, 6, 8):
+        assert f'text-anchor="end">{value}</text>' in html
+    assert "Per hour, Lagos time (WAT)" in html
+
+
+@pytest.mark.django_db
+def test_dashboard_signs_sales_and_refunds_apart_and_nets_refunds_and_vat(client_a, connection_a):
+    now = timezone.now()
+    signed_at = {"signed_at": now, "status": "invoiced"}
+    for _ in range(3):
+        POSTransactionFactory(
+            connection=connection_a,
+            transaction_amount=Decimal("1075.00"),
+            tax_amount=Decimal("75.00"),
+            **signed_at,
+        )
+    POSTransactionFactory(
+        connection=connection_a,
+        transaction_amount=Decimal("1075.00"),
+        tax_amount=Decimal("75.00"),
+    )
+    # Two refunds, both signed as credit notes: before, they made "signed" exceed "sales".
+    for _ in range(2):
+        POSTransactionFactory(
+            connection=connection_a,
+            kind="refund",
+            transaction_amount=Decimal("215.00"),
+            tax_amount=Decimal("15.00"),
+            **signed_at,
+        )
+    # Last month's sale counts only when last month is picked.
+    last_month = timezone.localtime(now).replace(day=1) - timedelta(days=3)
+    POSTransactionFactory(
+        connection=connection_a,
+        transaction_amount=Decimal("500.00"),
+        tax_amount=Decimal("34.88"),
+        transaction_timestamp=last_month,
+    )
+
+    month = client_a.get("/pos/").context["summaries"]["period"]
+    assert (month.sales, month.signed, month.refunds, month.signed_refunds) == (4, 3, 2, 2)
+    assert month.signed <= month.sales
+    assert month.totals == [("NGN", Decimal("4300.00"))]
+    assert month.refund_totals == [("NGN", Decimal("430.00"))]
+    assert month.net_totals == [("NGN", Decimal("3870.00"))]
+    assert month.vat_totals == [("NGN", Decimal("270.00"))]
+    assert "\N{MINUS SIGN}₦215.00" in client_a.get("/pos/transactions/").content.decode()
+
+    response = client_a.get("/pos/", {"period": "last_month"})
+    previous = response.context["summaries"]["period"]
+    assert (previous.sales, previous.vat_totals) == (1, [("NGN", Decimal("34.88"))])
+    assert f"{last_month:%B %Y}" in response.content.decode()
+
+    day = timezone.localdate(last_month).isoformat()
+    custom = client_a.get("/pos/", {"period": "custom", "period_from": day, "period_to": day})
+    assert custom.context["summaries"]["period"].sales == 1
+    refused = client_a.get("/pos/", {"period": "custom", "period_from": day})
+    assert refused.status_code == 400
+    assert "Custom dates need both a first and a last day." in refused.content.decode()
