@@ -79,7 +79,7 @@ def sign_up(request):
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            login(request, membership.user)
+            login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[services.SESSION_ORGANIZATION_KEY] = membership.organization_id
             messages.success(
                 request,
