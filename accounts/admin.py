@@ -1,8 +1,11 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
 
 from accounts import services
 from accounts.api_tokens import admin as api_token_admin  # noqa: F401 (registers its admin)
+from accounts.forms import BusinessProfileForm
 from accounts.models import Invitation, Membership, Organization, User
 from taxpoynt.lib.fields import mask_secret
 
@@ -19,21 +22,144 @@ class TaxpoyntUserAdmin(UserAdmin):
     list_display = ("username", "email", "is_staff", "is_active", "last_login")
 
 
+class OrganizationAdminForm(forms.ModelForm):
+    """The profile checked by the same service as the tenant pages (accounts.services); the FIRS
+    settings (change page only) are saved by ``organization_firs_configure`` once FIRS accepts
+    them, the key and secret write-only."""
+
+    state = forms.ChoiceField(label="State", required=False)
+    country = forms.ChoiceField(label="Country")
+    firs_business_id = forms.CharField(label="FIRS business id", max_length=36, required=False)
+    firs_service_id = forms.CharField(label="FIRS service id", max_length=8, required=False)
+    firs_base_url = forms.URLField(label="FIRS base URL", required=False)
+    # Not the model's fields: a new key or secret is typed in, the stored one is never rendered.
+    new_firs_api_key = forms.CharField(
+        label="New FIRS API key",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only: leave empty to keep the stored key.",
+    )
+    new_firs_api_secret = forms.CharField(
+        label="New FIRS API secret",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only: leave empty to keep the stored secret.",
+    )
+
+    FIRS_FIELDS = (
+        "firs_business_id",
+        "firs_service_id",
+        "firs_base_url",
+        "new_firs_api_key",
+        "new_firs_api_secret",
+    )
+    # The service names the stored fields; these form fields stand for them.
+    SERVICE_FIELD_NAMES = {
+        "firs_api_key": "new_firs_api_key",
+        "firs_api_secret": "new_firs_api_secret",
+    }
+
+    class Meta:
+        model = Organization
+        fields = (*services.PROFILE_FIELDS, "firs_public_key", "firs_certificate", "is_active")
+
+    def __init__(self, *args, actor=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+        choices = BusinessProfileForm()
+        self.fields["state"].choices = choices.fields["state"].choices
+        self.fields["country"].choices = choices.fields["country"].choices
+        if self.instance.pk:
+            self.initial["firs_business_id"] = str(self.instance.firs_business_id or "")
+            self.initial["firs_service_id"] = self.instance.firs_service_id
+            self.initial["firs_base_url"] = self.instance.firs_base_url
+        else:
+            for name in self.FIRS_FIELDS:
+                del self.fields[name]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:  # a field the form itself refused: its error says enough
+            return cleaned
+        try:
+            cleaned.update(
+                services.profile_clean(**{name: cleaned[name] for name in services.PROFILE_FIELDS})
+            )
+        except ValidationError as exc:
+            for field, errors in exc.error_dict.items():
+                self.add_error(field, errors)
+        if self.instance.pk and not self.errors and self._firs_changed():
+            try:
+                services.organization_firs_configure(
+                    organization=self.instance,
+                    actor=self.actor,
+                    business_id=cleaned["firs_business_id"],
+                    service_id=cleaned["firs_service_id"],
+                    base_url=cleaned["firs_base_url"],
+                    api_key=cleaned["new_firs_api_key"],
+                    api_secret=cleaned["new_firs_api_secret"],
+                )
+            except ValidationError as exc:
+                by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+                for field, errors in by_field.items():
+                    field = self.SERVICE_FIELD_NAMES.get(field, field)
+                    self.add_error(field if field in self.fields else None, errors)
+        return cleaned
+
+    def _firs_changed(self) -> bool:
+        # An empty key or secret keeps the stored one, so only one typed in counts as a change.
+        return any(name in self.changed_data for name in self.FIRS_FIELDS)
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
+    form = OrganizationAdminForm
     list_display = ("legal_name", "tin", "firs_service_id", "contact_email", "is_active")
     list_filter = ("is_active",)
     search_fields = ("legal_name", "tin", "contact_email")
-    readonly_fields = ("public_id", "created_at", "firs_api_key_masked", "firs_api_secret_masked")
-    # Secrets are never rendered here, only masked; they are set through services and tenant pages.
-    exclude = ("firs_api_key", "firs_api_secret")
+    readonly_fields = (
+        "public_id",
+        "created_at",
+        "firs_verified_at",
+        "firs_api_key_masked",
+        "firs_api_secret_masked",
+    )
     inlines = [MembershipInline]
 
-    @admin.display(description="FIRS API key")
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The model fields the form writes; the FIRS ones are the service's to save.
+        kwargs["fields"] = OrganizationAdminForm.Meta.fields
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class WithActor(form):
+            def __init__(self, *args, **inner):
+                super().__init__(*args, actor=request.user, **inner)
+
+        return WithActor
+
+    def get_fields(self, request, obj=None):
+        fields = [
+            *services.PROFILE_FIELDS,
+            "firs_public_key",
+            "firs_certificate",
+            "is_active",
+            "public_id",
+            "created_at",
+        ]
+        if obj is not None:
+            fields += [
+                *OrganizationAdminForm.FIRS_FIELDS,
+                "firs_verified_at",
+                "firs_api_key_masked",
+                "firs_api_secret_masked",
+            ]
+        return fields
+
+    @admin.display(description="FIRS API key (stored)")
     def firs_api_key_masked(self, obj):
         return mask_secret(obj.firs_api_key)
 
-    @admin.display(description="FIRS API secret")
+    @admin.display(description="FIRS API secret (stored)")
     def firs_api_secret_masked(self, obj):
         return mask_secret(obj.firs_api_secret)
 

@@ -42,6 +42,9 @@ class Organization(models.Model):
     # From the dashboard's crypto_keys.txt; used for the QR stamp. Public, so not encrypted.
     firs_public_key = models.TextField("FIRS public key", blank=True)
     firs_certificate = models.TextField("FIRS certificate", blank=True)
+    # When FIRS last accepted the API key and secret for this business and service id
+    # (accounts.services.organization_firs_configure); cleared when they change unverified.
+    firs_verified_at = models.DateTimeField("FIRS verified at", null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

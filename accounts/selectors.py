@@ -78,3 +78,62 @@ def invitation_list_pending(*, organization: Organization) -> QuerySet[Invitatio
     return invitation_list(organization=organization).filter(
         accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
     )
+
+
+# Fields FIRS's supplier party is built from: the business profile is complete with all of them.
+PROFILE_REQUIRED_FIELDS = (
+    "legal_name",
+    "tin",
+    "contact_email",
+    "telephone",
+    "street_name",
+    "city_name",
+    "state",
+    "country",
+)
+
+
+def organization_profile_is_complete(*, organization: Organization) -> bool:
+    return all(getattr(organization, name) for name in PROFILE_REQUIRED_FIELDS)
+
+
+def organization_firs_setup_problem(*, organization: Organization) -> str:
+    """Why FIRS cannot sign for the organization yet (FIRS settings missing, or the supplier
+    address FIRS requires); empty once it can."""
+    profile_missing = [
+        label
+        for label, present in (
+            ("street address", organization.street_name),
+            ("city", organization.city_name),
+            ("postal code", organization.postal_zone),
+        )
+        if not present
+    ]
+    firs_missing = [
+        label
+        for label, present in (
+            ("service id", organization.firs_service_id),
+            ("business id", organization.firs_business_id),
+            ("API key", organization.firs_api_key),
+            ("API secret", organization.firs_api_secret),
+            ("FIRS address", organization.firs_base_url),
+        )
+        if not present
+    ]
+    reasons = []
+    if firs_missing:
+        reasons.append(
+            f"the organization has no FIRS {', '.join(firs_missing)} yet (an owner enters them "
+            "on the FIRS page)"
+        )
+    if profile_missing:
+        reasons.append(
+            f"the business profile has no {', '.join(profile_missing)}, which FIRS requires of "
+            "the seller (an owner fills it in on the Business page)"
+        )
+    if not reasons:
+        return ""
+    return (
+        f"Waiting for FIRS set-up: {'; '.join(reasons)}. The sale is invoiced once the set-up "
+        "is complete."
+    )

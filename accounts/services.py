@@ -1,8 +1,10 @@
 """Writes for organizations and memberships. Permission rules live here, not in views."""
 
 import logging
+import re
 import secrets
 import smtplib
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urljoin
@@ -16,8 +18,22 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.api_tokens.services import api_token_demo_ensure
-from accounts.models import Invitation, Membership, Organization, User
-from accounts.selectors import invitation_token_hash, membership_get, organization_get_for_user
+from accounts.models import FIRS_SERVICE_ID, FIRS_TIN, Invitation, Membership, Organization, User
+from accounts.selectors import (
+    invitation_token_hash,
+    membership_get,
+    organization_firs_setup_problem,
+    organization_get_for_user,
+)
+from accounts.signals import organization_setup_ready
+from invoices.firs.client import FirsClient
+from invoices.firs.errors import (
+    DuplicateIrn,
+    FirsAuthenticationError,
+    FirsError,
+    FirsTransientError,
+)
+from invoices.selectors import address_codes
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +52,304 @@ def organization_create(*, owner: User, **fields) -> Organization:
         last_used_at=timezone.now(),
     )
     return organization
+
+
+# --- Sign-up, business profile and FIRS set-up -------------------------------------------------
+# One set of rules for the tenant pages and the admin: both call these functions.
+
+
+@transaction.atomic
+def organization_sign_up(
+    *, username: str, email: str, password: str, legal_name: str, tin: str
+) -> Membership:
+    """A new user and their new organization, which they own. The rest of the business profile
+    and the FIRS set-up come after, on their own pages."""
+    email = User.objects.normalize_email(email.strip()).lower()
+    fields = _profile_clean(
+        {"legal_name": legal_name, "tin": tin, "contact_email": email, "country": "NG"},
+        partial=True,
+    )
+    user = User(username=username, email=email)
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    organization = organization_create(owner=user, **fields)
+    return Membership.objects.get(user=user, organization=organization)
+
+
+PROFILE_FIELDS = (
+    "legal_name",
+    "tin",
+    "contact_email",
+    "telephone",
+    "street_name",
+    "city_name",
+    "postal_zone",
+    "state",
+    "country",
+)
+# A Nigerian number as people write it: 0803 123 4567, 234 803 123 4567, +234 803 123 4567.
+NIGERIAN_LOCAL_PHONE = re.compile(r"0(\d{10})", re.ASCII)
+NIGERIAN_PHONE_NO_PLUS = re.compile(r"234(\d{10})", re.ASCII)
+E164_PHONE = re.compile(r"\+[1-9]\d{7,14}", re.ASCII)
+PHONE_SEPARATORS = re.compile(r"[\s().-]")
+MAX_LENGTHS = {"legal_name": 255, "street_name": 255, "city_name": 100, "postal_zone": 20}
+
+
+def organization_profile_update(
+    *, organization: Organization, actor: User, **fields
+) -> Organization:
+    """Change the business profile (legal name, TIN, address, contact): owners on the tenant
+    pages, operators in the admin. Every field is checked before anything is saved."""
+    _require_owner_or_operator(organization=organization, actor=actor)
+    unknown = set(fields) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValidationError(f"Not profile fields: {', '.join(sorted(unknown))}")
+    cleaned = _profile_clean({**_profile_of(organization), **fields})
+    with transaction.atomic():
+        for name, value in cleaned.items():
+            setattr(organization, name, value)
+        organization.save(update_fields=list(cleaned))
+        _setup_ready_announce(organization)
+    return organization
+
+
+def _setup_ready_announce(organization: Organization) -> None:
+    """Once committed, tell the families the set-up is complete (their waiting sales resume)."""
+    if not organization_firs_setup_problem(organization=organization):
+        transaction.on_commit(
+            lambda: organization_setup_ready.send(sender=Organization, organization=organization)
+        )
+
+
+def profile_clean(**fields) -> dict:
+    """The profile fields as they will be stored, or a ValidationError naming each bad field
+    (forms call this to show every problem at once)."""
+    return _profile_clean(fields)
+
+
+def _profile_of(organization: Organization) -> dict:
+    return {name: getattr(organization, name) for name in PROFILE_FIELDS}
+
+
+def _profile_clean(fields: dict, *, partial: bool = False) -> dict:
+    errors: dict[str, list[str]] = {}
+    cleaned = {}
+    for name in PROFILE_FIELDS:
+        if name not in fields:
+            if not partial:
+                errors.setdefault(name, []).append("This field is required.")
+            continue
+        value = str(fields[name] or "").strip()
+        try:
+            cleaned[name] = _PROFILE_CHECKS.get(name, _text)(value, name=name)
+        except ValidationError as error:
+            errors.setdefault(name, []).extend(error.messages)
+    if not errors.get("state") and cleaned.get("state") and cleaned.get("country") != "NG":
+        errors.setdefault("state", []).append(
+            "The state is one of Nigeria's; leave it empty for an address abroad."
+        )
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _text(value: str, *, name: str) -> str:
+    limit = MAX_LENGTHS.get(name, 255)
+    if len(value) > limit:
+        raise ValidationError(f"At most {limit} characters.")
+    return value
+
+
+def _required_text(value: str, *, name: str) -> str:
+    if not value:
+        raise ValidationError("This field is required.")
+    return _text(value, name=name)
+
+
+def _tin(value: str, *, name: str) -> str:
+    FIRS_TIN(value)
+    return value
+
+
+def _email(value: str, *, name: str) -> str:
+    if not value:
+        raise ValidationError("This field is required.")
+    value = User.objects.normalize_email(value).lower()
+    validate_email(value)
+    return value
+
+
+def phone_normalize(value: str) -> str:
+    """A phone number in E.164 (+2348031234567); a Nigerian number may be written locally.
+    Raises ValidationError for anything else; empty stays empty."""
+    if not value:
+        return ""
+    digits = PHONE_SEPARATORS.sub("", value)
+    local = NIGERIAN_LOCAL_PHONE.fullmatch(digits) or NIGERIAN_PHONE_NO_PLUS.fullmatch(digits)
+    if local:
+        digits = "+234" + local[1]
+    if not E164_PHONE.fullmatch(digits):
+        raise ValidationError(
+            "Enter a phone number such as 0803 123 4567 or, with its country code, "
+            "+234 803 123 4567."
+        )
+    return digits
+
+
+def _phone(value: str, *, name: str) -> str:
+    return phone_normalize(value)
+
+
+def _state(value: str, *, name: str) -> str:
+    if not value:
+        return ""
+    code = value.upper()
+    if not address_codes().is_known_state(code):
+        raise ValidationError(
+            f"{value!r} is not a Nigerian state code on FIRS's list; choose the state, "
+            "e.g. NG-LA for Lagos."
+        )
+    return code
+
+
+def _country(value: str, *, name: str) -> str:
+    code = value.upper()
+    if not code:
+        raise ValidationError("This field is required.")
+    if not address_codes().is_known_country(code):
+        raise ValidationError(
+            f"{value!r} is not a country code on FIRS's list; use the two-letter ISO code, e.g. NG."
+        )
+    return code
+
+
+_PROFILE_CHECKS = {
+    "legal_name": _required_text,
+    "tin": _tin,
+    "contact_email": _email,
+    "telephone": _phone,
+    "state": _state,
+    "country": _country,
+}
+
+
+class FirsSetupRefused(ValidationError):
+    """FIRS (or the check before asking it) refused the FIRS settings; nothing was saved."""
+
+
+# The invoice number of the IRN the credential check asks FIRS about; it registers nothing.
+FIRS_CHECK_INVOICE_NUMBER = "TAXPOYNTCHECK"
+
+
+def organization_firs_configure(
+    *,
+    organization: Organization,
+    actor: User,
+    business_id,
+    service_id: str,
+    base_url: str,
+    api_key: str = "",
+    api_secret: str = "",
+) -> Organization:
+    """Store the FIRS business id, service id, base URL and API key and secret once FIRS has
+    accepted them together. A blank key or secret keeps the stored one (they are write-only).
+
+    Raises FirsSetupRefused, naming the field where it can, when a value is malformed or FIRS
+    refuses; nothing is saved then.
+    """
+    _require_owner_or_operator(organization=organization, actor=actor)
+    errors: dict[str, list[str]] = {}
+    try:
+        business_id = uuid.UUID(str(business_id).strip())
+    except ValueError:
+        errors["firs_business_id"] = ["The FIRS business id is a UUID, as FIRS shows it."]
+    service_id = (service_id or "").strip().upper()
+    try:
+        FIRS_SERVICE_ID(service_id)
+    except ValidationError as error:
+        errors["firs_service_id"] = error.messages
+    api_key = (api_key or "").strip() or str(organization.firs_api_key or "")
+    api_secret = (api_secret or "").strip() or str(organization.firs_api_secret or "")
+    if not api_key:
+        errors["firs_api_key"] = ["Enter the API key from the FIRS dashboard."]
+    if not api_secret:
+        errors["firs_api_secret"] = ["Enter the API secret from the FIRS dashboard."]
+    if not base_url:
+        errors["firs_base_url"] = ["No FIRS address is configured for this site."]
+    if errors:
+        raise FirsSetupRefused(errors)
+    firs_credentials_check(
+        base_url=base_url,
+        api_key=api_key,
+        api_secret=api_secret,
+        business_id=business_id,
+        service_id=service_id,
+    )
+    with transaction.atomic():
+        organization.firs_business_id = business_id
+        organization.firs_service_id = service_id
+        organization.firs_base_url = base_url
+        organization.firs_api_key = api_key
+        organization.firs_api_secret = api_secret
+        organization.firs_verified_at = timezone.now()
+        organization.save(
+            update_fields=[
+                "firs_business_id",
+                "firs_service_id",
+                "firs_base_url",
+                "firs_api_key",
+                "firs_api_secret",
+                "firs_verified_at",
+            ]
+        )
+        _setup_ready_announce(organization)
+    logger.info("FIRS set-up of organization %s verified", organization.pk)
+    return organization
+
+
+def firs_credentials_check(
+    *, base_url: str, api_key: str, api_secret: str, business_id, service_id: str
+) -> None:
+    """Ask FIRS whether these keys may issue IRNs for this business and service id: it validates
+    an IRN of a check invoice (registering nothing). Raises FirsSetupRefused with FIRS's answer."""
+    irn = f"{FIRS_CHECK_INVOICE_NUMBER}-{service_id}-{timezone.localdate():%Y%m%d}"
+    try:
+        with FirsClient(base_url, api_key, api_secret, timeout=(5, 15)) as client:
+            client.validate_irn(
+                business_id=str(business_id),
+                invoice_reference=FIRS_CHECK_INVOICE_NUMBER,
+                irn=irn,
+            )
+    except DuplicateIrn:
+        return  # FIRS knows the IRN: the keys were accepted for this business
+    except FirsAuthenticationError as error:
+        raise FirsSetupRefused(
+            {"firs_api_key": [f"FIRS refused this API key and secret: {_firs_words(error)}"]}
+        ) from error
+    except FirsTransientError as error:
+        raise FirsSetupRefused(
+            "FIRS could not be reached to check these settings, so nothing was saved. "
+            f"Try again in a few minutes. ({_firs_words(error)})"
+        ) from error
+    except FirsError as error:
+        words = _firs_words(error)
+        field = "firs_service_id" if "irn" in words.lower() else "firs_business_id"
+        raise FirsSetupRefused(
+            {field: [f"FIRS refused this business id and service id with these keys: {words}"]}
+        ) from error
+
+
+def _firs_words(error: FirsError) -> str:
+    return error.details or error.public_message or str(error)
+
+
+def _require_owner_or_operator(*, organization: Organization, actor: User) -> None:
+    if actor.is_staff:
+        return
+    membership = membership_get(user=actor, organization=organization)
+    if membership is None or membership.role != Membership.Role.OWNER:
+        raise PermissionDenied("Only owners can change the business profile and FIRS set-up.")
 
 
 def _require_manager(*, organization: Organization, actor: User) -> Membership:

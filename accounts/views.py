@@ -7,6 +7,7 @@ views check roles up front only so that a forbidden request is a plain 403.
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -18,7 +19,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import selectors, services
-from accounts.forms import InvitationForm, InvitationSignUpForm, OrganizationSwitchForm
+from accounts.forms import (
+    BusinessProfileForm,
+    FirsSettingsForm,
+    InvitationForm,
+    InvitationSignUpForm,
+    OrganizationSwitchForm,
+    SignUpForm,
+)
 from accounts.models import Invitation, Membership, Organization
 
 # Passed explicitly until settings.LOGIN_URL and LOGIN_REDIRECT_URL name these pages.
@@ -51,6 +59,130 @@ sign_in = auth_views.LoginView.as_view(
     template_name="accounts/login.html", redirect_authenticated_user=True, next_page=HOME_URL
 )
 sign_out = auth_views.LogoutView.as_view(next_page=SIGN_IN_URL)
+
+
+@require_http_methods(["GET", "POST"])
+def sign_up(request):
+    """A new account and its business; the owner goes on to the business profile."""
+    if request.user.is_authenticated:
+        return redirect(HOME_URL)
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.organization_sign_up(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                legal_name=form.cleaned_data["legal_name"],
+                tin=form.cleaned_data["tin"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session[services.SESSION_ORGANIZATION_KEY] = membership.organization_id
+            messages.success(
+                request,
+                f"Welcome. {membership.organization} is registered; complete its profile next.",
+            )
+            return redirect("accounts:business_profile")
+    return render(request, "accounts/sign_up.html", {"form": form})
+
+
+@tenant_page
+@require_http_methods(["GET", "POST"])
+def business_profile(request):
+    """The business as FIRS's supplier party shows it; everyone sees it, owners change it."""
+    organization = request.organization
+    can_edit = request.membership.role == Membership.Role.OWNER
+    initial = {name: getattr(organization, name) for name in services.PROFILE_FIELDS}
+    form = BusinessProfileForm(initial=initial)
+    if request.method == "POST":
+        _require_owner(request)
+        form = BusinessProfileForm(request.POST)
+        if form.is_valid():
+            try:
+                services.organization_profile_update(
+                    organization=organization, actor=request.user, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(request, "The business profile was saved.")
+                return redirect("accounts:business_profile")
+    return render(
+        request,
+        "accounts/business_profile.html",
+        {"form": form, "can_edit": can_edit},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@tenant_page
+@require_http_methods(["GET", "POST"])
+def firs_settings(request):
+    """The FIRS ids and keys, saved only once FIRS accepts them together; owners only."""
+    _require_owner(request)
+    organization = request.organization
+    form = FirsSettingsForm(
+        initial={
+            "firs_business_id": organization.firs_business_id or "",
+            "firs_service_id": organization.firs_service_id,
+        },
+        organization=organization,
+    )
+    if request.method == "POST":
+        form = FirsSettingsForm(request.POST, organization=organization)
+        if form.is_valid():
+            try:
+                services.organization_firs_configure(
+                    organization=organization,
+                    actor=request.user,
+                    base_url=organization.firs_base_url or firs_base_url_default(request),
+                    business_id=form.cleaned_data["firs_business_id"],
+                    service_id=form.cleaned_data["firs_service_id"],
+                    api_key=form.cleaned_data["firs_api_key"],
+                    api_secret=form.cleaned_data["firs_api_secret"],
+                )
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(request, "FIRS accepted the settings; they are saved.")
+                return redirect("accounts:firs_settings")
+    return render(
+        request,
+        "accounts/firs_settings.html",
+        {
+            "form": form,
+            "verified_at": organization.firs_verified_at,
+            "setup_problem": selectors.organization_firs_setup_problem(organization=organization),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def firs_base_url_default(request) -> str:
+    """Where a new organization's FIRS calls go: FIRS_BASE_URL, else (in development and tests)
+    the FIRS sandbox this site serves."""
+    if settings.FIRS_BASE_URL:
+        return settings.FIRS_BASE_URL
+    if settings.SANDBOX_ENABLED:
+        return request.build_absolute_uri("/sandbox/firs")
+    return ""
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    """A service's ValidationError on the form: on its fields where it names them."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _require_owner(request) -> None:
+    if request.membership.role != Membership.Role.OWNER:
+        raise PermissionDenied("Only owners can change the business profile and FIRS set-up.")
 
 
 @login_required(login_url=SIGN_IN_URL)

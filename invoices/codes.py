@@ -136,3 +136,47 @@ class CodeLists:
 @cache
 def _snapshot_code_lists() -> CodeLists:
     return CodeLists.from_resources(json.loads(SNAPSHOT_PATH.read_text(encoding="utf-8")))
+
+
+# --- Address code lists (countries, Nigerian states) ------------------------------------------
+
+ADDRESS_SNAPSHOT_PATH = Path(__file__).resolve().parent / "data" / "firs_address_snapshot.json"
+# The FIRS resource of each address list and the field that identifies its entries.
+ADDRESS_CODE_KEYS: Mapping[str, str] = {"countries": "alpha_2", "states": "code"}
+
+
+@dataclass(frozen=True)
+class AddressCodes:
+    countries: Mapping[str, str]  # ISO 3166-1 alpha-2 -> name
+    states: Mapping[str, str]  # ISO 3166-2 code of a Nigerian state (NG-LA) -> name
+
+    @classmethod
+    def from_resources(cls, resources: Mapping[str, Any]) -> "AddressCodes":
+        return cls(
+            countries={
+                str(row["alpha_2"]).upper(): str(row["name"])
+                for row in _resource_rows(resources, "countries")
+            },
+            states={
+                str(row["code"]).upper(): str(row["name"])
+                for row in _resource_rows(resources, "states")
+            },
+        )
+
+    @classmethod
+    def from_snapshot(cls) -> "AddressCodes":
+        """The lists bundled with the code (invoices/data/firs_address_snapshot.json)."""
+        return _snapshot_address_codes()
+
+    def is_known_country(self, code: str) -> bool:
+        return code in self.countries
+
+    def is_known_state(self, code: str) -> bool:
+        return code in self.states
+
+
+@cache
+def _snapshot_address_codes() -> AddressCodes:
+    return AddressCodes.from_resources(
+        json.loads(ADDRESS_SNAPSHOT_PATH.read_text(encoding="utf-8"))
+    )

@@ -3,6 +3,7 @@ import hmac
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Q
 
 # --- FIRS MBS sandbox state -------------------------------------------------------------------
 # Everything named FirsSandbox... belongs to the sandbox in invoices/firs/sandbox.py, which plays
@@ -193,6 +194,9 @@ class Invoice(models.Model):
         CONFIRMED = "confirmed", "Confirmed"
         RETRYING = "retrying", "Retrying"
         NEEDS_ATTENTION = "needs_attention", "Needs attention"
+        # No FIRS call is possible yet (no service id, business id or keys): no IRN either. The
+        # invoice is built and queued once the organization's FIRS set-up is verified.
+        WAITING_SETUP = "waiting_setup", "Waiting for FIRS set-up"
 
     class Kind(models.TextChoices):
         B2B = "B2B"
@@ -256,7 +260,10 @@ class Invoice(models.Model):
             models.UniqueConstraint(
                 fields=["organization", "source_type", "source_id"], name="uniq_invoice_source"
             ),
-            models.UniqueConstraint(fields=["organization", "irn"], name="uniq_invoice_irn"),
+            # An invoice waiting for FIRS set-up has no IRN yet.
+            models.UniqueConstraint(
+                fields=["organization", "irn"], condition=~Q(irn=""), name="uniq_invoice_irn"
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "status", "-created_at"]),

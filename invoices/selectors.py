@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from invoices.codes import CodeLists
+from invoices.codes import ADDRESS_CODE_KEYS, AddressCodes, CodeLists
 from invoices.models import FirsCodeListEntry, Invoice
 
 CODE_LISTS_TTL_SECONDS = 300
@@ -32,6 +32,13 @@ def invoice_list(*, organization) -> QuerySet[Invoice]:
 def invoice_get(*, organization, invoice_id: int) -> Invoice:
     """Raises Invoice.DoesNotExist for another tenant's invoice, as for a missing one."""
     return invoice_list(organization=organization).get(pk=invoice_id)
+
+
+def invoice_count_waiting_setup(*, organization, up_to: int) -> int:
+    """How many invoices wait for the organization's FIRS set-up, counted up to ``up_to`` + 1
+    (pages never COUNT a whole table: more than ``up_to`` reads as "``up_to``+")."""
+    waiting = invoice_list(organization=organization).filter(status=Invoice.Status.WAITING_SETUP)
+    return len(waiting.values_list("pk", flat=True)[: up_to + 1])
 
 
 def invoices_stuck(*, idle_since: datetime, now: datetime) -> QuerySet[Invoice]:
@@ -73,3 +80,15 @@ def code_lists() -> CodeLists:
 def code_lists_forget() -> None:
     global _code_lists_cache
     _code_lists_cache = None
+
+
+def address_codes() -> AddressCodes:
+    """The FIRS country and state lists stored in the database, else the bundled snapshot."""
+    resources: dict[str, list] = {}
+    for resource, data in FirsCodeListEntry.objects.filter(
+        resource__in=ADDRESS_CODE_KEYS
+    ).values_list("resource", "data"):
+        resources.setdefault(resource, []).append(data)
+    if all(name in resources for name in ADDRESS_CODE_KEYS):
+        return AddressCodes.from_resources(resources)
+    return AddressCodes.from_snapshot()

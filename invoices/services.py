@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.selectors import organization_firs_setup_problem
 from integrations.base.canonical import Deal, Document, Sale
 from invoices import selectors
 from invoices.builder import LAGOS, InvoiceBuildError, InvoiceReference, invoice_build
@@ -122,25 +123,21 @@ def invoice_create_for_source(
         kind=Invoice.Kind.B2B if _buyer_tin(source) else Invoice.Kind.B2C,
         billing_reference_irn=original.irn if original else "",
     )
+    setup_problem = organization_firs_setup_problem(organization=organization)
     try:
         with transaction.atomic():
             # The number is taken in the transaction that stores the invoice: a replay that
             # finds the invoice made already rolls its number back, so the sequence has no gaps.
             invoice.number = invoice_number_allocate(organization=organization)
-            invoice.irn = irn_make(
-                invoice_number=invoice.number,
-                service_id=organization.firs_service_id,
-                issue_date=issue_at.date(),
-            )
-            payload, problems = _payload_build(
-                invoice=invoice, source=source, original=original, issue_at=issue_at
-            )
-            _fill_from_payload(invoice, payload)
-            invoice.problems = problems
-            invoice.status = Status.NEEDS_ATTENTION if problems else Status.BUILT
+            if setup_problem:
+                payload = _wait_for_setup(
+                    invoice, reason=setup_problem, credits=original is not None
+                )
+            else:
+                payload = _build(invoice, source=source, original=original, issue_at=issue_at)
             invoice.save()
             _snapshots_save(invoice, payload)
-            _history_add(invoice, "", invoice.status, _problems_text(problems))
+            _history_add(invoice, "", invoice.status, _problems_text(invoice.problems))
     except IntegrityError:
         # The source's invoice exists already (a replay, or another worker just made it): the
         # unique constraints are the check, so the usual case costs no read first.
@@ -150,9 +147,90 @@ def invoice_create_for_source(
             ),
             False,
         )
-    if enqueue and not problems:
+    if enqueue and invoice.status == Status.BUILT:
         invoice_enqueue(invoice=invoice)
     return invoice, True
+
+
+def _build(
+    invoice: Invoice, *, source: Sale | Deal | Document, original: Invoice | None, issue_at
+) -> dict:
+    """Give the unsaved ``invoice`` its IRN, FIRS payload and status (built, or needs attention
+    with the problems found); returns the payload."""
+    try:
+        invoice.irn = irn_make(
+            invoice_number=invoice.number,
+            service_id=invoice.organization.firs_service_id,
+            issue_date=issue_at.date(),
+        )
+    except ValueError as exc:
+        payload, problems = {}, [{"path": "", "message": str(exc)}]
+    else:
+        payload, problems = _payload_build(
+            invoice=invoice, source=source, original=original, issue_at=issue_at
+        )
+    _fill_from_payload(invoice, payload)
+    invoice.problems = problems
+    invoice.status = Status.NEEDS_ATTENTION if problems else Status.BUILT
+    return payload
+
+
+# --- Waiting for the organization's FIRS set-up -----------------------------------------------
+# Without a service id, business id or keys no IRN can be made and no FIRS call can succeed. The
+# invoice waits, without an IRN, until the set-up is verified (accounts.services), then it is
+# built and queued like any other; nothing retries it meanwhile.
+
+
+def _wait_for_setup(invoice: Invoice, *, reason: str, credits: bool) -> dict:
+    invoice.irn = ""
+    invoice.purpose = "credit_note" if credits else "invoice"
+    invoice.status = Status.WAITING_SETUP
+    invoice.problems = [{"path": "", "message": reason}]
+    # One line per organization, when its first sale starts waiting, not one per sale or sweep.
+    if not Invoice.objects.filter(
+        organization=invoice.organization, status=Status.WAITING_SETUP
+    ).exists():
+        logger.warning(
+            "Organization %s: sales wait for its FIRS set-up (%s)",
+            invoice.organization.pk,
+            reason,
+        )
+    return {}
+
+
+def invoice_setup_resume(
+    *, invoice: Invoice, source: Sale | Deal | Document, original: Invoice | None = None
+) -> Invoice:
+    """Build and queue an invoice that waited for its organization's FIRS set-up, now complete;
+    an invoice no longer waiting, or an organization still incomplete, is left as it is.
+    ``source`` is the sale or deal it was created for, ``original`` the invoice a refund credits."""
+    if invoice.status != Status.WAITING_SETUP or organization_firs_setup_problem(
+        organization=invoice.organization
+    ):
+        return invoice
+    invoice.billing_reference_irn = original.irn if original else ""
+    issue_at = timezone.localtime(_issue_datetime(source))
+    payload = _build(invoice, source=source, original=original, issue_at=issue_at)
+    with transaction.atomic():
+        still_waiting = (
+            Invoice.objects.select_for_update()
+            .filter(pk=invoice.pk, status=Status.WAITING_SETUP)
+            .exists()
+        )
+        if not still_waiting:
+            invoice.refresh_from_db()
+            return invoice
+        invoice.save()
+        _snapshots_save(invoice, payload)
+        _history_add(
+            invoice,
+            Status.WAITING_SETUP,
+            invoice.status,
+            _problems_text(invoice.problems) or "FIRS set-up verified",
+        )
+        if invoice.status == Status.BUILT:
+            invoice_enqueue(invoice=invoice)
+    return invoice
 
 
 def invoice_number_allocate(*, organization) -> str:
@@ -333,7 +411,7 @@ def _claim(*, invoice_id: int, claim_token: str, invoice: Invoice | None) -> Inv
     held = {"stage": invoice.stage, "status": invoice.status} if invoice else {}
     claimed = (
         Invoice.objects.filter(pk=invoice_id, **held)
-        .exclude(status__in=(Status.CONFIRMED, Status.NEEDS_ATTENTION))
+        .exclude(status__in=(Status.CONFIRMED, Status.NEEDS_ATTENTION, Status.WAITING_SETUP))
         # A redelivered task carries the same token, so it may take over at once from the
         # worker that was killed while holding the claim.
         .filter(
@@ -623,7 +701,8 @@ def invoice_redrive(*, invoice: Invoice, actor=None) -> bool:
             Invoice.objects.filter(pk=invoice.pk)
             # Never under a worker that holds the invoice: two workers could sign it twice.
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .exclude(status=Status.CONFIRMED)
+            # One waiting for FIRS set-up has no IRN yet: the set-up's verification builds it.
+            .exclude(status__in=(Status.CONFIRMED, Status.WAITING_SETUP))
             .update(
                 status=invoice.stage,
                 attempts=0,

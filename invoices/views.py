@@ -15,6 +15,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from accounts.views import tenant_page
+from integrations.base.onboarding import onboarding_steps
 from invoices import report_selectors, selectors, services
 from invoices.firs.errors import FirsError, FirsTransientError
 from invoices.models import Invoice, InvoiceParty
@@ -60,10 +61,15 @@ class MarkPaidForm(forms.Form):
 
 @tenant_page
 def dashboard(request):
+    steps = onboarding_steps(organization=request.organization)
     return render(
         request,
         "invoices/dashboard.html",
-        {"status_counts": _invoice_counts_by_status(request.organization)},
+        {
+            "status_counts": _invoice_counts_by_status(request.organization),
+            # The checklist stays until every step is done.
+            "onboarding_steps": [] if all(step.done for step in steps) else steps,
+        },
     )
 
 

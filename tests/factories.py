@@ -38,6 +38,17 @@ class OrganizationFactory(DjangoModelFactory):
     city_name = "Lagos"
     country = "NG"
 
+    class Params:
+        # Every setting FIRS needs before the organization's sales can be invoiced.
+        firs_ready = factory.Trait(
+            street_name="1 Marina",
+            postal_zone="101001",
+            firs_business_id=factory.Faker("uuid4"),
+            firs_api_key="firs-test-key",
+            firs_api_secret="firs-test-secret",
+            firs_base_url="http://firs.invalid",
+        )
+
 
 class MembershipFactory(DjangoModelFactory):
     class Meta:

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from integrations.base import families
 from integrations.base.connections import connector_for
+from integrations.base.connectors import FAMILIES
 from integrations.base.errors import ConnectorError
 from integrations.base.events import (
     EventNotReady,
@@ -505,6 +506,47 @@ def invoice_stage_recorded(*, invoice: Invoice, stage: str, at: datetime) -> Non
     fields = adapter.stage_fields(invoice=invoice, stage=stage, at=at)
     if fields:
         adapter.source_model.objects.filter(pk=invoice.source_id).update(**fields)
+
+
+def invoices_waiting_setup_resume(*, organization) -> int:
+    """Build the invoices of the organization's sources that waited for its FIRS set-up, now
+    complete: originals before credit notes (a credit note names its original's IRN). Returns
+    how many were resumed."""
+    resumed = 0
+    for name in FAMILIES:
+        try:
+            adapter = families.get(name).adapter
+        except KeyError:  # a family no app registered
+            continue
+        model = adapter.source_model
+        rows = list(
+            model.objects.filter(
+                connection__organization=organization,
+                invoice__status=Invoice.Status.WAITING_SETUP,
+            )
+            .select_related("invoice__organization", "connection")
+            .order_by("received_at", "pk")
+        )
+        records = [(row, adapter.record_from_row(row)) for row in rows]
+        records.sort(key=lambda pair: adapter.original_reference(pair[1]) is not None)
+        for row, record in records:
+            reference = adapter.original_reference(record)
+            original = (
+                _original_invoice(adapter, connection=row.connection, reference=reference)
+                if reference is not None
+                else None
+            )
+            invoice = invoice_services.invoice_setup_resume(
+                invoice=row.invoice, source=record, original=original
+            )
+            if invoice.status == Invoice.Status.NEEDS_ATTENTION:
+                model.objects.filter(pk=row.pk).update(
+                    status=model.Status.FAILED,
+                    processing_errors={"problems": invoice.problems},
+                    updated_at=timezone.now(),
+                )
+            resumed += 1
+    return resumed
 
 
 # --- Sweeper ------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.firs_setup_waiting",
             ],
             "libraries": {"money": "taxpoynt.templatetags.money"},
         },
@@ -299,6 +300,9 @@ INVOICE_FAULT_PAUSES = env.json("INVOICE_FAULT_PAUSES", default={})
 # FIRS circuit breaker, shared by all processes through the cache.
 FIRS_BREAKER_FAIL_MAX = env.int("FIRS_BREAKER_FAIL_MAX", default=5)
 FIRS_BREAKER_RESET_SECONDS = env.float("FIRS_BREAKER_RESET_SECONDS", default=60.0)
+# The FIRS (NRS) API new organizations sign with; empty uses the site's own FIRS sandbox where
+# SANDBOX_ENABLED (development, tests).
+FIRS_BASE_URL = env.str("FIRS_BASE_URL", default="")
 # Where the beat task fetches the FIRS code lists; empty keeps the stored lists.
 FIRS_RESOURCES_BASE_URL = env.str("FIRS_RESOURCES_BASE_URL", default="")
 

@@ -26,7 +26,7 @@ def _create(organization, number: int):
 
 @pytest.mark.django_db
 def test_each_organization_numbers_its_invoices_from_one_and_a_replay_takes_no_number():
-    first_org, second_org = OrganizationFactory(), OrganizationFactory()
+    first_org, second_org = OrganizationFactory(firs_ready=True), OrganizationFactory(firs_ready=True)
     # An invoice numbered before the sequence existed keeps its number.
     older = InvoiceFactory(organization=first_org, source_id=uuid.UUID(int=900))
     one, created = _create(first_org, 1)
@@ -43,7 +43,7 @@ def test_each_organization_numbers_its_invoices_from_one_and_a_replay_takes_no_n
 
 @pytest.mark.django_db
 def test_a_changed_prefix_numbers_the_next_invoices():
-    organization = OrganizationFactory()
+    organization = OrganizationFactory(firs_ready=True)
     _create(organization, 1)
     InvoiceNumberSequence.objects.filter(organization=organization).update(prefix="LEKKI")
     invoice, _ = _create(organization, 2)
@@ -52,7 +52,7 @@ def test_a_changed_prefix_numbers_the_next_invoices():
 
 @pytest.mark.django_db
 def test_numbering_costs_one_statement():
-    organization = OrganizationFactory()
+    organization = OrganizationFactory(firs_ready=True)
     _create(organization, 1)
     with CaptureQueriesContext(connection) as queries:
         services.invoice_number_allocate(organization=organization)
@@ -61,7 +61,7 @@ def test_numbering_costs_one_statement():
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_allocations_never_share_a_number_and_leave_no_gap():
-    organization = OrganizationFactory()
+    organization = OrganizationFactory(firs_ready=True)
     numbers: list[str] = []
     lock = threading.Lock()
     start = threading.Barrier(6)

@@ -30,6 +30,7 @@ def test_dashboard_counts_the_working_organizations_invoices_by_status(client_a,
         "confirmed": 2,
         "retrying": 0,
         "needs_attention": 1,
+        "waiting_setup": 0,
     }
 
 
