@@ -19,15 +19,15 @@ from invoices.firs.errors import (
     FirsTransientError,
     FirsUnreachable,
 )
-from invoices.firs.sandbox import (
+from sandboxes.firs.models import FirsSandboxInvoice
+from sandboxes.firs.server import (
     sandbox_credential_create,
     sandbox_faults_reset,
     sandbox_faults_set,
 )
-from invoices.models import FirsSandboxInvoice
 from taxpoynt.lib.fields import UnreadableSecret
 from tests.factories import OrganizationFactory
-from tests.invoices.firs.conftest import API_KEY, API_SECRET, IRN
+from tests.sandboxes.firs.conftest import API_KEY, API_SECRET, IRN
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
