@@ -55,6 +55,7 @@ from sandboxes.hubspot.models import (
     HubSpotSandboxPortal,
     HubSpotSandboxToken,
 )
+from sandboxes.kit.rates import window_count
 from sandboxes.kit.views import method_dispatch
 
 ACCESS_TOKEN_SECONDS = 1800
@@ -68,7 +69,6 @@ MAX_BATCH_READ = 100
 MAX_ASSOCIATION_BATCH = 1000
 RATE_WINDOW_SECONDS = 10
 FAULTS_CACHE_KEY = "hubspot-sandbox:faults:{hub_id}"
-RATE_CACHE_KEY = "hubspot-sandbox:rate:{kind}:{token}:{window}"
 
 # Path segments naming an object type (name or HubSpot's type id) -> the stored type.
 OBJECT_TYPES = {
@@ -531,34 +531,22 @@ class RateBudget:
 def sandbox_rate_budget_take(*, portal: HubSpotSandboxPortal, token: str) -> RateBudget:
     """Count one request against the token's budgets (shared by every process via the cache)."""
     now = time.time()
-    token_key = hashlib.sha256(token.encode()).hexdigest()[:32]
-    window = int(now // RATE_WINDOW_SECONDS)
-    day = int(now // 86_400)
+
+    def counted(kind: str, seconds: int):
+        return window_count(
+            sandbox="hubspot", kind=kind, credential=token, seconds=seconds, now=now
+        )
+
+    ten_seconds, day = counted("ten", RATE_WINDOW_SECONDS), counted("day", 86_400)
     return RateBudget(
         ten_secondly_max=portal.ten_secondly_limit,
-        ten_secondly_used=_count(
-            RATE_CACHE_KEY.format(kind="ten", token=token_key, window=window),
-            timeout=RATE_WINDOW_SECONDS * 2,
-        ),
-        secondly_used=_count(
-            RATE_CACHE_KEY.format(kind="second", token=token_key, window=int(now)), timeout=2
-        ),
+        ten_secondly_used=ten_seconds.used,
+        secondly_used=counted("second", 1).used,
         daily_max=portal.daily_limit,
-        daily_used=_count(
-            RATE_CACHE_KEY.format(kind="day", token=token_key, window=day), timeout=90_000
-        ),
-        window_ends_in=(window + 1) * RATE_WINDOW_SECONDS - now,
-        day_ends_in=(day + 1) * 86_400 - now,
+        daily_used=day.used,
+        window_ends_in=ten_seconds.ends_in,
+        day_ends_in=day.ends_in,
     )
-
-
-def _count(key: str, *, timeout: int) -> int:
-    cache.add(key, 0, timeout)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr: this request starts a new count
-        cache.set(key, 1, timeout)
-        return 1
 
 
 def rate_limited_response(*, policy: str, retry_after: float) -> JsonResponse:

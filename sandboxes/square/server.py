@@ -57,15 +57,15 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.core import signing
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.http import HttpResponseRedirect, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from integrations.pos.square.mappers import QUANTITY_PATTERN
+from sandboxes.kit.cursors import fingerprint, keyset_page
+from sandboxes.kit.rates import window_count
 from sandboxes.kit.views import method_dispatch
 from sandboxes.square.models import (
     SquareSandboxAccessToken,
@@ -638,9 +638,9 @@ def sandbox_payment_create(
     other payments leave; the payment that covers it completes the order.
     """
     key = _text(body, "idempotency_key", max_length=45, required=True)
-    fingerprint = _fingerprint(body)
+    body_fingerprint = fingerprint(body)
     payments = SquareSandboxPayment.objects.filter(merchant=merchant)
-    replayed = _replayed(payments, key=key, fingerprint=fingerprint)
+    replayed = _replayed(payments, key=key, fingerprint=body_fingerprint)
     if replayed is not None:
         return replayed
     source_type = _source_type(body.get("source_id"))
@@ -699,7 +699,7 @@ def sandbox_payment_create(
             location_id=location.location_id,
             order_id=order_id,
             idempotency_key=key,
-            request_fingerprint=fingerprint,
+            request_fingerprint=body_fingerprint,
             status=status,
             created_at=now,
             updated_at=now,
@@ -710,7 +710,7 @@ def sandbox_payment_create(
                 payment.save()
         except IntegrityError:
             # A concurrent request with the same key won the race.
-            return _replayed(payments, key=key, fingerprint=fingerprint)
+            return _replayed(payments, key=key, fingerprint=body_fingerprint)
         if order is not None and status == "COMPLETED":
             _order_settle_if_paid(order, now=now)
     return payment
@@ -1033,9 +1033,9 @@ def sandbox_refund_create(*, merchant: SquareSandboxMerchant, body: Mapping) -> 
     Idempotent like CreatePayment. The refund is listed on the payment and on its order at once.
     """
     key = _text(body, "idempotency_key", max_length=192, required=True)
-    fingerprint = _fingerprint(body)
+    body_fingerprint = fingerprint(body)
     refunds = SquareSandboxRefund.objects.filter(merchant=merchant)
-    replayed = _replayed(refunds, key=key, fingerprint=fingerprint)
+    replayed = _replayed(refunds, key=key, fingerprint=body_fingerprint)
     if replayed is not None:
         return replayed
     if body.get("unlinked"):
@@ -1091,7 +1091,7 @@ def sandbox_refund_create(*, merchant: SquareSandboxMerchant, body: Mapping) -> 
             payment_id=payment_id,
             location_id=payment.location_id,
             idempotency_key=key,
-            request_fingerprint=fingerprint,
+            request_fingerprint=body_fingerprint,
             status="PENDING",
             created_at=now,
             updated_at=now,
@@ -1112,7 +1112,7 @@ def sandbox_refund_create(*, merchant: SquareSandboxMerchant, body: Mapping) -> 
             with transaction.atomic():
                 refund.save()
         except IntegrityError:
-            return _replayed(refunds, key=key, fingerprint=fingerprint)
+            return _replayed(refunds, key=key, fingerprint=body_fingerprint)
         payment.data = {
             **payment.data,
             "refund_ids": [*payment.data.get("refund_ids", []), refund_id],
@@ -1295,59 +1295,19 @@ def _listing(rows, *, params: Mapping[str, str], id_field: str, key: str) -> dic
     return answer
 
 
-def _keyset_page(
-    rows,
-    *,
-    sort_field: str,
-    id_field: str,
-    descending: bool,
-    limit: int,
-    cursor: object,
-    query: Mapping,
-    endpoint: str,
-) -> tuple[list, str | None]:
-    """The page after the cursor's (sort value, id), and the next page's cursor if there is one.
-
-    Keyset, not offset: a row that changes while a client pages moves in the sort order but
-    does not shift the rows after the cursor, so none is skipped. The id breaks ties.
-    """
-    fingerprint = _fingerprint([endpoint, query])
-    if cursor is not None:
-        after_value, after_id = _cursor_read(cursor, fingerprint=fingerprint)
-        beyond = "lt" if descending else "gt"
-        rows = rows.filter(
-            Q(**{f"{sort_field}__{beyond}": after_value})
-            | Q(**{sort_field: after_value, f"{id_field}__{beyond}": after_id})
-        )
-    prefix = "-" if descending else ""
-    page = list(rows.order_by(f"{prefix}{sort_field}", f"{prefix}{id_field}")[: limit + 1])
-    if len(page) <= limit:
-        return page, None
-    last = page[limit - 1]
-    signed = signing.dumps(
-        [getattr(last, sort_field).isoformat(), getattr(last, id_field), fingerprint],
+def _keyset_page(rows, *, cursor: object, query: Mapping, endpoint: str, **order) -> tuple:
+    return keyset_page(
+        rows,
+        cursor=cursor,
+        query=[endpoint, query],
         salt=CURSOR_SALT,
+        invalid=lambda: SquareError(
+            "The cursor is not one this endpoint returned for this query",
+            code="INVALID_CURSOR",
+            field="cursor",
+        ),
+        **order,
     )
-    return page[:limit], base64.urlsafe_b64encode(signed.encode()).decode().rstrip("=")
-
-
-def _cursor_read(cursor: object, *, fingerprint: str) -> tuple[datetime, str]:
-    invalid = SquareError(
-        "The cursor is not one this endpoint returned for this query",
-        code="INVALID_CURSOR",
-        field="cursor",
-    )
-    if not isinstance(cursor, str) or not cursor.isascii():
-        raise invalid
-    try:
-        signed = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        value, row_id, made_for = signing.loads(signed, salt=CURSOR_SALT)
-        after = datetime.fromisoformat(value)
-    except (ValueError, TypeError, signing.BadSignature):
-        raise invalid from None
-    if made_for != fingerprint:
-        raise invalid
-    return after, row_id
 
 
 # --- OAuth ---------------------------------------------------------------------------------
@@ -1724,22 +1684,14 @@ class RateUsage:
 
 def _rate_usage(request, *, limit: int) -> RateUsage:
     """Count the request in its credential's window (the Authorization header, else the
-    client's address); the cache key holds a hash, never the token."""
+    client's address)."""
     credential = (
         request.headers.get("Authorization") or f"address {request.META.get('REMOTE_ADDR')}"
     )
-    now = time.time()
-    window = int(now // RATE_WINDOW_SECONDS)
-    digest = hashlib.sha256(credential.encode()).hexdigest()[:32]
-    key = f"square-sandbox:rate:{digest}:{window}"
-    cache.add(key, 0, timeout=RATE_WINDOW_SECONDS * 2)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=RATE_WINDOW_SECONDS * 2)
-        used = 1
-    reset = math.ceil((window + 1) * RATE_WINDOW_SECONDS - now)
-    return RateUsage(limit=limit, used=used, reset_seconds=reset)
+    count = window_count(
+        sandbox="square", kind="minute", credential=credential, seconds=RATE_WINDOW_SECONDS
+    )
+    return RateUsage(limit=limit, used=count.used, reset_seconds=math.ceil(count.ends_in))
 
 
 def _fault_play(faults: Mapping) -> None:
@@ -1795,11 +1747,6 @@ def _replayed(rows, *, key: str, fingerprint: str):
             field="idempotency_key",
         )
     return earlier
-
-
-def _fingerprint(value: object) -> str:
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _text(
