@@ -1,12 +1,12 @@
-"""Operators' screens for the FIRS sandbox: the keys it accepts, what it has seen, its faults."""
+"""Operators' screens for the FIRS sandbox: the keys it accepts and what it has seen (its faults
+are the kit's, with every sandbox's)."""
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import flatten
 
 from invoices.admin import ViewOnlyAdminMixin, pretty_json
-from sandboxes.firs.models import FirsSandboxCredential, FirsSandboxFaults, FirsSandboxInvoice
-from sandboxes.firs.server import FAULT_FIELDS, OPERATIONS, sandbox_faults_reset, sandbox_faults_set
+from sandboxes.firs.models import FirsSandboxCredential, FirsSandboxInvoice
 from taxpoynt.lib.fields import mask_secret
 
 
@@ -22,29 +22,13 @@ class FirsSandboxCredentialForm(forms.ModelForm):
 
     class Meta:
         model = FirsSandboxCredential
-        fields = ("api_key", "label", "business_id", "service_id")
+        fields = ("api_key", "label", "business_id", "service_id", "ambiguous_duplicates")
 
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk is None and not cleaned.get("api_secret"):
             self.add_error("api_secret", "A new key needs a secret.")
         return cleaned
-
-
-class FirsSandboxFaultsForm(forms.ModelForm):
-    class Meta:
-        model = FirsSandboxFaults
-        fields = FAULT_FIELDS
-
-    def clean_only_operations(self):
-        value = self.cleaned_data["only_operations"]
-        unknown = FirsSandboxFaults(only_operations=value).operations() - OPERATIONS
-        if unknown:
-            raise forms.ValidationError(
-                f"Unknown operations: {', '.join(sorted(unknown))}. "
-                f"Known: {', '.join(sorted(OPERATIONS))}."
-            )
-        return value
 
 
 @admin.register(FirsSandboxCredential)
@@ -72,7 +56,8 @@ class FirsSandboxCredentialAdmin(admin.ModelAdmin):
         # The key is typed once; afterwards it is shown masked, like a tenant's FIRS key.
         key = "api_key_masked" if obj else "api_key"
         counters = ("accepted_irns", "duplicate_submissions", "dropped_replies", "created_at")
-        return (key, "api_secret", "label", "business_id", "service_id", *(counters if obj else ()))
+        editable = ("api_secret", "label", "business_id", "service_id", "ambiguous_duplicates")
+        return (key, *editable, *(counters if obj else ()))
 
     @admin.display(description="API key")
     def api_key_masked(self, credential):
@@ -105,35 +90,3 @@ class FirsSandboxInvoiceAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Payload")
     def payload_json(self, invoice):
         return pretty_json(invoice.payload)
-
-
-@admin.register(FirsSandboxFaults)
-class FirsSandboxFaultsAdmin(admin.ModelAdmin):
-    """The single row of fault switches; saved through the sandbox's service, which keeps it the
-    row every process reads and drops the cached copy so the change applies at once."""
-
-    form = FirsSandboxFaultsForm
-    list_display = (
-        "__str__",
-        "latency_ms",
-        "server_error_rate",
-        "rate_limit_rate",
-        "busy_rate",
-        "dropped_reply_rate",
-        "only_operations",
-        "updated_at",
-    )
-    readonly_fields = ("updated_at",)
-
-    def has_add_permission(self, request):
-        return super().has_add_permission(request) and not FirsSandboxFaults.objects.exists()
-
-    def save_model(self, request, obj, form, change):
-        saved = sandbox_faults_set(**{name: getattr(obj, name) for name in FAULT_FIELDS})
-        obj.pk = saved.pk
-
-    def delete_model(self, request, obj):
-        sandbox_faults_reset()
-
-    def delete_queryset(self, request, queryset):
-        sandbox_faults_reset()

@@ -30,6 +30,11 @@ class FirsSandboxCredential(models.Model):
     accepted_irns = models.PositiveIntegerField(default=0, editable=False)
     duplicate_submissions = models.PositiveIntegerField(default=0, editable=False)
     dropped_replies = models.PositiveIntegerField(default=0, editable=False)
+    ambiguous_duplicates = models.BooleanField(
+        default=False,
+        help_text="Answer a duplicate IRN like the busy 400, without the field error that "
+        "names the IRN (one integrator documents MBS doing exactly this).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -95,68 +100,3 @@ class FirsSandboxInvoice(models.Model):
 
 # A probability from 0 to 1.
 RATE_VALIDATORS = [MinValueValidator(0), MaxValueValidator(1)]
-
-
-class FirsSandboxFaults(models.Model):
-    """The sandbox's fault switches: one row, read by every process (cached for a moment).
-
-    Each rate is drawn independently for each request.
-    """
-
-    class DroppedReply(models.TextChoices):
-        CLOSE = "close", "Close the connection without a reply"
-        GATEWAY_TIMEOUT = "gateway_timeout", "Answer 504 as a gateway would"
-
-    latency_ms = models.PositiveIntegerField(default=0)
-    latency_jitter_ms = models.PositiveIntegerField(
-        default=0, help_text="Each request waits latency ± a uniform draw up to this."
-    )
-    server_error_rate = models.FloatField(default=0, validators=RATE_VALIDATORS)
-    server_error_status = models.PositiveSmallIntegerField(
-        default=503, validators=[MinValueValidator(500), MaxValueValidator(599)]
-    )
-    rate_limit_rate = models.FloatField(
-        default=0, validators=RATE_VALIDATORS, help_text="429 with Retry-After."
-    )
-    retry_after_seconds = models.PositiveIntegerField(default=1)
-    retry_after_as_http_date = models.BooleanField(
-        default=False, help_text="Send Retry-After as an HTTP date instead of seconds."
-    )
-    busy_rate = models.FloatField(
-        default=0,
-        validators=RATE_VALIDATORS,
-        help_text="FIRS's transient 400: 'unable to complete … try again later'.",
-    )
-    dropped_reply_rate = models.FloatField(
-        default=0,
-        validators=RATE_VALIDATORS,
-        help_text="Do the work and commit it, then lose the reply.",
-    )
-    dropped_reply_as = models.CharField(
-        max_length=16, choices=DroppedReply.choices, default=DroppedReply.CLOSE
-    )
-    ambiguous_duplicates = models.BooleanField(
-        default=False,
-        help_text="Answer a duplicate IRN like the busy 400, without the field error that "
-        "names the IRN (one integrator documents MBS doing exactly this).",
-    )
-    only_operations = models.CharField(
-        max_length=255,
-        blank=True,
-        help_text="Comma-separated operations the faults apply to, as FirsClient names them "
-        "(e.g. 'sign,transmit'); empty means all.",
-    )
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name_plural = "FIRS sandbox faults"
-
-    def __str__(self):
-        return "FIRS sandbox faults"
-
-    def operations(self) -> set[str]:
-        return {name.strip() for name in self.only_operations.split(",") if name.strip()}
-
-    def applies_to(self, operation: str) -> bool:
-        names = self.operations()
-        return not names or operation in names

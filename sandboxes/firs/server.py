@@ -1,13 +1,13 @@
 """FIRS MBS sandbox: the endpoints FirsClient calls, answering as MBS does (brief §1.3, §2).
 
 Mounted at /sandbox/firs/ when ``settings.SANDBOX_ENABLED``, with the real API's paths below.
-The keys it accepts are ``FirsSandboxCredential`` rows (``sandbox_credential_create``). Faults are
-switched at runtime in the ``FirsSandboxFaults`` row, with ``sandbox_faults_set`` or
-``PUT /sandbox/firs/_sandbox/faults``, and reach every process within ``FAULTS_CACHE_SECONDS``.
+The keys it accepts are ``FirsSandboxCredential`` rows (``sandbox_credential_create``). Faults
+are the kit's (sandboxes/kit/faults.py), switched at runtime with ``sandbox_faults_set``,
+``PUT /sandbox/firs/_sandbox/faults`` or the admin; they reach every process within seconds.
 
 Where MBS behaviour is unverified the sandbox picks the most likely answer:
 - a duplicate IRN answers 400 with FIRS's "try again later" details plus a field error naming the
-  IRN (shapes reported by integrators); ``ambiguous_duplicates`` drops the field error;
+  IRN (shapes reported by integrators); a key's ``ambiguous_duplicates`` drops the field error;
 - ``transmit`` is idempotent, and the sandbox plays the buyer's APP: delivered on transmit,
   confirmed when the buyer PATCHes ``/transmit/{irn}``.
 """
@@ -17,28 +17,36 @@ import functools
 import json
 import re
 import secrets
-import socket
-import time
 import uuid
 from datetime import date
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F
 from django.forms.models import model_to_dict
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
-from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
 from invoices.codes import SNAPSHOT_PATH, CodeLists
-from sandboxes.firs.models import FirsSandboxCredential, FirsSandboxFaults, FirsSandboxInvoice
+from sandboxes.firs.models import FirsSandboxCredential, FirsSandboxInvoice
+from sandboxes.kit.faults import (
+    FAULT_FIELDS,
+    cache_key,
+    faults_get,
+    faults_reset,
+    faults_set,
+    happens,
+    refusal,
+    reply_lost,
+    retry_after,
+)
+from sandboxes.kit.models import SandboxFaults
 from sandboxes.kit.views import method_dispatch
 
-# What ``FirsSandboxFaults.only_operations`` may name (FirsClient uses the same names).
+# What the faults' ``only_operations`` may name (FirsClient uses the same names).
 OPERATIONS = frozenset(
     {
         "health",
@@ -53,11 +61,7 @@ OPERATIONS = frozenset(
         "resources",
     }
 )
-FAULTS_CACHE_KEY = "firs-sandbox:faults"
-FAULTS_CACHE_SECONDS = 2
-FAULT_FIELDS = tuple(
-    field.name for field in FirsSandboxFaults._meta.fields if field.name not in ("id", "updated_at")
-)
+FAULTS_CACHE_KEY = cache_key(sandbox="firs")
 
 # A local copy of the brief's IRN shape (§4.1); invoices/irn.py owns the SI's version.
 IRN_PATTERN = re.compile(r"^([A-Za-z0-9]+)-([A-Za-z0-9]{8})-(\d{8})$", re.ASCII)
@@ -211,35 +215,18 @@ def sandbox_credential_authenticate(
     return credential
 
 
-def sandbox_faults() -> FirsSandboxFaults:
-    """The fault switches (defaults when never set), cached briefly: read on every request."""
-    faults = cache.get(FAULTS_CACHE_KEY)
-    if faults is None:
-        faults = FirsSandboxFaults.objects.filter(pk=1).first() or FirsSandboxFaults()
-        cache.set(FAULTS_CACHE_KEY, faults, FAULTS_CACHE_SECONDS)
-    return faults
+def sandbox_faults() -> SandboxFaults:
+    """The fault switches FIRS plays for every key (the kit's schema and store)."""
+    return faults_get(sandbox="firs")
 
 
-def sandbox_faults_set(**changes) -> FirsSandboxFaults:
+def sandbox_faults_set(**changes) -> SandboxFaults:
     """Switch faults, e.g. ``sandbox_faults_set(server_error_rate=1)``; others stay as they are."""
-    unknown = set(changes) - set(FAULT_FIELDS)
-    if unknown:
-        raise ValidationError(f"Unknown fault settings: {', '.join(sorted(unknown))}")
-    faults = FirsSandboxFaults.objects.filter(pk=1).first() or FirsSandboxFaults(pk=1)
-    for name, value in changes.items():
-        setattr(faults, name, value)
-    faults.full_clean()
-    unknown = faults.operations() - OPERATIONS
-    if unknown:
-        raise ValidationError(f"Unknown operations: {', '.join(sorted(unknown))}")
-    faults.save()
-    cache.delete(FAULTS_CACHE_KEY)
-    return faults
+    return faults_set(sandbox="firs", changes=changes)
 
 
 def sandbox_faults_reset() -> None:
-    FirsSandboxFaults.objects.filter(pk=1).delete()
-    cache.delete(FAULTS_CACHE_KEY)
+    faults_reset(sandbox="firs")
 
 
 def sandbox_stats(*, credential: FirsSandboxCredential) -> dict:
@@ -275,7 +262,7 @@ def sandbox_irn_validate(*, credential: FirsSandboxCredential, request_body: dic
     if IRN_PATTERN.match(irn).group(1) != request_body["invoice_reference"]:
         raise SandboxError("invoice_reference does not match the invoice number in the irn")
     if _registered_invoices(credential).filter(irn=irn).exists():
-        raise _duplicate_error()
+        raise _duplicate_error(credential)
 
 
 def sandbox_invoice_validate(*, credential: FirsSandboxCredential, invoice: dict) -> None:
@@ -300,14 +287,14 @@ def sandbox_invoice_validate(*, credential: FirsSandboxCredential, invoice: dict
                 **fields,
             )
     except IntegrityError:  # the IRN is already signed
-        raise _duplicate_error() from None
+        raise _duplicate_error(credential) from None
 
 
 def sandbox_invoice_sign(*, credential: FirsSandboxCredential, invoice: dict) -> None:
     _raise_if_invalid(invoice, credential)
     if not _register(credential=credential, invoice=invoice):
         _count(credential, "duplicate_submissions")
-        raise _duplicate_error()
+        raise _duplicate_error(credential)
 
 
 def _register(*, credential: FirsSandboxCredential, invoice: dict) -> bool:
@@ -429,8 +416,8 @@ def _registered_invoice(credential: FirsSandboxCredential, irn: str) -> FirsSand
     return invoice
 
 
-def _duplicate_error() -> SandboxError:
-    if sandbox_faults().ambiguous_duplicates:
+def _duplicate_error(credential: FirsSandboxCredential) -> SandboxError:
+    if credential.ambiguous_duplicates:
         return SandboxError(BUSY_DETAILS)
     return SandboxError(
         BUSY_DETAILS, field_errors=({"field": "invoice.irn", "message": "already exists"},)
@@ -741,9 +728,9 @@ def mbs_endpoint(operation: str, *, authenticated: bool = True, faults_apply: bo
             faults = sandbox_faults()
             faulty = faults_apply and faults.applies_to(operation)
             if faulty:
-                refusal = _refusal(faults)
-                if refusal is not None:
-                    return refusal
+                refused = _refusal(faults)
+                if refused is not None:
+                    return refused
             credential = None
             if authenticated:
                 credential = sandbox_credential_authenticate(
@@ -758,7 +745,7 @@ def mbs_endpoint(operation: str, *, authenticated: bool = True, faults_apply: bo
                 response = handler(request, credential=credential, **kwargs)
             except SandboxError as error:
                 response = error.response()
-            if faulty and _happens(faults.dropped_reply_rate):
+            if faulty and happens(faults.dropped_reply_rate):
                 return _lose_reply(request, faults=faults, credential=credential)
             return response
 
@@ -767,61 +754,38 @@ def mbs_endpoint(operation: str, *, authenticated: bool = True, faults_apply: bo
     return decorate
 
 
-def _happens(rate: float) -> bool:
-    return rate > 0 and _random.random() < rate
+def _refusal(faults: SandboxFaults) -> HttpResponse | None:
+    """Latency, then the faults that refuse a request before any work is done, as MBS (and
+    the gateway in front of it) answers them."""
 
-
-def _refusal(faults: FirsSandboxFaults) -> HttpResponse | None:
-    """Latency, then the faults that refuse a request before any work is done."""
-    delay_ms = faults.latency_ms + _random.uniform(
-        -faults.latency_jitter_ms, faults.latency_jitter_ms
-    )
-    if delay_ms > 0:
-        time.sleep(delay_ms / 1000)  # sleeping, not spinning: latency costs no CPU
-    if _happens(faults.rate_limit_rate):
+    def rate_limited(faults) -> HttpResponse:
         response = JsonResponse(
             {"code": 429, "data": None, "message": "too many requests, slow down"}, status=429
         )
-        response["Retry-After"] = _retry_after(faults)
+        response["Retry-After"] = retry_after(faults)
         return response
-    if _happens(faults.server_error_rate):
+
+    def server_error(faults) -> HttpResponse:
         response = HttpResponse(
             "upstream connect error or disconnect/reset before headers",
             status=faults.server_error_status,
             content_type="text/plain",
         )
-        response["Retry-After"] = _retry_after(faults)
+        response["Retry-After"] = retry_after(faults)
         return response
-    if _happens(faults.busy_rate):
-        return SandboxError(BUSY_DETAILS).response()
-    return None
+
+    return refusal(
+        faults,
+        rate_limited=rate_limited,
+        server_error=server_error,
+        platform_error=lambda faults: SandboxError(BUSY_DETAILS).response(),
+    )
 
 
-def _retry_after(faults: FirsSandboxFaults) -> str:
-    if faults.retry_after_as_http_date:
-        return http_date(time.time() + faults.retry_after_seconds)
-    return str(faults.retry_after_seconds)
-
-
-def _lose_reply(request, *, faults: FirsSandboxFaults, credential) -> HttpResponse:
-    """The work is committed; the client never gets the answer."""
+def _lose_reply(request, *, faults: SandboxFaults, credential) -> HttpResponse:
     if credential is not None:
         _count(credential, "dropped_replies")
-    sock = _client_socket(request)
-    if faults.dropped_reply_as == FirsSandboxFaults.DroppedReply.CLOSE and sock is not None:
-        sock.shutdown(socket.SHUT_RDWR)
-        return HttpResponse(status=204)  # written to a closed socket: never delivered
-    return HttpResponse("upstream request timeout", status=504, content_type="text/plain")
-
-
-def _client_socket(request) -> socket.socket | None:
-    """The request's TCP socket under gunicorn or Django's runserver / live server, else None."""
-    sock = request.META.get("gunicorn.socket")
-    if sock is None:
-        # Django's server reads the body through a LimitedStream over socket.makefile().
-        reader = getattr(getattr(request.META.get("wsgi.input"), "_read", None), "__self__", None)
-        sock = getattr(getattr(reader, "raw", None), "_sock", None)
-    return sock if isinstance(sock, socket.socket) else None
+    return reply_lost(request, faults)
 
 
 def _json_object(request) -> dict:

@@ -12,9 +12,9 @@ How it behaves, where HubSpot's behaviour matters to a client:
   has a ten-second budget (``portal.ten_secondly_limit``, counted in fixed ten-second windows)
   and a daily one; over either, 429 with HubSpot's body and ``Retry-After``. The secondly headers
   are reported, not enforced.
-- Faults per account, switched at runtime (``sandbox_faults_set`` or
-  ``PUT /sandbox/hubspot/_sandbox/faults``) and kept in the cache, so every process sees them:
-  a share of CRM requests answered 429 or 5xx.
+- Faults per account in the kit's schema and store (sandboxes/kit/faults.py), switched at
+  runtime (``sandbox_faults_set``, ``PUT /sandbox/hubspot/_sandbox/faults`` or the admin): latency
+  and a share of CRM requests answered 429 or 5xx.
 - Search: filter groups are OR'ed, their filters AND'ed; ``after`` is an offset; paging to
   10,000 results or beyond answers 400, as HubSpot does (re-anchor the filter instead).
 - Deals: ``dealstage`` must belong to the deal's pipeline; moving to a closed stage sets an empty
@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
@@ -55,6 +55,14 @@ from sandboxes.hubspot.models import (
     HubSpotSandboxPortal,
     HubSpotSandboxToken,
 )
+from sandboxes.kit.faults import (
+    faults_dict,
+    faults_get,
+    faults_reset,
+    faults_set,
+    refusal,
+    retry_after,
+)
 from sandboxes.kit.rates import window_count
 from sandboxes.kit.views import method_dispatch
 
@@ -68,7 +76,6 @@ MAX_FILTERS_PER_GROUP = 6
 MAX_BATCH_READ = 100
 MAX_ASSOCIATION_BATCH = 1000
 RATE_WINDOW_SECONDS = 10
-FAULTS_CACHE_KEY = "hubspot-sandbox:faults:{hub_id}"
 
 # Path segments naming an object type (name or HubSpot's type id) -> the stored type.
 OBJECT_TYPES = {
@@ -187,12 +194,6 @@ DEFAULT_PIPELINES = (
         ),
     ),
 )
-FAULT_DEFAULTS = {
-    "rate_limit_rate": 0.0,
-    "server_error_rate": 0.0,
-    "server_error_status": 502,
-    "retry_after_seconds": 1,
-}
 
 _random = secrets.SystemRandom()
 
@@ -567,49 +568,38 @@ def rate_limited_response(*, policy: str, retry_after: float) -> JsonResponse:
 
 
 def sandbox_faults(*, portal: HubSpotSandboxPortal) -> dict:
-    return {
-        **FAULT_DEFAULTS,
-        **(cache.get(FAULTS_CACHE_KEY.format(hub_id=portal.hub_id)) or {}),
-    }
+    return faults_dict(faults_get(sandbox="hubspot", account=str(portal.hub_id)))
 
 
 def sandbox_faults_set(*, portal: HubSpotSandboxPortal, changes: Mapping) -> dict:
     """Switch an account's faults, e.g. ``{"rate_limit_rate": 0.5}``; others stay as they are."""
-    unknown = set(changes) - set(FAULT_DEFAULTS)
-    if unknown:
-        raise HubSpotError(f"Unknown fault settings: {', '.join(sorted(unknown))}")
-    faults = {**sandbox_faults(portal=portal), **changes}
-    for name in ("rate_limit_rate", "server_error_rate"):
-        value = faults[name]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise HubSpotError(f"{name} must be a number from 0 to 1")
-    status = faults["server_error_status"]
-    if isinstance(status, bool) or not isinstance(status, int) or not 500 <= status <= 599:
-        raise HubSpotError("server_error_status must be a 5xx status code")
-    seconds = faults["retry_after_seconds"]
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 3600:
-        raise HubSpotError("retry_after_seconds must be 0 to 3600")
-    cache.set(FAULTS_CACHE_KEY.format(hub_id=portal.hub_id), faults, None)
-    return faults
+    try:
+        faults = faults_set(sandbox="hubspot", account=str(portal.hub_id), changes=changes)
+    except ValidationError as error:
+        raise HubSpotError("; ".join(error.messages)) from None
+    return faults_dict(faults)
 
 
 def sandbox_faults_reset(*, portal: HubSpotSandboxPortal) -> dict:
-    cache.delete(FAULTS_CACHE_KEY.format(hub_id=portal.hub_id))
+    faults_reset(sandbox="hubspot", account=str(portal.hub_id))
     return sandbox_faults(portal=portal)
 
 
-def _faulted_response(faults: Mapping) -> HttpResponse | None:
-    if _happens(faults["rate_limit_rate"]):
-        return rate_limited_response(
-            policy="TEN_SECONDLY_ROLLING", retry_after=faults["retry_after_seconds"]
-        )
-    if _happens(faults["server_error_rate"]):
+def _faulted_response(portal: HubSpotSandboxPortal) -> HttpResponse | None:
+    def server_error(faults) -> HttpResponse:
         response = HubSpotError(
-            "internal error", status=faults["server_error_status"], category="INTERNAL_ERROR"
+            "internal error", status=faults.server_error_status, category="INTERNAL_ERROR"
         ).response()
-        response["Retry-After"] = str(faults["retry_after_seconds"])
+        response["Retry-After"] = retry_after(faults)
         return response
-    return None
+
+    return refusal(
+        faults_get(sandbox="hubspot", account=str(portal.hub_id)),
+        rate_limited=lambda faults: rate_limited_response(
+            policy="TEN_SECONDLY_ROLLING", retry_after=faults.retry_after_seconds
+        ),
+        server_error=server_error,
+    )
 
 
 def _happens(rate: float) -> bool:
@@ -1299,7 +1289,7 @@ def crm_endpoint(view):
                 retry_after=budget.day_ends_in if policy == "DAILY" else budget.window_ends_in,
             )
         else:
-            response = _faulted_response(sandbox_faults(portal=portal))
+            response = _faulted_response(portal)
         if response is None:
             try:
                 for name in ("object_type", "from_type", "to_type"):

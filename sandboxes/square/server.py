@@ -35,9 +35,9 @@ client pages are not skipped, and an altered cursor or one sent with another que
 
 Every answer of a Square path carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and
 ``RateLimit-Reset`` (seconds) for its credential's one-minute window; past the limit it is a 429
-RATE_LIMITED with ``Retry-After``. Latency and random error answers are switched with
-``square_sandbox_faults_set`` or ``POST /sandbox/square/_sandbox/faults`` (no token needed),
-and kept in the Django cache (shared by every process outside tests).
+RATE_LIMITED with ``Retry-After``. Faults (latency, random 429 and 5xx answers) are the kit's
+(sandboxes/kit/faults.py), switched with ``square_sandbox_faults_set``, ``POST
+/sandbox/square/_sandbox/faults`` (no token needed) or the admin.
 """
 
 import base64
@@ -48,7 +48,6 @@ import json
 import math
 import re
 import secrets
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -58,6 +57,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpResponseRedirect, JsonResponse
 from django.utils import timezone
@@ -65,6 +65,14 @@ from django.views.decorators.csrf import csrf_exempt
 
 from integrations.pos.square.mappers import QUANTITY_PATTERN
 from sandboxes.kit.cursors import fingerprint, keyset_page
+from sandboxes.kit.faults import (
+    faults_dict,
+    faults_get,
+    faults_reset,
+    faults_set,
+    refusal,
+    retry_after,
+)
 from sandboxes.kit.rates import window_count
 from sandboxes.kit.views import method_dispatch
 from sandboxes.square.models import (
@@ -126,26 +134,16 @@ SCOPE_PATTERN = re.compile(r"[A-Z][A-Z_]{1,63}", re.ASCII)
 CODE_VERIFIER_PATTERN = re.compile(r"[A-Za-z0-9._~-]{43,128}", re.ASCII)  # RFC 7636 §4.1
 CODE_CHALLENGE_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)  # base64url SHA-256
 
-FAULTS_CACHE_KEY = "square-sandbox:faults"
-FAULT_DEFAULTS = {
-    "status": 503,
-    "rate": 0.0,
-    "latency_ms": 0,
-    "retry_after": 1,
-    "requests_per_minute": 60_000,
-}
+# Each credential's budget of requests a minute, unless set (``square_sandbox_limit_set``).
+LIMIT_CACHE_KEY = "square-sandbox:requests-per-minute"
+DEFAULT_REQUESTS_PER_MINUTE = 60_000
+MAX_REQUESTS_PER_MINUTE = 10**9
 FAULT_ERRORS = {
     429: ("RATE_LIMIT_ERROR", "RATE_LIMITED"),
     500: ("API_ERROR", "INTERNAL_SERVER_ERROR"),
     502: ("API_ERROR", "BAD_GATEWAY"),
     503: ("API_ERROR", "SERVICE_UNAVAILABLE"),
     504: ("API_ERROR", "GATEWAY_TIMEOUT"),
-}
-# Whole-number fault settings and their (inclusive) ranges.
-FAULT_INTEGER_RANGES = {
-    "latency_ms": (0, 60_000),
-    "retry_after": (0, 86_400),
-    "requests_per_minute": (1, 10**9),
 }
 RATE_WINDOW_SECONDS = 60
 CURSOR_SALT = "square-sandbox:cursor"
@@ -1627,39 +1625,42 @@ def _unauthorized(detail: str = "This request could not be authorized.") -> Squa
 
 
 def square_sandbox_faults() -> dict:
-    """The fault settings now in force (defaults for those never set)."""
-    return {**FAULT_DEFAULTS, **(cache.get(FAULTS_CACHE_KEY) or {})}
+    """The fault settings now in force for every seller (the kit's schema), with the
+    credentials' budget of ``requests_per_minute``."""
+    return {
+        **faults_dict(faults_get(sandbox="square")),
+        "requests_per_minute": cache.get(LIMIT_CACHE_KEY, DEFAULT_REQUESTS_PER_MINUTE),
+    }
 
 
 def square_sandbox_faults_set(**changes) -> dict:
-    """Switch faults, e.g. ``square_sandbox_faults_set(status=429, rate=0.5, retry_after=2)``;
-    the others stay as they are. Raises SquareError (400) on an unknown name or a bad value.
+    """Switch faults, e.g. ``square_sandbox_faults_set(rate_limit_rate=0.5)``; the others stay
+    as they are. Raises SquareError (400) on an unknown name or a bad value, and nothing changes.
 
-    ``status`` (429, 500, 502, 503 or 504) is answered to a ``rate`` share (0-1) of requests,
-    after ``latency_ms``; 429 and 503 carry ``Retry-After: retry_after``. Each credential may
-    make ``requests_per_minute`` requests before it is answered 429.
+    ``requests_per_minute`` is each credential's budget before it is answered 429.
     """
-    unknown = set(changes) - set(FAULT_DEFAULTS)
-    if unknown:
-        raise SquareError(f"Unknown fault settings: {', '.join(sorted(unknown))}")
-    faults = {**square_sandbox_faults(), **changes}
-    if faults["status"] not in FAULT_ERRORS:
+    limit = changes.pop("requests_per_minute", None)
+    if limit is not None and (
+        isinstance(limit, bool)
+        or not isinstance(limit, int)
+        or not 1 <= limit <= MAX_REQUESTS_PER_MINUTE
+    ):
         raise SquareError(
-            f"status must be one of {', '.join(map(str, FAULT_ERRORS))}", field="status"
+            f"requests_per_minute must be a whole number from 1 to {MAX_REQUESTS_PER_MINUTE}",
+            field="requests_per_minute",
         )
-    rate = faults["rate"]
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
-        raise SquareError("rate must be a number from 0 to 1", field="rate")
-    for name, (low, high) in FAULT_INTEGER_RANGES.items():
-        value = faults[name]
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise SquareError(f"{name} must be a whole number from {low} to {high}", field=name)
-    cache.set(FAULTS_CACHE_KEY, faults, timeout=None)
-    return faults
+    try:
+        faults_set(sandbox="square", changes=changes)
+    except ValidationError as error:
+        raise SquareError("; ".join(error.messages)) from None
+    if limit is not None:
+        cache.set(LIMIT_CACHE_KEY, limit, timeout=None)
+    return square_sandbox_faults()
 
 
 def square_sandbox_faults_reset() -> None:
-    cache.delete(FAULTS_CACHE_KEY)
+    faults_reset(sandbox="square")
+    cache.delete(LIMIT_CACHE_KEY)
 
 
 @dataclass(frozen=True)
@@ -1694,21 +1695,26 @@ def _rate_usage(request, *, limit: int) -> RateUsage:
     return RateUsage(limit=limit, used=count.used, reset_seconds=math.ceil(count.ends_in))
 
 
-def _fault_play(faults: Mapping) -> None:
-    """Sleep the latency (no CPU spent), then maybe answer with the fault's status."""
-    if faults["latency_ms"]:
-        time.sleep(faults["latency_ms"] / 1000)
-    if faults["rate"] and _random.random() < faults["rate"]:
-        status = faults["status"]
-        category, code = FAULT_ERRORS[status]
-        retry = {"Retry-After": str(faults["retry_after"])} if status in (429, 503) else {}
-        raise SquareError(
+def _fault_refusal() -> JsonResponse | None:
+    """Latency, then maybe the fault's answer, as Square gives it: 429 and 503 with
+    Retry-After."""
+
+    def refused(status: int, faults) -> JsonResponse:
+        category, code = FAULT_ERRORS.get(status, FAULT_ERRORS[500])
+        retry = {"Retry-After": retry_after(faults)} if status in (429, 503) else {}
+        return SquareError(
             f"The sandbox answers {status} ({code}) to this share of requests",
             status=status,
             category=category,
             code=code,
             headers=retry,
-        )
+        ).response()
+
+    return refusal(
+        faults_get(sandbox="square"),
+        rate_limited=lambda faults: refused(429, faults),
+        server_error=lambda faults: refused(faults.server_error_status, faults),
+    )
 
 
 # --- plumbing ------------------------------------------------------------------------------
@@ -1824,8 +1830,7 @@ def square_api(view):
     @csrf_exempt
     @functools.wraps(view)
     def wrapped(request, **kwargs):
-        faults = square_sandbox_faults()
-        usage = _rate_usage(request, limit=faults["requests_per_minute"])
+        usage = _rate_usage(request, limit=cache.get(LIMIT_CACHE_KEY, DEFAULT_REQUESTS_PER_MINUTE))
         try:
             if usage.exceeded:
                 raise SquareError(
@@ -1835,8 +1840,9 @@ def square_api(view):
                     code="RATE_LIMITED",
                     headers={"Retry-After": str(usage.reset_seconds)},
                 )
-            _fault_play(faults)
-            response = view(request, **kwargs)
+            response = _fault_refusal()
+            if response is None:
+                response = view(request, **kwargs)
         except SquareError as error:
             response = error.response()
         for name, value in usage.headers().items():

@@ -199,7 +199,7 @@ def test_faults_are_switched_over_http_with_sandbox_keys(client, sandbox_credent
     )
     assert changed.json()["data"]["server_error_rate"] == 1
     assert sandbox_faults().server_error_rate == 1
-    refused = client.put(url, {"busy_rate": 2}, "application/json", **KEYS)
+    refused = client.put(url, {"platform_error_rate": 2}, "application/json", **KEYS)
     assert refused.status_code == 400
     assert client.put(url, {"bogus": 1}, "application/json", **KEYS).status_code == 400
     typo = client.put(url, {"only_operations": "sing"}, "application/json", **KEYS)

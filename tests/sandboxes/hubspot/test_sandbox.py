@@ -853,7 +853,8 @@ def test_faults_force_429_and_5xx_for_one_account(hubspot, client):
         {"server_error_rate": "half"},
         {"server_error_status": 404},
         {"retry_after_seconds": -1},
-        {"latency_ms": 10},
+        {"latency_ms": -1},
+        {"blackout": True},
     ],
 )
 def test_invalid_fault_settings_are_refused(hubspot, changes):

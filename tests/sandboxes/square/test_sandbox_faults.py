@@ -3,9 +3,10 @@ import time
 
 import pytest
 
+from sandboxes.kit import faults as kit_faults
 from sandboxes.square import server as sandbox
 from sandboxes.square.server import (
-    FAULT_DEFAULTS,
+    DEFAULT_REQUESTS_PER_MINUTE,
     SquareError,
     sandbox_merchant_create,
     square_sandbox_faults,
@@ -15,11 +16,26 @@ from sandboxes.square.server import (
 from tests.integrations.pos.square.support import SANDBOX, sandbox_call, sandbox_error
 
 RATE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+# All off, as the kit's schema has them, with Square's budget of requests.
+DEFAULTS = {
+    "latency_ms": 0,
+    "latency_jitter_ms": 0,
+    "server_error_rate": 0.0,
+    "server_error_status": 503,
+    "rate_limit_rate": 0.0,
+    "retry_after_seconds": 1,
+    "retry_after_as_http_date": False,
+    "platform_error_rate": 0.0,
+    "dropped_reply_rate": 0.0,
+    "dropped_reply_as": "close",
+    "only_operations": "",
+    "requests_per_minute": DEFAULT_REQUESTS_PER_MINUTE,
+}
 
 
 @pytest.fixture(autouse=True)
-def faults_off():
-    # Faults live in the cache, which outlives a test's database: leave none behind.
+def faults_off(db):
+    # The budget and the faults' cached copy outlive a test's database: leave none behind.
     square_sandbox_faults_reset()
     yield
     square_sandbox_faults_reset()
@@ -55,7 +71,7 @@ def test_every_answer_carries_rate_limit_headers(client, locations):
 
     for response in (first, second, refused, oauth):
         assert all(name in response for name in RATE_HEADERS)
-    assert first["RateLimit-Limit"] == str(FAULT_DEFAULTS["requests_per_minute"])
+    assert first["RateLimit-Limit"] == str(DEFAULT_REQUESTS_PER_MINUTE)
     assert int(first["RateLimit-Remaining"]) - int(second["RateLimit-Remaining"]) == 1
     assert 1 <= int(second["RateLimit-Reset"]) <= 60
     assert refused.status_code == 401
@@ -90,7 +106,12 @@ def test_past_its_limit_a_token_is_answered_429_until_the_window_ends(locations)
 def test_a_switched_on_fault_answers_as_square_would(
     locations, status, category, code, retry_after
 ):
-    square_sandbox_faults_set(status=status, rate=1, retry_after=7)
+    if status == 429:
+        square_sandbox_faults_set(rate_limit_rate=1, retry_after_seconds=7)
+    else:
+        square_sandbox_faults_set(
+            server_error_rate=1, server_error_status=status, retry_after_seconds=7
+        )
 
     response = locations()
 
@@ -102,8 +123,8 @@ def test_a_switched_on_fault_answers_as_square_would(
 
 
 def test_a_fault_hits_its_share_of_requests(locations, monkeypatch):
-    monkeypatch.setattr(sandbox, "_random", random.Random(20260115))
-    square_sandbox_faults_set(status=503, rate=0.25)
+    monkeypatch.setattr(kit_faults, "_random", random.Random(20260115))
+    square_sandbox_faults_set(server_error_rate=0.25)
 
     statuses = [locations().status_code for _ in range(200)]
 
@@ -122,7 +143,7 @@ def test_latency_delays_every_answer(locations):
 
 
 def test_faults_reach_the_oauth_endpoints_too(client, db):
-    square_sandbox_faults_set(status=503, rate=1)
+    square_sandbox_faults_set(server_error_rate=1)
 
     response = client.post(f"{SANDBOX}/oauth2/token", {}, content_type="application/json")
 
@@ -137,28 +158,35 @@ def test_the_faults_endpoint_switches_reads_and_resets(client, db):
             return client.get(url)
         return getattr(client, method)(url, body, content_type="application/json")
 
-    switched = faults("post", {"status": 429, "rate": 1, "retry_after": 3})
+    switched = faults(
+        "post", {"rate_limit_rate": 1, "retry_after_seconds": 3, "requests_per_minute": 90}
+    )
     # The control endpoint itself is never faulted.
     merged = faults("post", {"latency_ms": 0})
     read = faults("get")
     reset = faults("delete")
 
     assert switched.status_code == 200
-    assert merged.json() == {**FAULT_DEFAULTS, "status": 429, "rate": 1, "retry_after": 3}
+    assert merged.json() == {
+        **DEFAULTS,
+        "rate_limit_rate": 1,
+        "retry_after_seconds": 3,
+        "requests_per_minute": 90,
+    }
     assert read.json() == merged.json()
-    assert reset.json() == FAULT_DEFAULTS
-    assert square_sandbox_faults() == FAULT_DEFAULTS
+    assert reset.json() == DEFAULTS
+    assert square_sandbox_faults() == DEFAULTS
 
 
 @pytest.mark.parametrize(
     "changes, field",
     [
-        ({"status": 404}, "status"),
-        ({"rate": 1.5}, "rate"),
-        ({"rate": True}, "rate"),
-        ({"latency_ms": -1}, "latency_ms"),
-        ({"latency_ms": 0.5}, "latency_ms"),
-        ({"retry_after": "2"}, "retry_after"),
+        ({"server_error_status": 404}, ""),
+        ({"server_error_rate": 1.5}, ""),
+        ({"rate_limit_rate": True}, ""),
+        ({"latency_ms": -1}, ""),
+        ({"latency_ms": 0.5}, ""),
+        ({"retry_after_seconds": "2"}, ""),
         ({"requests_per_minute": 0}, "requests_per_minute"),
         ({"blackout": True}, ""),
     ],
@@ -173,4 +201,4 @@ def test_bad_fault_settings_are_refused_and_change_nothing(client, merchant, cha
     assert raised.value.field == field
     assert response.status_code == 400
     assert sandbox_error(response).get("field", "") == field
-    assert square_sandbox_faults() == FAULT_DEFAULTS
+    assert square_sandbox_faults() == DEFAULTS
