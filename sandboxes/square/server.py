@@ -1624,19 +1624,20 @@ def _unauthorized(detail: str = "This request could not be authorized.") -> Squa
 # --- faults and rate limits ----------------------------------------------------------------
 
 
-def square_sandbox_faults() -> dict:
+def square_sandbox_faults(*, merchant_id: str = "") -> dict:
     """The fault settings now in force for every seller (the kit's schema), with the
     credentials' budget of ``requests_per_minute``."""
     return {
-        **faults_dict(faults_get(sandbox="square")),
+        **faults_dict(faults_get(sandbox="square", account=merchant_id)),
         "requests_per_minute": cache.get(LIMIT_CACHE_KEY, DEFAULT_REQUESTS_PER_MINUTE),
     }
 
 
-def square_sandbox_faults_set(**changes) -> dict:
+def square_sandbox_faults_set(*, merchant_id: str = "", **changes) -> dict:
     """Switch faults, e.g. ``square_sandbox_faults_set(rate_limit_rate=0.5)``; the others stay
     as they are. Raises SquareError (400) on an unknown name or a bad value, and nothing changes.
 
+    ``merchant_id`` switches one seller's (the others keep every seller's);
     ``requests_per_minute`` is each credential's budget before it is answered 429.
     """
     limit = changes.pop("requests_per_minute", None)
@@ -1650,17 +1651,18 @@ def square_sandbox_faults_set(**changes) -> dict:
             field="requests_per_minute",
         )
     try:
-        faults_set(sandbox="square", changes=changes)
+        faults_set(sandbox="square", account=merchant_id, changes=changes)
     except ValidationError as error:
         raise SquareError("; ".join(error.messages)) from None
     if limit is not None:
         cache.set(LIMIT_CACHE_KEY, limit, timeout=None)
-    return square_sandbox_faults()
+    return square_sandbox_faults(merchant_id=merchant_id)
 
 
-def square_sandbox_faults_reset() -> None:
-    faults_reset(sandbox="square")
-    cache.delete(LIMIT_CACHE_KEY)
+def square_sandbox_faults_reset(*, merchant_id: str = "") -> None:
+    faults_reset(sandbox="square", account=merchant_id)
+    if not merchant_id:
+        cache.delete(LIMIT_CACHE_KEY)
 
 
 @dataclass(frozen=True)
@@ -1695,9 +1697,9 @@ def _rate_usage(request, *, limit: int) -> RateUsage:
     return RateUsage(limit=limit, used=count.used, reset_seconds=math.ceil(count.ends_in))
 
 
-def _fault_refusal() -> JsonResponse | None:
+def _fault_refusal(request) -> JsonResponse | None:
     """Latency, then maybe the fault's answer, as Square gives it: 429 and 503 with
-    Retry-After."""
+    Retry-After. The seller's own faults when the bearer token names one, else every seller's."""
 
     def refused(status: int, faults) -> JsonResponse:
         category, code = FAULT_ERRORS.get(status, FAULT_ERRORS[500])
@@ -1711,7 +1713,7 @@ def _fault_refusal() -> JsonResponse | None:
         ).response()
 
     return refusal(
-        faults_get(sandbox="square"),
+        faults_get(sandbox="square", account=_merchant_id_of(_bearer(request))),
         rate_limited=lambda faults: refused(429, faults),
         server_error=lambda faults: refused(faults.server_error_status, faults),
     )
@@ -1840,7 +1842,7 @@ def square_api(view):
                     code="RATE_LIMITED",
                     headers={"Retry-After": str(usage.reset_seconds)},
                 )
-            response = _fault_refusal()
+            response = _fault_refusal(request)
             if response is None:
                 response = view(request, **kwargs)
         except SquareError as error:
@@ -1901,6 +1903,19 @@ def methods(**handlers):
 @csrf_exempt
 def route_not_found(request, **kwargs):
     return SquareError("Resource not found", status=404, code="NOT_FOUND").response()
+
+
+def _merchant_id_of(token: str) -> str:
+    """The seller a token (its own or an OAuth one) acts for; "" for none."""
+    if not token:
+        return ""
+    own = SquareSandboxMerchant.objects.filter(access_token=token).values_list(
+        "merchant_id", flat=True
+    )
+    granted = SquareSandboxAccessToken.objects.filter(access_token=token).values_list(
+        "merchant__merchant_id", flat=True
+    )
+    return next(iter(own), "") or next(iter(granted), "")
 
 
 def _merchant(request, *, scope: str | None) -> SquareSandboxMerchant:
@@ -2066,9 +2081,14 @@ def oauth_token_status_view(request):
 
 @sandbox_control(for_seller=False)
 def faults_view(request):
-    """GET the fault settings, POST some of them (a JSON object), DELETE to switch all off."""
+    """GET the fault settings, POST some of them (a JSON object), DELETE to switch all off;
+    every seller's, or with ``?merchant_id=`` one seller's."""
+    merchant_id = request.GET.get("merchant_id", "")
     if request.method == "POST":
-        return JsonResponse(square_sandbox_faults_set(**_json_body(request)))
+        changes = dict(_json_body(request))
+        if "merchant_id" in changes:
+            raise SquareError("Name the seller in the query: ?merchant_id=", field="merchant_id")
+        return JsonResponse(square_sandbox_faults_set(merchant_id=merchant_id, **changes))
     if request.method == "DELETE":
-        square_sandbox_faults_reset()
-    return JsonResponse(square_sandbox_faults())
+        square_sandbox_faults_reset(merchant_id=merchant_id)
+    return JsonResponse(square_sandbox_faults(merchant_id=merchant_id))

@@ -202,3 +202,20 @@ def test_bad_fault_settings_are_refused_and_change_nothing(client, merchant, cha
     assert response.status_code == 400
     assert sandbox_error(response).get("field", "") == field
     assert square_sandbox_faults() == DEFAULTS
+
+
+def test_one_sellers_faults_leave_the_others_alone(client, merchant, locations):
+    other = sandbox_merchant_create()
+    switched = client.post(
+        f"{SANDBOX}/_sandbox/faults?merchant_id={merchant.merchant_id}",
+        {"server_error_rate": 1},
+        content_type="application/json",
+    )
+
+    assert switched.json()["server_error_rate"] == 1
+    assert locations().status_code == 503
+    assert locations(token=other.access_token).status_code == 200
+    assert square_sandbox_faults()["server_error_rate"] == 0
+
+    client.delete(f"{SANDBOX}/_sandbox/faults?merchant_id={merchant.merchant_id}")
+    assert locations().status_code == 200
