@@ -42,9 +42,9 @@ def test_the_demo_traffic_runs_from_the_demo_file_with_no_secret_in_its_argv(
     demo_file = tmp_path / "demo.json"
     call_command("create_demo_data", url=live_server.url, output=str(demo_file))
     demo = json.loads(demo_file.read_text())
-    capsys.readouterr()
 
     commands = _run_dev().commands(demo)
+    capsys.readouterr()  # what the set-up and run_dev printed
 
     traffic = {name: argv for name, argv in commands.items() if "sandbox_traffic" in argv}
     assert sorted(traffic) == sorted(f"demo-traffic-{e['platform']}" for e in demo["connections"])
