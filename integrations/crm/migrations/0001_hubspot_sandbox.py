@@ -8,5 +8,5 @@ class Migration(migrations.Migration):
 
     # Created the HubSpot sandbox's tables, which the crm app no longer has: they belong to
     # sandboxes/hubspot (installed only when SANDBOX_ENABLED), so production databases never get
-    # them. Databases migrated before lose them in 0003_drop_hubspot_sandbox_tables.
+    # them. Databases migrated before lose them in 0004_drop_hubspot_sandbox_tables.
     operations = []

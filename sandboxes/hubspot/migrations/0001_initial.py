@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     # After the old tables (and their index names) are gone from databases migrated before.
     dependencies = [
-        ("crm", "0003_drop_hubspot_sandbox_tables"),
+        ("crm", "0004_drop_hubspot_sandbox_tables"),
     ]
 
     operations = [

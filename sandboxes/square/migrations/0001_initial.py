@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     # After the old tables (and their index names) are gone from databases migrated before.
     dependencies = [
-        ("pos", "0005_drop_square_sandbox_tables"),
+        ("pos", "0006_drop_square_sandbox_tables"),
     ]
 
     operations = [

@@ -6,12 +6,12 @@ class Migration(migrations.Migration):
     before: they now belong to an app in sandboxes/, installed only when SANDBOX_ENABLED."""
 
     dependencies = [
-        ("crm", "0002_crm_connections_deals"),
+        ("pos", "0005_alter_posconnection_health"),
     ]
 
     operations = [
         migrations.RunSQL(
-            "DROP TABLE IF EXISTS crm_hubspotsandboxassociation, crm_hubspotsandboxobject, crm_hubspotsandboxtoken, crm_hubspotsandboxauthorizationcode, crm_hubspotsandboxpipelinestage, crm_hubspotsandboxpipeline, crm_hubspotsandboxportal CASCADE",
+            "DROP TABLE IF EXISTS pos_squaresandboxaccesstoken, pos_squaresandboxauthorizationcode, pos_squaresandboxrefund, pos_squaresandboxpayment, pos_squaresandboxorder, pos_squaresandboxlocation, pos_squaresandboxmerchant CASCADE",
             reverse_sql=migrations.RunSQL.noop,
         ),
     ]

@@ -6,12 +6,12 @@ class Migration(migrations.Migration):
     before: they now belong to an app in sandboxes/, installed only when SANDBOX_ENABLED."""
 
     dependencies = [
-        ("pos", "0004_square_sandbox_order_closed_at"),
+        ("crm", "0003_alter_crmconnection_health"),
     ]
 
     operations = [
         migrations.RunSQL(
-            "DROP TABLE IF EXISTS pos_squaresandboxaccesstoken, pos_squaresandboxauthorizationcode, pos_squaresandboxrefund, pos_squaresandboxpayment, pos_squaresandboxorder, pos_squaresandboxlocation, pos_squaresandboxmerchant CASCADE",
+            "DROP TABLE IF EXISTS crm_hubspotsandboxassociation, crm_hubspotsandboxobject, crm_hubspotsandboxtoken, crm_hubspotsandboxauthorizationcode, crm_hubspotsandboxpipelinestage, crm_hubspotsandboxpipeline, crm_hubspotsandboxportal CASCADE",
             reverse_sql=migrations.RunSQL.noop,
         ),
     ]
