@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     # After the old tables (and their index names) are gone from databases migrated before.
     dependencies = [
-        ("invoices", "0006_drop_firs_sandbox_tables"),
+        ("invoices", "0007_drop_firs_sandbox_tables"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ class Migration(migrations.Migration):
     before: they now belong to an app in sandboxes/, installed only when SANDBOX_ENABLED."""
 
     dependencies = [
-        ("invoices", "0005_invoice_pipeline_queue"),
+        ("invoices", "0006_invoice_numbers_and_emails"),
     ]
 
     operations = [
