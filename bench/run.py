@@ -118,11 +118,10 @@ def scenario_prepare(*, site_url: str, sandbox_url: str, args) -> dict:
     from accounts.models import User
     from accounts.services import organization_create
     from bench.urls import YARDSTICK_TABLE
-    from integrations.base.connections import connection_sandbox_create, sandbox_base_url
-    from integrations.crm.services import connection_sandbox_create as crm_connection_create
-    from integrations.pos.square.traffic import orders_backfill
+    from integrations.base.sandbox_accounts import connection_sandbox_create, sandbox_base_url
     from invoices.firs.client import SharedCircuitBreaker
-    from invoices.firs.sandbox import sandbox_faults_set, sandbox_organization_connect
+    from sandboxes.firs.server import sandbox_faults_set, sandbox_organization_connect
+    from sandboxes.square.traffic import orders_backfill
     from taxpoynt.celery import app as celery_app
 
     call_command("migrate", verbosity=0)
@@ -152,10 +151,13 @@ def scenario_prepare(*, site_url: str, sandbox_url: str, args) -> dict:
     pos = connection_sandbox_create(
         family="pos", platform="square", organization=organization, user=owner, site_url=site_url
     )
-    # The CRM family's own maker: it also sets the signing secret and won stages of the sandbox.
     crm = (
-        crm_connection_create(
-            platform="hubspot", organization=organization, user=owner, site_url=site_url
+        connection_sandbox_create(
+            family="crm",
+            platform="hubspot",
+            organization=organization,
+            user=owner,
+            site_url=site_url,
         )
         if args.crm_rate > 0
         else None
@@ -183,13 +185,13 @@ def scenario_prepare(*, site_url: str, sandbox_url: str, args) -> dict:
 
 
 def _merchant(connection):
-    from integrations.pos.square.sandbox_models import SquareSandboxMerchant
+    from sandboxes.square.models import SquareSandboxMerchant
 
     return SquareSandboxMerchant.objects.get(merchant_id=connection.account_id)
 
 
 def _portal(connection):
-    from integrations.crm.hubspot.sandbox_models import HubSpotSandboxPortal
+    from sandboxes.hubspot.models import HubSpotSandboxPortal
 
     # A HubSpot connection's account id is its portal's hub id.
     return HubSpotSandboxPortal.objects.get(hub_id=int(connection.account_id))
@@ -414,12 +416,21 @@ def sales_send(
     """``before_sending`` runs once the sales are made, just before the first is sent. With
     ``duplicates`` each event goes out 1 to that many times, shuffled within ``shuffle_window``
     deliveries, as platforms redeliver and reorder; the pace stays ``rate`` sales per second."""
-    from integrations.pos.square.traffic import Receiver, deliveries_send, sales_deliveries
+    from sandboxes.kit.traffic import Receiver, deliveries_prepare, deliveries_send
+    from sandboxes.square.traffic import SquareTraffic
 
     # Live sales are told apart from back-filled ones by their time of sale: from here on.
     made_from = time.time()
-    deliveries, made = sales_deliveries(
-        merchant=_merchant(connection),
+    receiver = Receiver(
+        webhook_url=connection.webhook_url, notification_url=connection.notification_url
+    )
+    deliveries, made = deliveries_prepare(
+        SquareTraffic(
+            merchant=_merchant(connection),
+            signing_key=connection.webhook_secret,
+            api_order_share=0.0,
+        ),
+        receiver=receiver,
         count=int(rate * duration),
         duplicates=duplicates,
         shuffle_window=shuffle_window,
@@ -427,18 +438,9 @@ def sales_send(
     )
     if before_sending:
         before_sending()
-    sales = made.orders_created
+    sales = made.made["orders_created"]
     per_sale = len(deliveries) / max(1, sales)
-    summary = deliveries_send(
-        deliveries,
-        receiver=Receiver(
-            webhook_url=connection.webhook_url,
-            notification_url=connection.notification_url,
-            signature_key=connection.webhook_secret,
-        ),
-        rate_per_second=rate * per_sale,
-        concurrency=24,
-    )
+    summary = deliveries_send(deliveries, receiver=receiver, rate=rate * per_sale, concurrency=24)
     # The unique events made (copies excluded), for the loss check.
     summary.events = made.events
     return summary, sales, made_from, time.time()
@@ -448,72 +450,68 @@ def sales_send(
 CRM_EVENTS_PER_DELIVERY = 5
 
 
-def crm_deal_count(portal, *, changes: float) -> int:
-    """How many deals make about ``changes`` deal changes: each is created, then moves along
-    its journey. The mean is sampled from traffic's own journeys so it follows them."""
-    import random
+def crm_traffic_prepare(connection, *, rate: float, duration: float) -> dict:
+    """About ``rate`` x ``duration`` HubSpot deal changes, made in the sandbox now; their
+    deliveries are sent by ``crm_traffic_start``, beside the POS sales."""
+    from sandboxes.hubspot.traffic import HubSpotTraffic
+    from sandboxes.kit.traffic import Receiver, deliveries_prepare
 
-    from integrations.crm.hubspot.traffic import MAX_DEALS, _journey, _stage_ids
+    started = time.monotonic()
+    platform = HubSpotTraffic(
+        portal=_portal(connection), events_per_delivery=CRM_EVENTS_PER_DELIVERY
+    )
+    receiver = Receiver(webhook_url=connection.webhook_url)
+    deliveries, made = deliveries_prepare(
+        platform, receiver=receiver, count=max(1, round(rate * duration)), seed=13
+    )
+    return {
+        "platform": platform,
+        "receiver": receiver,
+        "deliveries": deliveries,
+        "made": made,
+        "rate": rate,
+        "deals_made_seconds": time.monotonic() - started,
+    }
 
-    stages, chance = _stage_ids(portal), random.Random(0)  # noqa: S311 (test data)
-    per_deal = sum(1 + len(_journey(stages, chance=chance)) for _ in range(1000)) / 1000
-    return max(1, min(MAX_DEALS, round(changes / per_deal)))
 
-
-def crm_traffic_start(connection, *, rate: float, duration: float) -> dict:
-    """HubSpot deal changes at ``rate`` per second for about ``duration`` s, in a thread.
-
-    ``traffic_run`` makes and moves every deal in the sandbox before it paces its deliveries, and
-    offers no way to split the two: this returns once the first delivery is answered, so the POS
-    sales are sent beside the deliveries rather than beside the making.
-    """
-    import requests
+def crm_traffic_start(prepared: dict) -> dict:
+    """Send the prepared HubSpot deliveries at their rate, in a thread."""
     from django.db import connection as database
 
-    from integrations.crm.hubspot.traffic import traffic_run
+    from sandboxes.kit.traffic import deliveries_send
 
-    portal = _portal(connection)
     run = {
-        "delivering": threading.Event(),
+        **prepared,
         "ack_latencies": [],
         "first_sent_at": None,
         "last_answered_at": None,
         "summary": None,
         "error": None,
     }
-    session = requests.Session()
 
-    def answered(response, *args, **kwargs):
+    def answered(status: int, seconds: float) -> None:
         now = time.time()
-        run["ack_latencies"].append(response.elapsed.total_seconds())
-        run["first_sent_at"] = run["first_sent_at"] or now - response.elapsed.total_seconds()
+        run["ack_latencies"].append(seconds)
+        run["first_sent_at"] = run["first_sent_at"] or now - seconds
         run["last_answered_at"] = now
-        run["delivering"].set()
-
-    session.hooks["response"].append(answered)
 
     def send():
         try:
-            run["summary"] = traffic_run(
-                portal=portal,
-                receiver_url=connection.webhook_url,
-                count=crm_deal_count(portal, changes=rate * duration),
-                rate=rate / CRM_EVENTS_PER_DELIVERY,
-                events_per_delivery=CRM_EVENTS_PER_DELIVERY,
-                seed=13,
-                session=session,
+            run["summary"] = deliveries_send(
+                prepared["deliveries"],
+                receiver=prepared["receiver"],
+                rate=prepared["rate"] / CRM_EVENTS_PER_DELIVERY,
+                summary=prepared["made"],
+                on_answer=answered,
             )
         except Exception as error:  # raised again in the main thread
             run["error"] = error
         finally:
-            session.close()
             database.close()
-            run["delivering"].set()  # a failure before the first delivery must not hang us
 
     # A daemon: a failed POS phase must not leave the run waiting for the CRM traffic.
     run["thread"] = threading.Thread(target=send, name="crm-traffic", daemon=True)
     run["thread"].start()
-    run["delivering"].wait()
     return run
 
 
@@ -577,7 +575,7 @@ def crm_report(*, args, connection, traffic: dict) -> dict:
     from invoices.models import Invoice
 
     summary = traffic["summary"]
-    won = set(summary.won_deal_ids)
+    won = set(traffic["platform"].won_deal_ids())
     invoiced = list(
         crm_rows(connection)
         .filter(invoice__isnull=False)
@@ -595,17 +593,17 @@ def crm_report(*, args, connection, traffic: dict) -> dict:
         .count()
     )
     span = (traffic["last_answered_at"] or 0) - (traffic["first_sent_at"] or 0)
-    transport_errors = summary.statuses.get(0, 0)
-    non_2xx = sum(n for status, n in summary.statuses.items() if status and status // 100 != 2)
+    transport_errors = summary.transport_errors
+    non_2xx = summary.non_2xx
     return {
         "settings": {
             "rate_deal_changes_per_second": args.crm_rate,
             "events_per_delivery": CRM_EVENTS_PER_DELIVERY,
             "standard_worker_threads": args.standard_threads,
-            "deals_made_seconds": round(summary.seconds - span, 1),
+            "deals_made_seconds": round(traffic["deals_made_seconds"], 1),
         },
         "deals": {
-            "made": len(summary.deal_ids),
+            "made": len(traffic["platform"].deal_ids),
             # The traffic's own count of deals that end won: each must get one signed invoice.
             "won_expected": len(won),
             "won_signed_when_measured": len(signed),
@@ -622,7 +620,7 @@ def crm_report(*, args, connection, traffic: dict) -> dict:
         "received_to_signed_seconds": summary_of(latencies),
         "webhook_ack_seconds": summary_of(traffic["ack_latencies"]),
         "webhook_deliveries": {
-            "sent": len(summary.deliveries),
+            "sent": summary.deliveries_sent,
             "non_2xx": non_2xx,
             "transport_errors": transport_errors,
             "seconds": round(span, 1),
@@ -641,7 +639,8 @@ def report(
     from django.db.models import Count
 
     from integrations.base.models import InboundEvent, SyncRun
-    from invoices.models import FirsSandboxCredential, Invoice
+    from invoices.models import Invoice
+    from sandboxes.firs.models import FirsSandboxCredential
 
     rows = list(live_rows(since_epoch=started_at).values("received_at", "signed_at", "invoice_id"))
     signed = [row for row in rows if row["signed_at"]]
@@ -820,9 +819,9 @@ def main() -> int:
             end=timezone.now() - timedelta(hours=12),
         )
         crm, crm_runs = prepared["crm_connection"], []
-
-        def crm_alongside():
-            crm_runs.append(crm_traffic_start(crm, rate=args.crm_rate, duration=args.duration))
+        crm_prepared = (
+            crm_traffic_prepare(crm, rate=args.crm_rate, duration=args.duration) if crm else None
+        )
 
         print(
             f"bench: {args.rate:g} sales/s and {args.crm_rate:g} deal changes/s "
@@ -834,8 +833,8 @@ def main() -> int:
         def before_sending():
             # From here on: the sales are made in the sandbox, only their sending is left.
             cpu_before.update(cpu_seconds(processes))
-            if crm:
-                crm_alongside()
+            if crm_prepared:
+                crm_runs.append(crm_traffic_start(crm_prepared))
 
         summary, sales, started_at, ended_at = sales_send(
             prepared["connection"],
@@ -846,7 +845,7 @@ def main() -> int:
             before_sending=before_sending,
         )
         crm_traffic = crm_traffic_finish(crm_runs[0]) if crm_runs else None
-        won_deals = len(crm_traffic["summary"].won_deal_ids) if crm_traffic else 0
+        won_deals = len(crm_traffic["platform"].won_deal_ids()) if crm_traffic else 0
         settle(
             sales=sales,
             since_epoch=started_at,

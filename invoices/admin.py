@@ -1,4 +1,4 @@
-"""Operators' screens for invoices, FIRS code lists and the FIRS sandbox.
+"""Operators' screens for invoices and FIRS code lists.
 
 Invoices are written by the pipeline only: their pages are view-only, and operators act through
 actions that call services and report counts.
@@ -7,25 +7,15 @@ actions that call services and report counts.
 import json
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.contrib.admin.utils import flatten, flatten_fieldsets
+from django.contrib.admin.utils import flatten_fieldsets
 from django.utils.html import format_html
 
 from invoices import operations
-from invoices.firs.sandbox import (
-    FAULT_FIELDS,
-    OPERATIONS,
-    sandbox_faults_reset,
-    sandbox_faults_set,
-)
 from invoices.models import (
     FirsCodeListEntry,
     FirsExchange,
-    FirsSandboxCredential,
-    FirsSandboxFaults,
-    FirsSandboxInvoice,
     Invoice,
     InvoiceLine,
     InvoiceNumberSequence,
@@ -33,7 +23,6 @@ from invoices.models import (
     InvoiceStatusChange,
     InvoiceTaxSubtotal,
 )
-from taxpoynt.lib.fields import mask_secret
 
 # Each invoice marked paid is one synchronous FIRS call inside the admin's request.
 MARK_PAID_MAX_SELECTION = 50
@@ -305,139 +294,3 @@ class FirsCodeListEntryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Data")
     def data_json(self, entry):
         return pretty_json(entry.data)
-
-
-# --- FIRS sandbox (development, demos and tests only) ----------------------------------------
-
-
-class FirsSandboxCredentialForm(forms.ModelForm):
-    # Write-only: the model keeps a digest, which is never shown.
-    api_secret = forms.CharField(
-        label="API secret",
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="Stored only as a digest. Leave empty to keep the current secret.",
-    )
-
-    class Meta:
-        model = FirsSandboxCredential
-        fields = ("api_key", "label", "business_id", "service_id")
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.instance.pk is None and not cleaned.get("api_secret"):
-            self.add_error("api_secret", "A new key needs a secret.")
-        return cleaned
-
-
-class FirsSandboxFaultsForm(forms.ModelForm):
-    class Meta:
-        model = FirsSandboxFaults
-        fields = FAULT_FIELDS
-
-    def clean_only_operations(self):
-        value = self.cleaned_data["only_operations"]
-        unknown = FirsSandboxFaults(only_operations=value).operations() - OPERATIONS
-        if unknown:
-            raise forms.ValidationError(
-                f"Unknown operations: {', '.join(sorted(unknown))}. "
-                f"Known: {', '.join(sorted(OPERATIONS))}."
-            )
-        return value
-
-
-class FirsSandboxCredentialAdmin(admin.ModelAdmin):
-    form = FirsSandboxCredentialForm
-    list_display = (
-        "__str__",
-        "api_key_masked",
-        "service_id",
-        "accepted_irns",
-        "duplicate_submissions",
-        "dropped_replies",
-        "created_at",
-    )
-    search_fields = ("label", "service_id")
-    readonly_fields = (
-        "api_key_masked",
-        "accepted_irns",
-        "duplicate_submissions",
-        "dropped_replies",
-        "created_at",
-    )
-
-    def get_fields(self, request, obj=None):
-        # The key is typed once; afterwards it is shown masked, like a tenant's FIRS key.
-        key = "api_key_masked" if obj else "api_key"
-        counters = ("accepted_irns", "duplicate_submissions", "dropped_replies", "created_at")
-        return (key, "api_secret", "label", "business_id", "service_id", *(counters if obj else ()))
-
-    @admin.display(description="API key")
-    def api_key_masked(self, credential):
-        return mask_secret(credential.api_key)
-
-    def save_model(self, request, obj, form, change):
-        if form.cleaned_data.get("api_secret"):
-            obj.set_secret(form.cleaned_data["api_secret"])
-        super().save_model(request, obj, form, change)
-
-
-class FirsSandboxInvoiceAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("irn", "credential", "status", "payment_status", "signed_at", "updated_at")
-    list_filter = ("status", "payment_status")
-    list_select_related = ("credential",)
-    search_fields = ("irn",)
-    fields = (
-        "credential",
-        "irn",
-        "business_id",
-        ("status", "payment_status", "payment_reference"),
-        ("validated_at", "signed_at"),
-        ("transmitted_at", "confirmed_at"),
-        "updated_at",
-        "payload_json",
-    )
-    readonly_fields = flatten(fields)
-
-    @admin.display(description="Payload")
-    def payload_json(self, invoice):
-        return pretty_json(invoice.payload)
-
-
-class FirsSandboxFaultsAdmin(admin.ModelAdmin):
-    """The single row of fault switches; saved through the sandbox's service, which keeps it the
-    row every process reads and drops the cached copy so the change applies at once."""
-
-    form = FirsSandboxFaultsForm
-    list_display = (
-        "__str__",
-        "latency_ms",
-        "server_error_rate",
-        "rate_limit_rate",
-        "busy_rate",
-        "dropped_reply_rate",
-        "only_operations",
-        "updated_at",
-    )
-    readonly_fields = ("updated_at",)
-
-    def has_add_permission(self, request):
-        return super().has_add_permission(request) and not FirsSandboxFaults.objects.exists()
-
-    def save_model(self, request, obj, form, change):
-        saved = sandbox_faults_set(**{name: getattr(obj, name) for name in FAULT_FIELDS})
-        obj.pk = saved.pk
-
-    def delete_model(self, request, obj):
-        sandbox_faults_reset()
-
-    def delete_queryset(self, request, queryset):
-        sandbox_faults_reset()
-
-
-# Production has no sandbox mounted; its tables stay out of the operators' way there.
-if settings.SANDBOX_ENABLED:
-    admin.site.register(FirsSandboxCredential, FirsSandboxCredentialAdmin)
-    admin.site.register(FirsSandboxInvoice, FirsSandboxInvoiceAdmin)
-    admin.site.register(FirsSandboxFaults, FirsSandboxFaultsAdmin)

@@ -26,8 +26,9 @@ from taxpoynt.lib.supervisor import supervise  # noqa: E402
 BIN = Path(sys.executable).parent
 PORT = os.environ.get("PORT", "8000")
 
-# Live demo traffic: a sale every few seconds at the demo's sandbox Square seller.
-DEMO_SALES_PER_MINUTE = 12
+# Live demo traffic at every sandbox connection: a delivery every few seconds (a Square sale
+# sends about three, so a sale every 5 s).
+DEMO_DELIVERIES_PER_SECOND = 0.6
 
 # Threads per process, as `make bench` runs them.
 WEB_THREADS = 12
@@ -157,29 +158,23 @@ def commands(demo: dict) -> dict[str, list[str]]:
                 "INFO",
             ]
     for connection in demo.get("connections", []):
-        if connection["family"] == "pos" and connection["platform"] == "square":
-            procs["demo-sales"] = [
-                str(BIN / "python"),
-                "manage.py",
-                "square_sandbox_traffic",
-                "--merchant-id",
-                connection["account_id"],
-                "--webhook-url",
-                connection["webhook_url"],
-                "--notification-url",
-                connection["notification_url"],
-                "--signature-key",
-                connection["signing_secret"],
-                "--count",
-                "100000",
-                # Deliveries per second: a sale sends about three events.
-                "--rate",
-                str(DEMO_SALES_PER_MINUTE * 3 / 60),
-                "--refund-share",
-                "0.05",
-                "--api-order-share",
-                "0",
-            ]
+        # The account, URLs and signing secret are read from var/demo.json, not put on the
+        # command line (which every local user can read in ps).
+        procs[f"demo-traffic-{connection['platform']}"] = [
+            str(BIN / "python"),
+            "manage.py",
+            "sandbox_traffic",
+            "--platform",
+            connection["platform"],
+            "--connection",
+            connection["id"],
+            "--demo-file",
+            str(ROOT / "var" / "demo.json"),
+            "--count",
+            "1000000",
+            "--rate",
+            str(DEMO_DELIVERIES_PER_SECOND),
+        ]
     return procs
 
 

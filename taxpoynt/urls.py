@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -37,7 +38,10 @@ urlpatterns = [
     path("", include("integrations.erp.page_urls")),
 ]
 
-if settings.SANDBOX_ENABLED:
-    urlpatterns.append(path("sandbox/firs/", include("invoices.firs.sandbox_urls")))
-    urlpatterns.append(path("sandbox/square/", include("integrations.pos.square.sandbox_urls")))
-    urlpatterns.append(path("sandbox/hubspot/", include("integrations.crm.hubspot.sandbox_urls")))
+# Each installed sandbox app that serves an API declares where (its ``mount``); none is installed
+# unless SANDBOX_ENABLED.
+urlpatterns += [
+    path(f"sandbox/{config.mount}/", include(f"{config.name}.urls"))
+    for config in apps.get_app_configs()
+    if settings.SANDBOX_ENABLED and getattr(config, "mount", None)
+]

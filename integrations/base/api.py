@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import membership_get
 from integrations.base import connections as connection_services
-from integrations.base import pipeline, registry
+from integrations.base import pipeline, registry, sandbox_accounts
 from integrations.base.connectors import CredentialsConnector
 from integrations.base.errors import AuthenticationError, ConnectorError, RateLimited
 from integrations.base.models import SyncRun
@@ -265,15 +265,14 @@ def connection_action_schemas(connection_serializer) -> dict:
 
 class ConnectViewBase(OrganizationContextMixin, APIView):
     """A family's connect endpoint: the family names itself and its connection serializer, and
-    gives ``post`` its answers with ``connect_schemas``. A family with more to set up on a sandbox
-    connection overrides ``sandbox_connection_create``."""
+    gives ``post`` its answers with ``connect_schemas``."""
 
     permission_classes = [permissions.IsAuthenticated, CanManageConnections]
     family = ""
     connection_serializer_class = None
 
     def sandbox_connection_create(self, **fields):
-        return connection_services.connection_sandbox_create(family=self.family, **fields)
+        return sandbox_accounts.connection_sandbox_create(family=self.family, **fields)
 
     @extend_schema(request=ConnectRequestSerializer)
     @declares_errors(PlatformUnavailable)
@@ -327,11 +326,16 @@ class ConnectViewBase(OrganizationContextMixin, APIView):
                 reverse("oauth-callback", kwargs={"family": self.family, "platform": platform})
             ),
             sandbox_base_url=(
-                connection_services.sandbox_base_url(site_url=site_url, platform=platform)
+                self._sandbox_base_url(site_url=site_url, platform=platform)
                 if choice.validated_data["sandbox_oauth"]
                 else ""
             ),
         )
+
+    def _sandbox_base_url(self, *, site_url: str, platform: str) -> str:
+        if sandbox_accounts.provisioner_for(platform) is None:
+            raise connection_services.ConnectError("No sandbox of that platform runs here.")
+        return sandbox_accounts.sandbox_base_url(site_url=site_url, platform=platform)
 
     def _platform_check(self, platform: str) -> None:
         not_found = f"No {self.family.upper()} platform {platform!r}."

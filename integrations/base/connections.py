@@ -1,6 +1,7 @@
 """Connecting accounts, for every family: the OAuth dance, credentials a tenant types in (an API
-key, a client id and secret) checked against the platform first, sandbox connections, token
-refresh under a per-connection lock, and disconnecting (which revokes the grant)."""
+key, a client id and secret) checked against the platform first, token refresh under a
+per-connection lock, and disconnecting (which revokes the grant). Sandbox accounts:
+sandbox_accounts.py."""
 
 import base64
 import hashlib
@@ -41,7 +42,7 @@ def webhook_url(*, site_url: str, connection) -> str:
     return f"{site_url.rstrip('/')}{path}"
 
 
-def _connector_class(*, family: str, platform: str):
+def platform_connector(*, family: str, platform: str):
     try:
         connector = registry.get(platform)
     except KeyError:
@@ -65,76 +66,6 @@ def connection_settings_update(*, connection, changes: dict):
     return connection
 
 
-def connection_sandbox_create(*, family: str, platform: str, organization, user, site_url: str):
-    """A connection to a fresh account in the platform's sandbox: no OAuth, signed webhooks on."""
-    connector = _connector_class(family=family, platform=platform)
-    account = connector.sandbox_account_create(site_url=site_url)
-    model = families.get(family).connection_model
-    with transaction.atomic():
-        connection = model.objects.create(
-            **{model.platform_field: platform},
-            organization=organization,
-            user=user,
-            credentials_encrypted=json.dumps(account.credentials),
-            account_id=account.account_id,
-            base_url=account.base_url,
-            is_sandbox=True,
-            connection_settings=account.connection_settings or None,
-            webhook_secret=secrets.token_urlsafe(32),
-            **_location_fields(model, account),
-        )
-        connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
-        connection.notification_url = connection.webhook_url
-        connection.save(update_fields=["webhook_url", "notification_url"])
-    return connection
-
-
-def sandbox_connection_ensure(
-    *, family: str, platform: str, organization, user, site_url: str, create=None
-):
-    """The organization's sandbox connection to the platform, made once (by ``create``, a
-    family's own ``connection_sandbox_create`` when it has one) and pointed at ``site_url`` (the
-    demo's: re-running it on another port keeps the same connection)."""
-    model = families.get(family).connection_model
-    connection = (
-        model.objects.filter(
-            organization=organization, is_sandbox=True, **{model.platform_field: platform}
-        )
-        .order_by("created_at")
-        .first()
-    )
-    if connection is None:
-        if create is None:
-            return connection_sandbox_create(
-                family=family,
-                platform=platform,
-                organization=organization,
-                user=user,
-                site_url=site_url,
-            )
-        return create(platform=platform, organization=organization, user=user, site_url=site_url)
-    connection.base_url = sandbox_base_url(site_url=site_url, platform=platform)
-    connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
-    connection.notification_url = connection.webhook_url
-    connection.save(update_fields=["base_url", "webhook_url", "notification_url", "updated_at"])
-    return connection
-
-
-def sandbox_base_url(*, site_url: str, platform: str) -> str:
-    """Where the platform's sandbox is mounted on this site (design §7: /sandbox/<name>/)."""
-    return f"{site_url.rstrip('/')}/sandbox/{platform}"
-
-
-def _location_fields(model, account) -> dict:
-    names = {field.name for field in model._meta.fields}
-    fields = {}
-    if "external_location_id" in names and getattr(account, "location_id", ""):
-        fields["external_location_id"] = account.location_id
-    if "location_name" in names and getattr(account, "location_name", ""):
-        fields["location_name"] = account.location_name
-    return fields
-
-
 # --- Credentials (API key, client credentials) ---------------------------------------------------
 
 CREDENTIAL_MAX_LENGTH = 2000
@@ -148,7 +79,7 @@ def connection_credentials_connect(
     connection to the same account). ConnectError, stored nothing, when they are incomplete or
     the platform refuses them; PlatformUnreachable (a ConnectError) when it could not be asked.
     Any secret the platform echoes back is withheld from the message."""
-    connector = _connector_class(family=family, platform=platform)
+    connector = platform_connector(family=family, platform=platform)
     if not issubclass(connector, CredentialsConnector):
         raise ConnectError(f"{connector.display_name} does not connect with typed-in credentials.")
     values = _credentials_checked(connector, credentials)
@@ -246,7 +177,7 @@ def oauth_start(
     """Begin connecting: store a one-time state bound to this session, organization and
     platform, and return the platform's authorize URL (with a PKCE challenge where supported).
     ``sandbox_base_url`` connects to our sandbox of the platform instead of the real one."""
-    connector = _connector_class(family=family, platform=platform)
+    connector = platform_connector(family=family, platform=platform)
     if not issubclass(connector, OAuthConnector):
         raise ConnectError(f"{connector.display_name} does not connect through OAuth.")
     if not session_key:
@@ -296,7 +227,7 @@ def oauth_complete(
     if not claimed or not code:
         raise ConnectError("This connect link is not valid any more. Start connecting again.")
     started = OAuthState.objects.select_related("organization", "user").get(state=state)
-    connector = _connector_class(family=family, platform=platform)
+    connector = platform_connector(family=family, platform=platform)
     unsaved = _unsaved_connection(family=family, platform=platform, base_url=started.base_url)
     try:
         tokens = connector(unsaved).tokens_from_code(

@@ -5,8 +5,9 @@ to one connection row and does the platform's HTTP work for it. Models, tasks, a
 orchestration exist once per family and only ever talk to this interface.
 
 What a platform can do is said by the capability mixins it inherits (``Webhooks``, ``Backfill``,
-``IncrementalSync``, ``Refunds``, ``Sandbox``, and one way to connect: ``OAuthConnector``,
-``ApiKeyConnector`` or ``ClientCredentialsConnector``). Each mixin adds its capability to
+``IncrementalSync``, ``Refunds``, and one way to connect: ``OAuthConnector``, ``ApiKeyConnector``
+or ``ClientCredentialsConnector``). Our simulator of a platform is no capability of its connector:
+a sandbox app registers its accounts in ``sandbox_accounts``. Each mixin adds its capability to
 ``capabilities`` and makes its methods required, so a platform without webhooks writes nothing
 about them, and one that declares them but misses a method is refused by the registry with the
 capability and the method named. A family narrows a mixin with what it needs besides (a POS
@@ -29,7 +30,6 @@ class Capability:
     INCREMENTAL_SYNC = "incremental_sync"
     REFUNDS = "refunds"
     PKCE = "pkce"
-    SANDBOX = "sandbox"
     OAUTH2 = "oauth2"
     API_KEY = "api_key"
     CLIENT_CREDENTIALS = "client_credentials"
@@ -206,17 +206,6 @@ class Refunds(CapabilityMixin):
     """The platform's refunds become credit notes against the sale they refund."""
 
     capability = Capability.REFUNDS
-
-
-class Sandbox(CapabilityMixin):
-    """The project simulates the platform: a fresh account can be connected without OAuth."""
-
-    capability = Capability.SANDBOX
-
-    @classmethod
-    @abstractmethod
-    def sandbox_account_create(cls, *, site_url: str):
-        """An account in our sandbox of this platform, served under ``site_url``."""
 
 
 class Pkce(CapabilityMixin):

@@ -24,7 +24,7 @@ from django.db.models import (
 from django.db.models.functions import Abs, RowNumber, TruncHour
 from django.utils import timezone
 
-from integrations.base import families, registry
+from integrations.base import families, registry, sandbox_accounts
 from integrations.base.connectors import FAMILIES, Capability, OAuthConnector
 from integrations.base.models import ConnectionBase, SyncRun
 
@@ -130,7 +130,7 @@ def integration_families(*, organization) -> list[FamilySection]:
                     ),
                     connections=own,
                     connects_by_oauth=issubclass(connector, OAuthConnector),
-                    has_sandbox=Capability.SANDBOX in connector.capabilities,
+                    has_sandbox=sandbox_accounts.provisioner_for(key) is not None,
                     backfills=Capability.BACKFILL in connector.capabilities,
                 )
             )

@@ -30,8 +30,8 @@ from django.views.decorators.http import require_POST
 from accounts.views import tenant_page
 from integrations.base import connections as connection_services
 from integrations.base import families as family_registry
-from integrations.base import page_selectors, pipeline, registry
-from integrations.base.connectors import Capability, CredentialsConnector, OAuthConnector
+from integrations.base import page_selectors, pipeline, registry, sandbox_accounts
+from integrations.base.connectors import CredentialsConnector, OAuthConnector
 from integrations.base.errors import ConnectorError
 from integrations.base.models import ConnectionBase, SyncRun
 
@@ -199,7 +199,7 @@ class ConnectionPages:
         return page_selectors.FAMILY_PAGES[self.family]
 
     def sandbox_connection_create(self, *, platform: str, organization, user, site_url: str):
-        return connection_services.connection_sandbox_create(
+        return sandbox_accounts.connection_sandbox_create(
             family=self.family,
             platform=platform,
             organization=organization,
@@ -357,7 +357,7 @@ def oauth_start_url(request, *, family: str, platform: str, site_url: str, sandb
             reverse("oauth-callback", kwargs={"family": family, "platform": platform})
         ),
         sandbox_base_url=(
-            connection_services.sandbox_base_url(site_url=site_url, platform=platform)
+            sandbox_accounts.sandbox_base_url(site_url=site_url, platform=platform)
             if sandbox
             else ""
         ),
@@ -366,7 +366,7 @@ def oauth_start_url(request, *, family: str, platform: str, site_url: str, sandb
 
 def connect_methods(connector) -> set[str]:
     by_oauth = issubclass(connector, OAuthConnector)
-    sandbox = settings.SANDBOX_ENABLED and Capability.SANDBOX in connector.capabilities
+    sandbox = sandbox_accounts.provisioner_for(connector.key) is not None
     return (
         ({"oauth"} if by_oauth else set())
         | ({"credentials"} if issubclass(connector, CredentialsConnector) else set())

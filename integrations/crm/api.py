@@ -191,10 +191,6 @@ class ConnectView(ConnectViewBase):
     family = "crm"
     connection_serializer_class = CRMConnectionSerializer
 
-    def sandbox_connection_create(self, **fields):
-        # The CRM's own: the sandbox's signing secret and won stages come ready too.
-        return services.connection_sandbox_create(**fields)
-
 
 @extend_schema_view(
     **connection_action_schemas(CRMConnectionSerializer),

@@ -37,25 +37,6 @@ class PipelineStage:
     is_won: bool
 
 
-@dataclass(frozen=True)
-class SandboxAccount:
-    """A fresh account in the platform's in-project sandbox, ready to connect without OAuth."""
-
-    account_id: str
-    credentials: dict
-    base_url: str
-    # Mapping defaults a real tenant sets themselves (CRMs carry no HS codes).
-    connection_settings: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SandboxSettings:
-    # The key the sandbox signs the account's webhooks with (the account's app's secret).
-    signing_secret: str
-    # The stages the sandbox's pipelines close as won.
-    won_stage_ids: list[str]
-
-
 class CRMConnector(BaseConnector):
     family = "crm"
 
@@ -91,14 +72,3 @@ class Backfill(_DealsPages, base.Backfill):
 
 class IncrementalSync(_DealsPages, base.IncrementalSync):
     pass
-
-
-class Sandbox(base.Sandbox):
-    @classmethod
-    @abstractmethod
-    def sandbox_account_create(cls, *, site_url: str) -> SandboxAccount:
-        """An account in our sandbox of this platform, served under ``site_url``."""
-
-    @abstractmethod
-    def sandbox_settings(self) -> SandboxSettings:
-        """What a connection to this sandbox account needs set besides its credentials."""

@@ -9,15 +9,6 @@ import uuid
 from django.db import models
 
 from integrations.base.models import ConnectionBase
-from integrations.crm.hubspot.sandbox_models import (  # noqa: F401 (registers the sandbox's models)
-    HubSpotSandboxAssociation,
-    HubSpotSandboxAuthorizationCode,
-    HubSpotSandboxObject,
-    HubSpotSandboxPipeline,
-    HubSpotSandboxPipelineStage,
-    HubSpotSandboxPortal,
-    HubSpotSandboxToken,
-)
 
 
 class CRMConnection(ConnectionBase):

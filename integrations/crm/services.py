@@ -1,24 +1,11 @@
 """CRM writes of its own: sandbox connections and choosing a connection's won stages. Deals go
 through the shared ingest pipeline (``integrations.base.pipeline``, with ``crm.pipeline``)."""
 
-from integrations.base import connections
 from integrations.base.connections import connector_for
 from integrations.base.errors import AuthenticationError
 from integrations.base.events import connection_reauthorization_needed
 from integrations.crm.connectors import PipelineStage
 from integrations.crm.models import CRMConnection
-
-
-def connection_sandbox_create(*, platform: str, organization, user, site_url: str) -> CRMConnection:
-    """A connection to a fresh sandbox account, signed webhooks and won stages ready."""
-    connection = connections.connection_sandbox_create(
-        family="crm", platform=platform, organization=organization, user=user, site_url=site_url
-    )
-    sandbox = connector_for(connection).sandbox_settings()
-    connection.webhook_secret = sandbox.signing_secret
-    connection.won_stage_ids = sandbox.won_stage_ids
-    connection.save(update_fields=["webhook_secret", "won_stage_ids", "updated_at"])
-    return connection
 
 
 def connection_pipelines(*, connection: CRMConnection) -> list[PipelineStage]:

@@ -116,9 +116,6 @@ class CRMConnectionPages(page_views.ConnectionPages):
     family = "crm"
     rows_name = "deals"
 
-    def sandbox_connection_create(self, **kwargs) -> CRMConnection:
-        return services.connection_sandbox_create(**kwargs)
-
     def disconnected_name(self, connection: CRMConnection) -> str:
         return page_views.platform_name(connection.platform)
 

@@ -21,19 +21,6 @@ class SalesPage:
     problems: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class SandboxAccount:
-    """A fresh account in the platform's in-project sandbox, ready to connect without OAuth."""
-
-    account_id: str
-    credentials: dict
-    base_url: str
-    location_id: str = ""
-    location_name: str = ""
-    # Mapping defaults a real tenant sets themselves (POS platforms carry no HS codes).
-    connection_settings: dict = field(default_factory=dict)
-
-
 class POSConnector(BaseConnector):
     family = "pos"
 
@@ -62,10 +49,3 @@ class Backfill(base.Backfill):
     @abstractmethod
     def sales_page(self, *, start: datetime, end: datetime, cursor: str = "") -> SalesPage:
         """Completed sales closed in [start, end), one page at a time, oldest first."""
-
-
-class Sandbox(base.Sandbox):
-    @classmethod
-    @abstractmethod
-    def sandbox_account_create(cls, *, site_url: str) -> SandboxAccount:
-        """An account in our sandbox of this platform, served under ``site_url``."""

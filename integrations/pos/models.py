@@ -10,15 +10,6 @@ import uuid
 from django.db import models
 
 from integrations.base.models import ConnectionBase
-from integrations.pos.square.sandbox_models import (  # noqa: F401 (registers the sandbox's models)
-    SquareSandboxAccessToken,
-    SquareSandboxAuthorizationCode,
-    SquareSandboxLocation,
-    SquareSandboxMerchant,
-    SquareSandboxOrder,
-    SquareSandboxPayment,
-    SquareSandboxRefund,
-)
 
 TRANSACTIONS_TABLE = "pos_transactions"
 TRANSACTIONS_PARTITION_COLUMN = "transaction_timestamp"

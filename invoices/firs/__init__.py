@@ -1,1 +1,1 @@
-"""FIRS MBS: the HTTP client (client.py) and the sandbox that plays FIRS (sandbox.py)."""
+"""FIRS MBS: the HTTP client (client.py). The sandbox that plays FIRS is sandboxes/firs."""

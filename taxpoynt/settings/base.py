@@ -286,6 +286,17 @@ CELERY_DB_REUSE_MAX = 1_000_000
 WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=120)
 
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
+# The simulators of outside APIs (sandboxes/): installed, with their tables, and mounted at
+# /sandbox/<name>/ only where SANDBOX_ENABLED (set again by each environment's settings).
+SANDBOX_APPS = ["sandboxes.kit", "sandboxes.square", "sandboxes.hubspot", "sandboxes.firs"]
+
+
+def sandbox_apps_installed(apps: list[str], *, enabled: bool) -> list[str]:
+    """``apps`` with the sandbox apps, or without them."""
+    return [app for app in apps if app not in SANDBOX_APPS] + (SANDBOX_APPS if enabled else [])
+
+
+INSTALLED_APPS = sandbox_apps_installed(INSTALLED_APPS, enabled=SANDBOX_ENABLED)
 
 # Invoice pipeline (invoices/services.py): retries with exponential backoff and the claim that
 # keeps two workers off one invoice. Countdowns stay far below the broker's visibility timeout,

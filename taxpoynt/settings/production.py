@@ -1,8 +1,14 @@
 from taxpoynt.settings.base import *  # noqa: F403
-from taxpoynt.settings.base import SPECTACULAR_SETTINGS, env
+from taxpoynt.settings.base import (
+    INSTALLED_APPS,
+    SPECTACULAR_SETTINGS,
+    env,
+    sandbox_apps_installed,
+)
 
 DEBUG = False
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
+INSTALLED_APPS = sandbox_apps_installed(INSTALLED_APPS, enabled=SANDBOX_ENABLED)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

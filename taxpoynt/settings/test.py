@@ -1,8 +1,14 @@
 from taxpoynt.settings.base import *  # noqa: F403
-from taxpoynt.settings.base import CACHES, CELERY_BROKER_TRANSPORT_OPTIONS
+from taxpoynt.settings.base import (
+    CACHES,
+    CELERY_BROKER_TRANSPORT_OPTIONS,
+    INSTALLED_APPS,
+    sandbox_apps_installed,
+)
 
 DEBUG = False
 SANDBOX_ENABLED = True
+INSTALLED_APPS = sandbox_apps_installed(INSTALLED_APPS, enabled=SANDBOX_ENABLED)
 # Static files come from the apps in tests; no collectstatic.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True

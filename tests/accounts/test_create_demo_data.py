@@ -6,9 +6,12 @@ from django.utils import timezone
 
 from accounts.api_tokens.models import ApiToken
 from accounts.models import Organization
-from integrations.base.connections import connector_for
+from integrations.base import sandbox_accounts
 from integrations.crm.models import CRMConnection
-from invoices.models import FirsSandboxCredential
+from integrations.pos.models import POSConnection
+from sandboxes.firs.models import FirsSandboxCredential
+from sandboxes.hubspot.models import HubSpotSandboxPortal
+from sandboxes.square.models import SquareSandboxMerchant
 
 
 @pytest.mark.django_db
@@ -24,12 +27,29 @@ def test_demo_data_writes_the_documented_file_and_wires_the_firs_sandbox(tmp_pat
     assert credential.api_key == organization.firs_api_key
     assert credential.secret_matches(organization.firs_api_secret)
 
-    # The HubSpot connection is made by the CRM family's own maker: signed webhooks, won stages.
+    # One connection per registered sandbox, each with what its platform's console shows.
+    assert sorted(entry["platform"] for entry in demo["connections"]) == sorted(
+        provisioner.platform for provisioner in sandbox_accounts.provisioners()
+    )
+    for entry in demo["connections"]:
+        assert entry["sandbox_access_token"]
+        assert entry["webhook_credentials"]
+    (square,) = (entry for entry in demo["connections"] if entry["platform"] == "square")
+    merchant = SquareSandboxMerchant.objects.get(merchant_id=square["account_id"])
+    assert square["sandbox_access_token"] == merchant.access_token
+    assert square["webhook_credentials"] == {
+        "notification_url": square["notification_url"],
+        "signature_key": square["signing_secret"],
+    }
+
+    # HubSpot signs with the app's client secret; the connection knows the won stages.
     (hubspot,) = (entry for entry in demo["connections"] if entry["platform"] == "hubspot")
     crm = CRMConnection.objects.get(pk=hubspot["id"])
-    sandbox = connector_for(crm).sandbox_settings()
-    assert hubspot["signing_secret"] == crm.webhook_secret == sandbox.signing_secret
-    assert crm.won_stage_ids == sandbox.won_stage_ids != []
+    portal = HubSpotSandboxPortal.objects.get(hub_id=int(crm.account_id))
+    assert hubspot["sandbox_access_token"] == portal.private_app_token
+    assert hubspot["signing_secret"] == crm.webhook_secret == portal.client_secret
+    assert hubspot["webhook_credentials"]["client_secret"] == portal.client_secret
+    assert crm.won_stage_ids == ["closedwon"]
 
     # Re-running keeps the logins and leaves one working sandbox key.
     call_command("create_demo_data", url="http://127.0.0.1:8123", output=str(output))
@@ -37,6 +57,9 @@ def test_demo_data_writes_the_documented_file_and_wires_the_firs_sandbox(tmp_pat
     assert again["tenant"]["password"] == demo["tenant"]["password"]
     assert FirsSandboxCredential.objects.count() == 1
     assert output.stat().st_mode & 0o077 == 0
+    assert [entry["id"] for entry in again["connections"]] == [
+        entry["id"] for entry in demo["connections"]
+    ]
 
 
 @pytest.mark.django_db
@@ -70,3 +93,25 @@ def test_demo_api_token_is_kept_while_it_works_and_replaced_once_revoked(tmp_pat
     third = run()
     assert answer(third) == 200 and answer(second) == 401
     assert ApiToken.objects.filter(revoked_at__isnull=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_sandbox_connection_whose_account_is_gone_is_replaced(tmp_path):
+    """A database migrated before the sandboxes had their own apps lost the old accounts."""
+    output = tmp_path / "demo.json"
+    call_command("create_demo_data", url="http://127.0.0.1:8123", output=str(output))
+    (square,) = (
+        e for e in json.loads(output.read_text())["connections"] if e["platform"] == "square"
+    )
+    SquareSandboxMerchant.objects.filter(merchant_id=square["account_id"]).delete()
+
+    call_command("create_demo_data", url="http://127.0.0.1:8123", output=str(output))
+    (again,) = (
+        e for e in json.loads(output.read_text())["connections"] if e["platform"] == "square"
+    )
+    assert again["id"] != square["id"]
+    assert (
+        SquareSandboxMerchant.objects.get(merchant_id=again["account_id"]).access_token
+        == (again["sandbox_access_token"])
+    )
+    assert not POSConnection.objects.get(pk=square["id"]).is_active

@@ -13,9 +13,10 @@ import requests
 from django.utils import timezone
 
 from integrations.base import connections, families
-from integrations.base.connections import pkce_pair, sandbox_base_url
+from integrations.base.connections import pkce_pair
 from integrations.base.connectors import Capability
 from integrations.base.errors import AuthenticationError
+from integrations.base.sandbox_accounts import sandbox_base_url
 from tests.factories import MembershipFactory
 
 CAPABILITY = Capability.OAUTH2

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from integrations.base.canonical import Deal, Line, Party, Sale, SaleKind
-from invoices.firs.sandbox import sandbox_credential_create
+from sandboxes.firs.server import sandbox_credential_create
 from tests.factories import OrganizationFactory
 
 LAGOS = ZoneInfo("Africa/Lagos")

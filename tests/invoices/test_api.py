@@ -14,15 +14,15 @@ from accounts.models import Membership
 from invoices import services
 from invoices.firs.client import SharedCircuitBreaker
 from invoices.firs.errors import FirsRateLimited
-from invoices.firs.sandbox import FAULTS_CACHE_KEY
 from invoices.models import (
-    FirsSandboxInvoice,
     Invoice,
     InvoiceLine,
     InvoiceParty,
     InvoiceStatusChange,
     InvoiceTaxSubtotal,
 )
+from sandboxes.firs.models import FirsSandboxInvoice
+from sandboxes.firs.server import FAULTS_CACHE_KEY
 from tests.factories import InvoiceFactory, MembershipFactory
 from tests.invoices.pipeline_support import sandbox_organization, won_deal
 

@@ -19,8 +19,9 @@ from django.core.cache import cache
 from django.db.models import Count
 
 from invoices import services
-from invoices.firs.sandbox import FAULTS_CACHE_KEY, sandbox_faults_set
-from invoices.models import FirsExchange, FirsSandboxCredential, Invoice
+from invoices.models import FirsExchange, Invoice
+from sandboxes.firs.models import FirsSandboxCredential
+from sandboxes.firs.server import FAULTS_CACHE_KEY, sandbox_faults_set
 from tests.invoices.pipeline_support import pos_sale, sandbox_organization
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -11,8 +11,9 @@ from django.utils import timezone
 from integrations.base.canonical import SaleKind
 from invoices import services
 from invoices.firs.client import SharedCircuitBreaker
-from invoices.firs.sandbox import FAULTS_CACHE_KEY, sandbox_faults_set
-from invoices.models import FirsExchange, FirsSandboxCredential, Invoice
+from invoices.models import FirsExchange, Invoice
+from sandboxes.firs.models import FirsSandboxCredential
+from sandboxes.firs.server import FAULTS_CACHE_KEY, sandbox_faults_set
 from taxpoynt.lib.priority import realtime_is_late
 from tests.invoices.pipeline_support import pos_sale, sandbox_organization, won_deal
 

@@ -7,9 +7,9 @@ from playwright.sync_api import sync_playwright
 
 from accounts.models import Membership
 from accounts.services import demo_data_ensure
-from integrations.pos.square.sandbox import square_sandbox_faults_reset
 from invoices.firs.client import SharedCircuitBreaker
-from invoices.firs.sandbox import sandbox_organization_connect
+from sandboxes.firs.server import sandbox_organization_connect
+from sandboxes.square.server import square_sandbox_faults_reset
 from tests.factories import PASSWORD, MembershipFactory
 from tests.pages.browser_support import (
     CHROMIUM,

@@ -12,8 +12,9 @@ from playwright.sync_api import expect, sync_playwright
 from accounts.models import Membership
 from invoices import services
 from invoices.firs.client import SharedCircuitBreaker
-from invoices.firs.sandbox import FAULTS_CACHE_KEY
-from invoices.models import FirsSandboxInvoice, Invoice
+from invoices.models import Invoice
+from sandboxes.firs.models import FirsSandboxInvoice
+from sandboxes.firs.server import FAULTS_CACHE_KEY
 from tests.factories import InvoiceFactory, MembershipFactory, OrganizationFactory
 from tests.invoices.pipeline_support import sandbox_organization, won_deal
 from tests.pages.browser_support import (

@@ -11,11 +11,11 @@ import pytest
 from celery.app.task import Task
 from django.utils import timezone
 
-from integrations.base import families, registry
-from integrations.base.connections import sandbox_base_url
+from integrations.base import families, registry, sandbox_accounts
 from integrations.base.connectors import Capability
 from integrations.base.models import OAuthState, SyncRun
 from integrations.base.page_selectors import FAMILY_PAGES
+from integrations.base.sandbox_accounts import sandbox_base_url
 from tests.factories import CRMConnectionFactory, POSConnectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +41,11 @@ def _platforms(capability: str = "") -> list[tuple[str, str]]:
         for key, connector in registry.all_connectors().items()
         if connector.family in KITS and (not capability or capability in connector.capabilities)
     )
+
+
+def _sandboxed() -> list[tuple[str, str]]:
+    """The platforms a sandbox app provisions accounts of."""
+    return [(family, key) for family, key in _platforms() if sandbox_accounts.provisioner_for(key)]
 
 
 def _messages(response) -> list[str]:
@@ -93,7 +98,7 @@ def test_each_platform_has_a_card_with_its_state_and_ways_to_connect(
     assert _card(page, platform).state == "not_connected"
     assert f'action="/integrations/{family}/{platform}/connect/"' in html
     oauth = Capability.OAUTH2 in connector.capabilities
-    sandbox = Capability.SANDBOX in connector.capabilities
+    sandbox = sandbox_accounts.provisioner_for(platform) is not None
     assert (f"Connect {connector.display_name}</button>" in html) == oauth
     assert ("Try with a sandbox account" in html) == sandbox
     assert (f"Connect via our {connector.display_name} sandbox" in html) == (oauth and sandbox)
@@ -117,7 +122,7 @@ def test_each_platform_has_a_card_with_its_state_and_ways_to_connect(
 # --- connecting -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("family", "platform"), _platforms(Capability.SANDBOX))
+@pytest.mark.parametrize(("family", "platform"), _sandboxed())
 def test_connecting_a_sandbox_account_from_the_page(client_a, org_a, family, platform):
     connector = registry.get(platform)
 
@@ -139,7 +144,7 @@ OAUTH_WAYS = [
     (family, platform, method)
     for family, platform in _platforms(Capability.OAUTH2)
     for method in ("oauth", "sandbox_oauth")
-    if method == "oauth" or Capability.SANDBOX in registry.get(platform).capabilities
+    if method == "oauth" or sandbox_accounts.provisioner_for(platform)
 ]
 
 
@@ -174,7 +179,7 @@ def test_connecting_a_platform_of_no_or_another_family_is_not_found(client_a, ki
         assert response.status_code == 404, platform
 
 
-@pytest.mark.parametrize(("family", "platform"), _platforms(Capability.SANDBOX))
+@pytest.mark.parametrize(("family", "platform"), _sandboxed())
 def test_a_way_to_connect_the_site_does_not_offer_is_refused(client_a, settings, family, platform):
     settings.SANDBOX_ENABLED = False
 

@@ -13,10 +13,10 @@ from accounts.models import Membership
 from integrations.base import pipeline
 from integrations.base.models import InboundEvent, SyncRun
 from integrations.base.tasks import family_tasks
-from integrations.crm.hubspot.sandbox_models import HubSpotSandboxPortal
 from integrations.crm.models import CRMConnection, CRMDeal
 from invoices import services as invoice_services
 from invoices.models import Invoice
+from sandboxes.hubspot.models import HubSpotSandboxPortal
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory
 from tests.integrations.crm.support import BUYER_TIN, deal_move, sandbox_deal, signed
 from tests.pages.browser_support import SCREENSHOTS

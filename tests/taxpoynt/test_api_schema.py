@@ -30,8 +30,8 @@ from integrations.crm.models import CRMDeal
 from integrations.pos.models import POSTransaction
 from invoices import services as invoice_services
 from invoices.firs.client import SharedCircuitBreaker
-from invoices.firs.sandbox import FAULTS_CACHE_KEY
 from invoices.models import Invoice
+from sandboxes.firs.server import FAULTS_CACHE_KEY
 from tests.factories import (
     CRMDealFactory,
     InvoiceFactory,

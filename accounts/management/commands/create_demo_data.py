@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from accounts.services import demo_data_ensure
+from integrations.base import sandbox_accounts
 
 
 class Command(BaseCommand):
@@ -30,34 +31,12 @@ class Command(BaseCommand):
             api_token=previous.get("tenant", {}).get("api_token"),
         )
         if settings.SANDBOX_ENABLED:
-            from integrations.base.connections import sandbox_connection_ensure
-            from integrations.crm import services as crm_services
-            from invoices.firs.sandbox import sandbox_organization_connect
-
-            # The demo organization signs its invoices with the FIRS sandbox this server runs.
-            sandbox_organization_connect(
-                organization=demo.organization, base_url=f"{url}/sandbox/firs"
-            )
+            # One connection per sandbox registered here; the FIRS sandbox signs the invoices.
             connections = [
-                _connection_entry(
-                    sandbox_connection_ensure(
-                        family="pos",
-                        platform="square",
-                        organization=demo.organization,
-                        user=demo.tenant,
-                        site_url=url,
-                    )
-                ),
-                _connection_entry(
-                    sandbox_connection_ensure(
-                        family="crm",
-                        platform="hubspot",
-                        organization=demo.organization,
-                        user=demo.tenant,
-                        site_url=url,
-                        create=crm_services.connection_sandbox_create,
-                    )
-                ),
+                {**_connection_entry(connection), **console}
+                for connection, console in sandbox_accounts.sandboxes_connect(
+                    organization=demo.organization, user=demo.tenant, site_url=url
+                )
             ]
         else:
             connections = previous.get("connections", [])

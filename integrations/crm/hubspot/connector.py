@@ -1,5 +1,5 @@
 """HubSpot as a CRM connector: OAuth with PKCE (or a private-app token), v3-signed webhooks, won
-deals with their line items and buyer, back-fills, incremental syncs and our sandbox."""
+deals with their line items and buyer, back-fills and incremental syncs."""
 
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
@@ -15,9 +15,6 @@ from integrations.crm.connectors import (
     DealsPage,
     IncrementalSync,
     PipelineStage,
-    Sandbox,
-    SandboxAccount,
-    SandboxSettings,
     Webhooks,
 )
 from integrations.crm.hubspot import mappers
@@ -59,16 +56,9 @@ CONTACT_PROPERTIES = (
 )
 # The keys a v3 GET lists associations under -> the object type to read them as.
 ASSOCIATION_TYPES = {"line items": "line_items", "companies": "companies", "contacts": "contacts"}
-# The sandbox's shop sells POS hardware and its installation and support.
-SANDBOX_MAPPING_DEFAULTS = {
-    "default_hs_code": "8470.5000",
-    "default_product_category": "Point-of-sale equipment and services",
-}
 
 
-class HubSpotConnector(
-    CRMConnector, Webhooks, Backfill, IncrementalSync, Sandbox, OAuthConnector, Pkce
-):
+class HubSpotConnector(CRMConnector, Webhooks, Backfill, IncrementalSync, OAuthConnector, Pkce):
     key = "hubspot"
     family = "crm"
     display_name = "HubSpot"
@@ -113,37 +103,6 @@ class HubSpotConnector(
         token = credentials.get("private_app_token") or credentials.get("access_token", "")
         return HubSpotClient(
             base_url=self.base_url, account=self.connection.account_id, access_token=token
-        )
-
-    @classmethod
-    def sandbox_account_create(cls, *, site_url: str) -> SandboxAccount:
-        from integrations.crm.hubspot.sandbox import sandbox_portal_create
-
-        site_url = site_url.rstrip("/")
-        portal = sandbox_portal_create(
-            redirect_uri=f"{site_url}/integrations/oauth/crm/hubspot/callback/"
-        )
-        return SandboxAccount(
-            account_id=str(portal.hub_id),
-            credentials={"private_app_token": portal.private_app_token},
-            base_url=f"{site_url}/sandbox/hubspot",
-            connection_settings=dict(SANDBOX_MAPPING_DEFAULTS),
-        )
-
-    def sandbox_settings(self) -> SandboxSettings:
-        from integrations.crm.hubspot.sandbox_models import (
-            HubSpotSandboxPipelineStage,
-            HubSpotSandboxPortal,
-        )
-
-        portal = HubSpotSandboxPortal.objects.get(hub_id=int(self.connection.account_id))
-        won = HubSpotSandboxPipelineStage.objects.filter(
-            pipeline__portal=portal, is_closed=True, probability=1
-        ).order_by("pipeline__display_order", "display_order")
-        # The sandbox signs as HubSpot does: with the account's app's client secret.
-        return SandboxSettings(
-            signing_secret=portal.client_secret,
-            won_stage_ids=list(won.values_list("stage_id", flat=True)),
         )
 
     def test_connection(self) -> None:

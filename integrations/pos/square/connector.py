@@ -1,5 +1,5 @@
 """Square as a POS connector: OAuth with PKCE, signed webhooks, orders to sales, refunds to
-credit notes, back-fills, and our sandbox."""
+credit notes and back-fills."""
 
 from collections.abc import Mapping
 from datetime import datetime
@@ -11,8 +11,6 @@ from integrations.pos.connectors import (
     Backfill,
     POSConnector,
     SalesPage,
-    Sandbox,
-    SandboxAccount,
     Webhooks,
 )
 from integrations.pos.square import mappers
@@ -25,7 +23,7 @@ PAYMENT_EVENTS = frozenset({"payment.created", "payment.updated"})
 REFUND_EVENTS = frozenset({"refund.created", "refund.updated"})
 
 
-class SquareConnector(POSConnector, Webhooks, Backfill, Refunds, Sandbox, OAuthConnector, Pkce):
+class SquareConnector(POSConnector, Webhooks, Backfill, Refunds, OAuthConnector, Pkce):
     key = "square"
     family = "pos"
     display_name = "Square"
@@ -69,26 +67,6 @@ class SquareConnector(POSConnector, Webhooks, Backfill, Refunds, Sandbox, OAuthC
             "default_hs_code": options.get("default_hs_code", ""),
             "default_product_category": options.get("default_product_category", ""),
         }
-
-    @classmethod
-    def sandbox_account_create(cls, *, site_url: str) -> SandboxAccount:
-        from integrations.base.connections import sandbox_base_url
-        from integrations.pos.square.sandbox import sandbox_merchant_create
-
-        merchant = sandbox_merchant_create()
-        location = merchant.locations.first()
-        return SandboxAccount(
-            account_id=merchant.merchant_id,
-            credentials={"access_token": merchant.access_token},
-            base_url=sandbox_base_url(site_url=site_url, platform=cls.key),
-            location_id=location.location_id,
-            location_name=location.name,
-            # The sandbox's shop sells groceries.
-            connection_settings={
-                "default_hs_code": "1006.3000",
-                "default_product_category": "Food",
-            },
-        )
 
     def test_connection(self) -> None:
         self.client.locations()

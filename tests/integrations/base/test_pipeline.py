@@ -16,12 +16,12 @@ from integrations.base import families, pipeline
 from integrations.base.events import RetryLater
 from integrations.base.models import InboundEvent
 from integrations.base.tasks import family_tasks
-from integrations.crm.hubspot.sandbox_models import HubSpotSandboxPortal
-from integrations.pos.square.sandbox_models import SquareSandboxMerchant
 from invoices.firs.client import SharedCircuitBreaker
-from invoices.firs.sandbox import FAULTS_CACHE_KEY
 from invoices.models import Invoice
 from invoices.tasks import invoice_advance
+from sandboxes.firs.server import FAULTS_CACHE_KEY
+from sandboxes.hubspot.models import HubSpotSandboxPortal
+from sandboxes.square.models import SquareSandboxMerchant
 from tests.integrations.crm.support import deal_move, hubspot_connection, sandbox_deal, stored
 from tests.integrations.erp.support import LEDGERS, ledgerly_connection, ten_ten_invoice
 from tests.integrations.pos.support import completed_order, order_event, square_connection

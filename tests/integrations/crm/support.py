@@ -7,10 +7,8 @@ from datetime import UTC, datetime
 
 from django.utils import timezone
 
+from integrations.base import sandbox_accounts
 from integrations.base.models import InboundEvent
-from integrations.crm import services
-from integrations.crm.hubspot.sandbox import sandbox_object_create, sandbox_object_update
-from integrations.crm.hubspot.sandbox_models import HubSpotSandboxObject, HubSpotSandboxPortal
 from integrations.crm.hubspot.signatures import (
     SIGNATURE_HEADER,
     VERSION_HEADER,
@@ -19,6 +17,8 @@ from integrations.crm.hubspot.signatures import (
     hubspot_signed_headers,
 )
 from integrations.crm.models import CRMConnection
+from sandboxes.hubspot.models import HubSpotSandboxObject, HubSpotSandboxPortal
+from sandboxes.hubspot.server import sandbox_object_create, sandbox_object_update
 from tests.factories import MembershipFactory
 from tests.invoices.pipeline_support import sandbox_organization
 
@@ -35,8 +35,8 @@ def hubspot_connection(*, site_url: str, organization=None) -> CRMConnection:
     """
     organization = organization or sandbox_organization(base_url=f"{site_url}/sandbox/firs")
     user = MembershipFactory(organization=organization, role="owner").user
-    connection = services.connection_sandbox_create(
-        platform="hubspot", organization=organization, user=user, site_url=site_url
+    connection = sandbox_accounts.connection_sandbox_create(
+        family="crm", platform="hubspot", organization=organization, user=user, site_url=site_url
     )
     HubSpotSandboxPortal.objects.filter(hub_id=int(connection.account_id)).update(
         ten_secondly_limit=100_000

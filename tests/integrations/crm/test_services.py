@@ -18,15 +18,15 @@ from integrations.base.models import InboundEvent, SyncRun
 from integrations.base.tasks import family_tasks
 from integrations.crm import services
 from integrations.crm.hubspot import connector as hubspot_connector
-from integrations.crm.hubspot import sandbox as hubspot_sandbox
 from integrations.crm.hubspot.client import HubSpotClient
-from integrations.crm.hubspot.sandbox import sandbox_portal_create
-from integrations.crm.hubspot.sandbox_models import HubSpotSandboxPortal, HubSpotSandboxToken
 from integrations.crm.models import CRMConnection, CRMDeal
 from invoices.firs.client import SharedCircuitBreaker
-from invoices.firs.sandbox import FAULTS_CACHE_KEY
 from invoices.models import Invoice, InvoiceLine, InvoiceParty
 from invoices.tasks import invoice_advance
+from sandboxes.firs.server import FAULTS_CACHE_KEY
+from sandboxes.hubspot import server as hubspot_sandbox
+from sandboxes.hubspot.models import HubSpotSandboxPortal, HubSpotSandboxToken
+from sandboxes.hubspot.server import sandbox_portal_create
 from tests.factories import MembershipFactory
 from tests.integrations.crm.support import (
     BUYER_TIN,

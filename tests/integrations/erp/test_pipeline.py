@@ -18,9 +18,9 @@ from integrations.base.tasks import family_tasks
 from integrations.erp.models import ERPDocument
 from invoices import services as invoice_services
 from invoices.firs.client import SharedCircuitBreaker
-from invoices.firs.sandbox import FAULTS_CACHE_KEY
 from invoices.models import Invoice, InvoiceTaxSubtotal
 from invoices.tasks import invoice_advance
+from sandboxes.firs.server import FAULTS_CACHE_KEY
 from taxpoynt.celery import app as celery_app
 from tests.integrations.erp.support import (
     ledgerly_connection,

@@ -4,14 +4,14 @@ connection, completed Square orders, and signed webhook deliveries."""
 import json
 import uuid
 
-from integrations.base import connections
+from integrations.base import sandbox_accounts
 from integrations.pos.models import POSConnection
-from integrations.pos.square.sandbox import (
+from integrations.pos.square.signatures import SIGNATURE_HEADER, square_signature
+from sandboxes.square.models import SquareSandboxMerchant
+from sandboxes.square.server import (
     sandbox_order_complete,
     sandbox_order_create,
 )
-from integrations.pos.square.sandbox_models import SquareSandboxMerchant
-from integrations.pos.square.signatures import SIGNATURE_HEADER, square_signature
 from tests.factories import MembershipFactory
 from tests.invoices.pipeline_support import sandbox_organization
 
@@ -20,7 +20,7 @@ def square_connection(*, site_url: str, organization=None) -> POSConnection:
     """A sandbox Square connection of a tenant whose FIRS points at this site's FIRS sandbox."""
     organization = organization or sandbox_organization(base_url=f"{site_url}/sandbox/firs")
     user = MembershipFactory(organization=organization, role="owner").user
-    return connections.connection_sandbox_create(
+    return sandbox_accounts.connection_sandbox_create(
         family="pos", platform="square", organization=organization, user=user, site_url=site_url
     )
 

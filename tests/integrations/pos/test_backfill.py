@@ -10,9 +10,9 @@ from integrations.base import pipeline
 from integrations.base.models import InboundEvent, SyncRun
 from integrations.pos.models import POSTransaction
 from integrations.pos.square.connector import SquareConnector
-from integrations.pos.square.traffic import orders_backfill
 from invoices import services as invoice_services
 from invoices.models import Invoice
+from sandboxes.square.traffic import orders_backfill
 from tests.integrations.pos.support import merchant_of, order_event, square_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)

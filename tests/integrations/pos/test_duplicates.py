@@ -7,9 +7,10 @@ from integrations.base import pipeline
 from integrations.base.models import InboundEvent
 from integrations.pos.models import POSTransaction
 from integrations.pos.square.signatures import SIGNATURE_HEADER, square_signature
-from integrations.pos.square.traffic import sales_deliveries
 from invoices import services as invoice_services
 from invoices.models import Invoice
+from sandboxes.kit.traffic import Receiver, deliveries_prepare
+from sandboxes.square.traffic import SquareTraffic
 from tests.integrations.pos.support import merchant_of, square_connection
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -25,13 +26,18 @@ def test_duplicated_and_shuffled_deliveries_give_one_invoice_per_sale(
         invoice_services, "invoice_enqueue", lambda *, invoice, countdown=None: None
     )
     connection = square_connection(site_url=live_server.url)
-    deliveries, made = sales_deliveries(
+    platform = SquareTraffic(
         merchant=merchant_of(connection),
+        signing_key=connection.webhook_secret,
+        refund_share=0.1,
+        api_order_share=0.5,
+    )
+    deliveries, made = deliveries_prepare(
+        platform,
+        receiver=Receiver(webhook_url=connection.webhook_url),
         count=SALES,
         duplicates=5,
         shuffle_window=60,
-        refund_share=0.1,
-        api_order_share=0.5,
         seed=2026,
     )
     assert len(deliveries) > 2 * made.events  # each event sent 1-5 times
@@ -60,8 +66,8 @@ def test_duplicated_and_shuffled_deliveries_give_one_invoice_per_sale(
 
     sales = POSTransaction.objects.filter(kind="sale")
     refunds = POSTransaction.objects.filter(kind="refund")
-    assert sales.count() == made.orders_created == SALES
-    assert refunds.count() == made.refunds_created
-    assert Invoice.objects.count() == SALES + made.refunds_created
+    assert sales.count() == made.made["orders_created"] == SALES
+    assert refunds.count() == made.made["refunds_created"]
+    assert Invoice.objects.count() == SALES + made.made["refunds_created"]
     assert not POSTransaction.objects.filter(invoice__isnull=True).exists()
     assert set(InboundEvent.objects.values_list("status", flat=True)) <= {"processed", "ignored"}

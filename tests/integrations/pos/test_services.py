@@ -23,8 +23,8 @@ from integrations.pos.pipeline import POSAdapter
 from integrations.pos.square.client import SquareClient
 from integrations.pos.tasks import partitions_ensure_task
 from invoices.firs.client import SharedCircuitBreaker
-from invoices.firs.sandbox import FAULTS_CACHE_KEY
 from invoices.models import Invoice
+from sandboxes.firs.server import FAULTS_CACHE_KEY
 from taxpoynt.lib.partitions import monthly_partitions_ensure
 from tests.integrations.pos.support import completed_order, order_event, square_connection
 

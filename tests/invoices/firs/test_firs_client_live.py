@@ -19,15 +19,15 @@ from invoices.firs.errors import (
     FirsTransientError,
     FirsUnreachable,
 )
-from invoices.firs.sandbox import (
+from sandboxes.firs.models import FirsSandboxCredential, FirsSandboxInvoice
+from sandboxes.firs.server import (
     sandbox_credential_create,
     sandbox_faults_reset,
     sandbox_faults_set,
 )
-from invoices.models import FirsSandboxInvoice
 from taxpoynt.lib.fields import UnreadableSecret
 from tests.factories import OrganizationFactory
-from tests.invoices.firs.conftest import API_KEY, API_SECRET, IRN
+from tests.sandboxes.firs.conftest import API_KEY, API_SECRET, IRN
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -140,7 +140,7 @@ def test_429_is_rate_limited_until_retry_after(firs, invoice, as_http_date):
 
 
 def test_firs_busy_400_is_transient(firs, invoice):
-    sandbox_faults_set(busy_rate=1)
+    sandbox_faults_set(platform_error_rate=1)
     with pytest.raises(FirsTransientError) as caught:
         firs.sign(invoice=invoice())
     assert caught.value.status == 400
@@ -190,7 +190,7 @@ def test_a_timeout_leaves_the_outcome_to_confirm(make_firs, sandbox_credential, 
 
 
 def test_an_ambiguous_duplicate_is_transient_and_confirm_tells(firs, invoice):
-    sandbox_faults_set(ambiguous_duplicates=True)
+    FirsSandboxCredential.objects.filter(api_key=API_KEY).update(ambiguous_duplicates=True)
     firs.sign(invoice=invoice())
     with pytest.raises(FirsTransientError):
         firs.sign(invoice=invoice())
@@ -280,7 +280,7 @@ def test_secrets_stay_out_of_logs_and_errors(firs, invoice, sandbox_url, caplog)
     caplog.set_level(logging.DEBUG)
     messages = []
     firs.sign(invoice=invoice())
-    for faults in ({"server_error_rate": 1}, {"dropped_reply_rate": 1}, {"busy_rate": 1}):
+    for faults in ({"server_error_rate": 1}, {"dropped_reply_rate": 1}, {"platform_error_rate": 1}):
         sandbox_faults_set(**faults)
         with pytest.raises(FirsTransientError) as caught:
             firs.confirm(irn=IRN)

@@ -24,9 +24,9 @@ from integrations.base.http import DEFAULT_TIMEOUT
 from integrations.base.models import OAuthState
 from integrations.crm.hubspot.connector import HubSpotConnector
 from integrations.crm.hubspot.oauth import HubSpotConnectOAuth2
-from integrations.crm.hubspot.sandbox import sandbox_portal_create
-from integrations.crm.hubspot.sandbox_models import HubSpotSandboxToken
 from integrations.crm.models import CRMConnection
+from sandboxes.hubspot.models import HubSpotSandboxToken
+from sandboxes.hubspot.server import sandbox_portal_create
 from tests.factories import MembershipFactory
 
 CALLBACK_PATH = "/integrations/oauth/crm/hubspot/callback/"

@@ -15,8 +15,8 @@ from django.utils import timezone
 from integrations.base.models import InboundEvent
 from integrations.pos.square.connector import SquareConnector
 from invoices.firs.client import SharedCircuitBreaker
-from invoices.firs.sandbox import FAULTS_CACHE_KEY
 from invoices.models import Invoice
+from sandboxes.firs.server import FAULTS_CACHE_KEY
 from taxpoynt.celery import app as celery_app
 from tests.integrations.base.support import row_locked_elsewhere
 from tests.integrations.pos.support import completed_order, order_event, square_connection

@@ -1,0 +1,77 @@
+"""The kit's own table: every sandbox's fault switches, in one schema."""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+RATE_VALIDATORS = [MinValueValidator(0), MaxValueValidator(1)]
+
+
+class SandboxFaults(models.Model):
+    """One sandbox's fault switches, for one account or (``account`` empty) for every account
+    without its own. Each rate is drawn independently for each request."""
+
+    class DroppedReply(models.TextChoices):
+        CLOSE = "close", "Close the connection without a reply"
+        GATEWAY_TIMEOUT = "gateway_timeout", "Answer 504 as a gateway would"
+
+    sandbox = models.CharField(max_length=32, help_text="The sandbox's name: square, hubspot, …")
+    account = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The account (merchant id, hub id, API key); empty for every account.",
+    )
+    latency_ms = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(60_000)])
+    latency_jitter_ms = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(60_000)],
+        help_text="Each request waits latency ± a uniform draw up to this.",
+    )
+    server_error_rate = models.FloatField(default=0, validators=RATE_VALIDATORS)
+    server_error_status = models.PositiveSmallIntegerField(
+        default=503, validators=[MinValueValidator(500), MaxValueValidator(599)]
+    )
+    rate_limit_rate = models.FloatField(
+        default=0, validators=RATE_VALIDATORS, help_text="429 with Retry-After."
+    )
+    retry_after_seconds = models.PositiveIntegerField(
+        default=1, validators=[MaxValueValidator(86_400)]
+    )
+    retry_after_as_http_date = models.BooleanField(
+        default=False, help_text="Send Retry-After as an HTTP date instead of seconds."
+    )
+    platform_error_rate = models.FloatField(
+        default=0,
+        validators=RATE_VALIDATORS,
+        help_text="The platform's own transient refusal (FIRS: its 400 'try again later').",
+    )
+    dropped_reply_rate = models.FloatField(
+        default=0,
+        validators=RATE_VALIDATORS,
+        help_text="Do the work and commit it, then lose the reply.",
+    )
+    dropped_reply_as = models.CharField(
+        max_length=16, choices=DroppedReply.choices, default=DroppedReply.CLOSE
+    )
+    only_operations = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Comma-separated operations the faults apply to (the sandbox's names); "
+        "empty means all.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "sandbox faults"
+        constraints = [
+            models.UniqueConstraint(fields=["sandbox", "account"], name="sandbox_faults_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.sandbox} faults ({self.account or 'every account'})"
+
+    def operations(self) -> set[str]:
+        return {name.strip() for name in self.only_operations.split(",") if name.strip()}
+
+    def applies_to(self, operation: str) -> bool:
+        names = self.operations()
+        return not names or operation in names

@@ -1,0 +1,74 @@
+"""The kit's rate windows and signed keyset cursors, apart from any sandbox."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from sandboxes.kit.cursors import keyset_page
+from sandboxes.kit.rates import window_count
+from sandboxes.square.models import SquareSandboxOrder
+from sandboxes.square.server import sandbox_merchant_create
+
+
+class Refused(Exception):
+    pass
+
+
+def test_requests_are_counted_per_credential_and_window():
+    cache.clear()
+    start = 1_000_000.0  # a window boundary for 10-second windows
+
+    def count(credential, now):
+        return window_count(sandbox="kit", kind="t", credential=credential, seconds=10, now=now)
+
+    assert [count("a", start + 1).used, count("a", start + 9).used] == [1, 2]
+    assert count("b", start + 9).used == 1
+    later = count("a", start + 10.5)
+    assert (later.used, later.ends_in) == (1, 9.5)
+
+
+@pytest.mark.django_db
+def test_keyset_pages_run_to_their_end_and_refuse_a_cursor_for_another_query():
+    merchant = sandbox_merchant_create()
+    now = timezone.now()
+    for number in range(5):
+        SquareSandboxOrder.objects.create(
+            merchant=merchant,
+            order_id=f"order-{number}",
+            location_id="L1",
+            state="COMPLETED",
+            created_at=now - timedelta(minutes=number),
+            updated_at=now,
+            data={},
+        )
+    rows = SquareSandboxOrder.objects.all()
+
+    def page(cursor=None, query="all"):
+        return keyset_page(
+            rows,
+            sort_field="created_at",
+            id_field="order_id",
+            descending=False,
+            limit=2,
+            cursor=cursor,
+            query=query,
+            salt="kit-test",
+            invalid=Refused,
+        )
+
+    seen, cursor = [], None
+    while True:
+        found, cursor = page(cursor)
+        seen += [row.order_id for row in found]
+        if cursor is None:
+            break
+    assert seen == [f"order-{number}" for number in reversed(range(5))]
+
+    _, first_cursor = page()
+    for refused in (first_cursor[:-2] + "xx", 7, "é"):
+        with pytest.raises(Refused):
+            page(refused)
+    with pytest.raises(Refused):
+        page(first_cursor, query="another")
