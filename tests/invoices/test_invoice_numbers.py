@@ -26,7 +26,10 @@ def _create(organization, number: int):
 
 @pytest.mark.django_db
 def test_each_organization_numbers_its_invoices_from_one_and_a_replay_takes_no_number():
-    first_org, second_org = OrganizationFactory(firs_ready=True), OrganizationFactory(firs_ready=True)
+    first_org, second_org = (
+        OrganizationFactory(firs_ready=True),
+        OrganizationFactory(firs_ready=True),
+    )
     # An invoice numbered before the sequence existed keeps its number.
     older = InvoiceFactory(organization=first_org, source_id=uuid.UUID(int=900))
     one, created = _create(first_org, 1)

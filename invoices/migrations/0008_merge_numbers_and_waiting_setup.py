@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("invoices", "0006_invoice_numbers_and_emails"),
+        ("invoices", "0007_drop_firs_sandbox_tables"),
         ("invoices", "0006_invoice_waiting_setup"),
     ]
 
