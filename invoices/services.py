@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog import services as catalog_services
 from integrations.base.canonical import Deal, Document, Sale
 from invoices import selectors
 from invoices.builder import InvoiceBuildError, InvoiceReference, invoice_build
@@ -103,6 +104,10 @@ def invoice_create_for_source(
     ``enqueue=False`` leaves running the pipeline to the caller (a task already on the queue);
     ``queue`` overrides the source's queue for this invoice's whole pipeline (back-fills: batch).
     """
+    # The items' classifications describe the lines; the tax stays what the platform charged.
+    source = catalog_services.source_classified(
+        organization=organization, platform=platform, source=source
+    )
     issue_at = timezone.localtime(_issue_datetime(source))
     number = f"{SOURCE_NUMBER_PREFIX[source_type]}{uuid.UUID(str(source_id)).hex}"
     invoice = Invoice(
@@ -155,7 +160,7 @@ def invoice_create_for_source(
     try:
         with transaction.atomic():
             invoice.save()
-            _snapshots_save(invoice, payload)
+            _snapshots_save(invoice, payload, source=source)
             _history_add(invoice, "", invoice.status, _problems_text(problems))
     except IntegrityError:
         # The source's invoice exists already (a replay, or another worker just made it): the
@@ -166,6 +171,13 @@ def invoice_create_for_source(
             ),
             False,
         )
+    # Counted once per source: a replay returned above.
+    catalog_services.tax_alerts_record(
+        organization=organization,
+        platform=platform,
+        source=source,
+        reference=source.external_id,
+    )
     if enqueue and not problems:
         invoice_enqueue(invoice=invoice)
     return invoice, True
@@ -203,7 +215,7 @@ def _fill_from_payload(invoice: Invoice, payload: dict) -> None:
     invoice.payment_status = payload.get("payment_status", Invoice.PaymentStatus.PENDING)
 
 
-def _snapshots_save(invoice: Invoice, payload: dict) -> None:
+def _snapshots_save(invoice: Invoice, payload: dict, *, source: Sale | Deal) -> None:
     InvoiceParty.objects.bulk_create(
         InvoiceParty(
             invoice=invoice,
@@ -229,6 +241,12 @@ def _snapshots_save(invoice: Invoice, payload: dict) -> None:
             quantity=line["invoiced_quantity"],
             price_amount=line["price"]["price_amount"],
             line_extension_amount=line["line_extension_amount"],
+            # The builder keeps the source's line order; a deal without lines has one line.
+            tax_amount=(
+                source_line.tax_amount
+                if (source_line := _source_line(source, position)) is not None
+                else None
+            ),
         )
         for position, line in enumerate(payload.get("invoice_line", []), start=1)
     )
@@ -243,6 +261,11 @@ def _snapshots_save(invoice: Invoice, payload: dict) -> None:
         for total in payload.get("tax_total", [])
         for subtotal in total.get("tax_subtotal", [])
     )
+
+
+def _source_line(source: Sale | Deal, position: int):
+    lines = source.lines
+    return lines[position - 1] if position <= len(lines) else None
 
 
 def invoice_enqueue(*, invoice: Invoice, countdown: float | None = None) -> None:
