@@ -95,6 +95,34 @@ def classification_update(
     return classification
 
 
+def classification_ensure(
+    *,
+    organization,
+    platform: str,
+    item_key: str,
+    name: str,
+    hs_code: str,
+    product_category: str,
+    vat_treatment: str,
+) -> ProductClassification:
+    """The item's classification, created (validated) when missing or still unclassified; one
+    the tenant made is kept as it is."""
+    cleaned = classification_validate(
+        hs_code=hs_code, product_category=product_category, vat_treatment=vat_treatment
+    )
+    classification, _ = ProductClassification.objects.get_or_create(
+        organization=organization, platform=platform, item_key=item_key, defaults={"name": name}
+    )
+    if not classification.is_classified:
+        classification.hs_code = cleaned.hs_code
+        classification.product_category = cleaned.product_category
+        classification.vat_treatment = cleaned.vat_treatment
+        classification.save(
+            update_fields=["hs_code", "product_category", "vat_treatment", "updated_at"]
+        )
+    return classification
+
+
 def classifications_import_csv(*, organization, text: str) -> int:
     """Create or update the classifications of a CSV export (columns ``CSV_COLUMNS``).
 

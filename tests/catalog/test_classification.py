@@ -107,3 +107,24 @@ def test_the_admin_form_refuses_an_unknown_code(organization):
     )
     assert not form.is_valid()
     assert "is not on the FIRS HS code list" in form.errors["hs_code"][0]
+
+
+def test_the_demo_catalogue_is_classified_validly_and_the_till_taxes_it_so():
+    import random
+
+    from integrations.pos.square.traffic import CATALOGUE, CATALOGUE_CLASSIFICATION, sale_request
+
+    assert {name for name, _, _ in CATALOGUE} == set(CATALOGUE_CLASSIFICATION)
+    for hs_code, category, treatment in CATALOGUE_CLASSIFICATION.values():
+        services.classification_validate(
+            hs_code=hs_code, product_category=category, vat_treatment=treatment
+        )
+    assert CATALOGUE_CLASSIFICATION["Mama Gold Rice 5kg"][2] == "exempt"
+    assert CATALOGUE_CLASSIFICATION["Milo Refill 500g"][2] == "standard"
+    assert CATALOGUE_CLASSIFICATION["Hollandia Yoghurt 1L"][2] == "standard"
+    rng = random.Random(7)
+    for _ in range(50):
+        order = sale_request(location_id="LOC1", rng=rng)
+        for line in order["line_items"]:
+            is_taxed = bool(line.get("applied_taxes"))
+            assert is_taxed == (CATALOGUE_CLASSIFICATION[line["name"]][2] == "standard")

@@ -30,14 +30,28 @@ class Command(BaseCommand):
             api_token=previous.get("tenant", {}).get("api_token"),
         )
         if settings.SANDBOX_ENABLED:
+            from catalog.services import classification_ensure
             from integrations.base.connections import sandbox_connection_ensure
             from integrations.crm import services as crm_services
+            from integrations.pos.square.traffic import CATALOGUE_CLASSIFICATION
             from invoices.firs.sandbox import sandbox_organization_connect
 
             # The demo organization signs its invoices with the FIRS sandbox this server runs.
             sandbox_organization_connect(
                 organization=demo.organization, base_url=f"{url}/sandbox/firs"
             )
+            # The demo shop's items classified as the shop would: rice exempt, the rest
+            # standard-rated (Square sales name no catalog ids, so items are known by name).
+            for name, (hs_code, category, treatment) in CATALOGUE_CLASSIFICATION.items():
+                classification_ensure(
+                    organization=demo.organization,
+                    platform="square",
+                    item_key=name,
+                    name=name,
+                    hs_code=hs_code,
+                    product_category=category,
+                    vat_treatment=treatment,
+                )
             connections = [
                 _connection_entry(
                     sandbox_connection_ensure(
