@@ -6,10 +6,13 @@ payload can go straight to ``json.dumps`` or a JSONField. The arithmetic follows
 lines are rounded to the cent, VAT is computed once per tax subtotal (ROUND_HALF_UP), and every
 total is derived from those rounded parts so the equalities hold exactly.
 
-VAT-inclusive prices (most POS sales) are split into net and VAT; VAT is never added on top, so
-the payable amount is the sale's total to the cent. An ERP document has booked its taxes already:
-its own tax amounts are used as they are (an ERP may round per line), and its taxable amounts and
-total must agree with its lines.
+Each line is taxed as the platform charged it: the tax a line carries (``Line.tax_amount``) is
+its VAT to the cent, and a category's VAT is the sum of its lines'. Only lines whose platform
+gives no tax amount are computed: VAT-inclusive prices (most POS sales) are split into net and
+VAT, exclusive ones get the rate on top. The HS code describes the item and never decides its
+tax; either way the payable amount is the sale's total to the cent. An ERP document has booked
+its taxes already: its own tax amounts are used as they are (an ERP may round per line), and its
+taxable amounts and total must agree with its lines.
 """
 
 import re
@@ -263,6 +266,7 @@ def _document_from_sale(sale: Sale) -> _Document:
                 quantity=abs(line.quantity),
                 unit_price=abs(line.unit_price),
                 discount=abs(line.discount),
+                tax_amount=None if line.tax_amount is None else abs(line.tax_amount),
             )
             for line in lines
         )
@@ -361,7 +365,8 @@ def _own_taxes_all_used(taxes: Sequence[DocumentTax], categories: Sequence[TaxCa
 
 
 def _line_tax_category(line: Line, codes: CodeLists) -> TaxCategory:
-    """Exempt HS codes win over the platform's rate; otherwise the rate picks the category."""
+    """The category of the tax the line was charged: none charged is zero-rated, otherwise its
+    rate (standard when unknown) picks the category."""
     standard_percent = codes.tax_percent(STANDARD_VAT)
     zero_percent = codes.tax_percent(ZERO_VAT)
     if standard_percent is None or zero_percent is None:
@@ -369,10 +374,15 @@ def _line_tax_category(line: Line, codes: CodeLists) -> TaxCategory:
             f"The FIRS tax-categories list gives no percent for {STANDARD_VAT} or {ZERO_VAT}"
         )
     zero_vat = TaxCategory(id=ZERO_VAT, percent=zero_percent)
-    if codes.is_vat_exempt(line.hs_code):
-        return zero_vat
-    rate = standard_percent if line.tax_rate is None else line.tax_rate
+    rate = line.tax_rate
+    if rate is None:
+        # No rate given: none charged is zero-rated; otherwise the standard rate.
+        rate = zero_percent if line.tax_amount == 0 else standard_percent
     if rate == zero_percent:
+        if line.tax_amount:
+            raise InvoiceBuildError(
+                f"Line {line.name!r} was charged {line.tax_amount} tax at a rate of 0 %"
+            )
         return zero_vat
     if rate == standard_percent:
         return TaxCategory(id=STANDARD_VAT, percent=standard_percent)
@@ -454,12 +464,22 @@ def _category_split_exclusive(
     *, line_amounts: Sequence[_LineAmounts], category: TaxCategory, allowance: Decimal
 ) -> _Subtotal:
     taxable = _category_amount(line_amounts, category) - allowance
+    charged = _charged_tax(line_amounts, category)
     return _Subtotal(
         category=category,
         taxable=taxable,
-        tax=round2(taxable * category.percent / HUNDRED),
+        tax=round2(taxable * category.percent / HUNDRED) if charged is None else charged,
         allowance=allowance,
     )
+
+
+def _charged_tax(line_amounts: Sequence[_LineAmounts], category: TaxCategory) -> Decimal | None:
+    """The tax the platform charged on the category's lines, or None when a line does not say
+    (then the category's tax is computed from its rate)."""
+    taxes = [amounts.line.tax_amount for amounts in line_amounts if amounts.category == category]
+    if any(tax is None for tax in taxes):
+        return None
+    return sum((round2(tax) for tax in taxes), ZERO)
 
 
 def _category_split_inclusive(
@@ -468,19 +488,32 @@ def _category_split_inclusive(
     """Back-calculate net amounts from the VAT-inclusive amounts the customer paid.
 
     The category's paid gross (lines less its share of the order discount) splits into taxable
-    plus VAT exactly; the net allowance is the discount without VAT; the lines' net amounts are
-    that taxable plus allowance spread over the lines in proportion to their gross, in cents.
+    plus VAT exactly, the VAT being what the platform charged when every line says; the net
+    allowance is the discount without VAT; the lines' net amounts are the paid amounts less
+    their charged VAT, or, with an order discount or a VAT to compute, that taxable plus
+    allowance spread over the lines in proportion to their gross, in cents.
     """
     paid_gross = _category_amount(line_amounts, category) - gross_allowance
-    taxable, tax = _gross_split(gross=paid_gross, percent=category.percent)
+    charged = _charged_tax(line_amounts, category)
+    if charged is None:
+        taxable, tax = _gross_split(gross=paid_gross, percent=category.percent)
+    else:
+        taxable, tax = paid_gross - charged, charged
     allowance = _net_of_vat(gross_allowance, category.percent)
     in_category = [
         index for index, amounts in enumerate(line_amounts) if amounts.category == category
     ]
-    line_extensions = _allocate(
-        amount=taxable + allowance,
-        weights=[line_amounts[index].amount for index in in_category],
-    )
+    if charged is not None and not gross_allowance:
+        # Each line's net is what the buyer paid for it less the tax charged on it.
+        line_extensions = [
+            line_amounts[index].amount - round2(line_amounts[index].line.tax_amount)
+            for index in in_category
+        ]
+    else:
+        line_extensions = _allocate(
+            amount=taxable + allowance,
+            weights=[line_amounts[index].amount for index in in_category],
+        )
     priced = list(line_amounts)
     for index, line_extension in zip(in_category, line_extensions, strict=True):
         amounts = line_amounts[index]

@@ -64,6 +64,7 @@ class CodeLists:
     payment_means: Mapping[str, str]  # code -> label
     currencies: frozenset[str]  # ISO 4217 codes
     vat_exempt_hs_codes: frozenset[str]  # normalised (digits only) HS codes
+    hs_codes: Mapping[str, str]  # normalised HS code -> FIRS description
 
     @classmethod
     def from_resources(cls, resources: Mapping[str, Any]) -> "CodeLists":
@@ -87,6 +88,15 @@ class CodeLists:
             vat_exempt_hs_codes=frozenset(
                 hs_code_normalize(row["harmonized_system_code"])
                 for row in _resource_rows(resources, "vat-exemptions")
+            ),
+            # Not every store of the lists has the HS list yet: the bundled one stands in.
+            hs_codes=(
+                {
+                    hs_code_normalize(str(row["code"])): str(row.get("description", ""))
+                    for row in _resource_rows(resources, "hs-codes")
+                }
+                if "hs-codes" in resources
+                else _snapshot_code_lists().hs_codes
             ),
         )
 
@@ -126,6 +136,25 @@ class CodeLists:
 
     def is_known_currency(self, code: str) -> bool:
         return code in self.currencies
+
+    def is_known_hs_code(self, hs_code: str) -> bool:
+        """Whether the code is on the FIRS HS code list or its VAT-exemption list."""
+        normalized = hs_code_normalize(hs_code)
+        return bool(normalized) and (
+            normalized in self.hs_codes or normalized in self.vat_exempt_hs_codes
+        )
+
+    def hs_code_suggestions(self, text: str, *, limit: int = 20) -> list[tuple[str, str]]:
+        """(code as NNNN.NNNN, description) of the listed codes that start with the digits of
+        ``text`` or whose description contains it."""
+        digits = hs_code_normalize(text)
+        words = text.strip().casefold()
+        found = [
+            (f"{code[:4]}.{code[4:]}", description)
+            for code, description in sorted(self.hs_codes.items())
+            if (digits and code.startswith(digits)) or (words and words in description.casefold())
+        ]
+        return found[:limit]
 
     def is_vat_exempt(self, hs_code: str) -> bool:
         """Whether the HS code is on the FIRS VAT-exemption list (exact match on the digits)."""

@@ -197,6 +197,8 @@ class InvoiceLine(models.Model):
     quantity = models.DecimalField(max_digits=18, decimal_places=4)
     price_amount = models.DecimalField(max_digits=24, decimal_places=10)
     line_extension_amount = models.DecimalField(max_digits=18, decimal_places=2)
+    # The tax the platform charged on the line; null when it said nothing (then computed).
+    tax_amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
 
     class Meta:
         ordering = ["invoice_id", "position"]

@@ -24,6 +24,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.selectors import organization_firs_setup_problem
+from catalog import services as catalog_services
 from integrations.base.canonical import Deal, Document, Sale
 from invoices import selectors
 from invoices.builder import LAGOS, InvoiceBuildError, InvoiceReference, invoice_build
@@ -107,6 +108,10 @@ def invoice_create_for_source(
     ``enqueue=False`` leaves running the pipeline to the caller (a task already on the queue);
     ``queue`` overrides the source's queue for this invoice's whole pipeline (back-fills: batch).
     """
+    # The items' classifications describe the lines; the tax stays what the platform charged.
+    source = catalog_services.source_classified(
+        organization=organization, platform=platform, source=source
+    )
     # Nigeria's date and time whatever zone is active (the API answers in UTC).
     issue_at = timezone.localtime(_issue_datetime(source), LAGOS)
     invoice = Invoice(
@@ -136,7 +141,7 @@ def invoice_create_for_source(
             else:
                 payload = _build(invoice, source=source, original=original, issue_at=issue_at)
             invoice.save()
-            _snapshots_save(invoice, payload)
+            _snapshots_save(invoice, payload, source=source)
             _history_add(invoice, "", invoice.status, _problems_text(invoice.problems))
     except IntegrityError:
         # The source's invoice exists already (a replay, or another worker just made it): the
@@ -147,6 +152,13 @@ def invoice_create_for_source(
             ),
             False,
         )
+    # Counted once per source: a replay returned above.
+    catalog_services.tax_alerts_record(
+        organization=organization,
+        platform=platform,
+        source=source,
+        reference=source.external_id,
+    )
     if enqueue and invoice.status == Status.BUILT:
         invoice_enqueue(invoice=invoice)
     return invoice, True
@@ -210,6 +222,9 @@ def invoice_setup_resume(
         return invoice
     invoice.billing_reference_irn = original.irn if original else ""
     issue_at = timezone.localtime(_issue_datetime(source))
+    source = catalog_services.source_classified(
+        organization=invoice.organization, platform=invoice.source_platform, source=source
+    )
     payload = _build(invoice, source=source, original=original, issue_at=issue_at)
     with transaction.atomic():
         still_waiting = (
@@ -221,7 +236,7 @@ def invoice_setup_resume(
             invoice.refresh_from_db()
             return invoice
         invoice.save()
-        _snapshots_save(invoice, payload)
+        _snapshots_save(invoice, payload, source=source)
         _history_add(
             invoice,
             Status.WAITING_SETUP,
@@ -315,7 +330,7 @@ def _fill_from_payload(invoice: Invoice, payload: dict) -> None:
     invoice.payment_status = payload.get("payment_status", Invoice.PaymentStatus.PENDING)
 
 
-def _snapshots_save(invoice: Invoice, payload: dict) -> None:
+def _snapshots_save(invoice: Invoice, payload: dict, *, source: Sale | Deal) -> None:
     InvoiceParty.objects.bulk_create(
         InvoiceParty(
             invoice=invoice,
@@ -341,6 +356,12 @@ def _snapshots_save(invoice: Invoice, payload: dict) -> None:
             quantity=line["invoiced_quantity"],
             price_amount=line["price"]["price_amount"],
             line_extension_amount=line["line_extension_amount"],
+            # The builder keeps the source's line order; a deal without lines has one line.
+            tax_amount=(
+                source_line.tax_amount
+                if (source_line := _source_line(source, position)) is not None
+                else None
+            ),
         )
         for position, line in enumerate(payload.get("invoice_line", []), start=1)
     )
@@ -355,6 +376,11 @@ def _snapshots_save(invoice: Invoice, payload: dict) -> None:
         for total in payload.get("tax_total", [])
         for subtotal in total.get("tax_subtotal", [])
     )
+
+
+def _source_line(source: Sale | Deal, position: int):
+    lines = source.lines
+    return lines[position - 1] if position <= len(lines) else None
 
 
 def invoice_enqueue(*, invoice: Invoice, countdown: float | None = None) -> None:

@@ -21,7 +21,10 @@ CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 # VAT-inclusive prices cannot always give VAT = round2(taxable x rate) exactly and still add up
 # to what the customer paid (see builder._gross_split), so a subtotal's VAT may be one cent off.
+# A till also rounds the VAT of each line (and of each tax on it), and the invoice carries what
+# it charged: up to a cent per line more.
 TAX_ROUNDING_TOLERANCE = CENT
+LINE_ROUNDING_TOLERANCE = CENT
 
 DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 TIME_PATTERN = re.compile(r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d", re.ASCII)
@@ -481,6 +484,9 @@ def _tax_total_check(
     tax_sum: Decimal | None = Decimal(0) if tax_totals else None
     vat_taxable_sum: Decimal | None = Decimal(0) if tax_totals else None
     seen_categories: set[tuple[str, Decimal]] = set()
+    lines = payload.get("invoice_line")
+    line_count = len(lines) if isinstance(lines, list) else 0
+    tolerance = TAX_ROUNDING_TOLERANCE + LINE_ROUNDING_TOLERANCE * line_count
     for path, tax_total in tax_totals:
         tax_amount = _number(
             tax_total, "tax_amount", problems, path=f"{path}.tax_amount", is_required=True
@@ -528,7 +534,7 @@ def _tax_total_check(
             if taxable is None or subtotal_tax is None:
                 continue
             expected = round2(taxable * percent / HUNDRED)
-            if abs(subtotal_tax - expected) > TAX_ROUNDING_TOLERANCE:
+            if abs(subtotal_tax - expected) > tolerance:
                 problems.append(
                     Problem(
                         f"{subtotal_path}.tax_amount",

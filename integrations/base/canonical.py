@@ -36,8 +36,13 @@ class Line:
     """One invoice line.
 
     ``unit_price`` is what the platform charged per unit: VAT-inclusive when the owning sale says
-    ``prices_include_tax``. ``tax_rate`` is a percentage (7.5); ``None`` means the standard rate.
-    ``hs_code`` is the HS or service code; exempt lines are recognised by it.
+    ``prices_include_tax``. ``tax_amount`` is the tax the platform charged on the whole line, in
+    major units, as the platform computed it; ``None`` when the platform does not say.
+    ``tax_rate`` is a percentage (7.5): the platform's where it states one, else the item's
+    classification's; ``None`` means the standard rate. ``tax_type`` is the platform's own word
+    for how the tax was applied (Square's ``ADDITIVE`` / ``INCLUSIVE``). ``hs_code`` and
+    ``product_category`` describe the item; they never decide its tax. ``item_id`` is the
+    platform's catalog id of the item, empty when the platform has none.
     """
 
     name: str
@@ -50,6 +55,14 @@ class Line:
     sku: str = ""
     description: str = ""
     external_id: str = ""
+    tax_amount: Decimal | None = None
+    tax_type: str = ""
+    item_id: str = ""
+
+    @property
+    def item_key(self) -> str:
+        """What identifies the item across sales: its catalog id, else its name."""
+        return self.item_id or self.name
 
 
 @dataclass(frozen=True)
@@ -141,7 +154,7 @@ def sale_to_json(sale: Sale) -> dict:
         "external_id": sale.external_id,
         "occurred_at": sale.occurred_at.isoformat(),
         "currency": sale.currency,
-        "lines": [_plain(asdict(line)) for line in sale.lines],
+        "lines": [line_to_json(line) for line in sale.lines],
         "total": str(sale.total),
         "prices_include_tax": sale.prices_include_tax,
         "kind": sale.kind.value,
@@ -216,14 +229,25 @@ def document_from_json(data: dict) -> Document:
     )
 
 
-def line_from_json(line: dict) -> Line:
+def line_to_json(line: Line) -> dict:
+    """A line as plain JSON (Decimals as strings)."""
+    return _plain(asdict(line))
+
+
+def line_from_json(data: dict) -> Line:
+    """The inverse of ``line_to_json``; lines kept before a field existed get its default."""
+
+    def decimal_or_none(key: str) -> Decimal | None:
+        return None if data.get(key) is None else Decimal(data[key])
+
     return Line(
         **{
-            **line,
-            "quantity": Decimal(line["quantity"]),
-            "unit_price": Decimal(line["unit_price"]),
-            "discount": Decimal(line["discount"]),
-            "tax_rate": None if line["tax_rate"] is None else Decimal(line["tax_rate"]),
+            **data,
+            "quantity": Decimal(data["quantity"]),
+            "unit_price": Decimal(data["unit_price"]),
+            "discount": Decimal(data["discount"]),
+            "tax_rate": decimal_or_none("tax_rate"),
+            "tax_amount": decimal_or_none("tax_amount"),
         }
     )
 

@@ -52,6 +52,10 @@ class SandboxProvisioner(ABC):
         """What the developer console shows for the connection's account: its API token as
         ``sandbox_access_token`` and the credentials the platform signs webhooks with."""
 
+    def organization_prepare(self, *, organization) -> None:  # noqa: B027 (optional hook)
+        """What the organization needs to sell the sandbox shop's goods, set as a tenant would
+        (its items' tax classification); nothing unless the sandbox says so."""
+
 
 class OrganizationSetup(ABC):
     """A sandbox that serves an organization rather than a connection (FIRS): points the
@@ -168,5 +172,6 @@ def sandboxes_connect(*, organization, user, site_url: str) -> list[tuple[object
             connection = sandbox_connection_ensure(
                 provisioner=provisioner, organization=organization, user=user, site_url=site_url
             )
+            provisioner.organization_prepare(organization=organization)
             connected.append((connection, provisioner.console(connection=connection)))
     return connected

@@ -1,8 +1,10 @@
 """Square seller accounts for connections, and what Square's developer console shows for one."""
 
+from catalog.services import classification_ensure
 from integrations.base.sandbox_accounts import SandboxAccount, SandboxProvisioner, sandbox_base_url
 from sandboxes.square.models import SquareSandboxMerchant
 from sandboxes.square.server import sandbox_merchant_create
+from sandboxes.square.traffic import CATALOGUE_CLASSIFICATION
 
 # The sandbox's shop sells groceries; a real tenant sets its own defaults.
 MAPPING_DEFAULTS = {"default_hs_code": "1006.3000", "default_product_category": "Food"}
@@ -40,3 +42,18 @@ class SquareProvisioner(SandboxProvisioner):
                 "signature_key": connection.webhook_secret,
             },
         }
+
+    def organization_prepare(self, *, organization) -> None:
+        """The shop's items classified as the shop would: rice exempt, the rest standard-rated
+        (the sandbox's sales name no catalog ids, so items are known by name). A tenant's own
+        later edits are kept."""
+        for name, (hs_code, category, treatment) in CATALOGUE_CLASSIFICATION.items():
+            classification_ensure(
+                organization=organization,
+                platform=self.platform,
+                item_key=name,
+                name=name,
+                hs_code=hs_code,
+                product_category=category,
+                vat_treatment=treatment,
+            )

@@ -62,6 +62,23 @@ CATALOGUE = (
     ("Honey Beans (per kg)", 210_000, True),
     ("Tomatoes (per kg)", 150_000, True),
 )
+# How each item is classified for VAT (HS code, product category, treatment): the demo shop's
+# own classification, and what the till charges VAT on (exempt items carry none).
+CATALOGUE_CLASSIFICATION = {
+    "Mama Gold Rice 5kg": ("1006.3000", "Basic food items", "exempt"),
+    "Indomie Chicken 70g (carton of 40)": ("1902.3000", "Packaged food", "standard"),
+    "Golden Penny Semovita 1kg": ("1103.1100", "Packaged food", "standard"),
+    "Peak Milk Powder 400g": ("0402.2100", "Dairy", "standard"),
+    "Dangote Sugar 500g": ("1701.9900", "Packaged food", "standard"),
+    "Kings Vegetable Oil 1L": ("1507.9000", "Packaged food", "standard"),
+    "Milo Refill 500g": ("1806.9000", "Beverages", "standard"),
+    "Hollandia Yoghurt 1L": ("0403.2000", "Dairy", "standard"),
+    "Gala Sausage Roll": ("1905.9000", "Snacks", "standard"),
+    "Eva Table Water 75cl (pack of 12)": ("2201.1000", "Beverages", "standard"),
+    "Ijebu Garri (per kg)": ("1106.2000", "Produce", "standard"),
+    "Honey Beans (per kg)": ("0713.3300", "Produce", "standard"),
+    "Tomatoes (per kg)": ("0702.0000", "Produce", "standard"),
+}
 VAT_PERCENT = "7.5"
 WEIGHTS = ("0.5", "0.75", "1", "1.5", "2.25")
 # Card or cash, and how often a sale carries a customer, a tip or a discount.
@@ -198,8 +215,8 @@ class SquareTraffic(TrafficPlatform):
 
 
 def sale_request(*, location_id: str, rng: random.Random) -> dict:
-    """A CreateOrder ``order`` for a random basket: 1-5 lines, VAT 7.5 % inclusive, additive,
-    on some lines or none, sometimes a discount and a customer."""
+    """A CreateOrder ``order`` for a random basket: 1-5 lines, VAT 7.5 % inclusive or additive
+    on the standard-rated lines (none on exempt ones), sometimes a discount and a customer."""
     lines = []
     for index, (name, price, by_weight) in enumerate(rng.sample(CATALOGUE, rng.randint(1, 5))):
         lines.append(
@@ -212,14 +229,11 @@ def sale_request(*, location_id: str, rng: random.Random) -> dict:
         )
     order: dict = {"location_id": location_id, "line_items": lines}
     vat = {"uid": "vat", "name": "VAT", "percentage": VAT_PERCENT}
-    style = rng.random()
-    if style < 0.4:
-        order["taxes"] = [{**vat, "type": "INCLUSIVE", "scope": "ORDER"}]
-    elif style < 0.7:
-        order["taxes"] = [{**vat, "type": "ADDITIVE", "scope": "ORDER"}]
-    elif style < 0.85:
-        order["taxes"] = [{**vat, "type": "ADDITIVE", "scope": "LINE_ITEM"}]
-        for line in rng.sample(lines, rng.randint(1, len(lines))):
+    order["taxes"] = [
+        {**vat, "type": "INCLUSIVE" if rng.random() < 0.6 else "ADDITIVE", "scope": "LINE_ITEM"}
+    ]
+    for line in lines:
+        if CATALOGUE_CLASSIFICATION[line["name"]][2] == "standard":
             line["applied_taxes"] = [{"tax_uid": "vat"}]
     discounts = []
     if rng.random() < LINE_DISCOUNT_SHARE:

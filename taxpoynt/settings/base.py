@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "integrations.pos",
     "integrations.erp",
     "invoices",
+    "catalog",
 ]
 
 MIDDLEWARE = [

@@ -4,7 +4,7 @@
 import pytest
 
 from accounts.models import Organization
-from invoices.firs.sandbox import sandbox_credential_create
+from sandboxes.firs.server import sandbox_credential_create
 from tests.factories import OrganizationFactory
 
 BUSINESS_ID = "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"

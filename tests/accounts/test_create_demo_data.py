@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.api_tokens.models import ApiToken
 from accounts.models import Organization
+from catalog.models import ProductClassification
 from integrations.base import sandbox_accounts
 from integrations.crm.models import CRMConnection
 from integrations.pos.models import POSConnection
@@ -50,6 +51,15 @@ def test_demo_data_writes_the_documented_file_and_wires_the_firs_sandbox(tmp_pat
     assert hubspot["signing_secret"] == crm.webhook_secret == portal.client_secret
     assert hubspot["webhook_credentials"]["client_secret"] == portal.client_secret
     assert crm.won_stage_ids == ["closedwon"]
+
+    # The demo shop's items are classified: rice exempt, Milo and yoghurt standard-rated.
+    treatments = dict(
+        ProductClassification.objects.filter(organization=organization).values_list(
+            "item_key", "vat_treatment"
+        )
+    )
+    assert treatments["Mama Gold Rice 5kg"] == "exempt"
+    assert treatments["Milo Refill 500g"] == treatments["Hollandia Yoghurt 1L"] == "standard"
 
     # Re-running keeps the logins and leaves one working sandbox key.
     call_command("create_demo_data", url="http://127.0.0.1:8123", output=str(output))

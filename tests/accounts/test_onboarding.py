@@ -9,7 +9,7 @@ from django.db import connection as db_connection
 
 from accounts import services
 from accounts.models import Membership, Organization
-from invoices.firs.sandbox import sandbox_credential_create
+from sandboxes.firs.server import sandbox_credential_create
 from tests.factories import MembershipFactory, OrganizationFactory
 
 BUSINESS_ID = "6a0f3c1e-2b4d-4e8f-9a1b-3c5d7e9f1a2b"

@@ -58,7 +58,7 @@ def sandbox_organization(*, base_url: str, **overrides):
 
 
 def pos_sale(number: int = 1, *, kind: SaleKind = SaleKind.SALE, customer: Party | None = None):
-    """A VAT-inclusive basket: rice (VAT-exempt HS code) and detergent (standard VAT)."""
+    """A VAT-inclusive basket as the till charged it: rice (no VAT) and detergent (7.5 %)."""
     return Sale(
         external_id=f"sq-order-{number}",
         occurred_at=datetime(2026, 11, 20, 14, 30, tzinfo=LAGOS),
@@ -70,6 +70,7 @@ def pos_sale(number: int = 1, *, kind: SaleKind = SaleKind.SALE, customer: Party
                 unit_price=Decimal("9500.00"),
                 hs_code="1006.3000",
                 product_category="Food",
+                tax_amount=Decimal("0.00"),
             ),
             Line(
                 name="Detergent",
@@ -77,6 +78,7 @@ def pos_sale(number: int = 1, *, kind: SaleKind = SaleKind.SALE, customer: Party
                 unit_price=Decimal("4515.00"),
                 hs_code="3402.2000",
                 product_category="Household",
+                tax_amount=Decimal("315.00"),
             ),
         ),
         total=Decimal("23515.00"),

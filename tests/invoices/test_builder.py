@@ -183,12 +183,14 @@ def test_crm_deal_builds_the_b2b_it_equipment_example(codes, firs_example):
 
 def test_vat_inclusive_pos_basket_builds_the_b2c_mixed_vat_example(codes, firs_example):
     example = firs_example("b2c-pos-receipt-mixed-vat")
-    # The till charged VAT-inclusive prices: 4,515 is 4,200 + 7.5 %; rice is exempt by HS code.
+    # The till charged VAT-inclusive prices: 4,515 is 4,200 + 7.5 %; rice is exempt (its
+    # classification gives it rate 0, the till says nothing of tax).
     sale = pos_sale(
         item(
             "Parboiled long-grain rice 5kg",
             quantity="2",
             price="9500.00",
+            tax_rate=Decimal(0),
             hs_code="1006.3000",
             product_category="Basic food items",
             sku="SKU-100631",
@@ -344,23 +346,73 @@ def test_sale_total_that_the_lines_do_not_explain_is_refused(codes):
 # Tax categories come from the code lists
 
 
-def test_exempt_hs_code_goes_out_as_zero_vat_whatever_the_platform_rate(codes):
-    rice = item("Rice", price="9500.00", hs_code="1006.30.00", tax_rate=Decimal("7.5"))
+def test_an_exempt_hs_code_never_zeroes_the_vat_the_till_charged(codes):
+    # The till charged 7.5 % VAT on an item whose HS code is on the exemption list: the buyer
+    # paid 662.79 VAT, and that is what the invoice reports.
+    rice = item(
+        "Rice",
+        price="9500.00",
+        hs_code="1006.30.00",
+        tax_rate=Decimal("7.5"),
+        tax_amount=Decimal("662.79"),
+    )
 
     payload = build(pos_sale(rice, total="9500.00"), codes=codes)
 
     assert payload["tax_total"] == [
         {
-            "tax_amount": 0.0,
+            "tax_amount": 662.79,
             "tax_subtotal": [
                 {
-                    "taxable_amount": 9500.0,
-                    "tax_amount": 0.0,
-                    "tax_category": {"id": "ZERO_VAT", "percent": 0},
+                    "taxable_amount": 8837.21,
+                    "tax_amount": 662.79,
+                    "tax_category": {"id": "STANDARD_VAT", "percent": 7.5},
                 }
             ],
         }
     ]
+    assert invoice_validate(payload, codes=codes) == []
+
+
+def test_each_line_carries_the_vat_the_till_charged_to_the_cent(codes):
+    # Three lines of 10.75 at 7.5 % inclusive: the till rounds each line's VAT (0.75 each,
+    # 2.25 in all) where a back-calculation of the 32.25 would give 2.25 too, but the till
+    # here charged 0.76 on one line (its own rounding): the invoice carries 0.76, not 0.75.
+    lines = [
+        item(f"Item {index}", price="10.75", tax_amount=Decimal(tax))
+        for index, tax in enumerate(("0.75", "0.76", "0.75"))
+    ]
+
+    payload = build(pos_sale(*lines, total="32.25"), codes=codes)
+
+    subtotal = payload["tax_total"][0]["tax_subtotal"][0]
+    assert (subtotal["taxable_amount"], subtotal["tax_amount"]) == (29.99, 2.26)
+    assert [line["line_extension_amount"] for line in payload["invoice_line"]] == [
+        10.0,
+        9.99,
+        10.0,
+    ]
+    assert amount(payload, "legal_monetary_total", "payable_amount") == Decimal("32.25")
+    assert invoice_validate(payload, codes=codes) == []
+
+
+def test_no_tax_charged_is_zero_vat_whatever_the_hs_code(codes):
+    payload = build(
+        pos_sale(item(price="500.00", tax_amount=Decimal(0)), total="500.00"), codes=codes
+    )
+
+    assert payload["tax_total"][0]["tax_subtotal"][0]["tax_category"]["id"] == "ZERO_VAT"
+    assert payload["tax_total"][0]["tax_amount"] == 0.0
+
+
+def test_vat_added_on_top_is_the_charged_amount(codes):
+    deal_line = item(price="1000.00", tax_amount=Decimal("75.01"))
+    sale = pos_sale(deal_line, total="1075.01", prices_include_tax=False)
+
+    payload = build(sale, codes=codes)
+
+    assert payload["tax_total"][0]["tax_amount"] == 75.01
+    assert amount(payload, "legal_monetary_total", "payable_amount") == Decimal("1075.01")
 
 
 def test_zero_rate_from_the_platform_is_zero_vat(codes):
@@ -423,7 +475,7 @@ def test_line_discount_is_sent_on_the_line_net_of_vat(codes):
 def test_order_discount_on_inclusive_basket_is_an_allowance_spread_over_categories(codes):
     sale = pos_sale(
         item("Lantern", price="10750.00"),
-        item("Rice", price="5000.00", hs_code="1006.3000"),
+        item("Rice", price="5000.00", hs_code="1006.3000", tax_rate=Decimal(0)),
         order_discount=Decimal("1575.00"),  # 10 % off the whole basket
         total="14175.00",
     )

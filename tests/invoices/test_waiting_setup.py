@@ -13,8 +13,8 @@ from integrations.base import connections, pipeline
 from integrations.pos.models import POSTransaction
 from invoices import services as invoice_services
 from invoices.firs.client import SharedCircuitBreaker
-from invoices.firs.sandbox import FAULTS_CACHE_KEY, sandbox_credential_create
 from invoices.models import Invoice
+from sandboxes.firs.server import FAULTS_CACHE_KEY, sandbox_credential_create
 from tests.factories import MembershipFactory, OrganizationFactory
 from tests.invoices.pipeline_support import BUSINESS_ID, SERVICE_ID, pos_sale
 

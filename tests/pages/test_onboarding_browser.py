@@ -16,11 +16,11 @@ from integrations.base import pipeline
 from integrations.base.models import InboundEvent
 from integrations.base.tasks import family_tasks
 from integrations.pos.models import POSConnection, POSTransaction
-from integrations.pos.square.sandbox import square_sandbox_faults_reset
 from invoices import services as invoice_services
 from invoices.firs.client import SharedCircuitBreaker
-from invoices.firs.sandbox import sandbox_credential_create
 from invoices.models import Invoice
+from sandboxes.firs.server import sandbox_credential_create
+from sandboxes.square.server import square_sandbox_faults_reset
 from tests.integrations.pos.support import completed_order, order_event, signed
 from tests.pages.browser_support import SCREENSHOTS
 

@@ -14,7 +14,9 @@ How a HubSpot deal becomes a deal the invoice builder can use:
   means the discount was read wrongly, and is refused rather than invoiced.
 - Tax: a line's ``hs_tax_rate`` (a percentage, from its tax rate group) is its rate; otherwise
   the PERCENT tax objects passed as ``taxes`` (HubSpot's Taxes API) add up to the rate; otherwise
-  ``None``, the standard VAT rate. A FIXED tax has no rate and is refused.
+  ``None``, the standard VAT rate. A FIXED tax has no rate and is refused. ``hs_tax_amount``, the
+  tax HubSpot computed for the line, is the line's charged tax when HubSpot states it.
+- Item: the line's ``hs_product_id`` (its product in the library) identifies the item.
 - Buyer: the deal's company, with its TIN from the connection's company property
   (``tin_property``): empty when the company has none, never invented. The contact gives email
   and telephone when the company lacks them, and is the buyer when there is no company.
@@ -80,6 +82,7 @@ LINE_ITEM_PROPERTIES = (
     "hs_discount_percentage",
     "hs_line_item_currency_code",
     "hs_tax_rate",
+    "hs_tax_amount",
     "description",
 )
 # The keys under which a deal's ``associations`` list its line items: v3 says "line items".
@@ -493,6 +496,9 @@ def _line(
     own_rate = _decimal(properties, "hs_tax_rate", props_path)
     if own_rate is not None and not 0 <= own_rate <= HUNDRED:
         raise MappingError(f"{props_path}.hs_tax_rate {own_rate} is not a percentage")
+    tax_amount = _decimal(properties, "hs_tax_amount", props_path)
+    if tax_amount is not None and tax_amount < 0:
+        raise MappingError(f"{props_path}.hs_tax_amount is {tax_amount}; tax is never negative")
     return Line(
         name=text_at(properties, "name", path=props_path).strip() or UNNAMED_LINE,
         quantity=quantity,
@@ -504,6 +510,8 @@ def _line(
         sku=text_at(properties, "hs_sku", path=props_path),
         description=text_at(properties, "description", path=props_path),
         external_id=line_id,
+        tax_amount=None if tax_amount is None else _cents(tax_amount),
+        item_id=text_at(properties, "hs_product_id", path=props_path),
     )
 
 

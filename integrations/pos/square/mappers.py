@@ -10,11 +10,13 @@ How a Square order becomes a sale the invoice builder can use:
   charges), and the invoice builder back-calculates VAT from it. Square rounds tax per line
   and FIRS per subtotal, so adding VAT on top could miss Square's total by cents; this way the
   invoice's payable amount is the order's total to the cent.
-- Tax rate: Square's taxes are whatever the merchant set up (the samples carry a US 9 % sales
-  tax) and say nothing certain about Nigerian VAT, so lines keep ``tax_rate=None``: standard VAT,
-  unless the line's HS code is exempt (the builder decides that). Square's tax *type* matters for
-  discounts only: an ADDITIVE tax is charged after discounts, so a discount saved the buyer its
-  amount plus that tax, and that VAT-inclusive value is what the line and order discounts carry.
+- Tax: each line carries the tax Square charged on it, to the minor unit (its
+  ``total_tax_money``), the summed percentage of its ``applied_taxes`` and their types (ADDITIVE,
+  INCLUSIVE). A line Square charged no tax on has rate 0; a line without
+  ``total_tax_money`` (a hand-made order) says nothing, and the builder back-calculates it.
+  Square's tax type also matters for discounts: an ADDITIVE tax is charged after discounts, so a
+  discount saved the buyer its amount plus that tax, and that VAT-inclusive value is what the
+  line and order discounts carry.
 - Discounts: LINE_ITEM-scoped ones become ``Line.discount``; ORDER-scoped ones (Square spreads
   them over the lines) add up to ``Sale.order_discount``. Both are VAT-inclusive.
 - Service charges: apportioned ones are already inside the lines' totals. Any other becomes a
@@ -22,7 +24,8 @@ How a Square order becomes a sale the invoice builder can use:
 - Tips are a gift to staff, not a supply: they stay off the invoice, so the sale's total is
   ``total_money - total_tip_money``.
 - Square has no HS codes. Every line gets the connection's ``default_hs_code`` and
-  ``default_product_category``; left empty, invoice validation asks for them.
+  ``default_product_category`` (the item's classification replaces them when it has one); left
+  empty, invoice validation asks for them. The line's ``item_id`` is its catalog object id.
 - A cash rounding adjustment cannot be expressed (the FIRS invoice has no rounding amount) and is
   a MappingError, as is anything malformed: every failure names the field.
 """
@@ -302,15 +305,20 @@ def _order_parts(order: Mapping, *, hs_code: str, product_category: str) -> _Ord
         amount = _minor_units(
             charge, "total_money", path=f"{path}.total_money", currency=currency, is_required=True
         )
+        charged = _charged_tax(charge, path=path, currency=currency, taxes=taxes)
         lines.append(
             Line(
                 name=text_at(charge, "name", path=path) or UNNAMED_SERVICE_CHARGE,
                 quantity=Decimal(1),
                 unit_price=_major(amount, currency),
+                tax_rate=charged.rate,
                 hs_code=hs_code,
                 product_category=product_category,
                 sku=text_at(charge, "catalog_object_id", path=path),
                 external_id=text_at(charge, "uid", path=path),
+                tax_amount=charged.amount,
+                tax_type=charged.types,
+                item_id=text_at(charge, "catalog_object_id", path=path),
             )
         )
         paid += amount
@@ -349,6 +357,7 @@ def _line_from_item(
         item, path=path, currency=currency, discounts=discounts
     )
     additive_percent = _additive_tax_percent(item, path=path, taxes=taxes)
+    charged = _charged_tax(item, path=path, currency=currency, taxes=taxes)
     line_discount = sum(_with_tax(amount, additive_percent) for amount in line_discounts)
     order_discount = sum(_with_tax(amount, additive_percent) for amount in order_discounts)
     name = text_at(item, "name", path=path) or UNNAMED_LINE
@@ -370,13 +379,58 @@ def _line_from_item(
             path=path,
         ),
         discount=_major(line_discount, currency),
+        tax_rate=charged.rate,
         hs_code=hs_code,
         product_category=product_category,
         sku=text_at(item, "catalog_object_id", path=path),
         description="; ".join(text for text in [*modifiers, note] if text),
         external_id=text_at(item, "uid", path=path),
+        tax_amount=charged.amount,
+        tax_type=charged.types,
+        item_id=text_at(item, "catalog_object_id", path=path),
     )
     return line, paid, order_discount
+
+
+@dataclass(frozen=True)
+class _ChargedTax:
+    amount: Decimal | None  # major units; None when Square does not say
+    rate: Decimal | None  # summed percentage; None when a tax has none
+    types: str  # the applied taxes' types, e.g. "INCLUSIVE" or "ADDITIVE"
+
+
+def _charged_tax(
+    item: Mapping, *, path: str, currency: str, taxes: Mapping[str, Mapping]
+) -> _ChargedTax:
+    """The tax Square charged on a line item or service charge, as Square computed it."""
+    if item.get("total_tax_money") is None:
+        return _ChargedTax(amount=None, rate=None, types="")
+    amount = _minor_units(
+        item, "total_tax_money", path=f"{path}.total_tax_money", currency=currency
+    )
+    rate: Decimal | None = Decimal(0)
+    types = []
+    for index, reference in enumerate(list_at(item, "applied_taxes", path=path)):
+        reference_path = f"{path}.applied_taxes[{index}]"
+        uid = identifier(mapping(reference, reference_path), "tax_uid", path=reference_path)
+        if uid not in taxes:
+            raise MappingError(f"{reference_path} names tax {uid}, which the order lacks")
+        tax = taxes[uid]
+        tax_type = text_at(tax, "type", path=f"order.taxes[uid={uid}]")
+        if tax_type and tax_type not in types:
+            types.append(tax_type)
+        if tax.get("percentage") is None:
+            rate = None  # a fixed-amount tax: the amount is known, a rate is not
+        elif rate is not None:
+            rate += decimal_text(
+                tax.get("percentage"),
+                path=f"order.taxes[uid={uid}].percentage",
+                pattern=PERCENTAGE_PATTERN,
+                like="a percentage string like '7.5'",
+            )
+    if not types and amount:
+        rate = None  # tax with no applied taxes named (a hand-made order): its rate is unknown
+    return _ChargedTax(amount=_major(amount, currency), rate=rate, types="+".join(types))
 
 
 def _applied_discounts(
@@ -523,6 +577,18 @@ def _returned_line(
             product_category=product_category,
             sku=text_at(item, "catalog_object_id", path=path),
             external_id=text_at(item, "source_line_item_uid", path=path),
+            # What the return gives back of the tax; its rate is the sale's.
+            tax_amount=(
+                None
+                if item.get("total_tax_money") is None
+                else _major(
+                    _minor_units(
+                        item, "total_tax_money", path=f"{path}.total_tax_money", currency=currency
+                    ),
+                    currency,
+                )
+            ),
+            item_id=text_at(item, "catalog_object_id", path=path),
         ),
         paid,
     )

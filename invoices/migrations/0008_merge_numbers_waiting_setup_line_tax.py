@@ -7,6 +7,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("invoices", "0007_drop_firs_sandbox_tables"),
         ("invoices", "0006_invoice_waiting_setup"),
+        ("invoices", "0006_invoice_line_tax_amount"),
     ]
 
     operations = []
