@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import Membership
-from integrations.base import connections, pipeline
+from integrations.base import pipeline, sandbox_accounts
 from integrations.pos.models import POSTransaction
 from invoices import services as invoice_services
 from invoices.firs.client import SharedCircuitBreaker
@@ -37,7 +37,7 @@ def unconfigured(live_server):
         telephone="+2348031234567",
     )
     owner = MembershipFactory(organization=organization, role=Membership.Role.OWNER).user
-    connection = connections.connection_sandbox_create(
+    connection = sandbox_accounts.connection_sandbox_create(
         family="pos",
         platform="square",
         organization=organization,

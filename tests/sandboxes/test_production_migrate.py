@@ -24,37 +24,51 @@ SANDBOX_CONTENT_TYPES = """
 
 @pytest.fixture
 def empty_database(django_db_blocker):
-    """A fresh database beside the test run's, dropped afterwards; its DATABASE_URL."""
+    """A fresh database beside the test run's, dropped afterwards; its name."""
     name = f"tp_production_migrate_{uuid.uuid4().hex[:12]}"
-    settings = connection.settings_dict
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
-    credentials = quote(settings["USER"] or "", safe="")
-    if settings["PASSWORD"]:
-        credentials += ":" + quote(settings["PASSWORD"], safe="")
-    yield f"postgres://{credentials}@{settings['HOST']}:{settings['PORT'] or 5432}/{name}"
+    yield name
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _rows(database_url: str, query: str) -> list[tuple]:
+def _rows(database_name: str, query: str) -> list[tuple]:
     import psycopg
 
-    with psycopg.connect(database_url) as db:
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        dbname=database_name,
+    ) as db:
         return db.execute(query).fetchall()
 
 
 def test_production_migrate_creates_no_sandbox_table(empty_database, process_env, python_bin):
+    settings = connection.settings_dict
+    # A socket directory (the embedded server) cannot stand in a URL's host: that server is
+    # found again from its data directory and only the database name is given.
+    if settings["HOST"].startswith("/"):
+        database = {"DATABASE_NAME": empty_database}
+    else:
+        credentials = quote(settings["USER"] or "", safe="")
+        if settings["PASSWORD"]:
+            credentials += ":" + quote(settings["PASSWORD"], safe="")
+        address = f"{settings['HOST']}:{settings['PORT'] or 5432}"
+        database = {"DATABASE_URL": f"postgres://{credentials}@{address}/{empty_database}"}
     env = process_env(
         DJANGO_SETTINGS_MODULE="taxpoynt.settings.production",
         SECRET_KEY="production-migrate-test-" + uuid.uuid4().hex,
         FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         ALLOWED_HOSTS="taxpoynt.example",
-        DATABASE_URL=empty_database,
         REDIS_URL="redis://127.0.0.1:6379/15",
     )
-    for name in ("SANDBOX_ENABLED", "DATABASE_NAME", "DEBUG"):
+    for name in ("SANDBOX_ENABLED", "DATABASE_NAME", "DATABASE_URL", "DEBUG"):
         env.pop(name, None)
+    env.update(database)
     subprocess.run(
         [python_bin, "manage.py", "migrate", "--no-input"],
         env=env,

@@ -1,6 +1,7 @@
 """What the POS flow tests share: a tenant wired to the FIRS sandbox with a sandbox Square
 connection, completed Square orders, and signed webhook deliveries."""
 
+import copy
 import json
 import uuid
 
@@ -85,3 +86,11 @@ def signed(connection: POSConnection, envelope: dict, *, key: str = "", url: str
         body=body,
     )
     return body, {SIGNATURE_HEADER: signature}
+
+
+def at_nigerian_vat(order: dict) -> dict:
+    """Square's sample with its (US, 9 %) taxes named 7.5 %: the amounts stay Square's."""
+    order = copy.deepcopy(order)
+    for tax in order.get("taxes", []):
+        tax["percentage"] = "7.5"
+    return order

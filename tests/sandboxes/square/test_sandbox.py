@@ -216,13 +216,19 @@ def test_totals_are_computed_as_square_computes_them(square, location_id):
     assert order["total_discount_money"] == ngn(370370 + 33333)
 
 
-# Every tax and discount applies to every line; the first line carries both kinds of tax.
+# The discount applies to every line; each line carries one kind of VAT, added or included.
 ORDER_SCOPED = {
     "taxes": [
-        {"uid": "vat", "name": "VAT", "percentage": "7.5", "type": "ADDITIVE"},
         {
-            "uid": "levy",
-            "name": "Levy",
+            "uid": "vat-added",
+            "name": "VAT",
+            "percentage": "7.5",
+            "type": "ADDITIVE",
+            "scope": "LINE_ITEM",
+        },
+        {
+            "uid": "vat-included",
+            "name": "VAT",
             "percentage": "7.5",
             "type": "INCLUSIVE",
             "scope": "LINE_ITEM",
@@ -236,9 +242,14 @@ ORDER_SCOPED = {
             "name": "Indomie carton",
             "quantity": "2",
             "base_price_money": ngn(1099999),
-            "applied_taxes": [{"tax_uid": "levy"}],
+            "applied_taxes": [{"tax_uid": "vat-included"}],
         },
-        {"name": "Peak milk", "quantity": "0.33333", "base_price_money": ngn(77777)},
+        {
+            "name": "Peak milk",
+            "quantity": "0.33333",
+            "base_price_money": ngn(77777),
+            "applied_taxes": [{"tax_uid": "vat-added"}],
+        },
     ],
 }
 

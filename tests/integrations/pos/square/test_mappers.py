@@ -29,6 +29,7 @@ from integrations.pos.square.mappers import (
 from invoices.builder import InvoiceBuildError, InvoiceReference, invoice_build
 from invoices.validation import decimal_from_json, invoice_validate
 from tests.integrations.pos.square.support import CODES, SUPPLIER
+from tests.integrations.pos.support import at_nigerian_vat
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 ISSUED_AT = datetime(2026, 1, 15, 18, 7, 55, tzinfo=ZoneInfo("Africa/Lagos"))
@@ -93,14 +94,6 @@ def build(source) -> dict:
         business_id=SUPPLIER.firs_business_id,
         billing_reference=ORIGINAL_INVOICE if is_refund else None,
     )
-
-
-def at_nigerian_vat(order: dict) -> dict:
-    """Square's sample with its (US, 9 %) taxes named 7.5 %: the amounts stay Square's."""
-    order = copy.deepcopy(order)
-    for tax in order.get("taxes", []):
-        tax["percentage"] = "7.5"
-    return order
 
 
 def payable(payload: dict) -> Decimal:
