@@ -190,7 +190,9 @@ def invoice_mark_paid(request, invoice_id: int):
         messages.error(request, " ".join(form.errors["reference"]))
         return redirect("invoices:detail", invoice_id=invoice.pk)
     try:
-        services.invoice_mark_paid(invoice=invoice, reference=form.cleaned_data["reference"])
+        services.invoice_mark_paid(
+            invoice=invoice, actor=request.user, reference=form.cleaned_data["reference"]
+        )
     except ValueError as exc:  # not signed by FIRS yet
         messages.error(request, str(exc))
     except FirsTransientError:

@@ -114,6 +114,10 @@ def transactions_filtered(*, organization, filters: dict) -> QuerySet[POSTransac
         transactions = transactions.filter(external_transaction_id=filters["q"])
     if filters.get("status"):
         transactions = transactions.filter(status=filters["status"])
+    if filters.get("failed") is not None:
+        transactions = (
+            transactions.filter(FAILED) if filters["failed"] else transactions.exclude(FAILED)
+        )
     if filters.get("platform"):
         transactions = transactions.filter(connection__pos_type=filters["platform"])
     if filters.get("location"):
