@@ -54,6 +54,14 @@ def invoices_stuck(*, idle_since: datetime, now: datetime) -> QuerySet[Invoice]:
     )
 
 
+FAILING_STATUSES = (Invoice.Status.NEEDS_ATTENTION, Invoice.Status.RETRYING)
+
+
+def invoices_failing(*, organization) -> QuerySet[Invoice]:
+    """The organization's invoices that need attention or wait for FIRS."""
+    return invoice_list(organization=organization).filter(status__in=FAILING_STATUSES)
+
+
 # The problem a re-drive can clear: FIRS was down, not wrong about the invoice.
 RETRYABLE_PROBLEM = {"code": "firs_unavailable"}
 

@@ -127,6 +127,22 @@ def transactions_filtered(*, organization, filters: dict) -> QuerySet[POSTransac
     )
 
 
+def transactions_failed_uninvoiced(
+    *, organization, since: datetime, limit: int
+) -> list[POSTransaction]:
+    """The sales since ``since`` that failed before they had an invoice (their platform data
+    could not be read), newest first."""
+    return list(
+        selectors.transaction_list(organization=organization)
+        .filter(
+            transaction_timestamp__gte=since,
+            status=POSTransaction.Status.FAILED,
+            invoice__isnull=True,
+        )
+        .order_by("-transaction_timestamp", "-id")[:limit]
+    )
+
+
 def transaction_with_history(*, organization, transaction_id) -> POSTransaction:
     """The transaction with its connection, invoice and the invoice's status history."""
     return (
