@@ -1,6 +1,7 @@
 """The invoice pipeline's task bodies, run in-process against the FIRS sandbox over real HTTP."""
 
 import gc
+import time
 import uuid
 from datetime import timedelta
 
@@ -410,3 +411,40 @@ def test_code_lists_refresh_from_firs_resources(live_server, settings):
 def test_code_lists_refresh_is_skipped_without_a_source(settings):
     settings.FIRS_RESOURCES_BASE_URL = ""
     assert "skipped" in services.code_lists_refresh()
+
+
+def test_breaker_closing_redrives_the_invoices_waiting_on_firs(organization, enqueued, monkeypatch):
+    """FIRS answers again after an outage: the probe that closes the breaker queues the re-drive
+    of every invoice still counting down its backoff, staggered, instead of leaving them waiting
+    up to ten minutes each."""
+    from invoices import tasks
+    from invoices.firs.client import firs_client_for
+
+    redrives = []
+    monkeypatch.setattr(
+        tasks.invoices_redrive_waiting_on_firs_task,
+        "apply_async",
+        lambda *, kwargs, queue: redrives.append((kwargs, queue)),
+    )
+    host = organization.firs_base_url.split("//")[1].split("/")[0]
+    sandbox_faults_set(server_error_rate=1.0)
+    waiting = [_create(organization, number)[0] for number in (1, 2)]
+    for invoice in waiting:
+        assert _fail_once(organization, invoice, "outage") == Invoice.Status.RETRYING
+        assert invoice.next_attempt_at > timezone.now()
+    # The breaker opened during the outage and its wait is over: the next call is the probe.
+    SharedCircuitBreaker(name=host, reset_timeout=0.01)._open()
+    time.sleep(0.05)
+    sandbox_faults_set(server_error_rate=0.0)
+    with firs_client_for(organization=organization) as client:
+        client.resources(name="currencies")
+    assert redrives == [({"host": host}, "batch")]
+
+    enqueued.clear()
+    assert services.invoices_redrive_waiting_on_firs(**redrives[0][0]) == 2
+    assert [pk for pk, _ in enqueued] == [invoice.pk for invoice in waiting]
+    assert enqueued[0][1] < enqueued[1][1] < 1
+    for invoice in waiting:
+        invoice.refresh_from_db()
+        assert invoice.next_attempt_at < timezone.now() + timedelta(seconds=1)
+        assert _advance(invoice, token="after-outage") == Invoice.Status.CONFIRMED
