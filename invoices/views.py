@@ -34,6 +34,12 @@ PAGE_SIZE = 50
 INBOX_ROWS = 100
 # Sales and deals that failed before they had an invoice are listed this far back.
 INBOX_SOURCE_DAYS = 31
+# What a Retry from htmx answers, by the id of the element it replaces (less the invoice id):
+# the inbox row, the invoice list's status cell; else the invoice's failure box.
+HTMX_RETRY_TEMPLATES = {
+    "failure-row": "invoices/_failure_row.html",
+    "invoice-status": "invoices/_invoice_status_cell.html",
+}
 # invoice_mark_paid refuses other stages; the page offers the button only where it can work.
 PAYABLE_STAGES = (Invoice.Stage.SIGNED, Invoice.Stage.TRANSMITTED, Invoice.Stage.CONFIRMED)
 
@@ -203,10 +209,9 @@ def invoice_retry(request, invoice_id: int):
     )
     if request.htmx:
         invoice.refresh_from_db()
-        template = (
-            "invoices/_failure_row.html"
-            if request.htmx.target == f"failure-row-{invoice.pk}"
-            else "invoices/_invoice_failure.html"
+        template = HTMX_RETRY_TEMPLATES.get(
+            (request.htmx.target or "").removesuffix(f"-{invoice.pk}"),
+            "invoices/_invoice_failure.html",
         )
         return render(request, template, _failure_context(request, invoice, queued=queued))
     if queued:

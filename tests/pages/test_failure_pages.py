@@ -231,3 +231,19 @@ def test_a_processed_event_clears_a_failing_connection(org_a):
     event_finish(event, InboundEvent.Status.PROCESSED)
     connection.refresh_from_db()
     assert connection.health == ConnectionBase.Health.CONNECTED and connection.last_error == ""
+
+
+def test_htmx_retry_from_the_invoice_list_answers_its_status_cell(client_a, org_a, enqueued):
+    invoice = InvoiceFactory(
+        organization=org_a, status=Invoice.Status.NEEDS_ATTENTION, problems=OUTAGE_PROBLEM
+    )
+    listed = client_a.get("/invoices/").content.decode()
+    assert f'hx-target="#invoice-status-{invoice.pk}"' in listed
+    response = client_a.post(
+        f"/invoices/{invoice.pk}/retry/",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET=f"invoice-status-{invoice.pk}",
+    )
+    body = response.content.decode().lstrip()
+    assert body.startswith(f'<td id="invoice-status-{invoice.pk}">')
+    assert "Queued again" in body and "Retry" not in body
