@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 
 from integrations.pos.models import POSTransaction
 from invoices import services as invoice_services
-from invoices.firs.sandbox import FAULTS_CACHE_KEY, sandbox_faults_set
 from invoices.models import Invoice
+from sandboxes.firs.server import FAULTS_CACHE_KEY, sandbox_faults_set
 from tests.factories import PASSWORD, POSConnectionFactory, POSTransactionFactory
 from tests.invoices.pipeline_support import pos_sale
 from tests.pages.browser_support import SCREENSHOTS
