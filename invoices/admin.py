@@ -246,6 +246,7 @@ class InvoiceAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
             return
         outcome = operations.invoices_mark_paid(
             invoices=queryset.select_related("organization"),
+            actor=request.user,
             reference=request.POST.get("reference", "").strip(),
         )
         self._report(request, "Marked paid", outcome)

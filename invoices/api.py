@@ -304,7 +304,9 @@ class InvoiceViewSet(
         payload.is_valid(raise_exception=True)
         invoice = _firs_errors(
             lambda: services.invoice_mark_paid(
-                invoice=invoice, reference=payload.validated_data["reference"]
+                invoice=invoice,
+                actor=request.user,
+                reference=payload.validated_data["reference"],
             )
         )
         return Response(self.get_serializer(invoice).data)

@@ -61,7 +61,7 @@ def invoices_confirm_now(*, invoices, actor) -> BulkOutcome:
     return outcome
 
 
-def invoices_mark_paid(*, invoices, reference: str = "") -> BulkOutcome:
+def invoices_mark_paid(*, invoices, actor, reference: str = "") -> BulkOutcome:
     """Tell FIRS each invoice is paid, one call each; a refusal is recorded and the rest go on."""
     outcome = BulkOutcome()
     for invoice in invoices:
@@ -69,7 +69,7 @@ def invoices_mark_paid(*, invoices, reference: str = "") -> BulkOutcome:
             outcome.skipped[SKIP_PAID] += 1
             continue
         try:
-            services.invoice_mark_paid(invoice=invoice, reference=reference)
+            services.invoice_mark_paid(invoice=invoice, actor=actor, reference=reference)
         except (ValueError, FirsError) as error:
             outcome.failures.append(f"{invoice.irn}: {error}")
         else:

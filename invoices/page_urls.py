@@ -15,4 +15,8 @@ urlpatterns = [
     path("invoices/<int:invoice_id>/mark-paid/", views.invoice_mark_paid, name="mark_paid"),
     path("invoices/<int:invoice_id>/print/", views.invoice_print, name="print"),
     path("invoices/<int:invoice_id>/email/", views.invoice_email, name="email"),
+    path("invoices/<int:invoice_id>/retry/", views.invoice_retry, name="retry"),
+    path("invoices/<int:invoice_id>/failure/", views.invoice_failure, name="failure"),
+    path("failures/", views.failures, name="failures"),
+    path("failures/retry-all/", views.failures_retry_all, name="failures_retry_all"),
 ]

@@ -1,5 +1,6 @@
 """Invoice reads. Tenant-facing ones take the organization and scope inside the query."""
 
+import re
 import time
 from datetime import datetime
 
@@ -50,6 +51,44 @@ def invoices_stuck(*, idle_since: datetime, now: datetime) -> QuerySet[Invoice]:
         Invoice.objects.filter(unclaimed & (idle_active | overdue_retry))
         .only("id", "source_type")
         .order_by("id")
+    )
+
+
+FAILING_STATUSES = (Invoice.Status.NEEDS_ATTENTION, Invoice.Status.RETRYING)
+
+
+def invoices_failing(*, organization) -> QuerySet[Invoice]:
+    """The organization's invoices that need attention or wait for FIRS."""
+    return invoice_list(organization=organization).filter(status__in=FAILING_STATUSES)
+
+
+# The problem a re-drive can clear: FIRS was down, not wrong about the invoice.
+RETRYABLE_PROBLEM = {"code": "firs_unavailable"}
+
+
+def invoices_retryable(*, organization) -> QuerySet[Invoice]:
+    """The organization's invoices a retry can move now: waiting for FIRS, or parked after FIRS
+    kept failing."""
+    return invoice_list(organization=organization).filter(
+        Q(status=Invoice.Status.RETRYING)
+        | Q(
+            status=Invoice.Status.NEEDS_ATTENTION,
+            problems__contains=[RETRYABLE_PROBLEM],
+        )
+    )
+
+
+def invoices_waiting_on_firs(*, host: str, now: datetime) -> QuerySet[Invoice]:
+    """Invoices retrying later than ``now`` whose organization's FIRS is at ``host``."""
+    base_url = rf"^[a-z]+://{re.escape(host)}(/|$)"
+    return (
+        Invoice.objects.filter(
+            status=Invoice.Status.RETRYING,
+            next_attempt_at__gt=now,
+            organization__firs_base_url__iregex=base_url,
+        )
+        .only("id", "source_type", "pipeline_queue")
+        .order_by("next_attempt_at", "id")
     )
 
 

@@ -32,6 +32,7 @@ from invoices.codes import CodeLists
 from invoices.firs.client import FirsClient, FirsResponse, firs_client_for
 from invoices.firs.errors import (
     DuplicateIrn,
+    FirsAuthenticationError,
     FirsCircuitOpen,
     FirsError,
     FirsNotFound,
@@ -469,7 +470,11 @@ def _step(invoice: Invoice) -> bool:
         _retry_later(invoice, error)
         return False
     except FirsError as error:
-        _needs_attention(invoice, f"FIRS refused {error.operation or to_stage.label}: {error}")
+        _needs_attention(
+            invoice,
+            f"FIRS refused {error.operation or to_stage.label}: {error}",
+            code=problem_code(error),
+        )
         return False
     passed = _stages_passed(invoice, Stage(outcome.reached or to_stage), note=outcome.note)
     reached = passed[-1][0]
@@ -645,9 +650,13 @@ def _retry_later(invoice: Invoice, error: FirsTransientError) -> None:
     # While the breaker holds calls back no request was made: waiting costs no attempt, so a
     # long FIRS outage leaves invoices waiting, not failed.
     attempts = invoice.attempts + (0 if isinstance(error, FirsCircuitOpen) else 1)
-    if attempts > settings.INVOICE_MAX_ATTEMPTS:
+    waited = timezone.now() - _retrying_since(invoice)
+    if waited.total_seconds() > settings.INVOICE_RETRY_BUDGET_SECONDS:
         _needs_attention(
-            invoice, f"FIRS kept failing; gave up after {invoice.attempts} retries: {error}"
+            invoice,
+            f"FIRS kept failing for {_duration_text(waited)}; gave up after "
+            f"{invoice.attempts} retries: {error}",
+            code=PROBLEM_FIRS_UNAVAILABLE,
         )
         return
     delay = retry_delay(attempts=max(attempts, 1), retry_after=getattr(error, "retry_after", None))
@@ -670,24 +679,60 @@ def _retry_later(invoice: Invoice, error: FirsTransientError) -> None:
             invoice_enqueue(invoice=invoice, countdown=delay)
 
 
+def _retrying_since(invoice: Invoice) -> datetime:
+    """When the invoice's current run of transient failures began (now, for its first)."""
+    if invoice.status != Status.RETRYING:
+        return timezone.now()
+    began = (
+        invoice.history.filter(to_status=Status.RETRYING)
+        .order_by("-at", "-id")
+        .values_list("at", flat=True)
+        .first()
+    )
+    return began or invoice.updated_at
+
+
+def _duration_text(duration: timedelta) -> str:
+    hours, seconds = divmod(int(duration.total_seconds()), 3600)
+    return f"{hours} h {seconds // 60} min" if hours else f"{seconds // 60} min"
+
+
 def retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
     """Exponential backoff with jitter (half to all of the step), not earlier than FIRS's
     Retry-After, and never beyond INVOICE_RETRY_MAX_SECONDS (a countdown must stay far below the
     broker's visibility timeout, or the broker hands the task to a second worker meanwhile)."""
     cap = settings.INVOICE_RETRY_MAX_SECONDS
-    ceiling = min(cap, settings.INVOICE_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
+    # The exponent stops growing long after the cap is reached: hours of retries stay finite.
+    ceiling = min(cap, settings.INVOICE_RETRY_BASE_SECONDS * 2 ** min(attempts - 1, 32))
     delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
     return min(cap, max(delay, retry_after or 0))
 
 
-def _needs_attention(invoice: Invoice, message: str) -> None:
+# What kind of failure parked an invoice, stored with its problem so pages can say who fixes it.
+PROBLEM_FIRS_UNAVAILABLE = "firs_unavailable"
+PROBLEM_FIRS_REJECTED = "firs_rejected"
+PROBLEM_FIRS_CREDENTIALS = "firs_credentials"
+PROBLEM_FIRS_SETUP = "firs_setup"
+
+
+def problem_code(error: FirsError) -> str:
+    """The stored kind of a FIRS error that parked an invoice."""
+    if isinstance(error, FirsAuthenticationError):
+        return PROBLEM_FIRS_CREDENTIALS
+    if error.status is None:
+        # Refused before any request: the organization's FIRS settings are incomplete.
+        return PROBLEM_FIRS_SETUP
+    return PROBLEM_FIRS_REJECTED
+
+
+def _needs_attention(invoice: Invoice, message: str, *, code: str) -> None:
     with transaction.atomic():
         moved = (
             Invoice.objects.filter(pk=invoice.pk, stage=invoice.stage)
             .exclude(status=Status.NEEDS_ATTENTION)
             .update(
                 status=Status.NEEDS_ATTENTION,
-                problems=[{"path": "", "message": message}],
+                problems=[{"path": "", "message": message, "code": code}],
                 next_attempt_at=None,
                 updated_at=timezone.now(),
             )
@@ -719,8 +764,14 @@ def _fault_point(name: str) -> None:
 # --- Operators' and tenants' actions ----------------------------------------------------------
 
 
-def invoice_redrive(*, invoice: Invoice, actor=None) -> bool:
-    """Put an invoice that needs attention (or is stuck) back on its queue, from its last step."""
+# What a tenant's Retry re-drives: parked invoices, and those waiting out a FIRS backoff.
+RETRYABLE_STATUSES = (Status.NEEDS_ATTENTION, Status.RETRYING)
+
+
+def invoice_redrive(*, invoice: Invoice, actor, countdown: float | None = None) -> bool:
+    """Put an invoice that needs attention (or is stuck) back on its queue, from its last step.
+
+    ``actor``: the user who asked (recorded in the history), or a text naming the automation."""
     now = timezone.now()
     with transaction.atomic():
         moved = (
@@ -739,15 +790,71 @@ def invoice_redrive(*, invoice: Invoice, actor=None) -> bool:
             )
         )
         if moved:
-            _history_add(
-                invoice, invoice.status, invoice.stage, f"re-driven by {actor or 'system'}"
-            )
-            invoice_enqueue(invoice=invoice)
+            _history_add(invoice, invoice.status, invoice.stage, f"re-driven by {actor}")
+            invoice_enqueue(invoice=invoice, countdown=countdown)
     return bool(moved)
 
 
-def invoice_mark_paid(*, invoice: Invoice, reference: str = "") -> Invoice:
-    """Tell FIRS the invoice is paid, then record it. An invoice already paid is left as is."""
+def invoices_retry_all(*, organization, actor) -> int:
+    """Queue, on the batch queue, the re-drive of every invoice of the organization that a retry
+    can move: waiting for FIRS, or parked by a FIRS outage. Returns how many there are now.
+
+    Safe to repeat: each re-drive is a conditional write, so an invoice re-driven once is no
+    longer retryable and a second request leaves it alone."""
+    from invoices.tasks import invoices_retry_all_task
+
+    count = selectors.invoices_retryable(organization=organization).count()
+    if count:
+        transaction.on_commit(
+            lambda: invoices_retry_all_task.apply_async(
+                kwargs={"organization_id": organization.pk, "actor_id": actor.pk}, queue="batch"
+            )
+        )
+    return count
+
+
+def invoices_redrive_retryable(*, organization_id, actor_id) -> int:
+    """The task body behind ``invoices_retry_all``: re-drive each retryable invoice, staggered at
+    FIRS_REDRIVE_PER_SECOND. Returns how many were re-driven."""
+    from accounts.models import Organization, User
+
+    organization = Organization.objects.get(pk=organization_id)
+    actor = User.objects.get(pk=actor_id)
+    redriven = 0
+    for invoice in selectors.invoices_retryable(organization=organization).order_by("id"):
+        if invoice_redrive(invoice=invoice, actor=actor, countdown=_stagger(redriven)):
+            redriven += 1
+    return redriven
+
+
+def invoices_redrive_waiting_on_firs(*, host: str) -> int:
+    """Queue again, staggered, the invoices waiting to retry a FIRS at ``host`` later than now:
+    FIRS answers again, so the backoff would only keep them waiting. Returns how many.
+
+    A message still counting down for one of them finds it done, or claims it and carries on:
+    every step is a conditional transition."""
+    now = timezone.now()
+    requeued = 0
+    for invoice in selectors.invoices_waiting_on_firs(host=host, now=now):
+        delay = _stagger(requeued)
+        moved = Invoice.objects.filter(
+            pk=invoice.pk, status=Status.RETRYING, next_attempt_at__gt=now
+        ).update(next_attempt_at=now + timedelta(seconds=delay))
+        if moved:
+            invoice_enqueue(invoice=invoice, countdown=delay)
+            requeued += 1
+    if requeued:
+        logger.info("FIRS at %s answers again: %s waiting invoices queued", host, requeued)
+    return requeued
+
+
+def _stagger(position: int) -> float:
+    return position / settings.FIRS_REDRIVE_PER_SECOND
+
+
+def invoice_mark_paid(*, invoice: Invoice, actor, reference: str = "") -> Invoice:
+    """Tell FIRS the invoice is paid, then record it (with ``actor``, who did it). An invoice
+    already paid is left as is."""
     if invoice.stage not in (Stage.SIGNED, Stage.TRANSMITTED, Stage.CONFIRMED):
         raise ValueError("Only an invoice FIRS has signed can be marked paid.")
     if invoice.payment_status == Invoice.PaymentStatus.PAID:
@@ -764,7 +871,8 @@ def invoice_mark_paid(*, invoice: Invoice, reference: str = "") -> Invoice:
         Invoice.objects.filter(pk=invoice.pk).update(
             payment_status=Invoice.PaymentStatus.PAID, paid_at=timezone.now()
         )
-        _history_add(invoice, invoice.status, invoice.status, f"marked paid {reference}".strip())
+        note = f"marked paid by {actor}" + (f"; reference {reference}" if reference else "")
+        _history_add(invoice, invoice.status, invoice.status, note)
     invoice.refresh_from_db()
     return invoice
 

@@ -21,3 +21,13 @@ def invoices_sweep():
 @shared_task(name="invoices.refresh_code_lists", queue="batch")
 def code_lists_refresh():
     return services.code_lists_refresh()
+
+
+@shared_task(name="invoices.retry_all", queue="batch")
+def invoices_retry_all_task(*, organization_id: int, actor_id: int):
+    return services.invoices_redrive_retryable(organization_id=organization_id, actor_id=actor_id)
+
+
+@shared_task(name="invoices.redrive_waiting_on_firs", queue="batch")
+def invoices_redrive_waiting_on_firs_task(*, host: str):
+    return services.invoices_redrive_waiting_on_firs(host=host)

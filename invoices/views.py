@@ -1,8 +1,11 @@
-"""Tenant pages of invoices: the dashboard, the invoice list and an invoice with its actions.
+"""Tenant pages of invoices: the dashboard, the invoice list, an invoice with its actions, and
+the failures inbox (every failure of the organization, with what to do and a Retry).
 
 Every read starts from ``selectors.invoice_list(organization=request.organization)``, so another
 organization's invoice answers 404 exactly like a missing one.
 """
+
+from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
@@ -10,18 +13,33 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from accounts.views import tenant_page
+from integrations.base import page_views
 from integrations.base.onboarding import onboarding_steps
+from integrations.crm import page_selectors as crm_page_selectors
+from integrations.pos import page_selectors as pos_page_selectors
+from invoices import failures as failure_reasons
 from invoices import report_selectors, selectors, services
 from invoices.firs.errors import FirsError, FirsTransientError
 from invoices.models import Invoice, InvoiceParty
 from taxpoynt.lib.csv_export import csv_filename, csv_filters_refused, csv_response
 
 PAGE_SIZE = 50
+# The inbox lists this many failures of each kind, newest first (with the totals).
+INBOX_ROWS = 100
+# Sales and deals that failed before they had an invoice are listed this far back.
+INBOX_SOURCE_DAYS = 31
+# What a Retry from htmx answers, by the id of the element it replaces (less the invoice id):
+# the inbox row, the invoice list's status cell; else the invoice's failure box.
+HTMX_RETRY_TEMPLATES = {
+    "failure-row": "invoices/_failure_row.html",
+    "invoice-status": "invoices/_invoice_status_cell.html",
+}
 # invoice_mark_paid refuses other stages; the page offers the button only where it can work.
 PAYABLE_STAGES = (Invoice.Stage.SIGNED, Invoice.Stage.TRANSMITTED, Invoice.Stage.CONFIRMED)
 
@@ -181,16 +199,131 @@ def invoice_email(request, invoice_id: int):
 
 @tenant_page
 @require_POST
-def invoice_mark_paid(request, invoice_id: int):
+def invoice_retry(request, invoice_id: int):
+    """Re-drive a failing invoice now. From htmx, answers the part of the page that showed the
+    failure (its inbox row, or the invoice's failure box), which then follows the invoice."""
+    _require_operator(request)
+    invoice = _invoice_get(request.organization, invoice_id)
+    queued = invoice.status in services.RETRYABLE_STATUSES and services.invoice_redrive(
+        invoice=invoice, actor=request.user
+    )
+    if request.htmx:
+        invoice.refresh_from_db()
+        template = HTMX_RETRY_TEMPLATES.get(
+            (request.htmx.target or "").removesuffix(f"-{invoice.pk}"),
+            "invoices/_invoice_failure.html",
+        )
+        return render(request, template, _failure_context(request, invoice, queued=queued))
+    if queued:
+        messages.success(request, "Queued again; this page shows the outcome when it is done.")
+    else:
+        messages.info(request, "Nothing to retry: the invoice is on its way or done.")
+    return redirect("invoices:detail", invoice_id=invoice.pk)
+
+
+@tenant_page
+def invoice_failure(request, invoice_id: int):
+    """The invoice's failure box as it is now (htmx polls it while the invoice is moving)."""
+    invoice = _invoice_get(request.organization, invoice_id)
+    return render(request, "invoices/_invoice_failure.html", _failure_context(request, invoice))
+
+
+@tenant_page
+def failures(request):
+    organization = request.organization
+    failing = selectors.invoices_failing(organization=organization)
+    since = timezone.now() - timedelta(days=INBOX_SOURCE_DAYS)
+    context = {
+        "invoice_failures": list(failing.order_by("-id")[:INBOX_ROWS]),
+        "invoice_failure_count": failing.count(),
+        "source_failures": _source_failures(organization, since=since),
+        "retryable_count": selectors.invoices_retryable(organization=organization).count(),
+        "can_operate": request.membership.can_operate,
+        "source_days": INBOX_SOURCE_DAYS,
+    }
+    # The list refreshes itself (htmx); a history restore needs the whole page.
+    if request.htmx and not request.htmx.history_restore_request:
+        response = render(request, "invoices/_failure_list.html", context)
+    else:
+        response = render(request, "invoices/failures.html", context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@tenant_page
+@require_POST
+def failures_retry_all(request):
+    _require_operator(request)
+    count = services.invoices_retry_all(organization=request.organization, actor=request.user)
+    if count:
+        messages.success(
+            request,
+            f"{count} invoice{'s' if count != 1 else ''} queued again; this page follows them.",
+        )
+    else:
+        messages.info(request, "Nothing can be retried right now.")
+    return redirect("invoices:failures")
+
+
+def _require_operator(request) -> None:
     if not request.membership.can_operate:
         raise PermissionDenied("Viewers cannot act on invoices.")
+
+
+def _failure_context(request, invoice: Invoice, *, queued: bool | None = None) -> dict:
+    """What an invoice's failure box or inbox row shows (its diagnosis comes from the
+    invoice_failures template tags); ``queued`` tells the outcome of a Retry just made."""
+    return {"invoice": invoice, "queued": queued}
+
+
+def _source_failures(organization, *, since) -> list[dict]:
+    """Sales and deals that failed before they had an invoice, each with its diagnosis and the
+    page that retries it."""
+    diagnosis = failure_reasons.source_row_diagnosis()
+    rows = [
+        {
+            "kind": "Sale",
+            "reference": row.external_transaction_id,
+            "at": row.transaction_timestamp,
+            "error": "; ".join(page_views.processing_errors(row.processing_errors)),
+            "url": reverse("pos:transaction", args=[row.pk]),
+            "retry_url": reverse("pos:transaction_retry", args=[row.pk]),
+            "diagnosis": diagnosis,
+        }
+        for row in pos_page_selectors.transactions_failed_uninvoiced(
+            organization=organization, since=since, limit=INBOX_ROWS
+        )
+    ]
+    rows += [
+        {
+            "kind": "Deal",
+            "reference": row.deal_title or row.external_deal_id,
+            "at": row.received_at,
+            "error": "; ".join(page_views.processing_errors(row.processing_errors)),
+            "url": reverse("crm:deal", args=[row.pk]),
+            "retry_url": reverse("crm:deal_retry", args=[row.pk]),
+            "diagnosis": diagnosis,
+        }
+        for row in crm_page_selectors.deals_failed_uninvoiced(
+            organization=organization, since=since, limit=INBOX_ROWS
+        )
+    ]
+    return sorted(rows, key=lambda row: row["at"], reverse=True)
+
+
+@tenant_page
+@require_POST
+def invoice_mark_paid(request, invoice_id: int):
+    _require_operator(request)
     invoice = _invoice_get(request.organization, invoice_id)
     form = MarkPaidForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["reference"]))
         return redirect("invoices:detail", invoice_id=invoice.pk)
     try:
-        services.invoice_mark_paid(invoice=invoice, reference=form.cleaned_data["reference"])
+        services.invoice_mark_paid(
+            invoice=invoice, actor=request.user, reference=form.cleaned_data["reference"]
+        )
     except ValueError as exc:  # not signed by FIRS yet
         messages.error(request, str(exc))
     except FirsTransientError:

@@ -152,7 +152,7 @@ class SourceRowAdminMixin(ViewOnlyAdminMixin):
         codename = get_permission_codename("change", self.opts)
         return request.user.has_perm(f"{self.opts.app_label}.{codename}")
 
-    def source_row_retry(self, row) -> bool:
+    def source_row_retry(self, row, *, actor) -> bool:
         raise NotImplementedError
 
     @admin.action(
@@ -161,7 +161,8 @@ class SourceRowAdminMixin(ViewOnlyAdminMixin):
     )
     def retry(self, request, queryset):
         queued = sum(
-            self.source_row_retry(row) for row in queryset.select_related("invoice", "connection")
+            self.source_row_retry(row, actor=request.user)
+            for row in queryset.select_related("invoice", "connection")
         )
         self.message_user(
             request,

@@ -433,7 +433,7 @@ class SourceRowViewSetBase(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Or
             return [permissions.IsAuthenticated(), CanOperate()]
         return super().get_permissions()
 
-    def source_row_retry(self, row) -> bool:
+    def source_row_retry(self, row, *, actor) -> bool:
         raise NotImplementedError
 
     @extend_schema(request=None)
@@ -441,7 +441,7 @@ class SourceRowViewSetBase(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Or
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         row = self.get_object()
-        if not self.source_row_retry(row):
+        if not self.source_row_retry(row, actor=request.user):
             raise Conflict(self.nothing_to_retry)
         row.refresh_from_db()
         return Response(self.get_serializer(row).data, status=status.HTTP_202_ACCEPTED)

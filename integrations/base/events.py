@@ -55,6 +55,8 @@ def event_finish(event: InboundEvent, status: str, *, error: str = "") -> None:
     InboundEvent.objects.filter(pk=event.pk, status=InboundEvent.Status.PENDING).update(
         status=status, error=error[:2000], processed_at=timezone.now()
     )
+    if status == InboundEvent.Status.PROCESSED:
+        connection_recovered(family=event.family, connection_id=event.connection_id)
 
 
 def event_failed_try(event: InboundEvent, *, connection, error: ConnectorError) -> str:
@@ -89,6 +91,15 @@ def connection_reauthorization_needed(*, connection, error: ConnectorError) -> N
     type(connection).objects.filter(pk=connection.pk).update(
         health=connection.Health.NEEDS_REAUTH,
         last_error=f"Re-authorise the connection: {error}"[:2000],
+    )
+
+
+def connection_recovered(*, family: str, connection_id) -> None:
+    """The platform answered again: a connection marked failing is healthy once more (a write
+    only when it was failing)."""
+    model = families.get(family).connection_model
+    model.objects.filter(pk=connection_id, health=model.Health.FAILING).update(
+        health=model.Health.CONNECTED, last_error=""
     )
 
 

@@ -280,9 +280,14 @@ class Latency:
     p50: timedelta | None
     p99: timedelta | None
     target: timedelta
+    # Rows received in the window and still unsigned longer than the target: late already,
+    # whatever the signed ones' percentiles say.
+    stuck: int = 0
 
     @property
     def within_target(self) -> bool | None:
+        if self.stuck:
+            return False
         return None if self.p99 is None else self.p99 <= self.target
 
 
@@ -402,11 +407,26 @@ def signing_latencies(rows: QuerySet, *, reads: DashboardReads, now: datetime) -
         aggregates[f"{name}_signed"] = Count("id", filter=signed)
         aggregates[f"{name}_p50"] = PercentileCont(LATENCY, fraction=0.5, filter=signed)
         aggregates[f"{name}_p99"] = PercentileCont(LATENCY, fraction=0.99, filter=signed)
-    values = rows.filter(
-        **{f"{reads.dated_by}__gte": windows["day"] - reads.signing_slack},
-        signed_at__gte=windows["day"],
-        invoice__pipeline_queue="",
-    ).aggregate(**aggregates)
+    recent = rows.filter(**{f"{reads.dated_by}__gte": windows["day"] - reads.signing_slack})
+    values = recent.filter(signed_at__gte=windows["day"], invoice__pipeline_queue="").aggregate(
+        **aggregates
+    )
+    stuck = (
+        recent.filter(
+            reads.counted,
+            Q(invoice__isnull=True) | Q(invoice__pipeline_queue=""),
+            signed_at__isnull=True,
+            received_at__gte=windows["day"],
+            received_at__lt=now - reads.latency_target,
+        )
+        .order_by()
+        .aggregate(
+            **{
+                f"{name}_stuck": Count("id", filter=Q(received_at__gte=start))
+                for name, start in windows.items()
+            }
+        )
+    )
     return [
         Latency(
             window=name,
@@ -414,6 +434,7 @@ def signing_latencies(rows: QuerySet, *, reads: DashboardReads, now: datetime) -
             p50=values[f"{name}_p50"],
             p99=values[f"{name}_p99"],
             target=reads.latency_target,
+            stuck=stuck[f"{name}_stuck"],
         )
         for name in windows
     ]

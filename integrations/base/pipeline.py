@@ -459,14 +459,15 @@ def _source_failed(row, message: str) -> None:
     )
 
 
-def source_retry(*, row) -> bool:
+def source_retry(*, row, actor) -> bool:
     """Invoice an invoiceable row that has no invoice yet (failed or stuck), or re-drive its
-    invoice if that needs attention. True when something was queued."""
+    invoice if that needs attention or waits for FIRS (``actor`` asked). True when something
+    was queued."""
     family = families.get(row.connection.family)
     adapter = family.adapter
     if row.invoice_id:
-        if row.invoice.status == Invoice.Status.NEEDS_ATTENTION:
-            return invoice_services.invoice_redrive(invoice=row.invoice)
+        if row.invoice.status in invoice_services.RETRYABLE_STATUSES:
+            return invoice_services.invoice_redrive(invoice=row.invoice, actor=actor)
         return False
     if not adapter.invoiceable(row):
         return False

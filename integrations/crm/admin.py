@@ -104,13 +104,13 @@ class CRMDealAdmin(SourceRowAdminMixin, admin.ModelAdmin):
     def line_items_json(self, row):
         return pretty_json(row.line_items)
 
-    def source_row_retry(self, row) -> bool:
-        return pipeline.source_retry(row=row)
+    def source_row_retry(self, row, *, actor) -> bool:
+        return pipeline.source_retry(row=row, actor=actor)
 
     @admin.action(description="Generate invoice (won deals without one)", permissions=["operate"])
     def generate_invoice(self, request, queryset):
         candidates = queryset.filter(is_won=True, invoice__isnull=True).select_related("invoice")
-        queued = sum(self.source_row_retry(row) for row in candidates)
+        queued = sum(self.source_row_retry(row, actor=request.user) for row in candidates)
         self.message_user(
             request,
             f"Invoicing queued: {queued}; "

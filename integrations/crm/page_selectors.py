@@ -105,6 +105,16 @@ def deals_filtered(*, organization, filters: dict) -> QuerySet[CRMDeal]:
     return page_selectors.local_days_filtered(deals, dated_by="received_at", filters=filters)
 
 
+def deals_failed_uninvoiced(*, organization, since: datetime, limit: int) -> list[CRMDeal]:
+    """The deals received since ``since`` that failed before they had an invoice, newest
+    first."""
+    return list(
+        selectors.deal_list(organization=organization)
+        .filter(received_at__gte=since, status=CRMDeal.Status.FAILED, invoice__isnull=True)
+        .order_by("-received_at", "-id")[:limit]
+    )
+
+
 def deal_with_history(*, organization, deal_id) -> CRMDeal:
     """The deal with its connection, invoice and the invoice's status history."""
     return (

@@ -224,7 +224,7 @@ def deal_detail(request, deal_id: UUID):
 def deal_retry(request, deal_id: UUID):
     page_views.require_operator(request, rows="deals")
     row = _deal_get(request, deal_id)
-    if pipeline.source_retry(row=row):
+    if pipeline.source_retry(row=row, actor=request.user):
         messages.success(request, "Queued; this page shows the outcome when it is done.")
     else:
         messages.info(request, "Nothing to do: not won, or its invoice is on its way or done.")

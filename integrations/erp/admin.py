@@ -115,5 +115,5 @@ class ERPDocumentAdmin(SourceRowAdminMixin, admin.ModelAdmin):
     def taxes_json(self, row):
         return pretty_json(row.taxes)
 
-    def source_row_retry(self, row) -> bool:
-        return pipeline.source_retry(row=row)
+    def source_row_retry(self, row, *, actor) -> bool:
+        return pipeline.source_retry(row=row, actor=actor)

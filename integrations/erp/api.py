@@ -166,8 +166,8 @@ class DocumentViewSet(SourceRowViewSetBase):
     def organization_queryset(self):
         return selectors.document_list(organization=self.organization)
 
-    def source_row_retry(self, row) -> bool:
-        return pipeline.source_retry(row=row)
+    def source_row_retry(self, row, *, actor) -> bool:
+        return pipeline.source_retry(row=row, actor=actor)
 
 
 class SyncRunViewSet(SyncRunViewSetBase):

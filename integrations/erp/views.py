@@ -104,7 +104,7 @@ def document_detail(request, document_id: UUID):
 def document_retry(request, document_id: UUID):
     page_views.require_operator(request, rows="documents")
     row = _document_get(request, document_id)
-    if pipeline.source_retry(row=row):
+    if pipeline.source_retry(row=row, actor=request.user):
         messages.success(request, "Queued; this page shows the outcome when it is done.")
     else:
         messages.info(request, "Nothing to do: not posted, or its invoice is on its way or done.")

@@ -145,8 +145,8 @@ class POSTransactionAdmin(SourceRowAdminMixin, admin.ModelAdmin):
     def items_json(self, row):
         return pretty_json(row.items)
 
-    def source_row_retry(self, row) -> bool:
-        return pipeline.source_retry(row=row)
+    def source_row_retry(self, row, *, actor) -> bool:
+        return pipeline.source_retry(row=row, actor=actor)
 
     @admin.action(
         description="Re-drive their invoices (back on the queue from the last step)",

@@ -164,8 +164,8 @@ class TransactionViewSet(SourceRowViewSetBase):
     def organization_queryset(self):
         return selectors.transaction_list(organization=self.organization)
 
-    def source_row_retry(self, row) -> bool:
-        return pipeline.source_retry(row=row)
+    def source_row_retry(self, row, *, actor) -> bool:
+        return pipeline.source_retry(row=row, actor=actor)
 
 
 class SyncRunViewSet(SyncRunViewSetBase):

@@ -114,12 +114,32 @@ def transactions_filtered(*, organization, filters: dict) -> QuerySet[POSTransac
         transactions = transactions.filter(external_transaction_id=filters["q"])
     if filters.get("status"):
         transactions = transactions.filter(status=filters["status"])
+    if filters.get("failed") is not None:
+        transactions = (
+            transactions.filter(FAILED) if filters["failed"] else transactions.exclude(FAILED)
+        )
     if filters.get("platform"):
         transactions = transactions.filter(connection__pos_type=filters["platform"])
     if filters.get("location"):
         transactions = transactions.filter(external_location_id=filters["location"])
     return page_selectors.local_days_filtered(
         transactions, dated_by="transaction_timestamp", filters=filters
+    )
+
+
+def transactions_failed_uninvoiced(
+    *, organization, since: datetime, limit: int
+) -> list[POSTransaction]:
+    """The sales since ``since`` that failed before they had an invoice (their platform data
+    could not be read), newest first."""
+    return list(
+        selectors.transaction_list(organization=organization)
+        .filter(
+            transaction_timestamp__gte=since,
+            status=POSTransaction.Status.FAILED,
+            invoice__isnull=True,
+        )
+        .order_by("-transaction_timestamp", "-id")[:limit]
     )
 
 

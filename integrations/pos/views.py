@@ -103,6 +103,10 @@ class TransactionFilterForm(page_views.RowFilterForm):
         choices=[("", "Any status"), *POSTransaction.Status.choices], required=False
     )
     location = forms.ChoiceField(required=False)
+    # What the dashboard counts as failures: the sale failed, or its invoice needs attention.
+    failed = forms.NullBooleanField(
+        widget=forms.Select(choices=[("", "Any"), ("true", "Failed"), ("false", "Not failed")])
+    )
 
     def __init__(self, *args, locations: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
@@ -220,7 +224,7 @@ def transaction_detail(request, transaction_id: UUID):
 def transaction_retry(request, transaction_id: UUID):
     page_views.require_operator(request, rows="transactions")
     row = _transaction_get(request, transaction_id)
-    if pipeline.source_retry(row=row):
+    if pipeline.source_retry(row=row, actor=request.user):
         messages.success(request, "Queued again; this page shows the outcome when it is done.")
     else:
         messages.info(request, "Nothing to retry: its invoice is on its way or done.")

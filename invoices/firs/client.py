@@ -36,6 +36,7 @@ from invoices.firs.errors import (
     FirsTransientError,
     FirsUnreachable,
 )
+from invoices.signals import firs_circuit_closed
 from taxpoynt.lib.http import retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -133,6 +134,8 @@ class SharedCircuitBreaker:
             # A success only has something to clear when a streak or an opening was seen.
             self._local.dirty = bool(state)
             open_until = state.get(self._open_until_key)
+            # Only the probe gets past an opening: its success is what closes the circuit.
+            self._local.was_open = open_until is not None
             if open_until is None:
                 return False
             wait = open_until - time.time()
@@ -152,6 +155,11 @@ class SharedCircuitBreaker:
             cache.delete_many([self._failures_key, self._open_until_key, self._probe_key])
         except Exception:
             self._log_cache_failure()
+            return
+        if getattr(self._local, "was_open", False):
+            self._local.was_open = False
+            logger.info("FIRS circuit %s closed", self.name)
+            firs_circuit_closed.send(sender=type(self), host=self.name)
 
     def record_failure(self, *, probing: bool) -> None:
         try:

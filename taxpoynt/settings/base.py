@@ -301,8 +301,10 @@ INSTALLED_APPS = sandbox_apps_installed(INSTALLED_APPS, enabled=SANDBOX_ENABLED)
 
 # Invoice pipeline (invoices/services.py): retries with exponential backoff and the claim that
 # keeps two workers off one invoice. Countdowns stay far below the broker's visibility timeout,
-# or the broker would hand a waiting task to a second worker.
-INVOICE_MAX_ATTEMPTS = env.int("INVOICE_MAX_ATTEMPTS", default=8)
+# or the broker would hand a waiting task to a second worker. A transient FIRS failure is retried
+# for INVOICE_RETRY_BUDGET_SECONDS from its first failure (a FIRS outage lasts hours, not
+# minutes); only then, or on a permanent error, does the invoice need attention.
+INVOICE_RETRY_BUDGET_SECONDS = env.float("INVOICE_RETRY_BUDGET_SECONDS", default=24 * 3600.0)
 INVOICE_RETRY_BASE_SECONDS = env.float("INVOICE_RETRY_BASE_SECONDS", default=2.0)
 INVOICE_RETRY_MAX_SECONDS = env.float("INVOICE_RETRY_MAX_SECONDS", default=600.0)
 INVOICE_CLAIM_SECONDS = env.int("INVOICE_CLAIM_SECONDS", default=120)
@@ -315,6 +317,9 @@ FIRS_BREAKER_RESET_SECONDS = env.float("FIRS_BREAKER_RESET_SECONDS", default=60.
 # The FIRS (NRS) API new organizations sign with; empty uses the site's own FIRS sandbox where
 # SANDBOX_ENABLED (development, tests).
 FIRS_BASE_URL = env.str("FIRS_BASE_URL", default="")
+# When the breaker closes, the invoices that waited for FIRS are queued again at this many a
+# second, so a backlog of an outage does not reach FIRS all at once.
+FIRS_REDRIVE_PER_SECOND = env.float("FIRS_REDRIVE_PER_SECOND", default=20.0)
 # Where the beat task fetches the FIRS code lists; empty keeps the stored lists.
 FIRS_RESOURCES_BASE_URL = env.str("FIRS_RESOURCES_BASE_URL", default="")
 

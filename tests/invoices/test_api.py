@@ -425,7 +425,7 @@ def test_mark_paid_when_firs_is_not_configured_is_a_502(client_a, org_a):
 
 @pytest.mark.django_db
 def test_mark_paid_while_firs_throttles_is_a_503_with_retry_after(client_a, org_a, monkeypatch):
-    def throttled(*, invoice, reference):
+    def throttled(*, invoice, actor, reference):
         raise FirsRateLimited("FIRS update_payment_status: too many requests", retry_after=30)
 
     monkeypatch.setattr(services, "invoice_mark_paid", throttled)

@@ -140,14 +140,7 @@ def test_f6_lost_replies_give_one_accepted_irn_per_invoice(
     sandbox_faults_set(dropped_reply_rate=0.3)
     started = time.monotonic()
     _create_invoices(organization, count)
-    # A generous attempt cap: with 30 % of all calls lost, nine failures in a row at one step
-    # happen about once per thousand invoices, and the cap itself is F9's subject, not this one.
-    start_worker(
-        "realtime",
-        pool="threads",
-        concurrency=16,
-        env={**FAST_RETRIES, "INVOICE_MAX_ATTEMPTS": "30"},
-    )
+    start_worker("realtime", pool="threads", concurrency=16, env=FAST_RETRIES)
     _wait_until_final(count, settings=settings)
 
     counters = _sandbox_counters()

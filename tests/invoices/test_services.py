@@ -1,6 +1,7 @@
 """The invoice pipeline's task bodies, run in-process against the FIRS sandbox over real HTTP."""
 
 import gc
+import time
 import uuid
 from datetime import timedelta
 
@@ -242,15 +243,40 @@ def test_a_retry_delivered_before_its_failed_task_has_finished_can_claim_the_inv
     assert invoice.status == Invoice.Status.CONFIRMED
 
 
-def test_exhausted_retries_land_in_needs_attention(organization, enqueued, settings):
-    settings.INVOICE_MAX_ATTEMPTS = 2
+def _fail_once(organization, invoice, token):
+    SharedCircuitBreaker(name=organization.firs_base_url.split("//")[1].split("/")[0]).reset()
+    return _advance(invoice, token=token)
+
+
+def test_transient_failures_keep_retrying_past_eight_attempts(organization, enqueued):
+    """A FIRS outage outlasts any small number of attempts: within the time budget the invoice
+    keeps retrying, its backoff capped."""
     sandbox_faults_set(server_error_rate=1.0)
     invoice, _ = _create(organization)
-    for attempt in range(3):
-        SharedCircuitBreaker(name=organization.firs_base_url.split("//")[1].split("/")[0]).reset()
-        _advance(invoice, token=f"attempt-{attempt}")
+    for attempt in range(12):
+        assert _fail_once(organization, invoice, f"attempt-{attempt}") == Invoice.Status.RETRYING
+    assert invoice.attempts == 12
+    assert all(countdown <= 600 for _, countdown in enqueued if countdown is not None)
+    sandbox_faults_set(server_error_rate=0.0)
+    assert _advance(invoice, token="after-outage") == Invoice.Status.CONFIRMED
+
+
+def test_retries_past_the_time_budget_land_in_needs_attention(organization, enqueued, settings):
+    settings.INVOICE_RETRY_BUDGET_SECONDS = 3600
+    sandbox_faults_set(server_error_rate=1.0)
+    invoice, _ = _create(organization)
+    _fail_once(organization, invoice, "attempt-0")
+    _fail_once(organization, invoice, "attempt-1")
+    assert invoice.status == Invoice.Status.RETRYING
+    # The run of failures began two hours ago (its first move to retrying).
+    invoice.history.filter(to_status=Invoice.Status.RETRYING).update(
+        at=timezone.now() - timedelta(hours=2)
+    )
+    _fail_once(organization, invoice, "attempt-2")
     assert invoice.status == Invoice.Status.NEEDS_ATTENTION
-    assert "gave up after 2 retries" in invoice.problems[0]["message"]
+    problem = invoice.problems[0]
+    assert "FIRS kept failing for 2 h 0 min; gave up after 2 retries" in problem["message"]
+    assert problem["code"] == services.PROBLEM_FIRS_UNAVAILABLE
 
 
 def test_lost_sign_reply_is_resolved_by_confirm_not_a_second_sign(organization, enqueued):
@@ -347,7 +373,7 @@ def test_mark_paid_updates_firs_and_the_invoice(organization, enqueued):
     _advance(invoice)
     Invoice.objects.filter(pk=invoice.pk).update(payment_status="PENDING")
     invoice.refresh_from_db()
-    services.invoice_mark_paid(invoice=invoice, reference="bank-ref-1")
+    services.invoice_mark_paid(invoice=invoice, actor="owner@example.com", reference="bank-ref-1")
     assert invoice.payment_status == "PAID" and invoice.paid_at
     assert invoice.exchanges.filter(operation="update_payment_status", ok=True).count() == 1
 
@@ -356,7 +382,7 @@ def test_mark_paid_on_a_paid_till_sale_calls_nobody(organization, enqueued):
     invoice, _ = _create(organization)
     _advance(invoice)
     assert invoice.payment_status == "PAID"  # the till took the money
-    services.invoice_mark_paid(invoice=invoice, reference="again")
+    services.invoice_mark_paid(invoice=invoice, actor="owner@example.com", reference="again")
     assert not invoice.exchanges.filter(operation="update_payment_status").exists()
 
 
@@ -385,3 +411,41 @@ def test_code_lists_refresh_from_firs_resources(live_server, settings):
 def test_code_lists_refresh_is_skipped_without_a_source(settings):
     settings.FIRS_RESOURCES_BASE_URL = ""
     assert "skipped" in services.code_lists_refresh()
+
+
+def test_breaker_closing_redrives_the_invoices_waiting_on_firs(organization, enqueued, monkeypatch):
+    """FIRS answers again after an outage: the probe that closes the breaker queues the re-drive
+    of every invoice still counting down its backoff, staggered, instead of leaving them waiting
+    up to ten minutes each."""
+    from invoices import tasks
+    from invoices.firs.client import firs_client_for
+
+    redrives = []
+    monkeypatch.setattr(
+        tasks.invoices_redrive_waiting_on_firs_task,
+        "apply_async",
+        lambda *, kwargs, queue: redrives.append((kwargs, queue)),
+    )
+    host = organization.firs_base_url.split("//")[1].split("/")[0]
+    sandbox_faults_set(server_error_rate=1.0)
+    waiting = [_create(organization, number)[0] for number in (1, 2)]
+    for invoice in waiting:
+        assert _fail_once(organization, invoice, "outage") == Invoice.Status.RETRYING
+        assert invoice.next_attempt_at > timezone.now()
+    # The breaker opened during the outage and its wait is over: the next call is the probe.
+    SharedCircuitBreaker(name=host, reset_timeout=0.01)._open()
+    time.sleep(0.05)
+    sandbox_faults_set(server_error_rate=0.0)
+    with firs_client_for(organization=organization) as client:
+        client.resources(name="currencies")
+    assert redrives == [({"host": host}, "batch")]
+
+    enqueued.clear()
+    assert services.invoices_redrive_waiting_on_firs(**redrives[0][0]) == 2
+    # Soonest-due first, each a step after the one before.
+    assert sorted(pk for pk, _ in enqueued) == sorted(invoice.pk for invoice in waiting)
+    assert enqueued[0][1] < enqueued[1][1] < 1
+    for invoice in waiting:
+        invoice.refresh_from_db()
+        assert invoice.next_attempt_at < timezone.now() + timedelta(seconds=1)
+        assert _advance(invoice, token="after-outage") == Invoice.Status.CONFIRMED

@@ -185,7 +185,7 @@ def test_a_source_left_without_its_invoice_is_invoiced_by_the_sweeper(
     assert row.invoice.payable_amount == payable
     # Done: neither the sweeper nor a retry queues it again.
     assert pipeline.sweep(family=family) == {"events": 0, adapter.rows_name: 0}
-    assert pipeline.source_retry(row=row) is False
+    assert pipeline.source_retry(row=row, actor="operator") is False
 
 
 @pytest.mark.parametrize("family", sorted(f for f, kit in KITS.items() if kit.unreachable))
