@@ -17,6 +17,7 @@ from integrations.crm.connectors import (
     CRMConnector,
     DealsPage,
     IncrementalSync,
+    IrnNotes,
     PipelineStage,
     Webhooks,
 )
@@ -35,10 +36,13 @@ WEBHOOK_ACTIONS = ("create", "change")
 # Pulls go through the live deals, then the archived ones (the first list leaves them out).
 DEAL_LISTS = ("deals", "archived")
 # A deal's status is the same in every pipeline; Pipedrive's stages never mean won.
+IRN_NOTE = "Invoiced through TaxPoynt: FIRS e-invoice signed, IRN {irn}"
 STATUS_STAGES = (("open", "Open", False), ("won", "Won", True), ("lost", "Lost", False))
 
 
-class PipedriveConnector(CRMConnector, Webhooks, Backfill, IncrementalSync, OAuthConnector):
+class PipedriveConnector(
+    CRMConnector, Webhooks, Backfill, IncrementalSync, IrnNotes, OAuthConnector
+):
     key = "pipedrive"
     family = "crm"
     display_name = "Pipedrive"
@@ -223,6 +227,13 @@ class PipedriveConnector(CRMConnector, Webhooks, Backfill, IncrementalSync, OAut
             default_hs_code=options.get("default_hs_code", ""),
             default_product_category=options.get("default_product_category", ""),
         )
+
+    def deal_irn_note(self, *, deal_id: str, irn: str) -> None:
+        # A note already naming the IRN (an earlier try whose answer was lost) is enough.
+        client = self.client
+        if any(irn in str(note.get("content") or "") for note in client.notes(deal_id=deal_id)):
+            return
+        client.note_create(deal_id=deal_id, content=IRN_NOTE.format(irn=irn))
 
     # --- OAuth (the shared adapter, with Pipedrive's company host kept) ----------------------
 
