@@ -16,12 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from integrations.base import families
-from integrations.base.connections import (
-    ConnectError,
-    connection_webhooks_subscribe,
-    platform_connector,
-    webhook_url,
-)
+from integrations.base.connections import ConnectError, platform_connector, webhook_url
 
 
 @dataclass(frozen=True)
@@ -56,6 +51,11 @@ class SandboxProvisioner(ABC):
     def console(self, *, connection) -> dict:
         """What the developer console shows for the connection's account: its API token as
         ``sandbox_access_token`` and the credentials the platform signs webhooks with."""
+
+    def connection_ready(self, *, connection) -> None:  # noqa: B027 (optional hook)
+        """Whatever the platform would hold for a connection made to the account, written
+        into the sandbox directly (a webhook subscription our connect would make by API): the
+        site may not be serving yet. Called whenever the connection's URLs are set."""
 
     def organization_prepare(self, *, organization) -> None:  # noqa: B027 (optional hook)
         """What the organization needs to sell the sandbox shop's goods, set as a tenant would
@@ -131,7 +131,7 @@ def connection_sandbox_create(*, family: str, platform: str, organization, user,
         connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
         connection.notification_url = connection.webhook_url
         connection.save(update_fields=["webhook_url", "notification_url"])
-    connection_webhooks_subscribe(connection=connection)
+    provisioner.connection_ready(connection=connection)
     return connection
 
 
@@ -162,6 +162,7 @@ def sandbox_connection_ensure(*, provisioner: SandboxProvisioner, organization, 
     connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
     connection.notification_url = connection.webhook_url
     connection.save(update_fields=["base_url", "webhook_url", "notification_url", "updated_at"])
+    provisioner.connection_ready(connection=connection)
     return connection
 
 

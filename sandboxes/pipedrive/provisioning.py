@@ -1,7 +1,11 @@
 """Pipedrive companies for connections, and what Pipedrive's Developer Hub would show."""
 
+from django.db import transaction
+
 from integrations.base.sandbox_accounts import SandboxAccount, SandboxProvisioner, sandbox_base_url
-from sandboxes.pipedrive.models import PipedriveSandboxCompany
+from integrations.crm.pipedrive.connector import WEBHOOK_ACTIONS
+from integrations.crm.pipedrive.signatures import WEBHOOK_USER, webhook_password
+from sandboxes.pipedrive.models import PipedriveSandboxCompany, PipedriveSandboxWebhook
 from sandboxes.pipedrive.server import sandbox_company_create, webhook_json
 
 # The sandbox's sales team sells POS hardware and its installation and support.
@@ -31,6 +35,24 @@ class PipedriveProvisioner(SandboxProvisioner):
                 "won_stage_ids": ["won"],
             },
         )
+
+    def connection_ready(self, *, connection) -> None:
+        """The deal webhooks our connect subscribes (``POST /v1/webhooks``), to the
+        connection's URL with its Basic credentials, in place of any to an earlier URL."""
+        company = PipedriveSandboxCompany.objects.get(company_id=int(connection.account_id))
+        url = connection.notification_url
+        with transaction.atomic():
+            PipedriveSandboxWebhook.objects.filter(company=company).delete()
+            for action in WEBHOOK_ACTIONS:
+                PipedriveSandboxWebhook.objects.create(
+                    company=company,
+                    subscription_url=url,
+                    event_action=action,
+                    event_object="deal",
+                    http_auth_user=WEBHOOK_USER,
+                    http_auth_password=webhook_password(secret=connection.webhook_secret, url=url),
+                    version="2.0",
+                )
 
     def account_exists(self, *, account_id: str) -> bool:
         return (

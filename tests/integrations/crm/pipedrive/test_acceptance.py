@@ -196,7 +196,7 @@ def test_won_deals_become_one_signed_invoice_each_to_the_cent(live_server, publi
     cache.delete(FAULTS_CACHE_KEY)
     SharedCircuitBreaker(name=live_server.url.split("//")[1]).reset()
     connection = pipedrive_connection(site_url=live_server.url)
-    # Connecting subscribed our two deal webhooks, with this connection's Basic credentials.
+    # The company holds our two deal webhooks, with this connection's Basic credentials.
     hooks = PipedriveSandboxWebhook.objects.filter(company=company_of(connection))
     assert sorted(hooks.values_list("event_action", "http_auth_user", "version")) == [
         ("change", "taxpoynt", "2.0"),

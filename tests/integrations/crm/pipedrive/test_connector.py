@@ -1,0 +1,177 @@
+"""What is Pipedrive's own in its connector: the company's api_domain (checked, kept with the
+tokens, replaced on refresh, where calls go), our webhook subscription made and removed through
+the API, archived deals pulled too, and Pipedrive's edge throttling read as a rate limit."""
+
+import json
+from datetime import timedelta
+
+import pytest
+import responses
+from django.utils import timezone
+
+from integrations.base import connections
+from integrations.base.connectors import TokenSet
+from integrations.base.errors import AuthenticationError, RateLimited
+from integrations.crm.models import CRMConnection
+from integrations.crm.pipedrive.connector import PipedriveConnector
+from integrations.crm.pipedrive.oauth import api_domain_checked
+from integrations.crm.pipedrive.signatures import webhook_password
+from sandboxes.pipedrive.models import PipedriveSandboxWebhook
+from sandboxes.pipedrive.server import deal_update
+from tests.factories import MembershipFactory
+from tests.integrations.crm.pipedrive.support import company_of, pipedrive_connection, sandbox_deal
+
+OAUTH = "https://oauth.pipedrive.com/oauth/token"
+SANDBOX_OAUTH = "http://127.0.0.1:8000/sandbox/pipedrive/oauth/token"
+
+
+@pytest.mark.parametrize(
+    ("api_domain", "issuer", "kept"),
+    [
+        ("https://acme.pipedrive.com", OAUTH, "https://acme.pipedrive.com"),
+        ("https://acme.pipedrive.com/", OAUTH, "https://acme.pipedrive.com"),
+        ("http://acme.pipedrive.com", OAUTH, ""),
+        ("https://acme.pipedrive.com.evil.example", OAUTH, ""),
+        ("https://evilpipedrive.com", OAUTH, ""),
+        ("https://acme.pipedrive.com:8443", OAUTH, ""),
+        ("https://user:pw@acme.pipedrive.com", OAUTH, ""),
+        (
+            "http://127.0.0.1:8000/sandbox/pipedrive",
+            SANDBOX_OAUTH,
+            "http://127.0.0.1:8000/sandbox/pipedrive",
+        ),
+        ("http://127.0.0.1:9999/sandbox/pipedrive", SANDBOX_OAUTH, ""),
+        (None, OAUTH, ""),
+        (42, OAUTH, ""),
+    ],
+)
+def test_only_a_company_host_or_the_issuing_sandbox_is_an_api_domain(api_domain, issuer, kept):
+    assert api_domain_checked(api_domain, oauth_url=issuer) == kept
+
+
+def test_a_token_answer_without_a_usable_api_domain_is_refused():
+    connector = PipedriveConnector(CRMConnection(crm_type="pipedrive"))
+    answer = {"access_token": "a", "refresh_token": "r", "expires_in": 3599, "company_id": "7"}
+
+    with pytest.raises(AuthenticationError, match="api_domain"):
+        connector.oauth_tokens(
+            {**answer, "api_domain": "https://evil.example"}, received_at=timezone.now()
+        )
+    tokens = connector.oauth_tokens(
+        {**answer, "api_domain": "https://acme.pipedrive.com"}, received_at=timezone.now()
+    )
+    assert tokens.extra == {"api_domain": "https://acme.pipedrive.com"} and tokens.account_id == "7"
+
+
+@responses.activate
+@pytest.mark.django_db
+def test_calls_go_to_the_api_domain_and_a_refresh_replaces_it(monkeypatch):
+    owner = MembershipFactory(role="owner")
+    connection = CRMConnection.objects.create(
+        crm_type="pipedrive",
+        organization=owner.organization,
+        user=owner.user,
+        account_id="7",
+        credentials_encrypted=json.dumps(
+            {
+                "access_token": "old",
+                "refresh_token": "r",
+                "api_domain": "https://acme.pipedrive.com",
+            }
+        ),
+        token_expires_at=timezone.now() + timedelta(seconds=10),
+        webhook_secret="",
+    )
+    monkeypatch.setattr(
+        PipedriveConnector,
+        "tokens_refresh",
+        lambda self, *, refresh_token: TokenSet(
+            access_token="new",
+            refresh_token=refresh_token,
+            expires_at=timezone.now() + timedelta(hours=1),
+            extra={"api_domain": "https://acme-eu.pipedrive.com"},
+        ),
+    )
+    responses.add(responses.GET, "https://acme-eu.pipedrive.com/api/v1/users/me", json={"data": {}})
+
+    connections.connector_for(connection).test_connection()
+
+    stored = json.loads(CRMConnection.objects.get(pk=connection.pk).credentials_encrypted)
+    assert stored == {
+        **stored,
+        "access_token": "new",
+        "api_domain": "https://acme-eu.pipedrive.com",
+    }
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer new"
+
+
+@responses.activate
+def test_an_html_403_from_pipedrives_edge_is_a_rate_limit_not_refused_credentials():
+    connection = CRMConnection(
+        crm_type="pipedrive",
+        base_url="https://edge.example",
+        account_id="edge-test",
+        credentials_encrypted=json.dumps({"api_token": "personal"}),
+    )
+    responses.add(
+        responses.GET,
+        "https://edge.example/api/v1/users/me",
+        status=403,
+        body="<html>Attention required</html>",
+        content_type="text/html",
+    )
+
+    with pytest.raises(RateLimited):
+        PipedriveConnector(connection).test_connection()
+    assert responses.calls[0].request.headers["x-api-token"] == "personal"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_subscribing_makes_our_two_v2_deal_webhooks_once_and_disconnecting_removes_them(
+    live_server,
+):
+    connection = pipedrive_connection(site_url=live_server.url)
+    hooks = PipedriveSandboxWebhook.objects.filter(company=company_of(connection))
+    hooks.delete()
+    connector = PipedriveConnector(connection)
+
+    connector.webhooks_subscribe()
+    connector.webhooks_subscribe()
+
+    password = webhook_password(secret=connection.webhook_secret, url=connection.notification_url)
+    assert sorted(hooks.values_list("event_action", "event_object", "version")) == [
+        ("change", "deal", "2.0"),
+        ("create", "deal", "2.0"),
+    ]
+    assert {(hook.http_auth_user, hook.http_auth_password) for hook in hooks} == {
+        ("taxpoynt", password)
+    }
+
+    connections.connection_disconnect(connection=connection)
+
+    assert not hooks.all().exists()
+    connection.refresh_from_db()
+    assert (connection.is_active, connection.last_error) == (False, "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pull_reads_archived_won_deals_as_well(live_server, monkeypatch):
+    connection = pipedrive_connection(site_url=live_server.url)
+    since = timezone.now() - timedelta(minutes=1)
+    live = sandbox_deal(connection, seed=1, status="won")
+    archived = sandbox_deal(connection, seed=2, status="won")
+    company = company_of(connection)
+    deal_update(company=company, deal_id=archived.pk, body={"is_archived": True}, announce=False)
+    sandbox_deal(connection, seed=3)  # open: not pulled
+    connector = PipedriveConnector(connection)
+
+    seen, anchor, cursor = [], since, ""
+    while True:
+        page = connector.deals_page(modified_after=anchor, after_cursor=cursor)
+        seen += [deal.external_id for deal in page.deals]
+        if not page.has_more:
+            break
+        anchor, cursor = page.modified_after, page.after_cursor
+
+    assert sorted(seen) == sorted([str(live.pk), str(archived.pk)])
+    assert page.modified_after >= since
