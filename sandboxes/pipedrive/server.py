@@ -571,35 +571,39 @@ def _announce(company, action: str, deal, *, previous) -> None:
 
 
 def _deliver_later(webhook_id: int, payload: dict) -> None:
-    threading.Thread(target=webhook_deliver, args=(webhook_id, payload), daemon=True).start()
+    threading.Thread(target=_delivery_thread, args=(webhook_id, payload), daemon=True).start()
+
+
+def _delivery_thread(webhook_id: int, payload: dict) -> None:
+    from django.db import connection as db_connection
+
+    try:
+        webhook_deliver(webhook_id, payload)
+    finally:
+        db_connection.close()  # the thread's own connection, opened for the delivery
 
 
 def webhook_deliver(webhook_id: int, payload: dict, *, sleep: Callable = time.sleep) -> bool:
     """Pipedrive's delivery of one event: a first try, then up to three retries; a banned
     webhook sends nothing. True once an attempt got a 2xx."""
-    from django.db import connection as db_connection
-
-    try:
-        hook = PipedriveSandboxWebhook.objects.filter(pk=webhook_id).first()
-        if hook is None or (hook.banned_until and hook.banned_until > timezone.now()):
-            return False
-        for attempt, delay in enumerate((0.0, *RETRY_DELAYS_SECONDS), start=1):
-            sleep(delay)
-            payload["meta"]["attempt"] = attempt
-            status = _post(hook, payload)
-            _delivery_record(hook, status=status, first_try=attempt == 1)
-            if status and 200 <= status < 300:
-                return True
-            if (
-                attempt == 1
-                and PipedriveSandboxWebhook.objects.filter(
-                    pk=hook.pk, banned_until__gt=timezone.now()
-                ).exists()
-            ):
-                return False
+    hook = PipedriveSandboxWebhook.objects.filter(pk=webhook_id).first()
+    if hook is None or (hook.banned_until and hook.banned_until > timezone.now()):
         return False
-    finally:
-        db_connection.close()
+    for attempt, delay in enumerate((0.0, *RETRY_DELAYS_SECONDS), start=1):
+        sleep(delay)
+        payload["meta"]["attempt"] = attempt
+        status = _post(hook, payload)
+        _delivery_record(hook, status=status, first_try=attempt == 1)
+        if status and 200 <= status < 300:
+            return True
+        if (
+            attempt == 1
+            and PipedriveSandboxWebhook.objects.filter(
+                pk=hook.pk, banned_until__gt=timezone.now()
+            ).exists()
+        ):
+            return False
+    return False
 
 
 def _post(hook: PipedriveSandboxWebhook, payload: dict) -> int | None:
