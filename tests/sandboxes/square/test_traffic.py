@@ -16,8 +16,8 @@ from integrations.pos.square.mappers import sale_from_order
 from integrations.pos.square.signatures import SIGNATURE_HEADER, square_signature_valid
 from sandboxes.kit.traffic import Receiver, traffic_run
 from sandboxes.square import traffic as traffic_module
+from sandboxes.square.api import sandbox_merchant_create
 from sandboxes.square.models import SquareSandboxOrder, SquareSandboxPayment
-from sandboxes.square.server import sandbox_merchant_create
 from sandboxes.square.traffic import SquareTraffic, orders_backfill
 from tests.integrations.pos.square.support import sandbox_call
 
