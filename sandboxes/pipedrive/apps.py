@@ -10,12 +10,9 @@ class PipedriveSandboxConfig(AppConfig):
 
     def ready(self):
         from integrations.base.sandbox_accounts import provisioner_register
-        from sandboxes.kit.faults import operations_register
         from sandboxes.kit.registry import traffic_register
         from sandboxes.pipedrive.provisioning import PipedriveProvisioner
-        from sandboxes.pipedrive.server import OPERATIONS
         from sandboxes.pipedrive.traffic import PipedriveTraffic
 
         provisioner_register(PipedriveProvisioner())
-        operations_register(sandbox="pipedrive", operations=OPERATIONS)
         traffic_register(PipedriveTraffic)

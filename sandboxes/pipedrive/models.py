@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from sandboxes.kit.models import SandboxAccessToken, SandboxAuthorizationCode
+
 
 class PipedriveSandboxCompany(models.Model):
     """A Pipedrive company with our app installed: its OAuth client, a user's personal API
@@ -23,33 +25,18 @@ class PipedriveSandboxCompany(models.Model):
         return f"company {self.company_id}"
 
 
-class PipedriveSandboxGrant(models.Model):
-    """One authorization: its code (one use, five minutes), then its refresh token, which every
-    refresh answers again and which revoking ends along with its access tokens."""
-
-    company = models.ForeignKey(
-        PipedriveSandboxCompany, on_delete=models.CASCADE, related_name="grants"
+class PipedriveSandboxAuthorizationCode(SandboxAuthorizationCode):
+    account = models.ForeignKey(
+        PipedriveSandboxCompany, on_delete=models.CASCADE, related_name="authorization_codes"
     )
-    code = models.CharField(max_length=64, unique=True)
-    redirect_uri = models.CharField(max_length=500)
-    code_expires_at = models.DateTimeField()
-    code_used_at = models.DateTimeField(null=True, blank=True)
-    refresh_token = models.CharField(max_length=128, unique=True, null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self):
-        return f"grant for company {self.company.company_id}"
 
 
-class PipedriveSandboxAccessToken(models.Model):
-    grant = models.ForeignKey(
-        PipedriveSandboxGrant, on_delete=models.CASCADE, related_name="access_tokens"
+class PipedriveSandboxAccessToken(SandboxAccessToken):
+    account = models.ForeignKey(
+        PipedriveSandboxCompany, on_delete=models.CASCADE, related_name="access_tokens"
     )
-    token = models.CharField(max_length=128, unique=True)
-    expires_at = models.DateTimeField()
-
-    def __str__(self):
-        return f"access token for company {self.grant.company.company_id}"
+    # The company host the token answer named (this sandbox's root on the site asked).
+    api_domain = models.CharField(max_length=500)
 
 
 class PipedriveSandboxRecord(models.Model):

@@ -1,17 +1,10 @@
-"""Pipedrive sandbox: the OAuth and API paths the Pipedrive connector calls, mounted at
-/sandbox/pipedrive/ when ``settings.SANDBOX_ENABLED``.
+"""Pipedrive sandbox: the semantics of the API paths the Pipedrive connector calls, mounted at
+/sandbox/pipedrive/ when ``settings.SANDBOX_ENABLED`` (its HTTP conventions and OAuth: api.py).
 
 How it behaves, where Pipedrive's behaviour matters to a client:
-- OAuth: authorize approves at once; the token and revoke calls take the client in HTTP Basic;
-  codes last 5 minutes and are used once; access tokens an hour; a refresh answers with the
-  same refresh token and names ``api_domain`` (this sandbox's root); revoking the refresh token
-  ends the grant and its access tokens.
-- API: ``Authorization: Bearer`` (OAuth) or ``x-api-token`` / ``api_token`` (personal token).
-  Lists page with signed keyset cursors (``additional_data.next_cursor``, null at the end);
+- Lists page with signed keyset cursors (``additional_data.next_cursor``, null at the end);
   ``updated_since`` is inclusive, ``updated_until`` exclusive; ``/api/v2/deals`` leaves
   archived deals out and ``/api/v2/deals/archived`` lists only them. Money is JSON numbers.
-- Every answer carries ``x-ratelimit-limit/-remaining/-reset`` for the token's 2-second window;
-  over it, 429 with Pipedrive's body. Faults per company in the kit's schema and store.
 - Webhooks v2: a change made through the API is delivered to the company's subscriptions in
   Pipedrive's shape, with their Basic credentials; a failed first try (non-2xx or no answer in
   10 s) is tried again after 3, 30 and 150 s; ten failed first tries in a row ban the webhook
@@ -19,7 +12,6 @@ How it behaves, where Pipedrive's behaviour matters to a client:
 """
 
 import base64
-import binascii
 import logging
 import secrets
 import threading
@@ -28,31 +20,19 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from urllib.parse import urlencode
 
 import requests
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
-from django.urls import reverse
 from django.utils import timezone
 
 from sandboxes.kit.cursors import keyset_page
-from sandboxes.kit.faults import faults_dict, faults_get, faults_reset, faults_set, refusal
-from sandboxes.kit.rates import window_count
-from sandboxes.kit.views import method_dispatch
+from sandboxes.pipedrive.api import PipedriveError
 from sandboxes.pipedrive.models import (
-    PipedriveSandboxAccessToken,
     PipedriveSandboxCompany,
-    PipedriveSandboxGrant,
     PipedriveSandboxRecord,
     PipedriveSandboxWebhook,
 )
 
-SANDBOX = "pipedrive"
-ACCESS_TOKEN_SECONDS = 3599
-CODE_SECONDS = 300
-RATE_WINDOW_SECONDS = 2
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
 MAX_IDS = 100
@@ -61,45 +41,17 @@ DELIVERY_TIMEOUT_SECONDS = 10.0
 RETRY_DELAYS_SECONDS = (3.0, 30.0, 150.0)
 BAN_AFTER_FIRST_TRY_FAILURES = 10
 BAN_SECONDS = 30 * 60
+MAX_WEBHOOKS = 40
 STATUSES = ("open", "won", "lost", "deleted")
 TAX_METHODS = ("exclusive", "inclusive", "none")
 DISCOUNT_TYPES = ("percentage", "amount")
 CENT = Decimal("0.01")
-OPERATIONS = frozenset(
-    {"deals", "deal", "deal_products", "persons", "organizations", "webhooks", "notes", "users"}
-)
 Kind = PipedriveSandboxRecord.Kind
 
 logger = logging.getLogger(__name__)
 
 
-class PipedriveError(Exception):
-    """An answer in Pipedrive's error shape."""
-
-    def __init__(self, status: int, message: str, headers: Mapping | None = None):
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, dict(headers or {})
-
-    def response(self) -> JsonResponse:
-        body = {"success": False, "error": self.message, "errorCode": self.status}
-        if self.status == 429:
-            body["error_info"] = "Please check developers.pipedrive.com"
-        response = JsonResponse(body, status=self.status)
-        for name, value in self.headers.items():
-            response[name] = value
-        return response
-
-
-class OAuthError(PipedriveError):
-    def __init__(self, status: int, error: str, message: str):
-        super().__init__(status, message)
-        self.error = error
-
-    def response(self) -> JsonResponse:
-        return JsonResponse({"error": self.error, "message": self.message}, status=self.status)
-
-
-# --- companies and OAuth -------------------------------------------------------------------
+# --- companies ----------------------------------------------------------------------------
 
 
 def sandbox_company_create(*, redirect_uri: str) -> PipedriveSandboxCompany:
@@ -116,115 +68,6 @@ def sandbox_company_create(*, redirect_uri: str) -> PipedriveSandboxCompany:
     )
 
 
-def sandbox_authorize(*, query: Mapping[str, str]) -> str:
-    company = PipedriveSandboxCompany.objects.filter(client_id=query.get("client_id", "")).first()
-    if company is None:
-        raise OAuthError(400, "invalid_client", "Unknown client_id")
-    redirect_uri = query.get("redirect_uri") or company.redirect_uri
-    if redirect_uri != company.redirect_uri:
-        raise OAuthError(400, "invalid_request", "redirect_uri does not match the app's")
-    grant = PipedriveSandboxGrant.objects.create(
-        company=company,
-        code=secrets.token_urlsafe(24),
-        redirect_uri=redirect_uri,
-        code_expires_at=timezone.now() + timedelta(seconds=CODE_SECONDS),
-    )
-    back = {"code": grant.code, **({"state": query["state"]} if query.get("state") else {})}
-    return f"{redirect_uri}?{urlencode(back)}"
-
-
-def sandbox_token_grant(*, authorization: str, form: Mapping[str, str], api_domain: str) -> dict:
-    company = _client_company(authorization)
-    now = timezone.now()
-    with transaction.atomic():
-        if form.get("grant_type") == "authorization_code":
-            grant = (
-                PipedriveSandboxGrant.objects.select_for_update()
-                .filter(company=company, code=form.get("code", ""))
-                .first()
-            )
-            if grant is None or grant.code_used_at or grant.code_expires_at <= now:
-                raise OAuthError(400, "invalid_grant", "Invalid grant: the code is invalid")
-            if form.get("redirect_uri") != grant.redirect_uri:
-                raise OAuthError(400, "invalid_grant", "Invalid grant: redirect_uri mismatch")
-            grant.code_used_at = now
-            grant.refresh_token = f"{company.company_id}:{company.user_id}:{secrets.token_hex(20)}"
-            grant.save(update_fields=["code_used_at", "refresh_token"])
-        elif form.get("grant_type") == "refresh_token":
-            grant = PipedriveSandboxGrant.objects.filter(
-                company=company, refresh_token=form.get("refresh_token") or None, revoked_at=None
-            ).first()
-            if grant is None:
-                raise OAuthError(
-                    400, "invalid_grant", "Invalid grant: refresh_token is invalid or revoked"
-                )
-        else:
-            raise OAuthError(400, "unsupported_grant_type", "Unsupported grant type")
-        access = PipedriveSandboxAccessToken.objects.create(
-            grant=grant,
-            token=f"v1u:{secrets.token_urlsafe(32)}",
-            expires_at=now + timedelta(seconds=ACCESS_TOKEN_SECONDS),
-        )
-    return {
-        "access_token": access.token,
-        "token_type": "Bearer",
-        "expires_in": ACCESS_TOKEN_SECONDS,
-        "refresh_token": grant.refresh_token,
-        "scope": "base,deals:full,products:read,contacts:read,webhooks:full",
-        "api_domain": api_domain,
-    }
-
-
-def sandbox_token_revoke(*, authorization: str, form: Mapping[str, str]) -> None:
-    company = _client_company(authorization)
-    token = form.get("token", "")
-    grant = PipedriveSandboxGrant.objects.filter(company=company, refresh_token=token).first()
-    if grant is None:
-        access = PipedriveSandboxAccessToken.objects.filter(
-            grant__company=company, token=token
-        ).first()
-        grant = access.grant if access else None
-    if grant is not None:
-        PipedriveSandboxGrant.objects.filter(pk=grant.pk).update(revoked_at=timezone.now())
-
-
-def _client_company(authorization: str) -> PipedriveSandboxCompany:
-    scheme, _, encoded = authorization.partition(" ")
-    try:
-        client_id, _, client_secret = (
-            base64.b64decode(encoded, validate=True).decode().partition(":")
-        )
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        client_id = client_secret = ""
-    company = PipedriveSandboxCompany.objects.filter(client_id=client_id).first()
-    if (
-        scheme.lower() != "basic"
-        or company is None
-        or not secrets.compare_digest(company.client_secret, client_secret)
-    ):
-        raise OAuthError(401, "invalid_client", "Invalid client credentials")
-    return company
-
-
-def company_for_request(request) -> tuple[PipedriveSandboxCompany, str]:
-    """The company and token a request authenticates with; 401 in Pipedrive's shape."""
-    scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and bearer:
-        access = (
-            PipedriveSandboxAccessToken.objects.select_related("grant__company")
-            .filter(token=bearer, expires_at__gt=timezone.now(), grant__revoked_at=None)
-            .first()
-        )
-        if access is not None:
-            return access.grant.company, bearer
-    else:
-        api_token = request.headers.get("x-api-token") or request.GET.get("api_token", "")
-        company = PipedriveSandboxCompany.objects.filter(api_token=api_token or None).first()
-        if company is not None:
-            return company, api_token
-    raise PipedriveError(401, "unauthorized access")
-
-
 # --- records -------------------------------------------------------------------------------
 
 
@@ -233,7 +76,7 @@ def deal_create(*, company, body: Mapping, announce: bool = True) -> PipedriveSa
     sender delivers its own)."""
     title = body.get("title")
     if not isinstance(title, str) or not title.strip():
-        raise PipedriveError(400, "Title is required")
+        raise PipedriveError("Title is required")
     now = timezone.now()
     deal = PipedriveSandboxRecord(
         company=company, kind=Kind.DEAL, status="open", add_time=now, update_time=now
@@ -252,7 +95,7 @@ def deal_update(
     """The deal changed, and ``previous`` (its changed fields as they were) as webhooks v2
     shows it."""
     with transaction.atomic():
-        deal = _record(company, Kind.DEAL, deal_id, lock=True)
+        deal = record_get(company=company, kind=Kind.DEAL, record_id=deal_id, lock=True)
         before = deal_json(deal)
         now = timezone.now()
         _deal_apply(deal, body, now=now)
@@ -275,7 +118,7 @@ def _deal_apply(deal: PipedriveSandboxRecord, body: Mapping, *, now: datetime) -
         deal.data["value"] = _number(body, "value")
     status = body.get("status", deal.status)
     if status not in STATUSES:
-        raise PipedriveError(400, f"status must be one of {', '.join(STATUSES)}")
+        raise PipedriveError(f"status must be one of {', '.join(STATUSES)}")
     if status != deal.status:
         deal.data["won_time"] = _iso(now) if status == "won" else None
         deal.data["lost_time"] = _iso(now) if status == "lost" else None
@@ -287,11 +130,11 @@ def _deal_apply(deal: PipedriveSandboxRecord, body: Mapping, *, now: datetime) -
 
 def deal_product_add(*, company, deal_id: int, body: Mapping) -> PipedriveSandboxRecord:
     with transaction.atomic():
-        deal = _record(company, Kind.DEAL, deal_id, lock=True)
+        deal = record_get(company=company, kind=Kind.DEAL, record_id=deal_id, lock=True)
         method = body.get("tax_method", "exclusive")
         discount_type = body.get("discount_type", "percentage")
         if method not in TAX_METHODS or discount_type not in DISCOUNT_TYPES:
-            raise PipedriveError(400, "tax_method or discount_type is not valid")
+            raise PipedriveError("tax_method or discount_type is not valid")
         price, quantity = _number(body, "item_price"), _number(body, "quantity", default=1)
         discount, tax = _number(body, "discount", default=0), _number(body, "tax", default=0)
         now = timezone.now()
@@ -347,7 +190,7 @@ def product_sum(data: Mapping) -> Decimal:
 def party_create(*, company, kind: str, body: Mapping) -> PipedriveSandboxRecord:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise PipedriveError(400, "Name is required")
+        raise PipedriveError("Name is required")
     allowed = ("name", "emails", "phones", "org_id", "address", "custom_fields")
     now = timezone.now()
     return PipedriveSandboxRecord.objects.create(
@@ -360,10 +203,10 @@ def party_create(*, company, kind: str, body: Mapping) -> PipedriveSandboxRecord
 
 
 def note_create(*, company, body: Mapping) -> PipedriveSandboxRecord:
-    deal = _record(company, Kind.DEAL, body.get("deal_id"))
+    deal = record_get(company=company, kind=Kind.DEAL, record_id=body.get("deal_id"))
     content = body.get("content")
     if not isinstance(content, str) or not content:
-        raise PipedriveError(400, "Content is required")
+        raise PipedriveError("Content is required")
     now = timezone.now()
     return PipedriveSandboxRecord.objects.create(
         company=company,
@@ -375,13 +218,13 @@ def note_create(*, company, body: Mapping) -> PipedriveSandboxRecord:
     )
 
 
-def _record(company, kind: str, record_id, *, lock=False) -> PipedriveSandboxRecord:
+def record_get(*, company, kind: str, record_id, lock=False) -> PipedriveSandboxRecord:
     rows = PipedriveSandboxRecord.objects.filter(company=company, kind=kind)
     if lock:
         rows = rows.select_for_update()
     found = rows.filter(pk=record_id).first() if str(record_id).isdigit() else None
     if found is None:
-        raise PipedriveError(404, f"{kind.replace('_', ' ').capitalize()} not found")
+        raise PipedriveError(f"{kind.replace('_', ' ').capitalize()} not found", status=404)
     return found
 
 
@@ -396,17 +239,17 @@ def records_page(*, company, kind: str, query: Mapping, path: str, **filters) ->
     if query.get("status"):
         statuses = query["status"].split(",")
         if set(statuses) - set(STATUSES):
-            raise PipedriveError(400, "status is not valid")
+            raise PipedriveError("status is not valid")
         rows = rows.filter(status__in=statuses)
     for name, lookup in (("updated_since", "gte"), ("updated_until", "lt")):
         if query.get(name):
             rows = rows.filter(**{f"update_time__{lookup}": _moment(query[name], name)})
     sort_by = query.get("sort_by", "id")
     if sort_by not in ("id", "update_time", "add_time"):
-        raise PipedriveError(400, "sort_by is not valid")
+        raise PipedriveError("sort_by is not valid")
     limit = query.get("limit", str(DEFAULT_LIMIT))
     if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
-        raise PipedriveError(400, f"limit must be 1 to {MAX_LIMIT}")
+        raise PipedriveError(f"limit must be 1 to {MAX_LIMIT}")
     page, next_cursor = keyset_page(
         rows,
         # Ids grow with add_time: both sort alike.
@@ -416,8 +259,8 @@ def records_page(*, company, kind: str, query: Mapping, path: str, **filters) ->
         limit=int(limit),
         cursor=query.get("cursor"),
         query={**{k: v for k, v in query.items() if k not in ("cursor", "limit")}, "path": path},
-        salt=f"{SANDBOX}-cursor",
-        invalid=lambda: PipedriveError(400, "Invalid cursor"),
+        salt="pipedrive-sandbox-cursor",
+        invalid=lambda: PipedriveError("Invalid cursor"),
     )
     return {
         "success": True,
@@ -481,12 +324,12 @@ def deal_json(deal: PipedriveSandboxRecord) -> dict:
 def webhook_create(*, company, body: Mapping) -> PipedriveSandboxWebhook:
     url = body.get("subscription_url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise PipedriveError(400, "subscription_url must be an http(s) URL")
+        raise PipedriveError("subscription_url must be an http(s) URL")
     action, entity = body.get("event_action"), body.get("event_object")
     if action not in ("create", "change", "delete", "*") or entity not in ("deal", "*"):
-        raise PipedriveError(400, "event_action or event_object is not valid")
-    if company.webhooks.count() >= 40:
-        raise PipedriveError(400, "A user can have at most 40 webhooks")
+        raise PipedriveError("event_action or event_object is not valid")
+    if company.webhooks.count() >= MAX_WEBHOOKS:
+        raise PipedriveError(f"A user can have at most {MAX_WEBHOOKS} webhooks")
     return PipedriveSandboxWebhook.objects.create(
         company=company,
         subscription_url=url,
@@ -634,72 +477,20 @@ def _delivery_record(hook, *, status: int | None, first_try: bool) -> None:
     PipedriveSandboxWebhook.objects.filter(pk=hook.pk).update(**fields)
 
 
-# --- rate limits and faults ----------------------------------------------------------------
-
-
-def _guarded(operation: str, view):
-    """Authenticate, count the token's 2-second window, apply faults, then run ``view``; every
-    answer carries the window's headers."""
-
-    def guarded(request, **kwargs):
-        try:
-            company, token = company_for_request(request)
-            count = window_count(
-                sandbox=SANDBOX, kind="burst", credential=token, seconds=RATE_WINDOW_SECONDS
-            )
-            headers = {
-                "x-ratelimit-limit": str(company.burst_limit),
-                "x-ratelimit-remaining": str(max(company.burst_limit - count.used, 0)),
-                "x-ratelimit-reset": str(max(round(count.ends_in), 1)),
-            }
-            if count.used > company.burst_limit:
-                raise PipedriveError(429, "Request over limit", headers)
-            faults = faults_get(sandbox=SANDBOX, account=str(company.company_id))
-            refused = operation and refusal(
-                faults,
-                operation=operation,
-                rate_limited=lambda f: PipedriveError(
-                    429, "Request over limit", {"Retry-After": str(f.retry_after_seconds)}
-                ).response(),
-                server_error=lambda f: PipedriveError(
-                    f.server_error_status, "Bad gateway"
-                ).response(),
-            )
-            response = refused or view(request, company=company, **kwargs)
-        except PipedriveError as error:
-            return error.response()
-        for name, value in headers.items():
-            response[name] = value
-        return response
-
-    return guarded
-
-
-def methods(*, operation: str, **handlers):
-    return method_dispatch(
-        not_found=route_not_found,
-        **{method: _guarded(operation, handler) for method, handler in handlers.items()},
-    )
-
-
-def route_not_found(request, *args, **kwargs):
-    return PipedriveError(404, "Unknown method .").response()
-
-
 # --- values --------------------------------------------------------------------------------
 
 
 def _number(body: Mapping, key: str, default=None) -> float | int:
     value = body.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PipedriveError(400, f"{key} must be a number")
+        raise PipedriveError(f"{key} must be a number")
     return value
 
 
 def _ids(text: str) -> list[int]:
     ids = text.split(",")
     if len(ids) > MAX_IDS or not all(one.isdigit() for one in ids):
-        raise PipedriveError(400, f"ids must be up to {MAX_IDS} comma-separated numbers")
+        raise PipedriveError(f"ids must be up to {MAX_IDS} comma-separated numbers")
     return [int(one) for one in ids]
 
 
@@ -709,7 +500,7 @@ def _moment(text: str, name: str) -> datetime:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
-        raise PipedriveError(400, f"{name} must be an RFC 3339 date-time")
+        raise PipedriveError(f"{name} must be an RFC 3339 date-time")
     return moment
 
 
@@ -719,33 +510,3 @@ def _iso(moment: datetime) -> str:
 
 def _cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def api_root(request) -> str:
-    """This sandbox's root on the site asked: the ``api_domain`` its tokens are for."""
-    return request.build_absolute_uri(reverse("pipedrive_sandbox:root")).rstrip("/")
-
-
-def faults_show(*, company) -> dict:
-    return faults_dict(faults_get(sandbox=SANDBOX, account=str(company.company_id)))
-
-
-def faults_change(*, company, changes: Mapping) -> dict:
-    try:
-        faults = faults_set(sandbox=SANDBOX, account=str(company.company_id), changes=changes)
-    except ValidationError as error:
-        raise PipedriveError(400, "; ".join(error.messages)) from None
-    return faults_dict(faults)
-
-
-def faults_clear(*, company) -> dict:
-    faults_reset(sandbox=SANDBOX, account=str(company.company_id))
-    return faults_show(company=company)
-
-
-def empty(status: int = 200) -> HttpResponse:
-    return JsonResponse({"success": True}, status=status)
-
-
-def redirect(url: str) -> HttpResponseRedirect:
-    return HttpResponseRedirect(url)

@@ -1,58 +1,40 @@
 """The Pipedrive sandbox under /sandbox/pipedrive/: Pipedrive's paths, then the sandbox's
 controls. API v1 answers at ``api/v1/`` (a company host) and ``v1/`` (api.pipedrive.com)."""
 
-from django.urls import path, re_path
-
-from sandboxes.pipedrive import server, views
-from sandboxes.pipedrive.server import methods
+from sandboxes.kit.endpoints import route
+from sandboxes.pipedrive import views
+from sandboxes.pipedrive.api import api, oauth, oauth_revoke_view
 
 app_name = "pipedrive_sandbox"
 
-V1 = [
-    ("users/me", methods(operation="users", GET=views.user_me), "users-me"),
-    (
-        "webhooks",
-        methods(operation="webhooks", GET=views.webhooks, POST=views.webhooks),
-        "webhooks",
-    ),
-    ("webhooks/<int:webhook_id>", methods(operation="webhooks", DELETE=views.webhook), "webhook"),
-    ("notes", methods(operation="notes", GET=views.notes, POST=views.notes), "notes"),
-]
+V1 = (
+    ("users/me", "users-me", {"GET": views.user_me}),
+    ("webhooks", "webhooks", {"GET": views.webhooks, "POST": views.webhooks}),
+    ("webhooks/<int:webhook_id>", "webhook", {"DELETE": views.webhook}),
+    ("notes", "notes", {"GET": views.notes, "POST": views.notes}),
+)
 
-urlpatterns = [
-    path("", server.route_not_found, name="root"),
-    path("oauth/authorize", views.authorize, name="authorize"),
-    path("oauth/token", views.token, name="token"),
-    path("oauth/revoke", views.revoke, name="revoke"),
-    path(
-        "api/v2/deals",
-        methods(operation="deals", GET=views.deals, POST=views.deals),
-        name="deals",
-    ),
-    path("api/v2/deals/archived", methods(operation="deals", GET=views.deals_archived)),
-    path("api/v2/deals/products", methods(operation="deal_products", GET=views.deals_products)),
-    path(
-        "api/v2/deals/<int:deal_id>",
-        methods(operation="deal", GET=views.deal, PATCH=views.deal),
-        name="deal",
-    ),
-    path(
+urlpatterns = api.urls(
+    # The root is the api_domain tokens name; only paths below it answer.
+    route("", "root", GET=views.root),
+    route("oauth/authorize", "authorize", GET=oauth.authorize_view),
+    route("oauth/token", "token", POST=oauth.token_view),
+    route("oauth/revoke", "revoke", POST=oauth_revoke_view),
+    route("api/v2/deals", "deals", GET=views.deals, POST=views.deals),
+    route("api/v2/deals/archived", "deals-archived", GET=views.deals_archived),
+    route("api/v2/deals/products", "deals-products", GET=views.deals_products),
+    route("api/v2/deals/<int:deal_id>", "deal", GET=views.deal, PATCH=views.deal),
+    route(
         "api/v2/deals/<int:deal_id>/products",
-        methods(operation="deal_products", GET=views.deal_products, POST=views.deal_products),
-        name="deal-products",
+        "deal-products",
+        GET=views.deal_products,
+        POST=views.deal_products,
     ),
-    path("api/v2/persons", methods(operation="persons", GET=views.persons, POST=views.persons)),
-    path(
-        "api/v2/organizations",
-        methods(operation="organizations", GET=views.organizations, POST=views.organizations),
+    route("api/v2/persons", "persons", GET=views.persons, POST=views.persons),
+    route(
+        "api/v2/organizations", "organizations", GET=views.organizations, POST=views.organizations
     ),
-    *(path(f"api/v1/{route}", view, name=name) for route, view, name in V1),
-    *(path(f"v1/{route}", view) for route, view, _name in V1),
-    path(
-        "_sandbox/faults",
-        methods(operation="", GET=views.faults, PUT=views.faults, DELETE=views.faults),
-        name="faults",
-    ),
-    # Pipedrive answers unknown paths with its own error body.
-    re_path(r"^", server.route_not_found),
-]
+    *(route(f"api/v1/{path}", name, **handlers) for path, name, handlers in V1),
+    *(route(f"v1/{path}", f"v1-{name}", **handlers) for path, name, handlers in V1),
+    api.faults_route(),
+)
