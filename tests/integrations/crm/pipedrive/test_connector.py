@@ -4,8 +4,10 @@ the API, archived deals pulled too, and Pipedrive's edge throttling read as a ra
 
 import json
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import responses
 from django.utils import timezone
 
@@ -17,9 +19,15 @@ from integrations.crm.pipedrive.connector import PipedriveConnector
 from integrations.crm.pipedrive.oauth import api_domain_checked
 from integrations.crm.pipedrive.signatures import webhook_password
 from sandboxes.pipedrive.models import PipedriveSandboxWebhook
-from sandboxes.pipedrive.server import deal_update
+from sandboxes.pipedrive.server import deal_update, sandbox_company_create
 from tests.factories import MembershipFactory
-from tests.integrations.crm.pipedrive.support import company_of, pipedrive_connection, sandbox_deal
+from tests.integrations.crm.pipedrive.support import (
+    company_of,
+    deal_event,
+    delivery_headers,
+    pipedrive_connection,
+    sandbox_deal,
+)
 
 OAUTH = "https://oauth.pipedrive.com/oauth/token"
 SANDBOX_OAUTH = "http://127.0.0.1:8000/sandbox/pipedrive/oauth/token"
@@ -175,3 +183,52 @@ def test_a_pull_reads_archived_won_deals_as_well(live_server, monkeypatch):
 
     assert sorted(seen) == sorted([str(live.pk), str(archived.pk)])
     assert page.modified_after >= since
+
+
+@pytest.mark.django_db(transaction=True)
+def test_connecting_through_oauth_keeps_the_api_domain_and_subscribes_our_webhooks(
+    live_server, settings
+):
+    owner = MembershipFactory(role="owner")
+    callback = f"{live_server.url}/integrations/oauth/crm/pipedrive/callback/"
+    company = sandbox_company_create(redirect_uri=callback)
+    settings.PLATFORM_APPS = {
+        **settings.PLATFORM_APPS,
+        "pipedrive": {"client_id": company.client_id, "client_secret": company.client_secret},
+    }
+    sandbox = f"{live_server.url}/sandbox/pipedrive"
+    url = connections.oauth_start(
+        family="crm",
+        platform="pipedrive",
+        organization=owner.organization,
+        user=owner.user,
+        session_key="session-1",
+        redirect_uri=callback,
+        sandbox_base_url=sandbox,
+    )
+    consent = requests.get(url, allow_redirects=False, timeout=10)
+    back = parse_qs(urlsplit(consent.headers["Location"]).query)
+
+    connection = connections.oauth_complete(
+        family="crm",
+        platform="pipedrive",
+        state=back["state"][0],
+        code=back["code"][0],
+        session_key="session-1",
+        site_url=live_server.url,
+    )
+
+    assert connection.account_id == str(company.company_id) and connection.last_error == ""
+    assert json.loads(connection.credentials_encrypted)["api_domain"] == sandbox
+    connection.refresh_from_db()
+    hooks = PipedriveSandboxWebhook.objects.filter(company=company)
+    assert {hook.subscription_url for hook in hooks} == {connection.webhook_url}
+    assert hooks.count() == 2 and connection.webhook_secret
+    deal = sandbox_deal(connection, seed=4, status="won")
+    response = requests.post(
+        connection.webhook_url,
+        json=deal_event(connection, deal),
+        headers=delivery_headers(connection),
+        timeout=10,
+    )
+    assert response.json() == {"stored": 1, "duplicates": 0}
