@@ -11,10 +11,13 @@ a spent budget or a 429 pauses the company's calls (``PlatformClient``). Under a
 edge answers an HTML 403, which is a rate limit, not refused credentials.
 """
 
+import hashlib
+import logging
 from collections.abc import Iterator, Mapping
 from urllib.parse import quote
 
 import requests
+from django.core.cache import cache
 
 from integrations.base.errors import ConnectorError, RateLimited
 from integrations.base.http import PlatformClient, RateLimit, error_for_response
@@ -37,6 +40,12 @@ RATE_LIMITS = (
 )
 # How long an HTML 403 (Pipedrive's edge throttling abuse) holds the company's calls back.
 EDGE_BLOCK_SECONDS = 60.0
+# The daily token budget as last reported, per company, so pulls can leave the rest to webhooks.
+DAILY_LIMIT_HEADER = "x-daily-ratelimit-token-limit"
+DAILY_REMAINING_HEADER = "x-daily-ratelimit-token-remaining"
+BUDGET_CACHE_KEY = "pipedrive-daily-budget:{digest}"
+
+logger = logging.getLogger(__name__)
 
 
 class PipedriveClient(PlatformClient):
@@ -52,6 +61,31 @@ class PipedriveClient(PlatformClient):
         if self.api_token:
             headers["x-api-token"] = self.api_token
         return headers
+
+    def pause_from(self, response: requests.Response) -> float:
+        # Each answer also says what is left of the day's budget: kept for ``budget_left``.
+        limit = _whole(response.headers.get(DAILY_LIMIT_HEADER))
+        remaining = _whole(response.headers.get(DAILY_REMAINING_HEADER))
+        if limit and remaining is not None:
+            try:
+                cache.set(self._budget_key, (remaining, limit), timeout=86_400)
+            except Exception:
+                logger.warning("Pipedrive: the daily budget seen cannot be stored")
+        return super().pause_from(response)
+
+    def budget_left(self) -> float | None:
+        """The share (0 to 1) of the company's daily token budget left when last reported;
+        None when Pipedrive never said (request-based accounts, or the headers left out)."""
+        try:
+            seen = cache.get(self._budget_key)
+        except Exception:
+            return None
+        return seen[0] / seen[1] if seen else None
+
+    @property
+    def _budget_key(self) -> str:
+        digest = hashlib.sha256(self.account.encode()).hexdigest()[:32]
+        return BUDGET_CACHE_KEY.format(digest=digest)
 
     def error_for(self, response: requests.Response) -> ConnectorError:
         if response.status_code == 403 and "json" not in response.headers.get("Content-Type", ""):
@@ -128,6 +162,10 @@ class PipedriveClient(PlatformClient):
     def note_create(self, *, deal_id: str, content: str) -> dict:
         body = {"deal_id": int(deal_id) if deal_id.isdigit() else deal_id, "content": content}
         return self.call("POST", "/api/v1/notes", json=body).get("data") or {}
+
+
+def _whole(value: str | None) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 def _chunks(ids: list[str]) -> list[list[str]]:

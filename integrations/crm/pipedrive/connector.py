@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from integrations.base.canonical import Deal
 from integrations.base.connectors import OAuthConnector, TokenSet, WebhookEvent
-from integrations.base.errors import AuthenticationError, MappingError
+from integrations.base.errors import AuthenticationError, MappingError, RateLimited
 from integrations.base.oauth import token_set
 from integrations.crm.connectors import (
     Backfill,
@@ -31,6 +31,10 @@ from integrations.crm.pipedrive.signatures import (
 )
 
 DEALS_PAGE_SIZE = 100
+# Pulls stop while less than this share of the company's daily token budget is left, and wait
+# this long: what remains is the webhooks' (a won deal's fetch costs a few tokens, a page many).
+BULK_BUDGET_RESERVE = 0.1
+BULK_BUDGET_WAIT_SECONDS = 900.0
 # The deal events we subscribe to: a deal made (perhaps won at once) and a deal changed.
 WEBHOOK_ACTIONS = ("create", "change")
 # Pulls go through the live deals, then the archived ones (the first list leaves them out).
@@ -154,6 +158,14 @@ class PipedriveConnector(
         return [self._map(deal_json, **self._related([deal_json])[str(deal_json.get("id"))])]
 
     def deals_page(self, *, modified_after: datetime, after_cursor: str = "") -> DealsPage:
+        client = self.client
+        left = client.budget_left()
+        if left is not None and left < BULK_BUDGET_RESERVE:
+            raise RateLimited(
+                f"Pipedrive's daily token budget is down to {left:.0%}: pulls wait, webhooks go on",
+                retry_after=BULK_BUDGET_WAIT_SECONDS,
+                status=None,
+            )
         listing, cursor, latest = _cursor_read(after_cursor)
         params = {
             "updated_since": _rfc3339(modified_after),
@@ -163,7 +175,7 @@ class PipedriveConnector(
             "limit": DEALS_PAGE_SIZE,
             **({"cursor": cursor} if cursor else {}),
         }
-        answer = self.client.deals_list(archived=listing == "archived", params=params)
+        answer = client.deals_list(archived=listing == "archived", params=params)
         results = [one for one in answer.get("data") or [] if isinstance(one, Mapping)]
         related = self._related(results)
         deals, problems = [], []

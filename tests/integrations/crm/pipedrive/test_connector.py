@@ -12,7 +12,7 @@ import responses
 from django.utils import timezone
 
 from integrations.base import connections
-from integrations.base.connectors import TokenSet
+from integrations.base.connectors import TokenSet, WebhookEvent
 from integrations.base.errors import AuthenticationError, RateLimited
 from integrations.crm.models import CRMConnection
 from integrations.crm.pipedrive.connector import PipedriveConnector
@@ -232,3 +232,48 @@ def test_connecting_through_oauth_keeps_the_api_domain_and_subscribes_our_webhoo
         timeout=10,
     )
     assert response.json() == {"stored": 1, "duplicates": 0}
+
+
+@responses.activate
+def test_pulls_wait_when_the_daily_budget_runs_low_while_webhook_fetches_go_on():
+    connection = CRMConnection(
+        crm_type="pipedrive",
+        base_url="https://budget.example",
+        account_id="budget-test",
+        credentials_encrypted=json.dumps({"api_token": "personal"}),
+        connection_settings={},
+    )
+    budget = {"x-daily-ratelimit-token-limit": "30000", "x-daily-ratelimit-token-remaining": "2000"}
+    responses.add(responses.GET, "https://budget.example/api/v1/users/me", json={}, headers=budget)
+    responses.add(
+        responses.GET,
+        "https://budget.example/api/v2/deals/7",
+        json={
+            "data": {
+                "id": 7,
+                "status": "open",
+                "currency": "NGN",
+                "update_time": "2026-11-22T18:26:40Z",
+            }
+        },
+        headers=budget,
+    )
+    connector = PipedriveConnector(connection)
+    connector.test_connection()
+
+    with pytest.raises(RateLimited) as held:
+        connector.deals_page(modified_after=timezone.now())
+
+    assert held.value.retry_after == 900
+    event = WebhookEvent(
+        event_id="e1",
+        event_type="change.deal",
+        account_id="1",
+        object_id="7",
+        payload={
+            "meta": {"entity": "deal", "action": "change"},
+            "data": {"status": "open"},
+            "previous": {"status": "won"},
+        },
+    )
+    assert [deal.external_id for deal in connector.deals_for_event(event)] == ["7"]
