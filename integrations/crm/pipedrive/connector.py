@@ -155,7 +155,8 @@ class PipedriveConnector(
                 return [self._map(deal_json)]
             except MappingError:
                 return []  # an open deal may lack what an invoice needs: nothing to record
-        return [self._map(deal_json, **self._related([deal_json])[str(deal_json.get("id"))])]
+        related = self._related([deal_json]).get(str(deal_json.get("id")), {})
+        return [self._map(deal_json, **related)]
 
     def deals_page(self, *, modified_after: datetime, after_cursor: str = "") -> DealsPage:
         client = self.client
