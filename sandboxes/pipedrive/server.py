@@ -231,7 +231,9 @@ def record_get(*, company, kind: str, record_id, lock=False) -> PipedriveSandbox
 def records_page(*, company, kind: str, query: Mapping, path: str, **filters) -> dict:
     """A v2 list: ``ids``, ``status``, ``updated_since`` / ``updated_until``, ``sort_by``,
     ``sort_direction``, ``limit`` and ``cursor``, in Pipedrive's envelope."""
-    rows = PipedriveSandboxRecord.objects.filter(company=company, kind=kind, **filters)
+    rows = PipedriveSandboxRecord.objects.select_related("company").filter(
+        company=company, kind=kind, **filters
+    )
     if query.get("ids"):
         rows = rows.filter(pk__in=_ids(query["ids"]))
     if query.get("deal_ids"):
