@@ -206,3 +206,24 @@ def test_a_change_through_the_api_is_delivered_to_our_endpoint(live_server):
     assert (event.object_id, event.payload["previous"]["status"]) == (str(deal["id"]), "open")
     assert InboundEvent.objects.filter(event_type="create.deal").exists()
     assert PipedriveSandboxRecord.objects.filter(pk=deal["id"], status="won").exists()
+
+
+def test_faults_are_the_companys_and_answered_in_pipedrives_envelope(client, company):
+    auth = {"x-api-token": company.api_token}
+    switched = client.put(
+        f"{ROOT}/_sandbox/faults",
+        data=json.dumps({"server_error_rate": 1, "server_error_status": 502}),
+        content_type="application/json",
+        headers=auth,
+    )
+    other = sandbox_company_create(redirect_uri="https://app.example/callback/")
+
+    faulted = _api(client, company, "get", "/api/v1/users/me")
+    untouched = _api(client, other, "get", "/api/v1/users/me")
+
+    assert switched.json()["server_error_rate"] == 1
+    assert (faulted.status_code, faulted.json()["success"]) == (502, False)
+    assert faulted["x-ratelimit-limit"] == str(company.burst_limit)
+    assert untouched.status_code == 200
+    client.delete(f"{ROOT}/_sandbox/faults", headers=auth)
+    assert _api(client, company, "get", "/api/v1/users/me").status_code == 200

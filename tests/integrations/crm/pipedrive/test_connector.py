@@ -15,10 +15,10 @@ from integrations.base import connections
 from integrations.base.connectors import TokenSet, WebhookEvent
 from integrations.base.errors import AuthenticationError, RateLimited
 from integrations.crm.models import CRMConnection
-from integrations.crm.pipedrive.connector import PipedriveConnector
+from integrations.crm.pipedrive.connector import IRN_NOTE, PipedriveConnector
 from integrations.crm.pipedrive.oauth import api_domain_checked
 from integrations.crm.pipedrive.signatures import webhook_password
-from sandboxes.pipedrive.models import PipedriveSandboxWebhook
+from sandboxes.pipedrive.models import PipedriveSandboxRecord, PipedriveSandboxWebhook
 from sandboxes.pipedrive.server import deal_update, sandbox_company_create
 from tests.factories import MembershipFactory
 from tests.integrations.crm.pipedrive.support import (
@@ -277,3 +277,18 @@ def test_pulls_wait_when_the_daily_budget_runs_low_while_webhook_fetches_go_on()
         },
     )
     assert [deal.external_id for deal in connector.deals_for_event(event)] == ["7"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_irn_note_is_added_once_however_often_it_is_asked_for(live_server):
+    connection = pipedrive_connection(site_url=live_server.url)
+    deal = sandbox_deal(connection, seed=5, status="won")
+    connector = PipedriveConnector(connection)
+
+    for _ in range(3):
+        connector.deal_irn_note(deal_id=str(deal.pk), irn="TXP000001-94ND90NR-20261203")
+
+    notes = PipedriveSandboxRecord.objects.filter(kind="note", deal_id=deal.pk)
+    assert [note.data["content"] for note in notes] == [
+        IRN_NOTE.format(irn="TXP000001-94ND90NR-20261203")
+    ]
