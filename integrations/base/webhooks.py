@@ -1,4 +1,4 @@
-"""The two webhook endpoints of design §7, for every family and platform.
+"""The two webhook endpoints, for every family and platform.
 
 ``/webhooks/<family>/<platform>/<connection id>/``: a tenant's own app, signed with the secret
 on the connection. ``/webhooks/<family>/<platform>/``: our platform app's subscription, signed

@@ -15,12 +15,12 @@ def paths(problems: list[Problem]) -> list[str]:
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_worked_examples_pass(codes, firs_example, name):
-    # The brief's own examples were made arithmetically consistent; this checks that they are.
+    # The worked examples were made arithmetically consistent; this checks that they are.
     assert invoice_validate(firs_example(name), codes=codes) == []
 
 
 def test_official_sample_figures_fail_the_arithmetic(codes, firs_example):
-    # The figures of the official FIRS sample (brief §3.7), which do not add up.
+    # The figures of the official FIRS sample, whose totals do not add up.
     payload = firs_example("b2b-invoice-it-equipment")
     payload["legal_monetary_total"] = {
         "line_extension_amount": 340.50,
