@@ -98,6 +98,16 @@ class BackfillForm(forms.Form):
         return start, min(end, now)
 
 
+def either_filter(*, yes: str, no: str) -> forms.NullBooleanField:
+    """A filter that is off (any), yes or no. Optional: a required one would render ``required``
+    on its select, and the browser (and htmx) would refuse to send the form while it says
+    "Any"."""
+    return forms.NullBooleanField(
+        required=False,
+        widget=forms.Select(choices=[("", "Any"), ("true", yes), ("false", no)]),
+    )
+
+
 class RowFilterForm(forms.Form):
     """The filters of every family's list of rows; a subclass names its ``family`` and adds
     its own."""

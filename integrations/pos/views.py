@@ -104,9 +104,7 @@ class TransactionFilterForm(page_views.RowFilterForm):
     )
     location = forms.ChoiceField(required=False)
     # What the dashboard counts as failures: the sale failed, or its invoice needs attention.
-    failed = forms.NullBooleanField(
-        widget=forms.Select(choices=[("", "Any"), ("true", "Failed"), ("false", "Not failed")])
-    )
+    failed = page_views.either_filter(yes="Failed", no="Not failed")
 
     def __init__(self, *args, locations: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
