@@ -28,6 +28,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 
 from accounts.views import tenant_page
+from catalog import selectors as catalog_selectors
 from integrations.base import connections as connection_services
 from integrations.base import families as family_registry
 from integrations.base import page_selectors, pipeline, registry, sandbox_accounts
@@ -446,6 +447,9 @@ def dashboard_view(template: str, figures: Callable[..., page_selectors.Dashboar
                 "latencies": shown.latencies,
                 "latency_target": shown.latency_target,
                 "chart": hourly_chart(shown.hours, series=shown.series),
+                "tax_alerts": catalog_selectors.tax_alerts_summary(
+                    organization=request.organization
+                ),
             },
             status=200 if form.is_valid() else 400,
         )
