@@ -105,6 +105,9 @@ class CRMDeal(models.Model):
             ),
         ]
 
+    def __str__(self):
+        return f"{self.deal_title or 'deal'} {self.external_deal_id}"
+
     @property
     def stage_label(self) -> str:
         """The stage's name on the platform, when its pipelines have been read."""
@@ -113,6 +116,3 @@ class CRMDeal(models.Model):
     @property
     def pipeline_label(self) -> str:
         return self.connection.pipeline_labels.get(self.pipeline_id, "")
-
-    def __str__(self):
-        return f"{self.deal_title or 'deal'} {self.external_deal_id}"

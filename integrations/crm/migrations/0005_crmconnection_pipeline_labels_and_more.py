@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0004_drop_hubspot_sandbox_tables'),
+        ("crm", "0004_drop_hubspot_sandbox_tables"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='crmconnection',
-            name='pipeline_labels',
+            model_name="crmconnection",
+            name="pipeline_labels",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='crmconnection',
-            name='stage_labels',
+            model_name="crmconnection",
+            name="stage_labels",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]
