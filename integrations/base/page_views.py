@@ -195,6 +195,15 @@ def connection_backfill_form(connection: ConnectionBase, data=None) -> BackfillF
 # --- Connections --------------------------------------------------------------------------------
 
 
+class ConnectionRenameForm(forms.Form):
+    name = forms.CharField(
+        required=False,
+        max_length=connection_services.CONNECTION_NAME_MAX_LENGTH,
+        help_text="Your own name for this connection, as shown on every page. Empty: the "
+        "platform's name.",
+    )
+
+
 class ConnectionPages:
     """A family's connection actions on the Integrations page and its sync run page. One
     instance in each family's views, its methods routed by the family's page_urls; a subclass
@@ -294,6 +303,18 @@ class ConnectionPages:
                 status=502 if unreachable else 400,
             )
         messages.success(request, f"Connected {connector.display_name}.")
+        return back_to(connection)
+
+    @method_decorator([tenant_page, require_POST])
+    def rename(self, request, connection_id: UUID):
+        require_manager(request)
+        connection = self.connection_get(request, connection_id)
+        form = ConnectionRenameForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(form.errors["name"]))
+            return back_to(connection)
+        connection_services.connection_rename(connection=connection, name=form.cleaned_data["name"])
+        messages.success(request, f"Renamed to {connection.name}.")
         return back_to(connection)
 
     @method_decorator([tenant_page, require_POST])

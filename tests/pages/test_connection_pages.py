@@ -11,6 +11,7 @@ import pytest
 from celery.app.task import Task
 from django.utils import timezone
 
+from accounts.models import Membership
 from integrations.base import families, registry, sandbox_accounts
 from integrations.base.connectors import Capability
 from integrations.base.models import OAuthState, SyncRun
@@ -289,3 +290,22 @@ def test_sync_run_progress_polls_until_the_run_has_finished(
     for other in FAMILY_PAGES.values():
         if other is not pages:
             assert client_a.get(f"/{other.namespace}/sync-runs/{run.pk}/").status_code == 404
+
+
+def test_renaming_a_connection_names_it_on_the_pages(client_a, kit, connection_a, member_a):
+    actions = f"/integrations/{kit.family}/connections/{connection_a.pk}"
+
+    response = client_a.post(f"{actions}/rename/", {"name": "  Lekki   Phase 1 "}, follow=True)
+
+    connection_a.refresh_from_db()
+    assert connection_a.display_name == "Lekki Phase 1"
+    assert "Renamed to Lekki Phase 1." in response.content.decode()
+    assert "Lekki Phase 1</h4>" in response.content.decode()
+    refused = client_a.post(f"{actions}/rename/", {"name": "x" * 101}, follow=True)
+    assert "at most 100 characters" in refused.content.decode()
+    client_a.post(f"{actions}/rename/", {"name": ""})
+    connection_a.refresh_from_db()
+    assert connection_a.display_name == "" and connection_a.name != ""
+
+    client_a.force_login(member_a(Membership.Role.MEMBER))
+    assert client_a.post(f"{actions}/rename/", {"name": "Mine"}).status_code == 403
