@@ -237,3 +237,43 @@ def test_a_rate_other_than_7_5_is_signed_as_charged_and_opens_an_alert_naming_th
     alert = TaxAlert.objects.get()
     assert (alert.classification.name, alert.kind) == ("Chamdor Sparkling 75cl", "other_rate")
     assert alert.last_tax_rate == Decimal(5)
+
+
+def test_the_demo_tills_sales_are_invoiced_with_the_vat_square_charged_line_by_line(
+    organization, client
+):
+    import random
+
+    from sandboxes.square.server import sandbox_merchant_create
+    from sandboxes.square.traffic import sale_request
+
+    merchant = sandbox_merchant_create()
+    location_id = merchant.locations.get().location_id
+    headers = {"Authorization": f"Bearer {merchant.access_token}"}
+    rng = random.Random(15)
+    for number in range(1, 21):
+        created = client.post(
+            "/sandbox/square/v2/orders",
+            {
+                "idempotency_key": f"demo-{number}",
+                "order": sale_request(location_id=location_id, rng=rng),
+            },
+            content_type="application/json",
+            headers=headers,
+        ).json()["order"]
+        client.post(f"/sandbox/square/_sandbox/orders/{created['id']}/complete", headers=headers)
+        order = client.get(f"/sandbox/square/v2/orders/{created['id']}", headers=headers).json()[
+            "order"
+        ]
+
+        invoice = invoice_for(organization, order, number=number)
+
+        assert invoice.status == Invoice.Status.BUILT, invoice.problems
+        charged = [
+            Decimal(line["total_tax_money"]["amount"]).scaleb(-2) for line in order["line_items"]
+        ]
+        assert list(invoice.lines.order_by("position").values_list("tax_amount", flat=True)) == (
+            charged
+        )
+        assert invoice.tax_amount == Decimal(order["total_tax_money"]["amount"]).scaleb(-2)
+        assert invoice.payable_amount == Decimal(order["total_money"]["amount"]).scaleb(-2)
