@@ -52,6 +52,17 @@ def platform_connector(*, family: str, platform: str):
     return connector
 
 
+CONNECTION_NAME_MAX_LENGTH = 100
+
+
+def connection_rename(*, connection, name: str):
+    """Give the connection the tenant's own name; an empty one goes back to the platform's."""
+    name = " ".join(name.split())
+    if len(name) > CONNECTION_NAME_MAX_LENGTH:
+        raise ValueError(f"A name has at most {CONNECTION_NAME_MAX_LENGTH} characters")
+    return connection_settings_update(connection=connection, changes={"display_name": name})
+
+
 def connection_settings_update(*, connection, changes: dict):
     """Apply an owner's edits (field name -> value) and store those columns only: workers record
     the connection's health, sync cursor and refreshed tokens meanwhile, and a whole-row save

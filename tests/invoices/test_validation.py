@@ -290,6 +290,25 @@ def test_tax_category_checks(codes, firs_example):
     assert "ZERO_VAT is 0.0 %, not 5 %" in problems[1].message
 
 
+@pytest.mark.parametrize(
+    ("category", "percent", "message"),
+    [
+        ("STANDARD_VAT", 5, "Tax at 5 % is REDUCED_VAT, not STANDARD_VAT"),
+        ("REDUCED_VAT", 10, "Tax at 10 % is STANDARD_VAT, not REDUCED_VAT"),
+        ("STANDARD_VAT", 120, "120 % is not a tax rate"),
+    ],
+)
+def test_a_vat_category_carries_a_rate_of_its_own(codes, firs_example, category, percent, message):
+    payload = firs_example("b2c-pos-receipt-mixed-vat")
+    standard = payload["tax_total"][0]["tax_subtotal"][0]
+    standard["tax_category"] = {"id": category, "percent": percent}
+
+    problems = invoice_validate(payload, codes=codes)
+
+    assert message in problems[0].message
+    assert problems[0].path == "tax_total[0].tax_subtotal[0].tax_category.percent"
+
+
 def test_one_subtotal_per_category_and_rate(codes, firs_example):
     payload = firs_example("b2c-pos-receipt-mixed-vat")
     subtotals = payload["tax_total"][0]["tax_subtotal"]

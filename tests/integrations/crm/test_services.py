@@ -447,3 +447,25 @@ def test_a_sync_that_cannot_reach_hubspot_is_a_failed_run_and_moves_nothing(conn
     connection.refresh_from_db()
     assert connection.sync_cursor == "" and connection.last_sync_at is None
     assert not CRMDeal.objects.exists()
+
+
+def test_the_stages_names_are_kept_for_the_pages_once_read(connection):
+    # A sandbox connection comes with its won stages chosen: the first deal's preparation
+    # still reads the names once; a failed read only leaves them unnamed.
+    assert connection.won_stage_ids and connection.stage_labels == {}
+    portal = portal_of(connection)
+    HubSpotSandboxPortal.objects.filter(pk=portal.pk).update(ten_secondly_limit=0)
+    assert services.connection_won_stages_default(connection=connection) == (
+        connection.won_stage_ids
+    )
+    assert connection.stage_labels == {}
+
+    HubSpotSandboxPortal.objects.filter(pk=portal.pk).update(ten_secondly_limit=100_000)
+    cache.clear()
+    services.connection_won_stages_default(connection=connection)
+
+    connection.refresh_from_db()
+    assert connection.pipeline_labels == {"default": "Sales Pipeline"}
+    assert connection.stage_labels["closedwon"] == "Closed Won"
+    deal = CRMDeal(connection=connection, deal_stage="closedwon", pipeline_id="default")
+    assert (deal.stage_label, deal.pipeline_label) == ("Closed Won", "Sales Pipeline")
