@@ -10,6 +10,7 @@ mapped. Many2one values are ``[id, name]`` in reads and bare ids in webhooks; em
 """
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time
@@ -118,7 +119,8 @@ def document_from_odoo(
         is_paid=move.get("payment_state") in constants.PAID_STATES,
         original_external_id=str(reversed_entry) if reversed_entry else "",
         is_cancelled=state == constants.CANCELLED,
-        raw=dict(move),
+        # Kept as JSON: Odoo's numbers as the exact decimal text they were read as.
+        raw=json.loads(json.dumps(move, default=str)),
     )
 
 
