@@ -112,12 +112,14 @@ def connection_credentials_connect(
             .first()
         )
         if connection is None:
+            columns = {field.name for field in model._meta.fields}
             connection = model(
                 **{model.platform_field: platform},
                 organization=organization,
                 user=user,
                 account_id=account_id,
                 webhook_secret="",
+                **{k: v for k, v in connector.connection_defaults.items() if k in columns},
             )
         connection.credentials_encrypted = json.dumps(values)
         connection.is_active = True

@@ -83,6 +83,12 @@ class BaseConnector(ABC):
     family: str = ""
     display_name: str = ""
     default_base_url: str = ""
+    # What the tenant sets up at the platform so that it sends deliveries to the connection's
+    # webhook URL, as (label, value) pairs shown on the connection's card; empty when nothing.
+    delivery_setup: tuple[tuple[str, str], ...] = ()
+    # Columns a new connection of the platform starts with (where the family's model has them),
+    # instead of the family's defaults.
+    connection_defaults: Mapping[str, object] = {}
     # Filled from the capability mixins the class inherits; never declared by hand.
     capabilities: frozenset[str] = frozenset()
 

@@ -31,21 +31,21 @@ SEARCH_PAGE_SIZE = constants.SEARCH_PAGE_SIZE
 ONE_SECOND = timedelta(seconds=1)
 CACHE_KEY = "odoo-api:{digest}"
 
-# What the tenant creates in Odoo (Settings > Technical > Automation Rules) so that posting,
-# cancelling or paying an invoice tells us at once.
-AUTOMATION_RULE = {
-    "model": "Journal Entry (account.move)",
-    "trigger": "On save, when Status or Payment Status is set",
-    "action": "Send Webhook Notification",
-    "fields": "move_type, state, payment_state, write_date",
-}
-
 
 class OdooConnector(
     ERPConnector, SecretUrlWebhooks, Backfill, IncrementalSync, IrnWriteBack, ApiKeyConnector
 ):
     key = "odoo"
     display_name = "Odoo"
+    # Odoo never retries a webhook: the change search runs every minute.
+    connection_defaults = {"sync_every_minutes": 1}
+    # The automation rule that tells us at once of a posted, cancelled or paid invoice.
+    delivery_setup = (
+        ("Automation rule on", "Journal Entry (account.move)"),
+        ("Trigger", "On save, when Status or Payment Status changes"),
+        ("Action", "Send Webhook Notification"),
+        ("Fields", "move_type, state, payment_state, write_date"),
+    )
     credential_fields = (
         CredentialField(
             "base_url", "Odoo URL", secret=False, help_text="e.g. https://yourcompany.odoo.com"
@@ -87,7 +87,8 @@ class OdooConnector(
             if document.kind == DocumentKind.CREDIT_NOTE and document.original_external_id
         ]
         if originals:
-            earlier, problems = self._documents(self._moves([["id", "in", originals]]))
+            # An original that cannot be mapped leaves its credit note failing, with the reason.
+            earlier, _unmapped = self._documents(self._moves([["id", "in", originals]]))
             documents = earlier + documents
         return documents
 
