@@ -152,53 +152,59 @@ class OdooConnector(
 
     def documents_page(self, *, modified_after: datetime, after_cursor: str = "") -> DocumentsPage:
         """Customer moves posted or cancelled, oldest change first, on a ``(write_date, id)``
-        cursor. Odoo reads write_date to the second: the cursor takes the later seconds, and
-        the ids past its own in its second; the next search starts ``LOOK_BACK`` before the
-        last change seen."""
-        if after_cursor:
-            second, last_id = _cursor_read(after_cursor)
-            since = [
-                "|",
-                ["write_date", ">=", mappers.odoo_datetime_text(second + ONE_SECOND)],
-                "&",
-                ["write_date", ">=", mappers.odoo_datetime_text(second)],
-                "&",
-                ["write_date", "<", mappers.odoo_datetime_text(second + ONE_SECOND)],
-                ["id", ">", last_id],
-            ]
-        else:
-            since = [["write_date", ">=", mappers.odoo_datetime_text(modified_after)]]
-        moves = self._moves(since, limit=SEARCH_PAGE_SIZE)
-        documents, problems = self._documents(moves)
-        has_more = len(moves) == SEARCH_PAGE_SIZE
-        last = moves[-1] if moves else None
-        last_change = (
-            mappers.odoo_datetime(last.get("write_date"), path="account.move.write_date")
-            if last
-            else None
-        )
-        if has_more:
-            return DocumentsPage(
-                documents=documents,
-                modified_after=modified_after,
-                after_cursor=f"{mappers.odoo_datetime_text(last_change)}|{last['id']}",
-                has_more=True,
-                records=len(moves),
-                problems=problems,
+        cursor. Odoo reads write_date to the second but orders by its hidden microseconds, so
+        a page never ends inside a second: the second it reaches last is read again by the
+        next page, and a second holding more changes than a page is read alone, by id. The
+        next search starts ``LOOK_BACK`` before the last change seen."""
+        second, last_id = _cursor_read(after_cursor) if after_cursor else (modified_after, None)
+        if last_id is None:
+            moves = self._moves(
+                [["write_date", ">=", mappers.odoo_datetime_text(second)]],
+                limit=SEARCH_PAGE_SIZE,
             )
+        else:
+            moves = self._moves(
+                [
+                    ["write_date", ">=", mappers.odoo_datetime_text(second)],
+                    ["write_date", "<", mappers.odoo_datetime_text(second + ONE_SECOND)],
+                    ["id", ">", last_id],
+                ],
+                limit=SEARCH_PAGE_SIZE,
+                order="id asc",
+            )
+        seconds = [_second_of(move) for move in moves]
+        full = len(moves) == SEARCH_PAGE_SIZE
+        if last_id is not None:
+            # One second, by id: on to the next second once it is read to its end.
+            after = f"{_text(second)}|{moves[-1]['id']}" if full else _text(second + ONE_SECOND)
+            return self._page(moves, modified_after=modified_after, after_cursor=after)
+        if full and seconds[0] == seconds[-1]:
+            # A second with more changes than a page: read it alone, by id.
+            return self._page(
+                [], modified_after=modified_after, after_cursor=f"{_text(seconds[0])}|0"
+            )
+        if full:
+            kept = [move for move, at in zip(moves, seconds, strict=True) if at < seconds[-1]]
+            return self._page(kept, modified_after=modified_after, after_cursor=_text(seconds[-1]))
         anchor = modified_after
-        if last_change:
-            anchor = max(modified_after, last_change - constants.LOOK_BACK)
+        if seconds:
+            anchor = max(modified_after, seconds[-1] - constants.LOOK_BACK)
+        return self._page(moves, modified_after=anchor, after_cursor="")
+
+    def _page(self, moves, *, modified_after: datetime, after_cursor: str) -> DocumentsPage:
+        documents, problems = self._documents(moves)
         return DocumentsPage(
             documents=documents,
-            modified_after=anchor,
-            after_cursor="",
-            has_more=False,
+            modified_after=modified_after,
+            after_cursor=after_cursor,
+            has_more=bool(after_cursor),
             records=len(moves),
             problems=problems,
         )
 
-    def _moves(self, domain: list, *, limit: int | None = None) -> list[dict]:
+    def _moves(
+        self, domain: list, *, limit: int | None = None, order: str = "write_date asc, id asc"
+    ) -> list[dict]:
         named = {
             "domain": [
                 ["move_type", "in", list(constants.SALE_MOVE_TYPES)],
@@ -206,7 +212,7 @@ class OdooConnector(
                 *domain,
             ],
             "fields": list(constants.MOVE_FIELDS),
-            "order": "write_date asc, id asc",
+            "order": order,
         }
         if limit:
             named["limit"] = limit
@@ -311,11 +317,20 @@ class OdooConnector(
         return True
 
 
-def _cursor_read(text: str) -> tuple[datetime, int]:
-    second, _, last_id = text.rpartition("|")
-    if not last_id.isdigit():
-        raise PermanentConnectorError(f"Odoo change cursor {text!r} is not 'write_date|id'")
-    return mappers.odoo_datetime(second, path="cursor"), int(last_id)
+def _cursor_read(text: str) -> tuple[datetime, int | None]:
+    """``second`` (that second on) or ``second|id`` (that second alone, ids past ``id``)."""
+    moment, _, last_id = text.partition("|")
+    if last_id and not last_id.isdigit():
+        raise PermanentConnectorError(f"Odoo change cursor {text!r} is not 'write_date[|id]'")
+    return mappers.odoo_datetime(moment, path="cursor"), int(last_id) if last_id else None
+
+
+def _second_of(move: Mapping) -> datetime:
+    return mappers.odoo_datetime(move.get("write_date"), path="account.move.write_date")
+
+
+def _text(moment: datetime) -> str:
+    return mappers.odoo_datetime_text(moment)
 
 
 def _records(answer, what: str) -> list[dict]:

@@ -30,13 +30,13 @@ def sample_records() -> dict:
     return {
         "moves": sample("json2-search_read-account.move-response"),
         "lines": sample("json2-read-account.move.line-response"),
-        "taxes": {tax["id"]: tax for tax in _decimal(sample("json2-read-account.tax-response"))},
+        "taxes": {tax["id"]: tax for tax in as_read(sample("json2-read-account.tax-response"))},
         "partners": {p["id"]: p for p in sample("json2-read-res.partner-response")},
         "states": {s["id"]: s for s in sample("json2-read-res.country.state-response")},
     }
 
 
-def _decimal(value):
+def as_read(value):
     """A sample as the client reads it: numbers with a point are Decimals."""
     return json.loads(json.dumps(value), parse_float=Decimal)
 
@@ -45,9 +45,9 @@ def sample_move_map(move: dict):
     from integrations.erp.odoo import mappers
 
     records = sample_records()
-    lines = [line for line in _decimal(records["lines"]) if line["move_id"][0] == move["id"]]
+    lines = [line for line in as_read(records["lines"]) if line["move_id"][0] == move["id"]]
     return mappers.document_from_odoo(
-        _decimal(move),
+        as_read(move),
         lines=lines,
         taxes=records["taxes"],
         partner=records["partners"].get(move["partner_id"][0]),

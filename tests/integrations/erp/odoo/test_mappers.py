@@ -10,7 +10,12 @@ import pytest
 from integrations.base.canonical import DocumentKind
 from integrations.base.errors import MappingError
 from integrations.erp.odoo import mappers
-from tests.integrations.erp.odoo.support import FIXTURES, sample_move_map, sample_records
+from tests.integrations.erp.odoo.support import (
+    FIXTURES,
+    as_read,
+    sample_move_map,
+    sample_records,
+)
 
 
 def _move(move_id: int) -> dict:
@@ -91,11 +96,12 @@ def test_a_cancelled_or_paid_move_says_so():
 def test_a_line_with_two_charged_taxes_is_refused():
     records = sample_records()
     lines = [
-        {**line, "tax_ids": [3, 4]} if line["id"] == 101 else line for line in records["lines"]
+        {**line, "tax_ids": [3, 4]} if line["id"] == 101 else line
+        for line in as_read(records["lines"])
     ]
     with pytest.raises(MappingError, match="one VAT rate"):
         mappers.document_from_odoo(
-            _move(42),
+            as_read(_move(42)),
             lines=[line for line in lines if line["move_id"][0] == 42],
             taxes=records["taxes"],
             partner=None,
