@@ -75,3 +75,49 @@ class SandboxFaults(models.Model):
     def applies_to(self, operation: str) -> bool:
         names = self.operations()
         return not names or operation in names
+
+
+class SandboxAuthorizationCode(models.Model):
+    """An OAuth authorization code, redeemed once before it expires. A sandbox's concrete
+    model adds ``account``, a ForeignKey to the account that approved it."""
+
+    code = models.CharField(max_length=255, unique=True)
+    client_id = models.CharField(max_length=191)
+    scopes = models.JSONField(default=list)
+    # Empty when the authorize URL named none; then the token request need not name one either.
+    redirect_uri = models.CharField(max_length=2000, blank=True)
+    # base64url(SHA-256(code_verifier)) for the PKCE flow; empty for the code flow.
+    code_challenge = models.CharField(max_length=128, blank=True)
+    expires_at = models.DateTimeField()
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"code for {self.account} ({self.client_id})"
+
+
+class SandboxAccessToken(models.Model):
+    """An OAuth access token with the refresh token of its grant. A sandbox's concrete model
+    adds ``account``, a ForeignKey to the account the token acts for.
+
+    Every token a refresh token mints carries it, so the grant is the first of them (it holds
+    the scopes the account approved) and revoking the grant revokes them all. A rotating refresh
+    token is cleared once redeemed; its successor rides on the new token."""
+
+    client_id = models.CharField(max_length=191)
+    access_token = models.CharField(max_length=255, unique=True)
+    refresh_token = models.CharField(max_length=255, blank=True, db_index=True)
+    refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
+    is_pkce = models.BooleanField(default=False)
+    scopes = models.JSONField(default=list)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"token for {self.account} ({self.client_id})"

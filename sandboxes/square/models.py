@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from sandboxes.kit.models import SandboxAccessToken, SandboxAuthorizationCode
+
 
 class SquareSandboxMerchant(models.Model):
     """A Square sandbox seller: its access token opens the sandbox's /v2 endpoints."""
@@ -121,42 +123,18 @@ class SquareSandboxRefund(models.Model):
         return f"{self.refund_id} ({self.status})"
 
 
-class SquareSandboxAuthorizationCode(models.Model):
+class SquareSandboxAuthorizationCode(SandboxAuthorizationCode):
     """An OAuth authorization code: valid five minutes, redeemed once."""
 
-    code = models.CharField(max_length=64, unique=True)
-    merchant = models.ForeignKey(SquareSandboxMerchant, on_delete=models.CASCADE)
-    client_id = models.CharField(max_length=64)
-    scopes = models.JSONField()
-    # Empty when the authorize URL named none; then the token request need not name one either.
-    redirect_uri = models.CharField(max_length=2000, blank=True)
-    # base64url(SHA-256(code_verifier)) for the PKCE flow; empty for the code flow.
-    code_challenge = models.CharField(max_length=128, blank=True)
-    expires_at = models.DateTimeField()
-    redeemed_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self):
-        return f"code for {self.merchant} ({self.client_id})"
+    account = models.ForeignKey(SquareSandboxMerchant, on_delete=models.CASCADE)
 
 
-class SquareSandboxAccessToken(models.Model):
-    """An OAuth access token and its refresh token; a merchant's own ``access_token`` is apart."""
+class SquareSandboxAccessToken(SandboxAccessToken):
+    """An OAuth access token and its refresh token; a merchant's own ``access_token`` is apart.
+    Code flow: one multi-use refresh token shared by every token it mints. PKCE flow: single
+    use, so it is cleared once redeemed."""
 
-    merchant = models.ForeignKey(
+    account = models.ForeignKey(
         SquareSandboxMerchant, on_delete=models.CASCADE, related_name="oauth_tokens"
     )
-    client_id = models.CharField(max_length=64)
-    access_token = models.CharField(max_length=128, unique=True)
-    # Code flow: one multi-use refresh token shared by every token it mints. PKCE flow: single
-    # use, so it is cleared once redeemed.
-    refresh_token = models.CharField(max_length=128, blank=True, db_index=True)
-    refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
-    is_pkce = models.BooleanField(default=False)
-    scopes = models.JSONField()
     short_lived = models.BooleanField(default=False)
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self):
-        return f"token for {self.merchant} ({self.client_id})"

@@ -2,8 +2,8 @@
 
 from catalog.services import classification_ensure
 from integrations.base.sandbox_accounts import SandboxAccount, SandboxProvisioner, sandbox_base_url
+from sandboxes.square.api import sandbox_merchant_create
 from sandboxes.square.models import SquareSandboxMerchant
-from sandboxes.square.server import sandbox_merchant_create
 from sandboxes.square.traffic import CATALOGUE_CLASSIFICATION
 
 # The sandbox's shop sells groceries; a real tenant sets its own defaults.

@@ -1,10 +1,10 @@
-"""Square sandbox: the Square API the connector calls, played by our own app (design §5, §7).
+"""Square sandbox: the Square API the connector calls, played by our own app.
 
 Mounted at /sandbox/square/ when ``settings.SANDBOX_ENABLED``, with Square's own paths below
 (``/sandbox/square/v2/orders/search``, ``/sandbox/square/oauth2/token``). Sellers are
-``SquareSandboxMerchant`` rows (``sandbox_merchant_create``). Requests carry
-``Authorization: Bearer <token>``: the seller's own access token, which has every scope, or one
-the OAuth flow issued, which has the scopes the seller granted (403 INSUFFICIENT_SCOPES otherwise).
+``SquareSandboxMerchant`` rows (``sandbox_merchant_create``). Square's HTTP conventions (bearer
+tokens and scopes, errors, rate-limit headers, faults, OAuth) are in ``sandboxes/square/api.py``,
+on the sandbox kit; this module is Square's own semantics.
 
 Orders are priced as Square prices them, in int64 minor units (never float):
 - line gross = quantity x base price, rounded half up to the minor unit;
@@ -23,61 +23,33 @@ once) shows it as Square does: ``refunded_money`` on the payment, ``refunds[]`` 
 ``return_amounts`` and ``net_amounts`` on the order. Unlinked refunds and return orders are not
 modelled: a refund's ``order_id`` is the sale order's.
 
-OAuth: the sandbox app is ``settings.SQUARE_SANDBOX_CLIENT_ID`` / ``SQUARE_SANDBOX_CLIENT_SECRET``
-(defaults below). ``/oauth2/authorize`` approves at once, for the seller the sandbox-only
-``merchant_id`` parameter names or else a new one, and redirects with a five-minute, single-use
-code; PKCE (S256) replaces the client secret.
-
 Lists (SearchOrders, ListPayments, ListPaymentRefunds) page by keyset: the cursor is the signed
 (sort value, id) of the page's last row and the query it belongs to, so rows that change while a
 client pages are not skipped, and an altered cursor or one sent with another query is refused
 (INVALID_CURSOR).
-
-Every answer of a Square path carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and
-``RateLimit-Reset`` (seconds) for its credential's one-minute window; past the limit it is a 429
-RATE_LIMITED with ``Retry-After``. Faults (latency, random 429 and 5xx answers) are the kit's
-(sandboxes/kit/faults.py), switched with ``square_sandbox_faults_set``, ``POST
-/sandbox/square/_sandbox/faults`` (no token needed) or the admin.
 """
 
-import base64
-import functools
-import hashlib
-import hmac
-import json
-import math
-import re
 import secrets
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from django.conf import settings
-from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 
 from integrations.pos.square.mappers import QUANTITY_PATTERN
 from sandboxes.kit.cursors import fingerprint, keyset_page
-from sandboxes.kit.faults import (
-    faults_dict,
-    faults_get,
-    faults_reset,
-    faults_set,
-    refusal,
-    retry_after,
+from sandboxes.kit.endpoints import query_params
+from sandboxes.square.api import (
+    SquareError,
+    api,
+    flag_field,
+    sandbox_oauth_client,
+    square_id,
+    text_field,
 )
-from sandboxes.kit.rates import window_count
-from sandboxes.kit.views import method_dispatch
 from sandboxes.square.models import (
-    SquareSandboxAccessToken,
-    SquareSandboxAuthorizationCode,
     SquareSandboxLocation,
     SquareSandboxMerchant,
     SquareSandboxOrder,
@@ -123,80 +95,12 @@ TENDER_TYPE_BY_SOURCE = {"CARD": "CARD", "CASH": "CASH", "EXTERNAL": "OTHER"}
 CARD_HOLD = timedelta(hours=168)
 RECEIPT_URL = "https://squareupsandbox.com/receipt/preview/{payment_id}"
 
-# The sandbox app, as PLATFORM_APPS["square"] defaults to: sandbox values, not credentials.
-DEFAULT_CLIENT_ID = "sandbox-sq0idb-taxpoynt"
-DEFAULT_CLIENT_SECRET = "sandbox-sq0csb-taxpoynt"  # noqa: S105
-AUTHORIZATION_CODE_LIFETIME = timedelta(minutes=5)
-ACCESS_TOKEN_LIFETIME = timedelta(days=30)
-SHORT_LIVED_TOKEN_LIFETIME = timedelta(hours=24)
-PKCE_REFRESH_TOKEN_LIFETIME = timedelta(days=90)
-SCOPE_PATTERN = re.compile(r"[A-Z][A-Z_]{1,63}", re.ASCII)
-CODE_VERIFIER_PATTERN = re.compile(r"[A-Za-z0-9._~-]{43,128}", re.ASCII)  # RFC 7636 §4.1
-CODE_CHALLENGE_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)  # base64url SHA-256
-
-# Each credential's budget of requests a minute, unless set (``square_sandbox_limit_set``).
-LIMIT_CACHE_KEY = "square-sandbox:requests-per-minute"
-DEFAULT_REQUESTS_PER_MINUTE = 60_000
-MAX_REQUESTS_PER_MINUTE = 10**9
-FAULT_ERRORS = {
-    429: ("RATE_LIMIT_ERROR", "RATE_LIMITED"),
-    500: ("API_ERROR", "INTERNAL_SERVER_ERROR"),
-    502: ("API_ERROR", "BAD_GATEWAY"),
-    503: ("API_ERROR", "SERVICE_UNAVAILABLE"),
-    504: ("API_ERROR", "GATEWAY_TIMEOUT"),
-}
-RATE_WINDOW_SECONDS = 60
 CURSOR_SALT = "square-sandbox:cursor"
 
 _random = secrets.SystemRandom()
 
 
-class SquareError(Exception):
-    """A Square error answer: ``{"errors": [{category, code, detail, field?}]}``."""
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        status: int = 400,
-        category: str = "INVALID_REQUEST_ERROR",
-        code: str = "INVALID_VALUE",
-        field: str = "",
-        headers: Mapping[str, str] | None = None,
-    ):
-        super().__init__(detail)
-        self.detail = detail
-        self.status = status
-        self.category = category
-        self.code = code
-        self.field = field
-        self.headers = dict(headers or {})
-
-    def response(self) -> JsonResponse:
-        error = {"category": self.category, "code": self.code, "detail": self.detail}
-        if self.field:
-            error["field"] = self.field
-        response = JsonResponse({"errors": [error]}, status=self.status)
-        for name, value in self.headers.items():
-            response[name] = value
-        return response
-
-
-# --- sellers -------------------------------------------------------------------------------
-
-
-def sandbox_merchant_create(
-    *, locations: tuple[tuple[str, str], ...] = (("Lekki Store", "NGN"),)
-) -> SquareSandboxMerchant:
-    """A seller with a fresh token and one location per (name, currency)."""
-    merchant = SquareSandboxMerchant.objects.create(
-        merchant_id=square_id(), access_token=f"EAAA{secrets.token_urlsafe(48)}"
-    )
-    for name, currency in locations:
-        SquareSandboxLocation.objects.create(
-            merchant=merchant, location_id=square_id(), name=name, currency=currency
-        )
-    return merchant
+# --- locations -----------------------------------------------------------------------------
 
 
 def location_json(location: SquareSandboxLocation) -> dict:
@@ -635,18 +539,18 @@ def sandbox_payment_create(
     for another request is refused. Paying an order needs it OPEN and the amount within what its
     other payments leave; the payment that covers it completes the order.
     """
-    key = _text(body, "idempotency_key", max_length=45, required=True)
+    key = text_field(body, "idempotency_key", max_length=45, required=True)
     body_fingerprint = fingerprint(body)
     payments = SquareSandboxPayment.objects.filter(merchant=merchant)
     replayed = _replayed(payments, key=key, fingerprint=body_fingerprint)
     if replayed is not None:
         return replayed
     source_type = _source_type(body.get("source_id"))
-    autocomplete = _flag(body, "autocomplete", default=True)
-    order_id = _text(body, "order_id", max_length=192)
-    customer_id = _text(body, "customer_id", max_length=191)
-    reference_id = _text(body, "reference_id", max_length=40)
-    note = _text(body, "note", max_length=500)
+    autocomplete = flag_field(body, "autocomplete", default=True)
+    order_id = text_field(body, "order_id", max_length=192)
+    customer_id = text_field(body, "customer_id", max_length=191)
+    reference_id = text_field(body, "reference_id", max_length=40)
+    note = text_field(body, "note", max_length=500)
     with transaction.atomic():
         order = (
             _order_for_update(merchant=merchant, order_id=order_id, field="order_id")
@@ -826,10 +730,10 @@ def _source_details(
         external = _object(body.get("external_details"), "external_details")
         return {
             "external_details": {
-                "type": _text(
+                "type": text_field(
                     external, "type", max_length=50, required=True, path="external_details"
                 ),
-                "source": _text(
+                "source": text_field(
                     external, "source", max_length=255, required=True, path="external_details"
                 ),
             }
@@ -1030,7 +934,7 @@ def sandbox_refund_create(*, merchant: SquareSandboxMerchant, body: Mapping) -> 
     Of a COMPLETED payment, at most its total less the refunds already pending or completed.
     Idempotent like CreatePayment. The refund is listed on the payment and on its order at once.
     """
-    key = _text(body, "idempotency_key", max_length=192, required=True)
+    key = text_field(body, "idempotency_key", max_length=192, required=True)
     body_fingerprint = fingerprint(body)
     refunds = SquareSandboxRefund.objects.filter(merchant=merchant)
     replayed = _replayed(refunds, key=key, fingerprint=body_fingerprint)
@@ -1042,8 +946,8 @@ def sandbox_refund_create(*, merchant: SquareSandboxMerchant, body: Mapping) -> 
             code="BAD_REQUEST",
             field="unlinked",
         )
-    payment_id = _text(body, "payment_id", max_length=192, required=True)
-    reason = _text(body, "reason", max_length=192)
+    payment_id = text_field(body, "payment_id", max_length=192, required=True)
+    reason = text_field(body, "reason", max_length=192)
     version_token = body.get("payment_version_token")
     with transaction.atomic():
         payment = _payment_for_update(merchant=merchant, payment_id=payment_id, field="payment_id")
@@ -1308,417 +1212,6 @@ def _keyset_page(rows, *, cursor: object, query: Mapping, endpoint: str, **order
     )
 
 
-# --- OAuth ---------------------------------------------------------------------------------
-
-
-def sandbox_oauth_client() -> tuple[str, str]:
-    """The sandbox app's (client_id, client_secret)."""
-    return (
-        getattr(settings, "SQUARE_SANDBOX_CLIENT_ID", DEFAULT_CLIENT_ID),
-        getattr(settings, "SQUARE_SANDBOX_CLIENT_SECRET", DEFAULT_CLIENT_SECRET),
-    )
-
-
-def sandbox_oauth_authorize(*, params: Mapping[str, str]) -> str:
-    """The URL Square's authorize page sends the seller back to: the seller approved at once.
-
-    ``client_id`` and ``scope`` (space-separated) are required; ``state`` comes back as given;
-    ``redirect_uri`` defaults to the app's registered one (``SQUARE_SANDBOX_REDIRECT_URI``);
-    ``code_challenge`` (``code_challenge_method`` S256) starts the PKCE flow. The sandbox-only
-    ``merchant_id`` names the seller who approves; without it a new seller does.
-    """
-    client_id, _ = sandbox_oauth_client()
-    if params.get("client_id") != client_id:
-        raise SquareError("client_id is not the sandbox app's", field="client_id")
-    scopes = _scopes(params.get("scope"), field="scope")
-    redirect_uri = params.get("redirect_uri") or getattr(
-        settings, "SQUARE_SANDBOX_REDIRECT_URI", ""
-    )
-    target = urlsplit(redirect_uri)
-    if target.scheme not in ("http", "https") or not target.netloc:
-        raise SquareError("redirect_uri must be an absolute http(s) URL", field="redirect_uri")
-    challenge = params.get("code_challenge", "")
-    method = params.get("code_challenge_method")
-    if method is not None and (method != "S256" or not challenge):
-        raise SquareError(
-            "code_challenge_method must be S256, with a code_challenge",
-            field="code_challenge_method",
-        )
-    if challenge and not CODE_CHALLENGE_PATTERN.fullmatch(challenge):
-        raise SquareError(
-            "code_challenge must be the base64url SHA-256 of the code verifier",
-            field="code_challenge",
-        )
-    if "merchant_id" in params:
-        merchant = SquareSandboxMerchant.objects.filter(merchant_id=params["merchant_id"]).first()
-        if merchant is None:
-            raise SquareError(
-                f"Merchant `{params['merchant_id']}` not found",
-                status=404,
-                code="NOT_FOUND",
-                field="merchant_id",
-            )
-    else:
-        merchant = sandbox_merchant_create()
-    code = SquareSandboxAuthorizationCode.objects.create(
-        code=f"sq0cgb-{secrets.token_urlsafe(24)}",
-        merchant=merchant,
-        client_id=client_id,
-        scopes=scopes,
-        redirect_uri=params.get("redirect_uri", ""),
-        code_challenge=challenge,
-        expires_at=timezone.now() + AUTHORIZATION_CODE_LIFETIME,
-    )
-    state = {"state": params["state"]} if "state" in params else {}
-    return _url_with(redirect_uri, code=code.code, response_type="code", **state)
-
-
-def sandbox_oauth_token(*, body: Mapping) -> dict:
-    """ObtainToken: ``authorization_code`` or ``refresh_token`` grant -> ObtainTokenResponse.
-
-    The code flow needs ``client_secret``; the PKCE flow needs ``code_verifier`` instead. A code
-    is redeemed once. A code-flow refresh token is reused (the answer repeats it); a PKCE one is
-    single-use and the answer carries its successor.
-    """
-    client_id, client_secret = sandbox_oauth_client()
-    given_client = _text(body, "client_id", max_length=191, required=True)
-    if not hmac.compare_digest(given_client.encode(), client_id.encode()):
-        raise _unauthorized("client_id is not the sandbox app's")
-    short_lived = _flag(body, "short_lived", default=False)
-    grant_type = body.get("grant_type")
-    with transaction.atomic():
-        if grant_type == "authorization_code":
-            token = _token_for_code(
-                body, client_id=client_id, client_secret=client_secret, short_lived=short_lived
-            )
-        elif grant_type == "refresh_token":
-            token = _token_for_refresh(
-                body, client_id=client_id, client_secret=client_secret, short_lived=short_lived
-            )
-        else:
-            raise SquareError(
-                "grant_type must be authorization_code or refresh_token", field="grant_type"
-            )
-    answer = {
-        "access_token": token.access_token,
-        "token_type": "bearer",
-        "expires_at": _oauth_time(token.expires_at),
-        "merchant_id": token.merchant.merchant_id,
-        "refresh_token": token.refresh_token,
-        "short_lived": token.short_lived,
-    }
-    if token.refresh_token_expires_at is not None:
-        answer["refresh_token_expires_at"] = _oauth_time(token.refresh_token_expires_at)
-    return answer
-
-
-def sandbox_oauth_revoke(*, body: Mapping, authorization: str) -> dict:
-    """RevokeToken (``Authorization: Client <client_secret>``): every token of the seller's
-    authorization, or only the one named when ``revoke_only_access_token``."""
-    client_id, client_secret = sandbox_oauth_client()
-    if not hmac.compare_digest(authorization.encode(), f"Client {client_secret}".encode()):
-        raise _unauthorized("RevokeToken needs the header `Authorization: Client <app secret>`")
-    if body.get("client_id", client_id) != client_id:
-        raise SquareError("client_id is not the sandbox app's", field="client_id")
-    access_token = _text(body, "access_token", max_length=128)
-    merchant_id = _text(body, "merchant_id", max_length=64)
-    if access_token and merchant_id:
-        raise SquareError(
-            "Name access_token or merchant_id, not both",
-            code="CONFLICTING_PARAMETERS",
-            field="merchant_id",
-        )
-    only_this_token = _flag(body, "revoke_only_access_token", default=False)
-    tokens = SquareSandboxAccessToken.objects.filter(client_id=client_id, revoked_at__isnull=True)
-    if access_token:
-        named = tokens.filter(access_token=access_token).first()
-        if named is None:
-            raise SquareError(
-                "No live access token matches", status=404, code="NOT_FOUND", field="access_token"
-            )
-        tokens = (
-            tokens.filter(pk=named.pk)
-            if only_this_token
-            else tokens.filter(merchant_id=named.merchant_id)
-        )
-    elif merchant_id:
-        tokens = tokens.filter(merchant__merchant_id=merchant_id)
-    else:
-        raise SquareError(
-            "access_token or merchant_id is required",
-            code="MISSING_REQUIRED_PARAMETER",
-            field="access_token",
-        )
-    if not tokens.update(revoked_at=timezone.now()):
-        raise SquareError(
-            f"Merchant `{merchant_id}` has no live token of this app",
-            status=404,
-            code="NOT_FOUND",
-            field="merchant_id",
-        )
-    return {"success": True}
-
-
-def sandbox_oauth_token_status(*, access_token: str) -> dict:
-    """RetrieveTokenStatus of the bearer token; a seller's own token never expires."""
-    client_id, _ = sandbox_oauth_client()
-    merchant = (
-        SquareSandboxMerchant.objects.filter(access_token=access_token).first()
-        if access_token
-        else None
-    )
-    if merchant is not None:
-        return {"client_id": client_id, "merchant_id": merchant.merchant_id}
-    token = (
-        SquareSandboxAccessToken.objects.select_related("merchant")
-        .filter(access_token=access_token, revoked_at__isnull=True, expires_at__gt=timezone.now())
-        .first()
-        if access_token
-        else None
-    )
-    if token is None:
-        raise _unauthorized()
-    return {
-        "scopes": token.scopes,
-        "expires_at": _oauth_time(token.expires_at),
-        "client_id": token.client_id,
-        "merchant_id": token.merchant.merchant_id,
-    }
-
-
-def _token_for_code(
-    body: Mapping, *, client_id: str, client_secret: str, short_lived: bool
-) -> SquareSandboxAccessToken:
-    code_text = _text(body, "code", max_length=64, required=True)
-    code = (
-        SquareSandboxAuthorizationCode.objects.select_for_update()
-        .select_related("merchant")
-        .filter(code=code_text, client_id=client_id)
-        .first()
-    )
-    if code is None or code.redeemed_at is not None or code.expires_at <= timezone.now():
-        raise _unauthorized("The authorization code is unknown, expired or already redeemed")
-    if code.code_challenge:
-        verifier = _text(body, "code_verifier", max_length=128, required=True)
-        if not _pkce_verified(verifier, challenge=code.code_challenge):
-            raise _unauthorized("code_verifier does not match the code_challenge")
-    else:
-        _client_secret_check(body, client_secret=client_secret)
-    if code.redirect_uri and body.get("redirect_uri") != code.redirect_uri:
-        raise SquareError(
-            "redirect_uri must be the one the authorize URL named", field="redirect_uri"
-        )
-    code.redeemed_at = timezone.now()
-    code.save(update_fields=["redeemed_at"])
-    return _token_issue(
-        merchant=code.merchant,
-        client_id=client_id,
-        scopes=code.scopes,
-        is_pkce=bool(code.code_challenge),
-        short_lived=short_lived,
-        refresh_token="",
-    )
-
-
-def _token_for_refresh(
-    body: Mapping, *, client_id: str, client_secret: str, short_lived: bool
-) -> SquareSandboxAccessToken:
-    refresh_token = _text(body, "refresh_token", max_length=128, required=True)
-    # The first token of a refresh token holds the scopes the seller authorized.
-    grant = (
-        SquareSandboxAccessToken.objects.select_for_update()
-        .select_related("merchant")
-        .filter(client_id=client_id, refresh_token=refresh_token, revoked_at__isnull=True)
-        .order_by("id")
-        .first()
-    )
-    now = timezone.now()
-    if grant is None or (
-        grant.refresh_token_expires_at is not None and grant.refresh_token_expires_at <= now
-    ):
-        raise _unauthorized("The refresh token is unknown, revoked, expired or already used")
-    if not grant.is_pkce:
-        _client_secret_check(body, client_secret=client_secret)
-    scopes = grant.scopes
-    if body.get("scopes") is not None:
-        requested = _scopes(body["scopes"], field="scopes")
-        scopes = [scope for scope in grant.scopes if scope in requested]
-    if grant.is_pkce:
-        grant.refresh_token = ""  # single use
-        grant.save(update_fields=["refresh_token"])
-    return _token_issue(
-        merchant=grant.merchant,
-        client_id=client_id,
-        scopes=scopes,
-        is_pkce=grant.is_pkce,
-        short_lived=short_lived,
-        refresh_token="" if grant.is_pkce else refresh_token,
-    )
-
-
-def _token_issue(
-    *,
-    merchant: SquareSandboxMerchant,
-    client_id: str,
-    scopes: list[str],
-    is_pkce: bool,
-    short_lived: bool,
-    refresh_token: str,
-) -> SquareSandboxAccessToken:
-    """A new access token; a new refresh token too unless one is given (code-flow refresh)."""
-    now = timezone.now()
-    return SquareSandboxAccessToken.objects.create(
-        merchant=merchant,
-        client_id=client_id,
-        access_token=f"EAAA{secrets.token_urlsafe(48)}",
-        refresh_token=refresh_token or f"EQAA{secrets.token_urlsafe(48)}",
-        refresh_token_expires_at=now + PKCE_REFRESH_TOKEN_LIFETIME if is_pkce else None,
-        is_pkce=is_pkce,
-        scopes=scopes,
-        short_lived=short_lived,
-        expires_at=now + (SHORT_LIVED_TOKEN_LIFETIME if short_lived else ACCESS_TOKEN_LIFETIME),
-    )
-
-
-def _client_secret_check(body: Mapping, *, client_secret: str) -> None:
-    given = _text(body, "client_secret", max_length=191, required=True)
-    if not hmac.compare_digest(given.encode(), client_secret.encode()):
-        raise _unauthorized("client_secret is not the sandbox app's")
-
-
-def _pkce_verified(verifier: str, *, challenge: str) -> bool:
-    if not CODE_VERIFIER_PATTERN.fullmatch(verifier):
-        return False
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    expected = base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
-    return hmac.compare_digest(expected.encode(), challenge.encode())
-
-
-def _scopes(value: object, *, field: str) -> list[str]:
-    """Scope names from a space-separated string (authorize) or a list (ObtainToken)."""
-    names = value.split() if isinstance(value, str) else value
-    if (
-        not isinstance(names, list)
-        or not names
-        or not all(isinstance(name, str) and SCOPE_PATTERN.fullmatch(name) for name in names)
-    ):
-        raise SquareError(f"{field} must name one or more scopes like ORDERS_READ", field=field)
-    return list(dict.fromkeys(names))
-
-
-def _oauth_time(moment: datetime) -> str:
-    """ISO 8601 to the second, as ObtainToken shows ``expires_at``."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _url_with(url: str, **params: str) -> str:
-    parts = urlsplit(url)
-    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), *params.items()])
-    return urlunsplit(parts._replace(query=query))
-
-
-def _unauthorized(detail: str = "This request could not be authorized.") -> SquareError:
-    return SquareError(detail, status=401, category="AUTHENTICATION_ERROR", code="UNAUTHORIZED")
-
-
-# --- faults and rate limits ----------------------------------------------------------------
-
-
-def square_sandbox_faults(*, merchant_id: str = "") -> dict:
-    """The fault settings now in force for every seller (the kit's schema), with the
-    credentials' budget of ``requests_per_minute``."""
-    return {
-        **faults_dict(faults_get(sandbox="square", account=merchant_id)),
-        "requests_per_minute": cache.get(LIMIT_CACHE_KEY, DEFAULT_REQUESTS_PER_MINUTE),
-    }
-
-
-def square_sandbox_faults_set(*, merchant_id: str = "", **changes) -> dict:
-    """Switch faults, e.g. ``square_sandbox_faults_set(rate_limit_rate=0.5)``; the others stay
-    as they are. Raises SquareError (400) on an unknown name or a bad value, and nothing changes.
-
-    ``merchant_id`` switches one seller's (the others keep every seller's);
-    ``requests_per_minute`` is each credential's budget before it is answered 429.
-    """
-    limit = changes.pop("requests_per_minute", None)
-    if limit is not None and (
-        isinstance(limit, bool)
-        or not isinstance(limit, int)
-        or not 1 <= limit <= MAX_REQUESTS_PER_MINUTE
-    ):
-        raise SquareError(
-            f"requests_per_minute must be a whole number from 1 to {MAX_REQUESTS_PER_MINUTE}",
-            field="requests_per_minute",
-        )
-    try:
-        faults_set(sandbox="square", account=merchant_id, changes=changes)
-    except ValidationError as error:
-        raise SquareError("; ".join(error.messages)) from None
-    if limit is not None:
-        cache.set(LIMIT_CACHE_KEY, limit, timeout=None)
-    return square_sandbox_faults(merchant_id=merchant_id)
-
-
-def square_sandbox_faults_reset(*, merchant_id: str = "") -> None:
-    faults_reset(sandbox="square", account=merchant_id)
-    if not merchant_id:
-        cache.delete(LIMIT_CACHE_KEY)
-
-
-@dataclass(frozen=True)
-class RateUsage:
-    """A credential's use of its current one-minute window."""
-
-    limit: int
-    used: int
-    reset_seconds: int
-
-    @property
-    def exceeded(self) -> bool:
-        return self.used > self.limit
-
-    def headers(self) -> dict[str, str]:
-        return {
-            "RateLimit-Limit": str(self.limit),
-            "RateLimit-Remaining": str(max(self.limit - self.used, 0)),
-            "RateLimit-Reset": str(self.reset_seconds),
-        }
-
-
-def _rate_usage(request, *, limit: int) -> RateUsage:
-    """Count the request in its credential's window (the Authorization header, else the
-    client's address)."""
-    credential = (
-        request.headers.get("Authorization") or f"address {request.META.get('REMOTE_ADDR')}"
-    )
-    count = window_count(
-        sandbox="square", kind="minute", credential=credential, seconds=RATE_WINDOW_SECONDS
-    )
-    return RateUsage(limit=limit, used=count.used, reset_seconds=math.ceil(count.ends_in))
-
-
-def _fault_refusal(request) -> JsonResponse | None:
-    """Latency, then maybe the fault's answer, as Square gives it: 429 and 503 with
-    Retry-After. The seller's own faults when the bearer token names one, else every seller's."""
-
-    def refused(status: int, faults) -> JsonResponse:
-        category, code = FAULT_ERRORS.get(status, FAULT_ERRORS[500])
-        retry = {"Retry-After": retry_after(faults)} if status in (429, 503) else {}
-        return SquareError(
-            f"The sandbox answers {status} ({code}) to this share of requests",
-            status=status,
-            category=category,
-            code=code,
-            headers=retry,
-        ).response()
-
-    return refusal(
-        faults_get(sandbox="square", account=_merchant_id_of(_bearer(request))),
-        rate_limited=lambda faults: refused(429, faults),
-        server_error=lambda faults: refused(faults.server_error_status, faults),
-    )
-
-
 # --- plumbing ------------------------------------------------------------------------------
 
 
@@ -1757,34 +1250,6 @@ def _replayed(rows, *, key: str, fingerprint: str):
     return earlier
 
 
-def _text(
-    container: Mapping, key: str, *, max_length: int, required: bool = False, path: str = ""
-) -> str:
-    """An optional (or required) string field; empty when absent."""
-    field = f"{path}.{key}" if path else key
-    value = container.get(key)
-    if value is None or value == "":
-        if required:
-            raise SquareError(
-                f"{field} is required", code="MISSING_REQUIRED_PARAMETER", field=field
-            )
-        return ""
-    if not isinstance(value, str):
-        raise SquareError(f"{field} must be a string", field=field)
-    if len(value) > max_length:
-        raise SquareError(
-            f"{field} must be at most {max_length} characters", code="VALUE_TOO_LONG", field=field
-        )
-    return value
-
-
-def _flag(container: Mapping, key: str, *, default: bool) -> bool:
-    value = container.get(key, default)
-    if not isinstance(value, bool):
-        raise SquareError(f"{key} must be true or false", code="EXPECTED_BOOLEAN", field=key)
-    return value
-
-
 def _parsed_time(value: object, *, field: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(str(value))
@@ -1808,10 +1273,6 @@ def square_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def square_id() -> str:
-    return uuid.uuid4().hex[:24].upper()
-
-
 def _version_token() -> str:
     return secrets.token_urlsafe(32)
 
@@ -1825,220 +1286,69 @@ def _object(value: object, path: str) -> Mapping:
 # --- views ---------------------------------------------------------------------------------
 
 
-def square_api(view):
-    """What every Square path does: count the request (rate-limit headers on every answer, 429
-    past the limit), play the faults switched on, answer SquareError as Square does."""
-
-    @csrf_exempt
-    @functools.wraps(view)
-    def wrapped(request, **kwargs):
-        usage = _rate_usage(request, limit=cache.get(LIMIT_CACHE_KEY, DEFAULT_REQUESTS_PER_MINUTE))
-        try:
-            if usage.exceeded:
-                raise SquareError(
-                    "Too many requests: this token's one-minute limit is spent",
-                    status=429,
-                    category="RATE_LIMIT_ERROR",
-                    code="RATE_LIMITED",
-                    headers={"Retry-After": str(usage.reset_seconds)},
-                )
-            response = _fault_refusal(request)
-            if response is None:
-                response = view(request, **kwargs)
-        except SquareError as error:
-            response = error.response()
-        for name, value in usage.headers().items():
-            response[name] = value
-        return response
-
-    return wrapped
-
-
-def square_endpoint(scope: str):
-    """A Square API view ``(request, *, merchant, body, **url_kwargs)``: bearer token with
-    ``scope``, JSON body parsed, and everything ``square_api`` does."""
-
-    def decorate(view):
-        return square_api(_authorized(view, scope=scope))
-
-    return decorate
-
-
-def sandbox_control(*, for_seller: bool):
-    """A sandbox control (``_sandbox/...``), neither faulted nor counted. ``for_seller``: the
-    view acts for the bearer token's seller (``(request, *, merchant, body, **url_kwargs)``);
-    otherwise it needs no token, the sandbox never being mounted in production."""
-
-    def decorate(view):
-        inner = _authorized(view, scope=None) if for_seller else view
-
-        @csrf_exempt
-        @functools.wraps(view)
-        def wrapped(request, **kwargs):
-            try:
-                return inner(request, **kwargs)
-            except SquareError as error:
-                return error.response()
-
-        return wrapped
-
-    return decorate
-
-
-def _authorized(view, *, scope: str | None):
-    @functools.wraps(view)
-    def wrapped(request, **kwargs):
-        merchant = _merchant(request, scope=scope)
-        body = _json_body(request) if request.method in ("POST", "PUT") else {}
-        return view(request, merchant=merchant, body=body, **kwargs)
-
-    return wrapped
-
-
-def methods(**handlers):
-    """One path, a view per HTTP method; other methods get Square's 404 envelope."""
-    return method_dispatch(not_found=route_not_found, **handlers)
-
-
-@csrf_exempt
-def route_not_found(request, **kwargs):
-    return SquareError("Resource not found", status=404, code="NOT_FOUND").response()
-
-
-def _merchant_id_of(token: str) -> str:
-    """The seller a token (its own or an OAuth one) acts for; "" for none."""
-    if not token:
-        return ""
-    own = SquareSandboxMerchant.objects.filter(access_token=token).values_list(
-        "merchant_id", flat=True
-    )
-    granted = SquareSandboxAccessToken.objects.filter(access_token=token).values_list(
-        "merchant__merchant_id", flat=True
-    )
-    return next(iter(own), "") or next(iter(granted), "")
-
-
-def _merchant(request, *, scope: str | None) -> SquareSandboxMerchant:
-    """The seller the bearer token acts for; a seller's own token has every scope."""
-    token = _bearer(request)
-    merchant = SquareSandboxMerchant.objects.filter(access_token=token).first() if token else None
-    if merchant is not None:
-        return merchant
-    grant = (
-        SquareSandboxAccessToken.objects.select_related("merchant")
-        .filter(access_token=token)
-        .first()
-        if token
-        else None
-    )
-    if grant is None:
-        raise _unauthorized()
-    if grant.revoked_at is not None:
-        raise SquareError(
-            "The access token has been revoked",
-            status=401,
-            category="AUTHENTICATION_ERROR",
-            code="ACCESS_TOKEN_REVOKED",
-        )
-    if grant.expires_at <= timezone.now():
-        raise SquareError(
-            "The access token has expired",
-            status=401,
-            category="AUTHENTICATION_ERROR",
-            code="ACCESS_TOKEN_EXPIRED",
-        )
-    if scope is not None and scope not in grant.scopes:
-        raise SquareError(
-            "The merchant has not given your application sufficient permissions to do that. "
-            f"The app must request the {scope} scope.",
-            status=403,
-            category="AUTHENTICATION_ERROR",
-            code="INSUFFICIENT_SCOPES",
-        )
-    return grant.merchant
-
-
-def _bearer(request) -> str:
-    header = request.headers.get("Authorization", "")
-    return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-
-
-def _json_body(request) -> Mapping:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, RecursionError):
-        raise SquareError(
-            "The request body is not valid JSON", code="INVALID_CONTENT_TYPE"
-        ) from None
-    return _object(body, "body")
-
-
-def _query_params(request) -> dict[str, str]:
-    return {name: request.GET[name] for name in request.GET}
-
-
-@square_endpoint("MERCHANT_PROFILE_READ")
+@api.endpoint("ListLocations", scope="MERCHANT_PROFILE_READ")
 def locations_view(request, *, merchant, body):
     locations = merchant.locations.select_related("merchant").order_by("id")
     return JsonResponse({"locations": [location_json(location) for location in locations]})
 
 
-@square_endpoint("ORDERS_WRITE")
+@api.endpoint("CreateOrder", scope="ORDERS_WRITE")
 def order_create_view(request, *, merchant, body):
     order = sandbox_order_create(merchant=merchant, body=body)
     return JsonResponse({"order": order.data})
 
 
-@square_endpoint("ORDERS_READ")
+@api.endpoint("RetrieveOrder", scope="ORDERS_READ")
 def order_retrieve_view(request, *, merchant, body, order_id):
     return JsonResponse({"order": _order_get(merchant=merchant, order_id=order_id).data})
 
 
-@square_endpoint("ORDERS_WRITE")
+@api.endpoint("UpdateOrder", scope="ORDERS_WRITE")
 def order_update_view(request, *, merchant, body, order_id):
     order = sandbox_order_update_state(merchant=merchant, order_id=order_id, body=body)
     return JsonResponse({"order": order.data})
 
 
-@square_endpoint("ORDERS_READ")
+@api.endpoint("BatchRetrieveOrders", scope="ORDERS_READ")
 def orders_batch_retrieve_view(request, *, merchant, body):
     return JsonResponse(sandbox_orders_batch_retrieve(merchant=merchant, body=body))
 
 
-@square_endpoint("ORDERS_READ")
+@api.endpoint("SearchOrders", scope="ORDERS_READ")
 def orders_search_view(request, *, merchant, body):
     return JsonResponse(sandbox_orders_search(merchant=merchant, body=body))
 
 
-@sandbox_control(for_seller=True)
+# A sandbox control for the bearer token's seller: neither faulted nor counted.
+@api.endpoint(faulted=False, counted=False)
 def order_complete_view(request, *, merchant, body, order_id):
     return JsonResponse(
         {"order": sandbox_order_complete(merchant=merchant, order_id=order_id).data}
     )
 
 
-@square_endpoint("PAYMENTS_WRITE")
+@api.endpoint("CreatePayment", scope="PAYMENTS_WRITE")
 def payment_create_view(request, *, merchant, body):
     return JsonResponse({"payment": sandbox_payment_create(merchant=merchant, body=body).data})
 
 
-@square_endpoint("PAYMENTS_READ")
+@api.endpoint("ListPayments", scope="PAYMENTS_READ")
 def payments_list_view(request, *, merchant, body):
-    return JsonResponse(sandbox_payments_list(merchant=merchant, params=_query_params(request)))
+    return JsonResponse(sandbox_payments_list(merchant=merchant, params=query_params(request)))
 
 
-@square_endpoint("PAYMENTS_READ")
+@api.endpoint("GetPayment", scope="PAYMENTS_READ")
 def payment_retrieve_view(request, *, merchant, body, payment_id):
     return JsonResponse({"payment": _payment_get(merchant=merchant, payment_id=payment_id).data})
 
 
-@square_endpoint("PAYMENTS_WRITE")
+@api.endpoint("CompletePayment", scope="PAYMENTS_WRITE")
 def payment_complete_view(request, *, merchant, body, payment_id):
     payment = sandbox_payment_complete(merchant=merchant, payment_id=payment_id, body=body)
     return JsonResponse({"payment": payment.data})
 
 
-@square_endpoint("PAYMENTS_WRITE")
+@api.endpoint("RefundPayment", scope="PAYMENTS_WRITE")
 def refund_create_view(request, *, merchant, body):
     # Over HTTP a refund settles at once: callers see it COMPLETED.
     refund = sandbox_refund_create(merchant=merchant, body=body)
@@ -2046,49 +1356,11 @@ def refund_create_view(request, *, merchant, body):
     return JsonResponse({"refund": refund.data})
 
 
-@square_endpoint("PAYMENTS_READ")
+@api.endpoint("ListPaymentRefunds", scope="PAYMENTS_READ")
 def refunds_list_view(request, *, merchant, body):
-    return JsonResponse(sandbox_refunds_list(merchant=merchant, params=_query_params(request)))
+    return JsonResponse(sandbox_refunds_list(merchant=merchant, params=query_params(request)))
 
 
-@square_endpoint("PAYMENTS_READ")
+@api.endpoint("GetPaymentRefund", scope="PAYMENTS_READ")
 def refund_retrieve_view(request, *, merchant, body, refund_id):
     return JsonResponse({"refund": _refund_get(merchant=merchant, refund_id=refund_id).data})
-
-
-@square_api
-def oauth_authorize_view(request):
-    return HttpResponseRedirect(sandbox_oauth_authorize(params=_query_params(request)))
-
-
-@square_api
-def oauth_token_view(request):
-    return JsonResponse(sandbox_oauth_token(body=_json_body(request)))
-
-
-@square_api
-def oauth_revoke_view(request):
-    answer = sandbox_oauth_revoke(
-        body=_json_body(request), authorization=request.headers.get("Authorization", "")
-    )
-    return JsonResponse(answer)
-
-
-@square_api
-def oauth_token_status_view(request):
-    return JsonResponse(sandbox_oauth_token_status(access_token=_bearer(request)))
-
-
-@sandbox_control(for_seller=False)
-def faults_view(request):
-    """GET the fault settings, POST some of them (a JSON object), DELETE to switch all off;
-    every seller's, or with ``?merchant_id=`` one seller's."""
-    merchant_id = request.GET.get("merchant_id", "")
-    if request.method == "POST":
-        changes = dict(_json_body(request))
-        if "merchant_id" in changes:
-            raise SquareError("Name the seller in the query: ?merchant_id=", field="merchant_id")
-        return JsonResponse(square_sandbox_faults_set(merchant_id=merchant_id, **changes))
-    if request.method == "DELETE":
-        square_sandbox_faults_reset(merchant_id=merchant_id)
-    return JsonResponse(square_sandbox_faults(merchant_id=merchant_id))

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from integrations.pos.square.signatures import SIGNATURE_HEADER, square_signature
 from sandboxes.kit.traffic import Event, Receiver, TrafficPlatform
+from sandboxes.square.api import square_id
 from sandboxes.square.models import (
     SquareSandboxAccessToken,
     SquareSandboxLocation,
@@ -42,7 +43,6 @@ from sandboxes.square.server import (
     sandbox_payment_create,
     sandbox_refund_complete,
     sandbox_refund_create,
-    square_id,
     square_timestamp,
 )
 
@@ -481,11 +481,11 @@ def _seller(merchant: SquareSandboxMerchant | str) -> SquareSandboxMerchant:
     seller = SquareSandboxMerchant.objects.filter(access_token=merchant).first()
     if seller is None:
         token = (
-            SquareSandboxAccessToken.objects.select_related("merchant")
+            SquareSandboxAccessToken.objects.select_related("account")
             .filter(access_token=merchant, revoked_at__isnull=True)
             .first()
         )
-        seller = token.merchant if token is not None else None
+        seller = token.account if token is not None else None
     if seller is None:
         raise ValueError("No sandbox seller has that access token")
     return seller

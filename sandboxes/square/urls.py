@@ -1,71 +1,43 @@
 """The Square sandbox under /sandbox/square/: Square's paths, then the sandbox's controls."""
 
-from django.urls import path, re_path
-
+from sandboxes.kit.endpoints import route
 from sandboxes.square import server
+from sandboxes.square.api import api, oauth, oauth_revoke_view, oauth_token_status_view
 
 app_name = "square_sandbox"
 
-urlpatterns = [
-    path("v2/locations", server.methods(GET=server.locations_view), name="locations"),
-    path("v2/orders", server.methods(POST=server.order_create_view), name="orders"),
-    path(
-        "v2/orders/batch-retrieve",
-        server.methods(POST=server.orders_batch_retrieve_view),
-        name="orders-batch-retrieve",
+urlpatterns = api.urls(
+    route("v2/locations", "locations", GET=server.locations_view),
+    route("v2/orders", "orders", POST=server.order_create_view),
+    route(
+        "v2/orders/batch-retrieve", "orders-batch-retrieve", POST=server.orders_batch_retrieve_view
     ),
-    path("v2/orders/search", server.methods(POST=server.orders_search_view), name="orders-search"),
-    path(
+    route("v2/orders/search", "orders-search", POST=server.orders_search_view),
+    route(
         "v2/orders/<str:order_id>",
-        server.methods(GET=server.order_retrieve_view, PUT=server.order_update_view),
-        name="order",
+        "order",
+        GET=server.order_retrieve_view,
+        PUT=server.order_update_view,
     ),
-    path(
-        "v2/payments",
-        server.methods(GET=server.payments_list_view, POST=server.payment_create_view),
-        name="payments",
+    route(
+        "v2/payments", "payments", GET=server.payments_list_view, POST=server.payment_create_view
     ),
-    path(
-        "v2/payments/<str:payment_id>",
-        server.methods(GET=server.payment_retrieve_view),
-        name="payment",
-    ),
-    path(
+    route("v2/payments/<str:payment_id>", "payment", GET=server.payment_retrieve_view),
+    route(
         "v2/payments/<str:payment_id>/complete",
-        server.methods(POST=server.payment_complete_view),
-        name="payment-complete",
+        "payment-complete",
+        POST=server.payment_complete_view,
     ),
-    path(
-        "v2/refunds",
-        server.methods(GET=server.refunds_list_view, POST=server.refund_create_view),
-        name="refunds",
-    ),
-    path(
-        "v2/refunds/<str:refund_id>",
-        server.methods(GET=server.refund_retrieve_view),
-        name="refund",
-    ),
-    path(
-        "oauth2/authorize",
-        server.methods(GET=server.oauth_authorize_view),
-        name="oauth-authorize",
-    ),
-    path("oauth2/token", server.methods(POST=server.oauth_token_view), name="oauth-token"),
-    path(
-        "oauth2/token/status",
-        server.methods(POST=server.oauth_token_status_view),
-        name="oauth-token-status",
-    ),
-    path("oauth2/revoke", server.methods(POST=server.oauth_revoke_view), name="oauth-revoke"),
-    path(
+    route("v2/refunds", "refunds", GET=server.refunds_list_view, POST=server.refund_create_view),
+    route("v2/refunds/<str:refund_id>", "refund", GET=server.refund_retrieve_view),
+    route("oauth2/authorize", "oauth-authorize", GET=oauth.authorize_view),
+    route("oauth2/token", "oauth-token", POST=oauth.token_view),
+    route("oauth2/token/status", "oauth-token-status", POST=oauth_token_status_view),
+    route("oauth2/revoke", "oauth-revoke", POST=oauth_revoke_view),
+    route(
         "_sandbox/orders/<str:order_id>/complete",
-        server.methods(POST=server.order_complete_view),
-        name="order-complete",
+        "order-complete",
+        POST=server.order_complete_view,
     ),
-    path(
-        "_sandbox/faults",
-        server.methods(GET=server.faults_view, POST=server.faults_view, DELETE=server.faults_view),
-        name="faults",
-    ),
-    re_path(r"^", server.route_not_found),
-]
+    api.faults_route(),
+)

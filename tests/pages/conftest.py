@@ -9,7 +9,7 @@ from accounts.models import Membership
 from accounts.services import demo_data_ensure
 from invoices.firs.client import SharedCircuitBreaker
 from sandboxes.firs.server import sandbox_organization_connect
-from sandboxes.square.server import square_sandbox_faults_reset
+from sandboxes.square.api import square_sandbox_faults_reset
 from tests.factories import PASSWORD, MembershipFactory
 from tests.pages.browser_support import (
     CHROMIUM,

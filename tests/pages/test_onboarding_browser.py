@@ -20,7 +20,7 @@ from invoices import services as invoice_services
 from invoices.firs.client import SharedCircuitBreaker
 from invoices.models import Invoice
 from sandboxes.firs.server import sandbox_credential_create
-from sandboxes.square.server import square_sandbox_faults_reset
+from sandboxes.square.api import square_sandbox_faults_reset
 from tests.integrations.pos.support import completed_order, order_event, signed
 from tests.pages.browser_support import SCREENSHOTS
 

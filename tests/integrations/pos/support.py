@@ -9,10 +9,7 @@ from integrations.base import sandbox_accounts
 from integrations.pos.models import POSConnection
 from integrations.pos.square.signatures import SIGNATURE_HEADER, square_signature
 from sandboxes.square.models import SquareSandboxMerchant
-from sandboxes.square.server import (
-    sandbox_order_complete,
-    sandbox_order_create,
-)
+from sandboxes.square.server import sandbox_order_complete, sandbox_order_create
 from tests.factories import MembershipFactory
 from tests.invoices.pipeline_support import sandbox_organization
 

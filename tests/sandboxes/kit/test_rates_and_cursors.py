@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from sandboxes.kit.cursors import keyset_page
 from sandboxes.kit.rates import window_count
+from sandboxes.square.api import sandbox_merchant_create
 from sandboxes.square.models import SquareSandboxOrder
-from sandboxes.square.server import sandbox_merchant_create
 
 
 class Refused(Exception):

@@ -8,7 +8,7 @@ import pytest
 from integrations.pos.square.mappers import order_is_completed, sale_from_order
 from invoices.builder import invoice_build
 from invoices.validation import decimal_from_json
-from sandboxes.square.server import sandbox_merchant_create
+from sandboxes.square.api import sandbox_merchant_create
 from tests.integrations.pos.square.support import CODES, SUPPLIER
 
 BASE = "/sandbox/square"

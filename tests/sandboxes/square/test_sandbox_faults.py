@@ -4,9 +4,9 @@ import time
 import pytest
 
 from sandboxes.kit import faults as kit_faults
-from sandboxes.square import server as sandbox
-from sandboxes.square.server import (
+from sandboxes.square.api import (
     DEFAULT_REQUESTS_PER_MINUTE,
+    RATE_WINDOW_SECONDS,
     SquareError,
     sandbox_merchant_create,
     square_sandbox_faults,
@@ -58,9 +58,9 @@ def locations(client, merchant):
 
 def fresh_window():
     """Start in a rate window with time to spare, so a test's requests share one window."""
-    into_window = time.time() % sandbox.RATE_WINDOW_SECONDS
-    if into_window > sandbox.RATE_WINDOW_SECONDS - 5:
-        time.sleep(sandbox.RATE_WINDOW_SECONDS - into_window + 0.1)
+    into_window = time.time() % RATE_WINDOW_SECONDS
+    if into_window > RATE_WINDOW_SECONDS - 5:
+        time.sleep(RATE_WINDOW_SECONDS - into_window + 0.1)
 
 
 def test_every_answer_carries_rate_limit_headers(client, locations):

@@ -7,12 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
+from sandboxes.square.api import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, sandbox_merchant_create
 from sandboxes.square.models import SquareSandboxAccessToken, SquareSandboxAuthorizationCode
-from sandboxes.square.server import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
-    sandbox_merchant_create,
-)
 from tests.integrations.pos.square.support import SANDBOX, sandbox_call, sandbox_error
 
 REDIRECT = "https://app.example.ng/integrations/square/callback?flow=connect"

@@ -10,12 +10,9 @@ from integrations.pos.square.mappers import (
     refund_is_completed,
     sale_from_order,
 )
+from sandboxes.square.api import sandbox_merchant_create
 from sandboxes.square.models import SquareSandboxOrder
-from sandboxes.square.server import (
-    sandbox_merchant_create,
-    sandbox_refund_complete,
-    sandbox_refund_create,
-)
+from sandboxes.square.server import sandbox_refund_complete, sandbox_refund_create
 from tests.integrations.pos.square.support import ngn, sandbox_call, sandbox_error
 
 RICE = {"name": "Rice 5kg", "quantity": "2", "base_price_money": ngn(1250000)}
