@@ -10,12 +10,9 @@ class OdooSandboxConfig(AppConfig):
 
     def ready(self):
         from integrations.base.sandbox_accounts import provisioner_register
-        from sandboxes.kit.faults import operations_register
         from sandboxes.kit.registry import traffic_register
         from sandboxes.odoo.provisioning import OdooProvisioner
-        from sandboxes.odoo.server import OPERATIONS
         from sandboxes.odoo.traffic import OdooTraffic
 
         provisioner_register(OdooProvisioner())
-        operations_register(sandbox="odoo", operations=OPERATIONS)
         traffic_register(OdooTraffic)

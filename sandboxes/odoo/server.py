@@ -28,13 +28,13 @@ import requests
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 
-from sandboxes.kit import faults as kit_faults
+from sandboxes.kit.endpoints import PlatformError, SandboxAPI
 from sandboxes.odoo.models import OdooSandboxDatabase, OdooSandboxRecord, OdooSandboxWebhook
 
 SANDBOX = "odoo"
 OPERATIONS = frozenset({"version", "json2", "jsonrpc"})
+ERROR_NAME = "odoo.exceptions.UserError"
 CENT = Decimal("0.01")
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 WEBHOOK_ACTION = "Send Webhook Notification(#12)"
@@ -69,24 +69,42 @@ MODELS = frozenset(MANY2ONE)
 COMPUTED = {"res.partner": {"country_code"}}
 
 
-class OdooError(Exception):
-    """An Odoo exception: ``name`` its class path, ``status`` JSON-2's HTTP status for it."""
+class OdooError(PlatformError):
+    """An Odoo exception: ``name`` its class path, ``status`` JSON-2's HTTP status for it;
+    answered as Odoo's error object."""
 
-    def __init__(self, name: str, message: str, status: int):
-        super().__init__(message)
-        self.name, self.message, self.status = name, message, status
+    def __init__(self, message="", *, status=400, headers=None, name=""):
+        super().__init__(message, status=status, headers=headers)
+        self.name = name or ("werkzeug.exceptions.NotFound" if status == 404 else ERROR_NAME)
+
+    def body(self) -> dict:
+        return {
+            "name": self.name,
+            "message": self.message,
+            "arguments": [self.message, self.status] if self.status == 401 else [self.message],
+            "context": {},
+            "debug": f"Traceback (most recent call last):\n{self.name}: {self.message}\n",
+        }
 
 
 def user_error(message: str) -> OdooError:
-    return OdooError("odoo.exceptions.UserError", message, 422)
+    return OdooError(message, status=422, name="odoo.exceptions.UserError")
+
+
+def value_error(message: str) -> OdooError:
+    return OdooError(message, status=422, name="builtins.ValueError")
+
+
+def type_error(message: str) -> OdooError:
+    return OdooError(message, status=422, name="builtins.TypeError")
 
 
 def not_found(message: str) -> OdooError:
-    return OdooError("werkzeug.exceptions.NotFound", message, 404)
+    return OdooError(message, status=404, name="werkzeug.exceptions.NotFound")
 
 
-ACCESS_DENIED = OdooError("odoo.exceptions.AccessDenied", "Access Denied", 401)
-INVALID_APIKEY = OdooError("werkzeug.exceptions.Unauthorized", "Invalid apikey", 401)
+ACCESS_DENIED = OdooError("Access Denied", status=401, name="odoo.exceptions.AccessDenied")
+INVALID_APIKEY = OdooError("Invalid apikey", status=401, name="werkzeug.exceptions.Unauthorized")
 
 
 # --- the ORM ------------------------------------------------------------------------------------
@@ -141,7 +159,7 @@ def _matches(row, domain: list) -> bool:
         elif isinstance(item, list | tuple) and len(item) == 3:
             stack.append(_leaf(row, *item))
         else:
-            raise OdooError("builtins.ValueError", f"Invalid leaf {item!r}", 422)
+            raise value_error(f"Invalid leaf {item!r}")
     return all(stack)
 
 
@@ -155,7 +173,9 @@ def _leaf(row, field: str, operator: str, value) -> bool:
                 else datetime.strptime(value, DATETIME_FORMAT).replace(tzinfo=UTC)
             )
         except (TypeError, ValueError):
-            raise OdooError("builtins.ValueError", f"Invalid datetime {value!r}", 422) from None
+            raise OdooError(
+                f"Invalid datetime {value!r}", status=422, name="builtins.ValueError"
+            ) from None
     if isinstance(have, list) and operator in ("=", "in"):
         wanted = value if isinstance(value, list) else [value]
         return bool(set(have) & set(wanted))
@@ -173,11 +193,12 @@ def _leaf(row, field: str, operator: str, value) -> bool:
             "like": lambda: str(value) in str(have or ""),
         }[operator]()
     except KeyError:
-        raise OdooError("builtins.ValueError", f"Invalid operator {operator!r}", 422) from None
-    except TypeError:
         raise OdooError(
-            "builtins.ValueError", f"Cannot compare {field} with {value!r}", 422
+            f"Invalid operator {operator!r}", status=422, name="builtins.ValueError"
         ) from None
+    except TypeError:
+        message = f"Cannot compare {field} with {value!r}"
+        raise value_error(message) from None
 
 
 def _ordered(rows: list, order: str | None) -> list:
@@ -252,9 +273,9 @@ def read(database, model, ids, *, fields=None):
     missing = [record_id for record_id in ids if record_id not in rows]
     if missing:
         raise OdooError(
-            "odoo.exceptions.MissingError",
             f"Record does not exist or has been deleted. (Record: {model}({missing[0]},))",
-            404,
+            status=404,
+            name="odoo.exceptions.MissingError",
         )
     return [_read_row(rows[record_id], fields) for record_id in ids]
 
@@ -368,16 +389,18 @@ def call(database, model: str, method: str, *, ids, named: dict):
         raise not_found(f"the method {method!r} does not exist on the model {model!r}")
     takes_ids, _params, function = METHODS[method]
     if takes_ids and ids is None:
-        raise OdooError("builtins.TypeError", f"{model}.{method}() needs ids", 422)
+        raise type_error(f"{model}.{method}() needs ids")
     if not takes_ids and ids is not None:
-        raise OdooError("builtins.TypeError", f"cannot call {model}.{method} with ids", 422)
+        raise OdooError(
+            f"cannot call {model}.{method} with ids", status=422, name="builtins.TypeError"
+        )
     try:
         with transaction.atomic():
             if takes_ids:
                 return function(database, model, list(ids), **named)
             return function(database, model, **named)
     except TypeError as error:
-        raise OdooError("builtins.TypeError", str(error), 422) from None
+        raise type_error(str(error)) from None
 
 
 # --- invoices as Odoo computes them -------------------------------------------------------------
@@ -517,7 +540,9 @@ def _taxes(database, value) -> list:
             ids.append(item)
     rows = {row.pk: row for row in records_of(database, "account.tax", ids)}
     if len(rows) != len(set(ids)):
-        raise OdooError("odoo.exceptions.MissingError", "Record does not exist: account.tax", 404)
+        raise OdooError(
+            "Record does not exist: account.tax", status=404, name="odoo.exceptions.MissingError"
+        )
     return [rows[tax_id] for tax_id in ids]
 
 
@@ -564,88 +589,82 @@ def webhook_send(delivery: OdooSandboxWebhook) -> None:
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
-def _error_object(error: OdooError) -> dict:
-    return {
-        "name": error.name,
-        "message": error.message,
-        "arguments": [error.message, error.status] if error.status == 401 else [error.message],
-        "context": {},
-        "debug": f"Traceback (most recent call last):\n{error.name}: {error.message}\n",
-    }
+class OdooAPI(SandboxAPI):
+    """Odoo's HTTP conventions on the kit: the API key as bearer token (JSON-2), Odoo's error
+    object with its status, faults per database. /jsonrpc carries its key in the body and its
+    errors in the envelope (HTTP 200), so it authenticates itself."""
+
+    name = SANDBOX
+    error = OdooError
+    caller_argument = "database"
+    # A refused key is neither counted nor faulted, as Odoo refuses it before any work.
+    authenticate_first = True
+    operations = OPERATIONS
+
+    def authenticate(self, request, *, scope):
+        if _major(request) < 19:
+            raise not_found("Did you mean POST /json/2/<model>/<method>?")
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        database = OdooSandboxDatabase.objects.filter(
+            api_key=key, api_key_revoked=False, major_version=_major(request)
+        ).first()
+        named = request.headers.get("X-Odoo-Database")
+        if scheme.lower() != "bearer" or database is None or named not in (None, database.name):
+            raise INVALID_APIKEY
+        return database
+
+    def fault_account(self, request, caller) -> str:
+        if caller is not None:
+            return caller.name
+        try:
+            return str(json.loads(request.body)["params"]["args"][0])
+        except (ValueError, KeyError, IndexError, TypeError):
+            return ""
+
+    def not_found(self, request) -> HttpResponse:
+        return not_found("Did you mean POST /json/2/<model>/<method>?").response()
+
+    def invalid_json(self, error: Exception) -> OdooError:
+        return OdooError("Invalid JSON data", status=400, name="werkzeug.exceptions.BadRequest")
+
+    def not_an_object(self) -> OdooError:
+        return self.invalid_json(ValueError())
 
 
-def _json2_error(error: OdooError) -> JsonResponse:
-    return JsonResponse(_error_object(error), status=error.status)
+api = OdooAPI()
 
 
-def _faults_refusal(account: str, operation: str) -> HttpResponse | None:
-    faults = kit_faults.faults_get(sandbox=SANDBOX, account=account)
-    return kit_faults.refusal(
-        faults,
-        operation=operation,
-        rate_limited=lambda f: HttpResponse(
-            "Too Many Requests", status=429, headers={"Retry-After": kit_faults.retry_after(f)}
-        ),
-        server_error=lambda f: HttpResponse("Service Unavailable", status=f.server_error_status),
-    )
+def _major(request) -> int:
+    match = request.resolver_match
+    return int(match.kwargs.get("major", 19)) if match else 19
 
 
 def _json(value) -> JsonResponse:
     return JsonResponse(value, safe=False)
 
 
+@api.endpoint("version", authenticated=False, body=False)
 def version_view(request, major: int = 19):
-    if request.method != "GET":
-        return HttpResponse(status=405)
     if major < 18:
         return HttpResponse("Not Found", status=404, content_type="text/html")
     return _json({"version_info": [major, 0, 0, "final", 0, ""], "version": f"{major}.0"})
 
 
-@csrf_exempt
-def json2_view(request, model: str, method: str, major: int = 19):
-    if request.method != "POST" or major < 19:
-        return _json2_error(not_found("Did you mean POST /json/2/<model>/<method>?"))
-    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    database = OdooSandboxDatabase.objects.filter(
-        api_key=key, api_key_revoked=False, major_version=major
-    ).first()
-    named_database = request.headers.get("X-Odoo-Database")
-    if (
-        scheme.lower() != "bearer"
-        or database is None
-        or named_database not in (None, database.name)
-    ):
-        return _json2_error(INVALID_APIKEY)
-    refused = _faults_refusal(database.name, "json2")
-    if refused is not None:
-        return refused
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return _json2_error(OdooError("werkzeug.exceptions.BadRequest", "Invalid JSON data", 400))
-    if not isinstance(body, dict):
-        return _json2_error(OdooError("werkzeug.exceptions.BadRequest", "Invalid JSON data", 400))
-    ids = body.pop("ids", None)
-    body.pop("context", None)
-    try:
-        return _json(call(database, model, method, ids=ids, named=body))
-    except OdooError as error:
-        return _json2_error(error)
+@api.endpoint("json2")
+def json2_view(request, *, database, body, model: str, method: str, major: int = 19):
+    named = dict(body)
+    ids = named.pop("ids", None)
+    named.pop("context", None)
+    return _json(call(database, model, method, ids=ids, named=named))
 
 
-@csrf_exempt
-def jsonrpc_view(request, major: int = 19):
-    if request.method != "POST":
-        return HttpResponse(status=405)
+@api.endpoint("jsonrpc", authenticated=False)
+def jsonrpc_view(request, *, body, major: int = 19):
+    request_id = body.get("id")
     try:
-        envelope = json.loads(request.body)
-        params = envelope["params"]
-        service, method, args = params["service"], params["method"], list(params.get("args", []))
-    except (ValueError, KeyError, TypeError):
-        return _rpc_error(None, OdooError("werkzeug.exceptions.BadRequest", "Invalid request", 400))
-    request_id = envelope.get("id")
-    try:
+        params = body["params"]
+        service, method = params["service"], params["method"]
+        args = list(params.get("args", []))
         if service == "common" and method == "version":
             return _rpc_result(request_id, _server_version(major))
         if service == "common" and method == "authenticate":
@@ -658,16 +677,13 @@ def jsonrpc_view(request, major: int = 19):
             database = _rpc_database(db_name, key, major)
             if database is None or database.uid != uid:
                 raise ACCESS_DENIED
-            refused = _faults_refusal(database.name, "jsonrpc")
-            if refused is not None:
-                return refused
             return _rpc_result(
                 request_id, _execute_kw(database, model, model_method, positional, keywords)
             )
     except OdooError as error:
         return _rpc_error(request_id, error)
-    except (IndexError, TypeError, ValueError) as error:
-        return _rpc_error(request_id, OdooError("builtins.TypeError", str(error), 422))
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        return _rpc_error(request_id, type_error(str(error)))
     return _rpc_error(request_id, not_found(f"No service {service}.{method}"))
 
 
@@ -704,7 +720,7 @@ def _rpc_result(request_id, result) -> JsonResponse:
 
 def _rpc_error(request_id, error: OdooError) -> JsonResponse:
     code = 404 if error.status == 404 else 200
-    data = _error_object(error)
+    data = error.body()
     return _json(
         {
             "jsonrpc": "2.0",
