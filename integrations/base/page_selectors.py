@@ -96,6 +96,8 @@ class PlatformCard:
     backfills: bool
     # The page's form for a platform that connects with typed-in credentials, set by the view.
     credentials_form: object = None
+    # What the tenant sets up at the platform to send deliveries (the connector's).
+    delivery_setup: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,7 @@ def integration_families(*, organization) -> list[FamilySection]:
                     connects_by_oauth=issubclass(connector, OAuthConnector),
                     has_sandbox=sandbox_accounts.provisioner_for(key) is not None,
                     backfills=Capability.BACKFILL in connector.capabilities,
+                    delivery_setup=connector.delivery_setup,
                 )
             )
         sections.append(

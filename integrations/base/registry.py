@@ -14,6 +14,7 @@ from integrations.base.connectors import BaseConnector
 CONNECTORS: dict[str, str] = {
     "square": "integrations.pos.square.connector.SquareConnector",
     "hubspot": "integrations.crm.hubspot.connector.HubSpotConnector",
+    "odoo": "integrations.erp.odoo.connector.OdooConnector",
 }
 
 _loaded: dict[str, type[BaseConnector]] = {}

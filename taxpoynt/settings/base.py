@@ -292,7 +292,13 @@ WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=120)
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 # The simulators of outside APIs (sandboxes/): installed, with their tables, and mounted at
 # /sandbox/<name>/ only where SANDBOX_ENABLED (set again by each environment's settings).
-SANDBOX_APPS = ["sandboxes.kit", "sandboxes.square", "sandboxes.hubspot", "sandboxes.firs"]
+SANDBOX_APPS = [
+    "sandboxes.kit",
+    "sandboxes.square",
+    "sandboxes.hubspot",
+    "sandboxes.odoo",
+    "sandboxes.firs",
+]
 
 
 def sandbox_apps_installed(apps: list[str], *, enabled: bool) -> list[str]:
