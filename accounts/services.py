@@ -584,6 +584,13 @@ DEMO_ORGANIZATION = {
 
 
 @transaction.atomic
+def _password_keep(user: User, password: str) -> None:
+    """Set the password only when it is not the user's already: a new hash (a new salt) of the
+    same password would sign every browser session of the user out."""
+    if not user.check_password(password):
+        user.set_password(password)
+
+
 def demo_data_ensure(
     *, operator_password: str, tenant_password: str, api_token: str | None = None
 ) -> DemoData:
@@ -595,13 +602,13 @@ def demo_data_ensure(
         username="operator", defaults={"email": "operator@taxpoynt.example"}
     )
     operator.is_staff = operator.is_superuser = True
-    operator.set_password(operator_password)
+    _password_keep(operator, operator_password)
     operator.save()
 
     tenant, _ = User.objects.get_or_create(
         username="demo", defaults={"email": "owner@demofoods.example"}
     )
-    tenant.set_password(tenant_password)
+    _password_keep(tenant, tenant_password)
     tenant.save()
 
     organization = Organization.objects.filter(legal_name=DEMO_ORGANIZATION["legal_name"]).first()

@@ -66,6 +66,8 @@ class TaxAlert(models.Model):
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField()
     last_source_reference = models.CharField(max_length=255, blank=True)
+    # The rate last charged, for an alert of a rate other than the standard one.
+    last_tax_rate = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
@@ -27,6 +28,28 @@ def tax_alerts_open(*, organization) -> QuerySet[TaxAlert]:
         .select_related("classification")
         .order_by("-last_seen_at")
     )
+
+
+@dataclass(frozen=True)
+class TaxAlertsSummary:
+    """What a dashboard says of the open tax alerts: how many, and the items they name."""
+
+    count: int
+    items: list[str]
+
+    @property
+    def more_items(self) -> int:
+        return self.count - len(self.items)
+
+
+def tax_alerts_summary(*, organization, items_named: int = 3) -> TaxAlertsSummary | None:
+    """The open alerts' count and their newest items' names, or None when there are none."""
+    alerts = tax_alerts_open(organization=organization)
+    count = alerts.count()
+    if not count:
+        return None
+    names = list(alerts.values_list("classification__name", flat=True)[:items_named])
+    return TaxAlertsSummary(count=count, items=names)
 
 
 def classifications_csv(*, organization) -> str:

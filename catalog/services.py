@@ -203,14 +203,18 @@ def tax_alerts_record(
 ) -> list[TaxAlert]:
     """Open (or count again) an alert for each item whose charged tax disagrees with its
     classification: VAT on an exempt item, none on a standard one, a rate other than the
-    standard one. Lines whose platform said nothing of their tax are not checked."""
+    standard one. Lines whose platform said nothing of their tax are checked for their rate
+    only."""
     codes = invoice_selectors.code_lists()
     standard_percent = codes.tax_percent(STANDARD_VAT)
     kinds_by_key: dict[str, set[str]] = {}
+    other_rates: dict[str, Decimal] = {}
     for line in source.lines:
         kind = _disagreement(line, standard_percent=standard_percent)
         if kind:
             kinds_by_key.setdefault(line.item_key[:255], set()).add(kind)
+        if kind == TaxAlert.Kind.OTHER_RATE:
+            other_rates[line.item_key[:255]] = line.tax_rate
     if not kinds_by_key:
         return []
     classifications = _classifications_for(
@@ -234,6 +238,9 @@ def tax_alerts_record(
                 count=F("count") + 1,
                 last_seen_at=now,
                 last_source_reference=reference[:255],
+                last_tax_rate=other_rates.get(item_key)
+                if kind == TaxAlert.Kind.OTHER_RATE
+                else None,
                 resolved_at=None,
             )
             alert.refresh_from_db()
@@ -243,10 +250,11 @@ def tax_alerts_record(
 
 def _disagreement(line: Line, *, standard_percent: Decimal | None) -> str:
     """The kind of disagreement the line's charged tax could have with a classification."""
+    if line.tax_rate and line.tax_rate != standard_percent and line.tax_amount != 0:
+        # Signed at that rate, as charged (or computed at it when the platform gave no amount).
+        return TaxAlert.Kind.OTHER_RATE
     if line.tax_amount is None:
         return ""
-    if line.tax_amount and line.tax_rate is not None and line.tax_rate != standard_percent:
-        return TaxAlert.Kind.OTHER_RATE
     return TaxAlert.Kind.VAT_ON_EXEMPT if line.tax_amount else TaxAlert.Kind.NO_VAT_ON_STANDARD
 
 

@@ -12,6 +12,7 @@ from accounts.views import tenant_page
 from catalog import selectors, services
 from catalog.models import ProductClassification
 from invoices import selectors as invoice_selectors
+from taxpoynt.help_texts import HELP_TEXTS
 
 PAGE_SIZE = 200
 CSV_MAX_BYTES = 2 * 1024 * 1024
@@ -26,7 +27,7 @@ class ClassificationForm(forms.Form):
         label="HS code",
         max_length=20,
         required=False,
-        help_text="The item's code on the FIRS HS code list, like 1006.3000",
+        help_text=HELP_TEXTS["hs_code"],
     )
     product_category = forms.CharField(max_length=255, required=False)
     vat_treatment = forms.ChoiceField(

@@ -120,7 +120,7 @@ def invoice_build(
     ERP document.
 
     Raises ``InvoiceBuildError`` when the source cannot be invoiced as it is (negative lines in a
-    sale, a tax rate FIRS has no category for, a refund without the original invoice, lines that
+    sale, a tax rate below 0 % or above 100 %, a refund without the original invoice, lines that
     do not add up to a VAT-inclusive sale's total) and ``ValueError`` for a bad IRN part.
     The issue date and time are Lagos time; a naive ``issue_datetime`` is taken as Lagos time.
     """
@@ -365,31 +365,28 @@ def _own_taxes_all_used(taxes: Sequence[DocumentTax], categories: Sequence[TaxCa
 
 
 def _line_tax_category(line: Line, codes: CodeLists) -> TaxCategory:
-    """The category of the tax the line was charged: none charged is zero-rated, otherwise its
-    rate (standard when unknown) picks the category."""
+    """The category of the tax the line was charged, at the rate it was charged: none charged
+    is zero-rated, an unknown rate is the standard one, and any other rate is signed as it is
+    (the tenant is alerted to it, catalog.services.tax_alerts_record)."""
     standard_percent = codes.tax_percent(STANDARD_VAT)
     zero_percent = codes.tax_percent(ZERO_VAT)
     if standard_percent is None or zero_percent is None:
         raise InvoiceBuildError(
             f"The FIRS tax-categories list gives no percent for {STANDARD_VAT} or {ZERO_VAT}"
         )
-    zero_vat = TaxCategory(id=ZERO_VAT, percent=zero_percent)
     rate = line.tax_rate
     if rate is None:
         # No rate given: none charged is zero-rated; otherwise the standard rate.
         rate = zero_percent if line.tax_amount == 0 else standard_percent
-    if rate == zero_percent:
-        if line.tax_amount:
-            raise InvoiceBuildError(
-                f"Line {line.name!r} was charged {line.tax_amount} tax at a rate of 0 %"
-            )
-        return zero_vat
-    if rate == standard_percent:
-        return TaxCategory(id=STANDARD_VAT, percent=standard_percent)
-    raise InvoiceBuildError(
-        f"Line {line.name!r} is taxed at {rate} %, a rate no FIRS VAT category has "
-        f"(standard {standard_percent} %, zero {zero_percent} %)"
-    )
+    if rate == zero_percent and line.tax_amount:
+        raise InvoiceBuildError(
+            f"Line {line.name!r} was charged {line.tax_amount} tax at a rate of 0 %"
+        )
+    try:
+        category = codes.vat_category_for(rate)
+    except ValueError as exc:
+        raise InvoiceBuildError(f"Line {line.name!r} is taxed at {rate} %: {exc}") from None
+    return TaxCategory(id=category, percent=rate)
 
 
 def _line_amounts_priced(*, document: _Document, codes: CodeLists) -> list[_LineAmounts]:

@@ -28,8 +28,12 @@ INVOICE_TYPE_LABELS: Mapping[str, str] = {
 }
 
 STANDARD_VAT = "STANDARD_VAT"
+# Below the standard rate. FIRS's list gives it the standard percent too, so its percent on an
+# invoice is the rate charged.
+REDUCED_VAT = "REDUCED_VAT"
 # FIRS has no EXEMPT category: exempt supplies go out as ZERO_VAT at 0 %.
 ZERO_VAT = "ZERO_VAT"
+HUNDRED_PERCENT = Decimal(100)
 # The VAT categories among the generic tax template; their taxable amounts add up to the
 # invoice's tax-exclusive amount.
 VAT_CATEGORY_IDS = frozenset({"STANDARD_VAT", "REDUCED_VAT", "ZERO_VAT"})
@@ -130,6 +134,43 @@ class CodeLists:
     def tax_percent(self, category_id: str) -> Decimal | None:
         """The category's rate as FIRS publishes it; ``None`` when FIRS gives none."""
         return self.tax_categories.get(category_id)
+
+    def vat_category_for(self, rate: Decimal) -> str:
+        """The VAT category of tax charged at ``rate`` %: zero, standard at the standard rate
+        or above it (the invoice's percent says which), reduced between the two. Raises
+        ``LookupError`` when the list gives no standard or zero percent, ``ValueError`` for a
+        rate that is not one (below 0 % or above 100 %)."""
+        standard, zero = self.tax_percent(STANDARD_VAT), self.tax_percent(ZERO_VAT)
+        if standard is None or zero is None:
+            raise LookupError(
+                f"The FIRS tax-categories list gives no percent for {STANDARD_VAT} or {ZERO_VAT}"
+            )
+        if rate < zero or rate > HUNDRED_PERCENT:
+            raise ValueError(f"{rate} % is not a tax rate")
+        if rate == zero:
+            return ZERO_VAT
+        if rate < standard and REDUCED_VAT in self.tax_categories:
+            return REDUCED_VAT
+        return STANDARD_VAT
+
+    def tax_percent_problem(self, category_id: str, percent: Decimal) -> str:
+        """Why ``percent`` cannot go with the category on an invoice, or ``""``. A VAT category
+        carries the rate charged, as long as the rate is that category's (the one
+        ``vat_category_for`` picks); any other category its published percent, if any."""
+        if category_id in VAT_CATEGORY_IDS:
+            try:
+                expected = self.vat_category_for(percent)
+            except (LookupError, ValueError) as exc:
+                return str(exc)
+            if expected == category_id:
+                return ""
+            if category_id == ZERO_VAT:
+                return f"{ZERO_VAT} is {self.tax_percent(ZERO_VAT)} %, not {percent} %"
+            return f"Tax at {percent} % is {expected}, not {category_id}"
+        published = self.tax_percent(category_id)
+        if published is not None and percent != published:
+            return f"{category_id} is {published} %, not {percent} %"
+        return ""
 
     def is_known_payment_means(self, code: str) -> bool:
         return code in self.payment_means

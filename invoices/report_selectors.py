@@ -105,6 +105,7 @@ def vat_summary(*, organization, month: datetime.date) -> VatSummary:
         organization=organization, first_day=first_day, last_day=last_day
     )
     rates = _vat_rates(invoices)
+    lists = code_lists()
     exempt = _exempt_sales_by_currency(invoices)
     counts = {
         (row["currency"], row["purpose"]): row["count"]
@@ -113,7 +114,7 @@ def vat_summary(*, organization, month: datetime.date) -> VatSummary:
     currencies = sorted({currency for currency, _ in counts})
     totals = []
     for currency in currencies:
-        standard = [r for r in rates if r.currency == currency and r.category == STANDARD_VAT]
+        standard = [r for r in rates if r.currency == currency and _is_standard(r, lists)]
         zero = sum(
             (r.net_taxable for r in rates if r.currency == currency and r.category == ZERO_VAT),
             ZERO,
@@ -132,13 +133,20 @@ def vat_summary(*, organization, month: datetime.date) -> VatSummary:
                     (
                         r.net_taxable
                         for r in rates
-                        if r.currency == currency and r.category not in (STANDARD_VAT, ZERO_VAT)
+                        if r.currency == currency
+                        and r.category != ZERO_VAT
+                        and not _is_standard(r, lists)
                     ),
                     ZERO,
                 ),
             )
         )
     return VatSummary(first_day=first_day, last_day=last_day, rates=rates, totals=totals)
+
+
+def _is_standard(rate: VatRate, lists) -> bool:
+    """Standard-rated: VAT at the standard rate (tax charged above it is another rate)."""
+    return rate.category == STANDARD_VAT and rate.percent == lists.tax_percent(STANDARD_VAT)
 
 
 def _vat_rates(invoices: QuerySet[Invoice]) -> list[VatRate]:

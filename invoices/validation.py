@@ -575,11 +575,9 @@ def _tax_category_check(
         )
         return None, percent
     if category_id is not None and percent is not None:
-        published = codes.tax_percent(category_id)
-        if published is not None and percent != published:
-            problems.append(
-                Problem(f"{path}.percent", f"{category_id} is {published} %, not {percent} %")
-            )
+        problem = codes.tax_percent_problem(category_id, percent)
+        if problem:
+            problems.append(Problem(f"{path}.percent", problem))
     return category_id, percent
 
 

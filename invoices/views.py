@@ -19,6 +19,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from accounts.views import tenant_page
+from catalog import selectors as catalog_selectors
 from integrations.base import page_views
 from integrations.base.onboarding import onboarding_steps
 from integrations.crm import page_selectors as crm_page_selectors
@@ -87,6 +88,7 @@ def dashboard(request):
             "status_counts": _invoice_counts_by_status(request.organization),
             # The checklist stays until every step is done.
             "onboarding_steps": [] if all(step.done for step in steps) else steps,
+            "tax_alerts": catalog_selectors.tax_alerts_summary(organization=request.organization),
         },
     )
 

@@ -8,6 +8,10 @@ from django.utils.http import urlencode
 
 
 class VerifiedAdminSite(admin.AdminSite):
+    site_header = "TaxPoynt operations"
+    site_title = "TaxPoynt admin"
+    index_title = "Organizations, connections, sales and invoices"
+
     def has_permission(self, request):
         return super().has_permission(request) and request.user.is_verified()
 

@@ -17,21 +17,42 @@ from integrations.base.models import InboundEvent, QuarantinedDelivery, SyncRun
 from invoices.admin import ViewOnlyAdminMixin, pretty_json
 from taxpoynt.lib.fields import mask_secret
 
-# Beyond this many rows a filtered list shows "10,000+" pages' worth, not an exact count.
+# Up to this many rows a list shows the exact count; beyond it "about N" (unfiltered, the
+# planner's estimate) or "more than N" (filtered, where the count stops).
 BOUNDED_COUNT = 10_000
 
 
 class BoundedCountPaginator(Paginator):
-    """No COUNT(*) over a huge table, which would scan all of it: unfiltered, the planner's
-    estimate (summed over a partitioned table's partitions); filtered, a count that stops at
-    BOUNDED_COUNT rows."""
+    """No COUNT(*) over a huge table, which would scan all of it. Unfiltered, the planner's
+    estimate (summed over a partitioned table's partitions) when it is above BOUNDED_COUNT,
+    else an exact count (an estimate of a small or unanalysed table can be 0 above rows);
+    filtered, a count that stops at BOUNDED_COUNT rows. ``count_shown`` says which it is."""
 
     @cached_property
     def count(self):
+        return self._counted[0]
+
+    @cached_property
+    def count_shown(self) -> str:
+        """The count as the list says it: "8", "about 1,200,000" or "more than 10,000"."""
+        count, kind = self._counted
+        if kind == "estimate":
+            return f"about {count:,}"
+        if kind == "capped":
+            return f"more than {count:,}"
+        return f"{count:,}"
+
+    @cached_property
+    def _counted(self) -> tuple[int, str]:
         query = self.object_list.query
         if not query.where:
-            return self._estimate(self.object_list.model._meta.db_table)
-        return self.object_list.order_by()[:BOUNDED_COUNT].count()
+            estimate = self._estimate(self.object_list.model._meta.db_table)
+            if estimate > BOUNDED_COUNT:
+                return estimate, "estimate"
+        counted = self.object_list.order_by()[: BOUNDED_COUNT + 1].count()
+        if counted > BOUNDED_COUNT:
+            return BOUNDED_COUNT, "capped"
+        return counted, "exact"
 
     @staticmethod
     def _estimate(table: str) -> int:

@@ -141,6 +141,8 @@ class Document:
     state: str = ""
     is_paid: bool = False
     original_external_id: str = ""
+    # Cancelled in the ERP: never invoiced, and an invoice already signed is an operator's case.
+    is_cancelled: bool = False
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -203,6 +205,7 @@ def document_to_json(document: Document) -> dict:
         "state": document.state,
         "is_paid": document.is_paid,
         "original_external_id": document.original_external_id,
+        "is_cancelled": document.is_cancelled,
     }
 
 
@@ -226,6 +229,7 @@ def document_from_json(data: dict) -> Document:
         state=data["state"],
         is_paid=data["is_paid"],
         original_external_id=data["original_external_id"],
+        is_cancelled=data.get("is_cancelled", False),
     )
 
 

@@ -31,15 +31,21 @@ class PlatformUnreachable(ConnectError):
 
 
 def webhook_url(*, site_url: str, connection) -> str:
-    path = reverse(
-        "webhooks:connection",
-        kwargs={
-            "family": connection.family,
-            "platform": connection.platform,
-            "connection_id": connection.pk,
-        },
-    )
-    return f"{site_url.rstrip('/')}{path}"
+    """The connection's own endpoint; for a platform that signs nothing, with the secret that
+    authenticates its deliveries in the path (the URL the tenant gives the platform)."""
+    kwargs = {
+        "family": connection.family,
+        "platform": connection.platform,
+        "connection_id": connection.pk,
+    }
+    name = "webhooks:connection"
+    if Capability.SECRET_URL_WEBHOOKS in registry.get(connection.platform).capabilities:
+        name, kwargs["secret"] = "webhooks:secret_url", connection.webhook_secret
+    return f"{site_url.rstrip('/')}{reverse(name, kwargs=kwargs)}"
+
+
+# A secret in a URL path: 256 bits, URL-safe.
+URL_SECRET_BYTES = 32
 
 
 def platform_connector(*, family: str, platform: str):
@@ -50,6 +56,17 @@ def platform_connector(*, family: str, platform: str):
     if connector.family != family:
         raise ConnectError(f"{connector.display_name} is not a {family.upper()} platform.")
     return connector
+
+
+CONNECTION_NAME_MAX_LENGTH = 100
+
+
+def connection_rename(*, connection, name: str):
+    """Give the connection the tenant's own name; an empty one goes back to the platform's."""
+    name = " ".join(name.split())
+    if len(name) > CONNECTION_NAME_MAX_LENGTH:
+        raise ValueError(f"A name has at most {CONNECTION_NAME_MAX_LENGTH} characters")
+    return connection_settings_update(connection=connection, changes={"display_name": name})
 
 
 def connection_settings_update(*, connection, changes: dict):
@@ -106,19 +123,26 @@ def connection_credentials_connect(
             .first()
         )
         if connection is None:
+            columns = {field.name for field in model._meta.fields}
             connection = model(
                 **{model.platform_field: platform},
                 organization=organization,
                 user=user,
                 account_id=account_id,
                 webhook_secret="",
+                **{k: v for k, v in connector.connection_defaults.items() if k in columns},
             )
         connection.credentials_encrypted = json.dumps(values)
         connection.is_active = True
         connection.health = model.Health.CONNECTED
         connection.last_error = ""
+        if Capability.SECRET_URL_WEBHOOKS in connector.capabilities and not (
+            connection.webhook_secret
+        ):
+            connection.webhook_secret = secrets.token_urlsafe(URL_SECRET_BYTES)
         connection.save()
-        if Capability.WEBHOOKS in connector.capabilities and not connection.webhook_url:
+        webhooks = {Capability.WEBHOOKS, Capability.SECRET_URL_WEBHOOKS}
+        if webhooks & connector.capabilities and not connection.webhook_url:
             connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
             connection.save(update_fields=["webhook_url"])
     connection_webhooks_subscribe(connection=connection)

@@ -26,6 +26,8 @@ FAMILIES = ("crm", "pos", "erp")
 
 class Capability:
     WEBHOOKS = "webhooks"
+    SECRET_URL_WEBHOOKS = "secret_url_webhooks"  # noqa: S105 (a capability's name)
+    IRN_WRITE_BACK = "irn_write_back"
     BACKFILL = "backfill"
     INCREMENTAL_SYNC = "incremental_sync"
     REFUNDS = "refunds"
@@ -84,6 +86,12 @@ class BaseConnector(ABC):
     family: str = ""
     display_name: str = ""
     default_base_url: str = ""
+    # What the tenant sets up at the platform so that it sends deliveries to the connection's
+    # webhook URL, as (label, value) pairs shown on the connection's card; empty when nothing.
+    delivery_setup: tuple[tuple[str, str], ...] = ()
+    # Columns a new connection of the platform starts with (where the family's model has them),
+    # instead of the family's defaults.
+    connection_defaults: Mapping[str, object] = {}
     # Filled from the capability mixins the class inherits; never declared by hand.
     capabilities: frozenset[str] = frozenset()
 
@@ -162,7 +170,29 @@ def _owner_of(cls: type, method: str) -> str:
 # --- capabilities ---------------------------------------------------------------------------------
 
 
-class Webhooks(CapabilityMixin):
+class _WebhookEvents(ABC):
+    """What both kinds of webhooks need: a delivery's body made events."""
+
+    @classmethod
+    @abstractmethod
+    def parse_webhook(cls, body: bytes) -> Iterable[WebhookEvent]:
+        """The events of a verified delivery. Raises MappingError on a malformed body."""
+
+    @classmethod
+    def event_needs_processing(cls, event: WebhookEvent) -> bool:
+        """False when the event alone shows there is nothing to do (a pending payment, an open
+        order): it is then stored as ignored and never queued. Decided on the event, no HTTP."""
+        return True
+
+    @classmethod
+    def event_subject(cls, event: WebhookEvent) -> str:
+        """The one sale or deal the event is about, read from the event alone, or "" when that
+        takes a fetch. Events of one subject are worked by one task: the others wait on it.
+        Read at intake, so it never raises, whatever the event holds."""
+        return ""
+
+
+class Webhooks(_WebhookEvents, CapabilityMixin):
     """The platform pushes signed deliveries to us."""
 
     capability = Capability.WEBHOOKS
@@ -185,23 +215,20 @@ class Webhooks(CapabilityMixin):
     ) -> bool:
         """True only when the delivery is signed with ``secret``; compares in constant time."""
 
+
+class SecretUrlWebhooks(_WebhookEvents, CapabilityMixin):
+    """The platform pushes unsigned deliveries (Odoo's automation webhooks): the endpoint's path
+    carries the connection's secret instead (``/webhooks/<family>/<platform>/<id>/<secret>/``).
+    A wrong secret is answered 404 and nothing is kept, and a delivery is only a hint to re-read
+    the record it names through the API, never data."""
+
+    capability = Capability.SECRET_URL_WEBHOOKS
+
     @classmethod
     @abstractmethod
-    def parse_webhook(cls, body: bytes) -> Iterable[WebhookEvent]:
-        """The events of a verified delivery. Raises MappingError on a malformed body."""
-
-    @classmethod
-    def event_needs_processing(cls, event: WebhookEvent) -> bool:
-        """False when the event alone shows there is nothing to do (a pending payment, an open
-        order): it is then stored as ignored and never queued. Decided on the event, no HTTP."""
-        return True
-
-    @classmethod
-    def event_subject(cls, event: WebhookEvent) -> str:
-        """The one sale or deal the event is about, read from the event alone, or "" when that
-        takes a fetch. Events of one subject are worked by one task: the others wait on it.
-        Read at intake, so it never raises, whatever the event holds."""
-        return ""
+    def url_secret_valid(cls, *, presented: str, secret: str) -> bool:
+        """True only when the path's ``presented`` secret is the connection's ``secret``;
+        compares in constant time, and an empty secret matches nothing."""
 
 
 class Backfill(CapabilityMixin):

@@ -118,6 +118,11 @@ class PlatformClient:
             if isinstance(error, RateLimited) and pause:
                 error.retry_after = pause
             raise error
+        return self.answer(response)
+
+    def answer(self, response: requests.Response):
+        """What a successful answer holds: a JSON object. A platform answering other JSON (bare
+        lists, numbers to read as exact decimals) refines it."""
         return _json_object(response, platform=self.platform)
 
     def error_for(self, response: requests.Response) -> ConnectorError:

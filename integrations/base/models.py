@@ -53,9 +53,17 @@ class ConnectionBase(models.Model):
     last_error = models.TextField(blank=True)
     token_expires_at = models.DateTimeField(null=True, blank=True)
     sync_cursor = models.CharField(max_length=500, blank=True)
+    # The tenant's own name for it (two shops the platform names alike); empty: the platform's.
+    display_name = models.CharField("name", max_length=100, blank=True)
 
     class Meta:
         abstract = True
+
+    @property
+    def name(self) -> str:
+        """What the pages call it: the tenant's name, else the platform's, else the account."""
+        platform_name = getattr(self, "location_name", "") or getattr(self, "connection_name", "")
+        return self.display_name or platform_name or self.account_id
 
 
 class InboundEvent(models.Model):

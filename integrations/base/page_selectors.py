@@ -62,13 +62,24 @@ class FamilyPages:
     # What a sync run pulls, singular ("sale"), and the list it lands in.
     rows_noun: str
     rows_url_name: str
+    # What of a connected account becomes e-invoices, plural ("won deals").
+    invoiced_rows: str
 
 
 # The families whose connections these pages manage; the others are listed as coming soon.
 FAMILY_PAGES = {
-    "pos": FamilyPages(namespace="pos", rows_noun="sale", rows_url_name="pos:transactions"),
-    "crm": FamilyPages(namespace="crm", rows_noun="deal", rows_url_name="crm:deals"),
-    "erp": FamilyPages(namespace="erp", rows_noun="document", rows_url_name="erp:documents"),
+    "pos": FamilyPages(
+        namespace="pos", rows_noun="sale", rows_url_name="pos:transactions", invoiced_rows="sales"
+    ),
+    "crm": FamilyPages(
+        namespace="crm", rows_noun="deal", rows_url_name="crm:deals", invoiced_rows="won deals"
+    ),
+    "erp": FamilyPages(
+        namespace="erp",
+        rows_noun="document",
+        rows_url_name="erp:documents",
+        invoiced_rows="posted documents",
+    ),
 }
 
 
@@ -85,6 +96,8 @@ class PlatformCard:
     backfills: bool
     # The page's form for a platform that connects with typed-in credentials, set by the view.
     credentials_form: object = None
+    # What the tenant sets up at the platform to send deliveries (the connector's).
+    delivery_setup: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,7 @@ def integration_families(*, organization) -> list[FamilySection]:
                     connects_by_oauth=issubclass(connector, OAuthConnector),
                     has_sandbox=sandbox_accounts.provisioner_for(key) is not None,
                     backfills=Capability.BACKFILL in connector.capabilities,
+                    delivery_setup=connector.delivery_setup,
                 )
             )
         sections.append(

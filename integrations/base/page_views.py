@@ -28,6 +28,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 
 from accounts.views import tenant_page
+from catalog import selectors as catalog_selectors
 from integrations.base import connections as connection_services
 from integrations.base import families as family_registry
 from integrations.base import page_selectors, pipeline, registry, sandbox_accounts
@@ -96,6 +97,16 @@ class BackfillForm(forms.Form):
         start = page_selectors.local_midnight(self.cleaned_data["date_from"])
         end = page_selectors.local_midnight(self.cleaned_data["date_to"] + timedelta(days=1))
         return start, min(end, now)
+
+
+def either_filter(*, yes: str, no: str) -> forms.NullBooleanField:
+    """A filter that is off (any), yes or no. Optional: a required one would render ``required``
+    on its select, and the browser (and htmx) would refuse to send the form while it says
+    "Any"."""
+    return forms.NullBooleanField(
+        required=False,
+        widget=forms.Select(choices=[("", "Any"), ("true", yes), ("false", no)]),
+    )
 
 
 class RowFilterForm(forms.Form):
@@ -182,6 +193,15 @@ def connection_backfill_form(connection: ConnectionBase, data=None) -> BackfillF
 
 
 # --- Connections --------------------------------------------------------------------------------
+
+
+class ConnectionRenameForm(forms.Form):
+    name = forms.CharField(
+        required=False,
+        max_length=connection_services.CONNECTION_NAME_MAX_LENGTH,
+        help_text="Your own name for this connection, as shown on every page. Empty: the "
+        "platform's name.",
+    )
 
 
 class ConnectionPages:
@@ -283,6 +303,18 @@ class ConnectionPages:
                 status=502 if unreachable else 400,
             )
         messages.success(request, f"Connected {connector.display_name}.")
+        return back_to(connection)
+
+    @method_decorator([tenant_page, require_POST])
+    def rename(self, request, connection_id: UUID):
+        require_manager(request)
+        connection = self.connection_get(request, connection_id)
+        form = ConnectionRenameForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(form.errors["name"]))
+            return back_to(connection)
+        connection_services.connection_rename(connection=connection, name=form.cleaned_data["name"])
+        messages.success(request, f"Renamed to {connection.name}.")
         return back_to(connection)
 
     @method_decorator([tenant_page, require_POST])
@@ -436,6 +468,9 @@ def dashboard_view(template: str, figures: Callable[..., page_selectors.Dashboar
                 "latencies": shown.latencies,
                 "latency_target": shown.latency_target,
                 "chart": hourly_chart(shown.hours, series=shown.series),
+                "tax_alerts": catalog_selectors.tax_alerts_summary(
+                    organization=request.organization
+                ),
             },
             status=200 if form.is_valid() else 400,
         )

@@ -15,6 +15,7 @@ CONNECTORS: dict[str, str] = {
     "square": "integrations.pos.square.connector.SquareConnector",
     "hubspot": "integrations.crm.hubspot.connector.HubSpotConnector",
     "pipedrive": "integrations.crm.pipedrive.connector.PipedriveConnector",
+    "odoo": "integrations.erp.odoo.connector.OdooConnector",
 }
 
 _loaded: dict[str, type[BaseConnector]] = {}

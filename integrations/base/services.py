@@ -60,7 +60,13 @@ class Delivery:
     body_truncated: bool = False
 
 
-def delivery_connector_class(*, family: str, platform: str) -> type[BaseConnector]:
+# Either kind of webhooks makes events that are stored, replayed and processed alike.
+ANY_WEBHOOKS = (Capability.WEBHOOKS, Capability.SECRET_URL_WEBHOOKS)
+
+
+def delivery_connector_class(
+    *, family: str, platform: str, capabilities: tuple[str, ...] = (Capability.WEBHOOKS,)
+) -> type[BaseConnector]:
     """The connector class a delivery's URL names; 404 for a platform not of that family."""
     try:
         connector = registry.get(platform)
@@ -68,7 +74,7 @@ def delivery_connector_class(*, family: str, platform: str) -> type[BaseConnecto
         raise DeliveryRefused(404, f"No platform {platform!r}") from None
     if connector.family != family:
         raise DeliveryRefused(404, f"{platform!r} is not a {family} platform")
-    if Capability.WEBHOOKS not in connector.capabilities:
+    if not set(capabilities) & connector.capabilities:
         raise DeliveryRefused(404, f"{platform!r} sends no webhooks")
     return connector
 
@@ -101,6 +107,48 @@ def delivery_accept_for_connection(*, delivery: Delivery, connection_id) -> Deli
                 status=400,
                 connection_id=connection.pk,
             )
+    return _events_store(delivery, [(connection, event) for event in events])
+
+
+def delivery_accept_by_url_secret(
+    *, delivery: Delivery, connection_id, secret: str
+) -> DeliveryAccepted:
+    """An unsigned delivery to a connection's secret URL. Anything but the connection's own
+    secret is answered 404 and kept nowhere, not even in quarantine: without a signature the
+    body is anybody's, and the URL must not be told apart from one that does not exist."""
+    try:
+        connector = delivery_connector_class(
+            family=delivery.family,
+            platform=delivery.platform,
+            capabilities=(Capability.SECRET_URL_WEBHOOKS,),
+        )
+    except DeliveryRefused:
+        raise DeliveryRefused(404, "not found") from None
+    model = families.get(delivery.family).connection_model
+    connection = model.objects.filter(pk=connection_id).first()
+    known = connection is not None and connection.platform == delivery.platform
+    if not connector.url_secret_valid(
+        presented=secret, secret=connection.webhook_secret if known else ""
+    ):
+        raise DeliveryRefused(404, "not found")
+    if delivery.body_truncated:
+        _refuse(
+            delivery,
+            reason=f"body larger than {settings.WEBHOOK_MAX_BODY_BYTES} bytes",
+            status=413,
+            connection_id=connection.pk,
+        )
+    unstorable = _unstorable_text(delivery.body)
+    if unstorable:
+        _refuse(delivery, reason=unstorable, status=400, connection_id=connection.pk)
+    try:
+        events = list(connector.parse_webhook(delivery.body))
+    except MappingError as error:
+        _refuse(
+            delivery, reason=f"malformed body: {error}", status=400, connection_id=connection.pk
+        )
+    if not events:
+        _refuse(delivery, reason="no events in the body", status=400, connection_id=connection.pk)
     return _events_store(delivery, [(connection, event) for event in events])
 
 
@@ -209,7 +257,9 @@ def quarantined_delivery_replay(*, delivery: QuarantinedDelivery) -> DeliveryAcc
     unstorable = _unstorable_text(replayed.body)
     if unstorable:
         raise DeliveryRefused(400, unstorable)
-    connector = delivery_connector_class(family=delivery.family, platform=delivery.platform)
+    connector = delivery_connector_class(
+        family=delivery.family, platform=delivery.platform, capabilities=ANY_WEBHOOKS
+    )
     try:
         events = list(connector.parse_webhook(replayed.body))
     except MappingError as error:
@@ -238,7 +288,9 @@ def _events_store(delivery: Delivery, routed: list) -> DeliveryAccepted:
     accepted = DeliveryAccepted()
     if not routed:
         return accepted
-    connector = delivery_connector_class(family=delivery.family, platform=delivery.platform)
+    connector = delivery_connector_class(
+        family=delivery.family, platform=delivery.platform, capabilities=ANY_WEBHOOKS
+    )
     now = timezone.now()
     rows = []
     for connection, event in routed:

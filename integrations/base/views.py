@@ -3,18 +3,18 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from integrations.base import connections
+from integrations.base import connections, registry
+from integrations.base.page_selectors import FAMILY_PAGES
+
+TEMPLATE = "integrations/oauth_result.html"
 
 
 @login_required
 def oauth_callback(request, family: str, platform: str):
+    context = {"platform_name": _platform_name(platform), "family": FAMILY_PAGES.get(family)}
     if request.GET.get("error"):
-        return render(
-            request,
-            "integrations/oauth_result.html",
-            {"error": f"The platform answered: {request.GET['error'][:200]}"},
-            status=400,
-        )
+        context["error"] = f"The platform answered: {request.GET['error'][:200]}"
+        return render(request, TEMPLATE, context, status=400)
     try:
         connection = connections.oauth_complete(
             family=family,
@@ -25,5 +25,12 @@ def oauth_callback(request, family: str, platform: str):
             site_url=request.build_absolute_uri("/"),
         )
     except connections.ConnectError as error:
-        return render(request, "integrations/oauth_result.html", {"error": str(error)}, status=400)
-    return render(request, "integrations/oauth_result.html", {"connection": connection})
+        return render(request, TEMPLATE, {**context, "error": str(error)}, status=400)
+    return render(request, TEMPLATE, {**context, "connection": connection})
+
+
+def _platform_name(platform: str) -> str:
+    try:
+        return registry.get(platform).display_name
+    except KeyError:
+        return "The platform"

@@ -10,5 +10,10 @@ urlpatterns = [
         webhooks.connection_webhook,
         name="connection",
     ),
+    path(
+        "<slug:family>/<slug:platform>/<uuid:connection_id>/<str:secret>/",
+        webhooks.secret_url_webhook,
+        name="secret_url",
+    ),
     path("<slug:family>/<slug:platform>/", webhooks.app_webhook, name="app"),
 ]

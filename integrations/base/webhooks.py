@@ -1,8 +1,10 @@
-"""The two webhook endpoints of design §7, for every family and platform.
+"""The two webhook endpoints, for every family and platform.
 
 ``/webhooks/<family>/<platform>/<connection id>/``: a tenant's own app, signed with the secret
 on the connection. ``/webhooks/<family>/<platform>/``: our platform app's subscription, signed
-with the app's key and routed by the account id in each event. A 2xx means the events are stored.
+with the app's key and routed by the account id in each event.
+``/webhooks/<family>/<platform>/<connection id>/<secret>/``: a platform that signs nothing, the
+secret in the path. A 2xx means the events are stored.
 """
 
 from django.conf import settings
@@ -43,6 +45,17 @@ def connection_webhook(request, family: str, platform: str, connection_id):
     return _answer(
         lambda: services.delivery_accept_for_connection(
             delivery=delivery, connection_id=connection_id
+        )
+    )
+
+
+@csrf_exempt
+@require_POST
+def secret_url_webhook(request, family: str, platform: str, connection_id, secret: str):
+    delivery = _delivery(request, family=family, platform=platform)
+    return _answer(
+        lambda: services.delivery_accept_by_url_secret(
+            delivery=delivery, connection_id=connection_id, secret=secret
         )
     )
 

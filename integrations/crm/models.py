@@ -24,6 +24,10 @@ class CRMConnection(ConnectionBase):
     tin_property = models.CharField("company TIN property", max_length=100, default="tin")
     # Minutes between incremental syncs; 0 turns the scheduled sync off (webhooks only).
     sync_every_minutes = models.PositiveSmallIntegerField(default=1)
+    # The platform's names of its pipelines and stages (id -> label), kept from the last read of
+    # its pipelines so that pages name them without asking the platform.
+    pipeline_labels = models.JSONField(default=dict, blank=True)
+    stage_labels = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "crm_connections"
@@ -103,3 +107,12 @@ class CRMDeal(models.Model):
 
     def __str__(self):
         return f"{self.deal_title or 'deal'} {self.external_deal_id}"
+
+    @property
+    def stage_label(self) -> str:
+        """The stage's name on the platform, when its pipelines have been read."""
+        return self.connection.stage_labels.get(self.deal_stage, "")
+
+    @property
+    def pipeline_label(self) -> str:
+        return self.connection.pipeline_labels.get(self.pipeline_id, "")

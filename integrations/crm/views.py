@@ -92,15 +92,9 @@ class DealFilterForm(page_views.RowFilterForm):
     status = forms.ChoiceField(
         choices=[("", "Any status"), *CRMDeal.Status.choices], required=False
     )
-    won = forms.NullBooleanField(
-        widget=forms.Select(choices=[("", "Any"), ("true", "Won"), ("false", "Not won")])
-    )
-    invoiced = forms.NullBooleanField(
-        widget=forms.Select(choices=[("", "Any"), ("true", "Invoiced"), ("false", "Not invoiced")])
-    )
-    failed = forms.NullBooleanField(
-        widget=forms.Select(choices=[("", "Any"), ("true", "Failed"), ("false", "Not failed")])
-    )
+    won = page_views.either_filter(yes="Won", no="Not won")
+    invoiced = page_views.either_filter(yes="Invoiced", no="Not invoiced")
+    failed = page_views.either_filter(yes="Failed", no="Not failed")
     stage = forms.CharField(
         required=False, max_length=100, help_text="The platform's stage id, as closedwon"
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from integrations.base import connectors as base
 from integrations.base.canonical import Document
-from integrations.base.connectors import BaseConnector, WebhookEvent
+from integrations.base.connectors import BaseConnector, CapabilityMixin, WebhookEvent
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class ERPConnector(BaseConnector):
     family = "erp"
 
 
-class Webhooks(base.Webhooks):
+class _DocumentEvents(ABC):
     @abstractmethod
     def documents_for_event(self, event: WebhookEvent) -> list[Document]:
         """The documents an event tells of, fetched from the platform now, with their lines,
@@ -43,6 +43,29 @@ class Webhooks(base.Webhooks):
         """The platform ids of the documents an event is about, read from the event alone (no
         HTTP), or None when that takes a fetch."""
         return None
+
+
+class Webhooks(_DocumentEvents, base.Webhooks):
+    """Signed deliveries tell of documents."""
+
+
+class SecretUrlWebhooks(_DocumentEvents, base.SecretUrlWebhooks):
+    """Unsigned deliveries to the connection's secret URL tell of documents, re-read from the
+    ERP before anything is recorded."""
+
+
+class IrnWriteBack(CapabilityMixin):
+    """A signed invoice's IRN and QR code are put on the ERP's own document, once."""
+
+    capability = base.Capability.IRN_WRITE_BACK
+
+    @abstractmethod
+    def irn_write_back(
+        self, *, external_id: str, irn: str, qr_png: bytes, invoice_number: str
+    ) -> bool:
+        """Put the IRN and the QR image on the document; idempotent: a document that already
+        shows this IRN is left alone (False), else True once written. ConnectorError when the
+        ERP cannot be asked or refuses."""
 
 
 class _DocumentsPages(ABC):

@@ -86,6 +86,10 @@ class ERPDocument(models.Model):
     received_at = models.DateTimeField()
     invoiced_at = models.DateTimeField(null=True, blank=True)
     signed_at = models.DateTimeField(null=True, blank=True)
+    # The IRN and QR code put on the ERP's own document (where the platform takes them): when,
+    # and why the last try failed. Never holds the invoice back.
+    irn_written_at = models.DateTimeField(null=True, blank=True)
+    irn_write_back_error = models.TextField(blank=True)
 
     class Meta:
         db_table = "erp_documents"

@@ -15,6 +15,11 @@ urlpatterns = [
         name="connection_connect",
     ),
     path(
+        "integrations/erp/connections/<uuid:connection_id>/rename/",
+        views.connection_pages.rename,
+        name="connection_rename",
+    ),
+    path(
         "integrations/erp/connections/<uuid:connection_id>/disconnect/",
         views.connection_pages.disconnect,
         name="connection_disconnect",

@@ -74,6 +74,8 @@ class ERPAdapter(ChangesAdapter):
             )
             if replaced:
                 row = rows.get(pk=row.pk)
+            elif row.invoice_id and record.is_cancelled:
+                _invoiced_cancellation_flag(row, record)
         return row
 
     def record_from_row(self, row) -> Document:
@@ -81,6 +83,27 @@ class ERPAdapter(ChangesAdapter):
 
     def original_reference(self, record) -> str | None:
         return record.original_external_id if record.kind == DocumentKind.CREDIT_NOTE else None
+
+
+CANCELLED_AFTER_INVOICE = (
+    "Cancelled in the ERP ({state}) after its e-invoice was made: the e-invoice stands at FIRS; "
+    "issue a credit note in the ERP to reverse it"
+)
+
+
+def _invoiced_cancellation_flag(row: ERPDocument, record: Document) -> None:
+    """An invoiced document the ERP cancelled: never deleted, never silently kept as it was,
+    but failed with the reason, for an operator (the first time it is seen)."""
+    ERPDocument.objects.filter(pk=row.pk).exclude(document_state=record.state[:32]).update(
+        document_state=record.state[:32],
+        status=ERPDocument.Status.FAILED,
+        processing_errors={
+            "error_message": CANCELLED_AFTER_INVOICE.format(state=record.state),
+            "at": timezone.now().isoformat(),
+        },
+        updated_at=timezone.now(),
+    )
+    row.refresh_from_db()
 
 
 def _document_fields(document: Document) -> dict:

@@ -33,12 +33,8 @@ class DocumentFilterForm(page_views.RowFilterForm):
         choices=[("", "Any status"), *ERPDocument.Status.choices], required=False
     )
     kind = forms.ChoiceField(choices=[("", "Any kind"), *ERPDocument.Kind.choices], required=False)
-    invoiced = forms.NullBooleanField(
-        widget=forms.Select(choices=[("", "Any"), ("true", "Invoiced"), ("false", "Not invoiced")])
-    )
-    failed = forms.NullBooleanField(
-        widget=forms.Select(choices=[("", "Any"), ("true", "Failed"), ("false", "Not failed")])
-    )
+    invoiced = page_views.either_filter(yes="Invoiced", no="Not invoiced")
+    failed = page_views.either_filter(yes="Failed", no="Not failed")
 
 
 class ERPConnectionPages(page_views.ConnectionPages):

@@ -41,11 +41,15 @@ def location_choices(*, organization) -> list[tuple[str, str]]:
     rows = (
         selectors.connection_list(organization=organization)
         .exclude(external_location_id="")
-        .order_by("location_name")
-        .values_list("external_location_id", "location_name")
+        .values_list("external_location_id", "display_name", "location_name")
         .distinct()
     )
-    return [(location_id, name or location_id) for location_id, name in rows]
+    # The tenant's name for the connection wins: two shops the platform names alike differ.
+    named = {
+        (location_id, display_name or location_name or location_id)
+        for location_id, display_name, location_name in rows
+    }
+    return sorted(named, key=lambda choice: (choice[1].casefold(), choice[0]))
 
 
 # --- Dashboard ----------------------------------------------------------------------------------

@@ -22,6 +22,11 @@ urlpatterns = [
         name="connection_settings",
     ),
     path(
+        "integrations/pos/connections/<uuid:connection_id>/rename/",
+        views.connection_pages.rename,
+        name="connection_rename",
+    ),
+    path(
         "integrations/pos/connections/<uuid:connection_id>/disconnect/",
         views.connection_pages.disconnect,
         name="connection_disconnect",

@@ -24,6 +24,7 @@ from integrations.base.connections import connection_settings_update
 from integrations.pos import page_selectors
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices.models import Invoice
+from taxpoynt.help_texts import HELP_TEXTS
 from taxpoynt.lib.csv_export import csv_filename, csv_filters_refused, csv_response
 
 PAGE_SIZE = 50
@@ -61,7 +62,9 @@ class ConnectionSettingsForm(forms.ModelForm):
         r"^[0-9A-Za-z.\-]{0,20}$",
         label="Default HS code",
         required=False,
-        help_text="Put on every line: POS platforms carry no HS or service codes.",
+        help_text=(
+            "Put on a line until its item is classified on Products & tax. " + HELP_TEXTS["hs_code"]
+        ),
         error_messages={"invalid": "Use up to 20 letters, digits, dots and dashes."},
     )
     default_product_category = forms.CharField(
@@ -104,9 +107,7 @@ class TransactionFilterForm(page_views.RowFilterForm):
     )
     location = forms.ChoiceField(required=False)
     # What the dashboard counts as failures: the sale failed, or its invoice needs attention.
-    failed = forms.NullBooleanField(
-        widget=forms.Select(choices=[("", "Any"), ("true", "Failed"), ("false", "Not failed")])
-    )
+    failed = page_views.either_filter(yes="Failed", no="Not failed")
 
     def __init__(self, *args, locations: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)

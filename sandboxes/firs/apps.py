@@ -10,8 +10,8 @@ class FirsSandboxConfig(AppConfig):
 
     def ready(self):
         from integrations.base.sandbox_accounts import organization_setup_register
+        from sandboxes.firs.api import OPERATIONS
         from sandboxes.firs.provisioning import FirsOrganizationSetup
-        from sandboxes.firs.server import OPERATIONS
         from sandboxes.kit.faults import operations_register
 
         organization_setup_register(FirsOrganizationSetup())

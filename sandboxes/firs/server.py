@@ -1,9 +1,9 @@
-"""FIRS MBS sandbox: the endpoints FirsClient calls, answering as MBS does (brief §1.3, §2).
+"""FIRS MBS sandbox: the endpoints FirsClient calls, answering as MBS does.
 
 Mounted at /sandbox/firs/ when ``settings.SANDBOX_ENABLED``, with the real API's paths below.
-The keys it accepts are ``FirsSandboxCredential`` rows (``sandbox_credential_create``). Faults
-are the kit's (sandboxes/kit/faults.py), switched at runtime with ``sandbox_faults_set``,
-``PUT /sandbox/firs/_sandbox/faults`` or the admin; they reach every process within seconds.
+The keys it accepts are ``FirsSandboxCredential`` rows (``sandbox_credential_create``). MBS's
+HTTP conventions (envelopes, keys, faults) are in ``sandboxes/firs/api.py``, on the sandbox kit;
+this module is MBS's own semantics: validation, signing, transmission and its state.
 
 Where MBS behaviour is unverified the sandbox picks the most likely answer:
 - a duplicate IRN answers 400 with FIRS's "try again later" details plus a field error naming the
@@ -22,62 +22,28 @@ from datetime import date
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F
-from django.forms.models import model_to_dict
-from django.http import HttpResponse, JsonResponse
+from django.db.models import Count
+from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 
 from invoices.codes import SNAPSHOT_PATH, CodeLists
+from sandboxes.firs.api import BUSY_DETAILS, MbsError, api, credential_count, envelope
 from sandboxes.firs.models import FirsSandboxCredential, FirsSandboxInvoice
-from sandboxes.kit.faults import (
-    FAULT_FIELDS,
-    cache_key,
-    faults_get,
-    faults_reset,
-    faults_set,
-    happens,
-    refusal,
-    reply_lost,
-    retry_after,
-)
+from sandboxes.kit.faults import cache_key, faults_get, faults_reset, faults_set
 from sandboxes.kit.models import SandboxFaults
-from sandboxes.kit.views import method_dispatch
 
-# What the faults' ``only_operations`` may name (FirsClient uses the same names).
-OPERATIONS = frozenset(
-    {
-        "health",
-        "validate_irn",
-        "validate",
-        "sign",
-        "transmit",
-        "acknowledge",
-        "confirm",
-        "download",
-        "update_payment_status",
-        "resources",
-    }
-)
 FAULTS_CACHE_KEY = cache_key(sandbox="firs")
 
-# A local copy of the brief's IRN shape (§4.1); invoices/irn.py owns the SI's version.
+# A local copy of MBS's IRN shape (invoice number, service id, date); invoices/irn.py owns the
+# SI's version.
 IRN_PATTERN = re.compile(r"^([A-Za-z0-9]+)-([A-Za-z0-9]{8})-(\d{8})$", re.ASCII)
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 TIME_PATTERN = re.compile(r"^\d{2}:\d{2}:\d{2}$", re.ASCII)
 COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$", re.ASCII)
 
-ERROR_MESSAGE = "error has occurred"
-VALIDATION_PUBLIC_MESSAGE = (
-    "validation failed: we are unable to process your request. "
-    "also confirm this is not a duplicate request"
-)
-BUSY_DETAILS = "unable to complete this operation at this time, kindly try again later"
-NO_ROUTE_MESSAGE = "no route found for this path. kindly check your request and try again"
 
-# ISIC Rev.4 classes SIs use most (§2.6); the live list has every 4-digit class.
+# ISIC Rev.4 classes SIs use most; the live list has every 4-digit class.
 SERVICE_CODES = [
     {"code": "4711", "description": "Retail sale in non-specialized stores"},
     {"code": "5610", "description": "Restaurants and mobile food service activities"},
@@ -116,46 +82,23 @@ LINE_FIELDS = (
     "price",
 )
 
-_random = secrets.SystemRandom()
-
-
-class SandboxError(Exception):
-    """An MBS error answer: the envelope of §1.3."""
-
-    def __init__(
-        self,
-        details: str,
-        *,
-        status: int = 400,
-        handler: str = "invoice_actions",
-        public_message: str = VALIDATION_PUBLIC_MESSAGE,
-        field_errors: tuple[dict, ...] = (),
-    ):
-        super().__init__(details)
-        self.details = details
-        self.status = status
-        self.handler = handler
-        self.public_message = public_message
-        self.field_errors = field_errors
-
-    def response(self) -> JsonResponse:
-        error = {"id": str(uuid.uuid4()), "handler": self.handler}
-        if self.details:
-            error["details"] = self.details
-        error["public_message"] = self.public_message
-        if self.field_errors:
-            error["errors"] = list(self.field_errors)
-        return JsonResponse(
-            {"code": self.status, "data": None, "message": ERROR_MESSAGE, "error": error},
-            status=self.status,
-        )
-
-
-def envelope(data, *, code: int = 200) -> JsonResponse:
-    return JsonResponse({"code": code, "data": data}, status=code)
-
 
 # --- credentials, faults, counters ---------------------------------------------------------
+
+
+def sandbox_faults() -> SandboxFaults:
+    """The fault switches FIRS plays for every key (the kit's schema and store)."""
+    return faults_get(sandbox="firs")
+
+
+def sandbox_faults_set(**changes) -> SandboxFaults:
+    """Switch faults, e.g. ``sandbox_faults_set(server_error_rate=1)``; others stay as they are.
+    ValidationError on an unknown name or a bad value."""
+    return faults_set(sandbox="firs", changes=changes)
+
+
+def sandbox_faults_reset() -> None:
+    faults_reset(sandbox="firs")
 
 
 def sandbox_credential_create(
@@ -206,31 +149,6 @@ def sandbox_organization_connect(*, organization, base_url: str) -> FirsSandboxC
     return credential
 
 
-def sandbox_credential_authenticate(
-    *, api_key: str, api_secret: str
-) -> FirsSandboxCredential | None:
-    if not api_key or not api_secret:
-        return None
-    credential = FirsSandboxCredential.objects.filter(api_key=api_key).first()
-    if credential is None or not credential.secret_matches(api_secret):
-        return None
-    return credential
-
-
-def sandbox_faults() -> SandboxFaults:
-    """The fault switches FIRS plays for every key (the kit's schema and store)."""
-    return faults_get(sandbox="firs")
-
-
-def sandbox_faults_set(**changes) -> SandboxFaults:
-    """Switch faults, e.g. ``sandbox_faults_set(server_error_rate=1)``; others stay as they are."""
-    return faults_set(sandbox="firs", changes=changes)
-
-
-def sandbox_faults_reset() -> None:
-    faults_reset(sandbox="firs")
-
-
 def sandbox_stats(*, credential: FirsSandboxCredential) -> dict:
     credential.refresh_from_db()
     by_status = dict(
@@ -244,25 +162,21 @@ def sandbox_stats(*, credential: FirsSandboxCredential) -> dict:
     }
 
 
-def _count(credential: FirsSandboxCredential, counter: str) -> None:
-    FirsSandboxCredential.objects.filter(pk=credential.pk).update(**{counter: F(counter) + 1})
-
-
 # --- invoice operations --------------------------------------------------------------------
 
 
 def sandbox_irn_validate(*, credential: FirsSandboxCredential, request_body: dict) -> None:
     for field in ("business_id", "invoice_reference", "irn"):
         if _blank(request_body.get(field)):
-            raise SandboxError(f"{field} is required")
+            raise MbsError(f"{field} is required")
     irn = request_body["irn"]
     problem = _business_problem(request_body["business_id"], credential) or _irn_problem(
         irn, credential, path="irn"
     )
     if problem:
-        raise SandboxError(problem)
+        raise MbsError(problem)
     if IRN_PATTERN.match(irn).group(1) != request_body["invoice_reference"]:
-        raise SandboxError("invoice_reference does not match the invoice number in the irn")
+        raise MbsError("invoice_reference does not match the invoice number in the irn")
     if _registered_invoices(credential).filter(irn=irn).exists():
         raise _duplicate_error(credential)
 
@@ -295,7 +209,7 @@ def sandbox_invoice_validate(*, credential: FirsSandboxCredential, invoice: dict
 def sandbox_invoice_sign(*, credential: FirsSandboxCredential, invoice: dict) -> None:
     _raise_if_invalid(invoice, credential)
     if not _register(credential=credential, invoice=invoice):
-        _count(credential, "duplicate_submissions")
+        credential_count(credential, "duplicate_submissions")
         raise _duplicate_error(credential)
 
 
@@ -320,7 +234,7 @@ def _register(*, credential: FirsSandboxCredential, invoice: dict) -> bool:
                     )
             except IntegrityError:
                 return False
-        _count(credential, "accepted_irns")
+        credential_count(credential, "accepted_irns")
     return True
 
 
@@ -337,7 +251,7 @@ def sandbox_invoice_acknowledge(*, credential: FirsSandboxCredential, irn: str) 
     """The buyer confirms receipt (PATCH /transmit/{irn})."""
     invoice = _registered_invoice(credential, irn)
     if invoice.status == FirsSandboxInvoice.Status.SIGNED:
-        raise SandboxError("invoice has not been transmitted")
+        raise MbsError("invoice has not been transmitted")
     now = timezone.now()
     FirsSandboxInvoice.objects.filter(
         pk=invoice.pk, status=FirsSandboxInvoice.Status.TRANSMITTED
@@ -374,12 +288,12 @@ def sandbox_invoice_update_payment(
 ) -> None:
     payment_status = request_body.get("payment_status")
     if payment_status not in FirsSandboxInvoice.PaymentStatus.values:
-        raise SandboxError(
+        raise MbsError(
             "payment_status must be one of " + " ".join(FirsSandboxInvoice.PaymentStatus.values)
         )
     reference = request_body.get("reference") or ""
     if not isinstance(reference, str):
-        raise SandboxError("reference must be a string")
+        raise MbsError("reference must be a string")
     invoice = _registered_invoice(credential, irn)
     FirsSandboxInvoice.objects.filter(pk=invoice.pk).update(
         payment_status=payment_status, payment_reference=reference, updated_at=timezone.now()
@@ -412,16 +326,16 @@ def _registered_invoices(credential: FirsSandboxCredential):
 def _registered_invoice(credential: FirsSandboxCredential, irn: str) -> FirsSandboxInvoice:
     invoice = _registered_invoices(credential).filter(irn=irn).first()
     if invoice is None:
-        raise SandboxError(
+        raise MbsError(
             f"invoice with irn {irn} not found", status=404, public_message="resource not found"
         )
     return invoice
 
 
-def _duplicate_error(credential: FirsSandboxCredential) -> SandboxError:
+def _duplicate_error(credential: FirsSandboxCredential) -> MbsError:
     if credential.ambiguous_duplicates:
-        return SandboxError(BUSY_DETAILS)
-    return SandboxError(
+        return MbsError(BUSY_DETAILS)
+    return MbsError(
         BUSY_DETAILS, field_errors=({"field": "invoice.irn", "message": "already exists"},)
     )
 
@@ -432,13 +346,14 @@ def _duplicate_error(credential: FirsSandboxCredential) -> SandboxError:
 def _raise_if_invalid(invoice: dict, credential: FirsSandboxCredential) -> None:
     problem = invoice_problem(invoice, credential=credential)
     if problem:
-        raise SandboxError(problem)
+        raise MbsError(problem)
 
 
 def invoice_problem(invoice: dict, *, credential: FirsSandboxCredential) -> str | None:
     """The first reason MBS would reject the invoice, in MBS's wording; None when it passes.
 
-    Totals are not recomputed: the MBS sandbox did not enforce them in 2025 (brief §3.7).
+    Totals are not recomputed: the MBS sandbox did not enforce them in 2025 (its official
+    sample's own figures do not add up).
     """
     codes = CodeLists.from_snapshot()
     return (
@@ -574,7 +489,8 @@ def _payment_status_problem(value) -> str | None:
 
 def _anonymous_b2c_buyer(invoice: dict, role: str) -> bool:
     """A walk-in buyer of a B2C sale has no TIN, and an SI must not invent one. How real MBS treats
-    it is unverified (brief §3.2); the sandbox accepts it as the B2C reporting model implies."""
+    it has not been checked against MBS; the sandbox accepts it as the B2C reporting model
+    implies."""
     buyer = invoice.get(role)
     return (
         role == "accounting_customer_party"
@@ -714,176 +630,68 @@ def _billing_reference_problem(references) -> str | None:
     return None
 
 
-# --- HTTP: faults, authentication, views -----------------------------------------------------
+# --- views ---------------------------------------------------------------------------------
 
 
-def mbs_endpoint(operation: str, *, authenticated: bool = True, faults_apply: bool = True):
-    """Wrap a handler ``(request, *, credential, **url_kwargs) -> HttpResponse`` with what every
-    MBS endpoint does: faults, the API-key check, and error envelopes."""
-    if faults_apply and operation not in OPERATIONS:
-        raise ValueError(f"Unknown sandbox operation {operation!r}")
-
-    def decorate(handler):
-        @csrf_exempt
-        @functools.wraps(handler)
-        def view(request, **kwargs):
-            faults = sandbox_faults()
-            faulty = faults_apply and faults.applies_to(operation)
-            if faulty:
-                refused = _refusal(faults)
-                if refused is not None:
-                    return refused
-            credential = None
-            if authenticated:
-                credential = sandbox_credential_authenticate(
-                    api_key=request.headers.get("x-api-key", ""),
-                    api_secret=request.headers.get("x-api-secret", ""),
-                )
-                if credential is None:
-                    return SandboxError(
-                        "", handler="handler", public_message="unable to validate api key"
-                    ).response()
-            try:
-                response = handler(request, credential=credential, **kwargs)
-            except SandboxError as error:
-                response = error.response()
-            if faulty and happens(faults.dropped_reply_rate):
-                return _lose_reply(request, faults=faults, credential=credential)
-            return response
-
-        return view
-
-    return decorate
-
-
-def _refusal(faults: SandboxFaults) -> HttpResponse | None:
-    """Latency, then the faults that refuse a request before any work is done, as MBS (and
-    the gateway in front of it) answers them."""
-
-    def rate_limited(faults) -> HttpResponse:
-        response = JsonResponse(
-            {"code": 429, "data": None, "message": "too many requests, slow down"}, status=429
-        )
-        response["Retry-After"] = retry_after(faults)
-        return response
-
-    def server_error(faults) -> HttpResponse:
-        response = HttpResponse(
-            "upstream connect error or disconnect/reset before headers",
-            status=faults.server_error_status,
-            content_type="text/plain",
-        )
-        response["Retry-After"] = retry_after(faults)
-        return response
-
-    return refusal(
-        faults,
-        rate_limited=rate_limited,
-        server_error=server_error,
-        platform_error=lambda faults: SandboxError(BUSY_DETAILS).response(),
-    )
-
-
-def _lose_reply(request, *, faults: SandboxFaults, credential) -> HttpResponse:
-    if credential is not None:
-        _count(credential, "dropped_replies")
-    return reply_lost(request, faults)
-
-
-def _json_object(request) -> dict:
-    try:
-        body = json.loads(request.body or b"null")
-    except ValueError:
-        raise SandboxError("invalid request body: not valid JSON") from None
-    if not isinstance(body, dict):
-        raise SandboxError("invalid request body: expected a JSON object")
-    return body
-
-
-def methods(**handlers):
-    """One path, a view per HTTP method; other methods get MBS's 404."""
-    return method_dispatch(not_found=route_not_found, **handlers)
-
-
-@csrf_exempt
-def route_not_found(request, **kwargs):
-    return JsonResponse({"code": 404, "data": None, "message": NO_ROUTE_MESSAGE}, status=404)
-
-
-@mbs_endpoint("health", authenticated=False)
-def health_view(request, *, credential):
+@api.endpoint("health", authenticated=False, body=False)
+def health_view(request):
     return JsonResponse({"healthy": True})
 
 
-@mbs_endpoint("validate_irn")
-def irn_validate_view(request, *, credential):
-    sandbox_irn_validate(credential=credential, request_body=_json_object(request))
+@api.endpoint("validate_irn")
+def irn_validate_view(request, *, credential, body):
+    sandbox_irn_validate(credential=credential, request_body=body)
     return envelope({"ok": True})
 
 
-@mbs_endpoint("validate")
-def invoice_validate_view(request, *, credential):
-    sandbox_invoice_validate(credential=credential, invoice=_json_object(request))
+@api.endpoint("validate")
+def invoice_validate_view(request, *, credential, body):
+    sandbox_invoice_validate(credential=credential, invoice=body)
     return envelope({"ok": True}, code=201)
 
 
-@mbs_endpoint("sign")
-def invoice_sign_view(request, *, credential):
-    sandbox_invoice_sign(credential=credential, invoice=_json_object(request))
+@api.endpoint("sign")
+def invoice_sign_view(request, *, credential, body):
+    sandbox_invoice_sign(credential=credential, invoice=body)
     return envelope({"ok": True}, code=201)
 
 
-@mbs_endpoint("transmit")
+@api.endpoint("transmit", body=False)
 def invoice_transmit_view(request, *, credential, irn):
     sandbox_invoice_transmit(credential=credential, irn=irn)
     return envelope({"ok": True})
 
 
-@mbs_endpoint("acknowledge")
+@api.endpoint("acknowledge", body=False)
 def invoice_acknowledge_view(request, *, credential, irn):
     sandbox_invoice_acknowledge(credential=credential, irn=irn)
     return envelope({"ok": True})
 
 
-@mbs_endpoint("confirm")
+@api.endpoint("confirm", body=False)
 def invoice_confirm_view(request, *, credential, irn):
     return envelope(sandbox_invoice_confirm(credential=credential, irn=irn))
 
 
-@mbs_endpoint("download")
+@api.endpoint("download", body=False)
 def invoice_download_view(request, *, credential, irn):
     return envelope(sandbox_invoice_download(credential=credential, irn=irn))
 
 
-@mbs_endpoint("update_payment_status")
-def invoice_update_view(request, *, credential, irn):
-    sandbox_invoice_update_payment(
-        credential=credential, irn=irn, request_body=_json_object(request)
-    )
+@api.endpoint("update_payment_status")
+def invoice_update_view(request, *, credential, body, irn):
+    sandbox_invoice_update_payment(credential=credential, irn=irn, request_body=body)
     return envelope({"ok": True})
 
 
-@mbs_endpoint("resources", authenticated=False)
-def resource_view(request, *, credential, name):
+@api.endpoint("resources", authenticated=False, body=False)
+def resource_view(request, *, name):
     rows = sandbox_resource(name)
     if rows is None:
-        return route_not_found(request)
+        return api.not_found(request)
     return envelope(rows)
 
 
-@mbs_endpoint("control", faults_apply=False)
-def faults_view(request, *, credential):
-    """GET the fault switches, PUT some of them (a JSON object), DELETE to switch all off."""
-    if request.method == "PUT":
-        try:
-            sandbox_faults_set(**_json_object(request))
-        except ValidationError as error:
-            raise SandboxError("; ".join(error.messages), handler="sandbox") from None
-    elif request.method == "DELETE":
-        sandbox_faults_reset()
-    return envelope(model_to_dict(sandbox_faults(), fields=FAULT_FIELDS))
-
-
-@mbs_endpoint("control", faults_apply=False)
+@api.endpoint(faulted=False, counted=False, body=False)
 def stats_view(request, *, credential):
     return envelope(sandbox_stats(credential=credential))

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from sandboxes.kit.models import SandboxAccessToken, SandboxAuthorizationCode
+
 
 class HubSpotSandboxPortal(models.Model):
     """A HubSpot account (hub) with one app installed in it: the app's OAuth client and a
@@ -24,44 +26,18 @@ class HubSpotSandboxPortal(models.Model):
         return f"hub {self.hub_id}"
 
 
-class HubSpotSandboxAuthorizationCode(models.Model):
-    portal = models.ForeignKey(
+class HubSpotSandboxAuthorizationCode(SandboxAuthorizationCode):
+    account = models.ForeignKey(
         HubSpotSandboxPortal, on_delete=models.CASCADE, related_name="authorization_codes"
     )
-    code = models.CharField(max_length=64, unique=True)
-    redirect_uri = models.CharField(max_length=500)
-    scopes = models.JSONField(default=list)
-    # PKCE (S256); empty when the authorize request sent no challenge.
-    code_challenge = models.CharField(max_length=128, blank=True)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self):
-        return f"code for hub {self.portal.hub_id}"
 
 
-class HubSpotSandboxToken(models.Model):
-    class Kind(models.TextChoices):
-        ACCESS = "access", "Access token"
-        REFRESH = "refresh", "Refresh token"
+class HubSpotSandboxAccessToken(SandboxAccessToken):
+    """An access token (30 minutes) with its grant's refresh token (until revoked)."""
 
-    portal = models.ForeignKey(
+    account = models.ForeignKey(
         HubSpotSandboxPortal, on_delete=models.CASCADE, related_name="tokens"
     )
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    token = models.CharField(max_length=300, unique=True)
-    scopes = models.JSONField(default=list)
-    # Access tokens expire; refresh tokens live until revoked.
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    # The refresh token an access token was issued under: revoking it revokes them too.
-    refresh_token = models.ForeignKey(
-        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="access_tokens"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self):
-        return f"{self.kind} token for hub {self.portal.hub_id}"
 
 
 class HubSpotSandboxObject(models.Model):

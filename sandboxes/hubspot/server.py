@@ -1,73 +1,44 @@
-"""HubSpot sandbox: the OAuth and CRM endpoints the HubSpot connector calls (design §5).
+"""HubSpot sandbox: the CRM endpoints the HubSpot connector calls, played by our own app.
 
 Mounted at /sandbox/hubspot/ when ``settings.SANDBOX_ENABLED``, with HubSpot's own paths below
 (``/sandbox/hubspot/crm/v3/objects/deals/search``). An account is a ``HubSpotSandboxPortal``
-(``sandbox_portal_create``) with one app installed: its OAuth client (authorize auto-approves)
-and its private-app token both open the CRM endpoints as ``Authorization: Bearer <token>``.
-
-How it behaves, where HubSpot's behaviour matters to a client:
-- Tokens: access tokens last 30 minutes; refresh tokens until revoked (revoking one revokes the
-  access tokens issued under it). PKCE is optional; when a challenge is sent it must be S256.
-- Every CRM answer to an authenticated request carries HubSpot's rate-limit headers. Each token
-  has a ten-second budget (``portal.ten_secondly_limit``, counted in fixed ten-second windows)
-  and a daily one; over either, 429 with HubSpot's body and ``Retry-After``. The secondly headers
-  are reported, not enforced.
-- Faults per account in the kit's schema and store (sandboxes/kit/faults.py), switched at
-  runtime (``sandbox_faults_set``, ``PUT /sandbox/hubspot/_sandbox/faults`` or the admin): latency
-  and a share of CRM requests answered 429 or 5xx.
+(``sandbox_portal_create``). HubSpot's HTTP conventions (tokens, OAuth, error bodies, rate-limit
+budgets, faults) are in ``sandboxes/hubspot/api.py``, on the sandbox kit; this module is
+HubSpot's own semantics:
 - Search: filter groups are OR'ed, their filters AND'ed; ``after`` is an offset; paging to
   10,000 results or beyond answers 400, as HubSpot does (re-anchor the filter instead).
 - Deals: ``dealstage`` must belong to the deal's pipeline; moving to a closed stage sets an empty
   ``closedate``. Line items compute ``amount`` (quantity x price less the unit discount or the
   discount percentage), and a deal's ``amount`` follows its line items.
-- Association type ids are HubSpot's defaults (FACTS §1.4, unverified upstream): deal->contact
-  3, deal->company 5 (primary, which also adds 341 unlabeled), deal->line item 19, and inverses.
+- Association type ids are HubSpot's defaults, which its documentation lists but the sandbox
+  has not checked against a live account: deal->contact 3, deal->company 5 (primary, which also
+  adds 341 unlabeled), deal->line item 19, and inverses.
 """
 
 import base64
 import functools
-import hashlib
-import hmac
-import json
 import re
 import secrets
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 
+from sandboxes.hubspot.api import HubSpotError, api
 from sandboxes.hubspot.models import (
     HubSpotSandboxAssociation,
-    HubSpotSandboxAuthorizationCode,
     HubSpotSandboxObject,
     HubSpotSandboxPipeline,
     HubSpotSandboxPipelineStage,
     HubSpotSandboxPortal,
-    HubSpotSandboxToken,
 )
-from sandboxes.kit.faults import (
-    faults_dict,
-    faults_get,
-    faults_reset,
-    faults_set,
-    refusal,
-    retry_after,
-)
-from sandboxes.kit.rates import window_count
-from sandboxes.kit.views import method_dispatch
 
-ACCESS_TOKEN_SECONDS = 1800
-AUTHORIZATION_CODE_SECONDS = 600
 MAX_LIST_LIMIT = 100
 MAX_SEARCH_LIMIT = 200
 SEARCH_RESULT_CAP = 10_000
@@ -75,7 +46,6 @@ MAX_FILTER_GROUPS = 5
 MAX_FILTERS_PER_GROUP = 6
 MAX_BATCH_READ = 100
 MAX_ASSOCIATION_BATCH = 1000
-RATE_WINDOW_SECONDS = 10
 
 # Path segments naming an object type (name or HubSpot's type id) -> the stored type.
 OBJECT_TYPES = {
@@ -140,7 +110,6 @@ RANGE_OPERATORS = {"GT": "gt", "GTE": "gte", "LT": "lt", "LTE": "lte"}
 PROPERTY_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,99}", re.ASCII)
 NUMBER_PATTERN = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,10})?", re.ASCII)
 DIGITS_PATTERN = re.compile(r"[0-9]{1,18}", re.ASCII)
-PKCE_PATTERN = re.compile(r"[A-Za-z0-9\-._~]{43,128}", re.ASCII)
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 
@@ -198,52 +167,6 @@ DEFAULT_PIPELINES = (
 _random = secrets.SystemRandom()
 
 
-class HubSpotError(Exception):
-    """A HubSpot CRM error answer: ``{status: "error", message, correlationId, category}``."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int = 400,
-        category: str = "VALIDATION_ERROR",
-        errors: tuple[dict, ...] = (),
-    ):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.category = category
-        self.errors = errors
-
-    def body(self) -> dict:
-        body = {
-            "status": "error",
-            "message": self.message,
-            "correlationId": str(uuid.uuid4()),
-            "category": self.category,
-        }
-        if self.errors:
-            body["errors"] = list(self.errors)
-        return body
-
-    def response(self) -> JsonResponse:
-        return JsonResponse(self.body(), status=self.status)
-
-
-class OAuthError(HubSpotError):
-    """HubSpot's OAuth endpoints put the error code in ``status`` (``BAD_REFRESH_TOKEN``...)."""
-
-    def __init__(self, code: str, message: str, *, status: int = 400):
-        super().__init__(message, status=status, category=code)
-
-    def body(self) -> dict:
-        return {
-            "status": self.category,
-            "message": self.message,
-            "correlationId": str(uuid.uuid4()),
-        }
-
-
 # --- accounts ------------------------------------------------------------------------------
 
 
@@ -286,324 +209,6 @@ def sandbox_portal_create(
                 )
             )
     return portal
-
-
-# --- OAuth ---------------------------------------------------------------------------------
-
-
-def sandbox_authorize(*, query: Mapping[str, str]) -> str:
-    """The URL the authorize page redirects to: the app's redirect URI with a code and the state.
-
-    The sandbox approves at once (no account picker, no consent screen).
-    """
-    portal = HubSpotSandboxPortal.objects.filter(client_id=query.get("client_id", "")).first()
-    if portal is None:
-        raise OAuthError("BAD_CLIENT_ID", "missing or unknown client_id")
-    redirect_uri = query.get("redirect_uri", "")
-    if redirect_uri != portal.redirect_uri:
-        raise OAuthError("BAD_REDIRECT_URI", "redirect_uri does not match the app's redirect URL")
-    scopes = query.get("scope", "").split()
-    if not scopes:
-        raise OAuthError("BAD_SCOPE", "scope is required")
-    challenge = query.get("code_challenge", "")
-    method = query.get("code_challenge_method", "")
-    if challenge and method != "S256":
-        raise OAuthError("BAD_CODE_CHALLENGE", "code_challenge_method must be S256")
-    if method and not PKCE_PATTERN.fullmatch(challenge):
-        raise OAuthError("BAD_CODE_CHALLENGE", "code_challenge is not a base64url SHA-256")
-    code = HubSpotSandboxAuthorizationCode.objects.create(
-        portal=portal,
-        code=str(uuid.uuid4()),
-        redirect_uri=redirect_uri,
-        scopes=scopes + query.get("optional_scope", "").split(),
-        code_challenge=challenge,
-        expires_at=timezone.now() + timedelta(seconds=AUTHORIZATION_CODE_SECONDS),
-    )
-    parameters = {"code": code.code}
-    if query.get("state"):
-        parameters["state"] = query["state"]
-    return _with_query(redirect_uri, parameters)
-
-
-def sandbox_token_grant(*, form: Mapping[str, str]) -> dict:
-    """``POST /oauth/v1/token``: authorization_code or refresh_token -> a 30-minute token."""
-    grant_type = form.get("grant_type", "")
-    if grant_type not in ("authorization_code", "refresh_token"):
-        raise OAuthError("BAD_GRANT_TYPE", "grant_type must be authorization_code or refresh_token")
-    portal = HubSpotSandboxPortal.objects.filter(client_id=form.get("client_id", "")).first()
-    if portal is None:
-        raise OAuthError("BAD_CLIENT_ID", "missing or unknown client_id")
-    if not hmac.compare_digest(
-        form.get("client_secret", "").encode(), portal.client_secret.encode()
-    ):
-        raise OAuthError("BAD_CLIENT_SECRET", "missing or invalid client_secret")
-    with transaction.atomic():
-        if grant_type == "authorization_code":
-            refresh = _refresh_token_from_code(portal=portal, form=form)
-        else:
-            refresh = (
-                HubSpotSandboxToken.objects.select_for_update()
-                .filter(
-                    portal=portal,
-                    kind=HubSpotSandboxToken.Kind.REFRESH,
-                    token=form.get("refresh_token", ""),
-                    revoked_at__isnull=True,
-                )
-                .first()
-            )
-            if refresh is None:
-                raise OAuthError("BAD_REFRESH_TOKEN", "missing or invalid refresh token")
-        access = HubSpotSandboxToken.objects.create(
-            portal=portal,
-            kind=HubSpotSandboxToken.Kind.ACCESS,
-            token=f"CN{secrets.token_urlsafe(96)}",
-            scopes=refresh.scopes,
-            expires_at=timezone.now() + timedelta(seconds=ACCESS_TOKEN_SECONDS),
-            refresh_token=refresh,
-        )
-    return {
-        "token_type": "bearer",
-        "refresh_token": refresh.token,
-        "access_token": access.token,
-        "expires_in": ACCESS_TOKEN_SECONDS,
-    }
-
-
-def sandbox_access_token_info(*, token: str) -> dict:
-    access = _live_token(token, kind=HubSpotSandboxToken.Kind.ACCESS)
-    portal = access.portal
-    return {
-        "token": access.token,
-        "user": "sandbox-user@taxpoynt.test",
-        "hub_domain": portal.hub_domain,
-        "scopes": access.scopes,
-        "hub_id": portal.hub_id,
-        "app_id": portal.app_id,
-        "expires_in": max(0, int((access.expires_at - timezone.now()).total_seconds())),
-        "user_id": 1,
-        "token_type": "access",
-    }
-
-
-def sandbox_refresh_token_info(*, token: str) -> dict:
-    refresh = _live_token(token, kind=HubSpotSandboxToken.Kind.REFRESH)
-    portal = refresh.portal
-    return {
-        "token": refresh.token,
-        "user": "sandbox-user@taxpoynt.test",
-        "hub_domain": portal.hub_domain,
-        "scopes": refresh.scopes,
-        "hub_id": portal.hub_id,
-        "client_id": portal.client_id,
-        "user_id": 1,
-        "token_type": "refresh",
-    }
-
-
-def sandbox_refresh_token_revoke(*, token: str) -> None:
-    """Revoke a refresh token and every access token issued under it."""
-    refresh = _live_token(token, kind=HubSpotSandboxToken.Kind.REFRESH)
-    now = timezone.now()
-    HubSpotSandboxToken.objects.filter(Q(pk=refresh.pk) | Q(refresh_token=refresh)).update(
-        revoked_at=now
-    )
-
-
-def _refresh_token_from_code(*, portal: HubSpotSandboxPortal, form: Mapping) -> HubSpotSandboxToken:
-    code = (
-        HubSpotSandboxAuthorizationCode.objects.select_for_update()
-        .filter(portal=portal, code=form.get("code", ""), used_at__isnull=True)
-        .first()
-    )
-    if code is None or code.expires_at <= timezone.now():
-        raise OAuthError("BAD_AUTH_CODE", "missing or unknown auth code")
-    if form.get("redirect_uri", "") != code.redirect_uri:
-        raise OAuthError("BAD_REDIRECT_URI", "redirect_uri does not match the authorize request")
-    if code.code_challenge and not _pkce_matches(
-        verifier=form.get("code_verifier", ""), challenge=code.code_challenge
-    ):
-        raise OAuthError("BAD_AUTH_CODE", "code_verifier does not match the code_challenge")
-    code.used_at = timezone.now()
-    code.save(update_fields=["used_at"])
-    return HubSpotSandboxToken.objects.create(
-        portal=portal,
-        kind=HubSpotSandboxToken.Kind.REFRESH,
-        token=str(uuid.uuid4()),
-        scopes=code.scopes,
-    )
-
-
-def _pkce_matches(*, verifier: str, challenge: str) -> bool:
-    if not PKCE_PATTERN.fullmatch(verifier):
-        return False
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    expected = base64.urlsafe_b64encode(digest).rstrip(b"=")
-    return hmac.compare_digest(expected, challenge.encode("ascii"))
-
-
-def _live_token(token: str, *, kind: str) -> HubSpotSandboxToken:
-    found = (
-        HubSpotSandboxToken.objects.select_related("portal")
-        .filter(token=token, kind=kind, revoked_at__isnull=True)
-        .first()
-    )
-    if found is None or (found.expires_at is not None and found.expires_at <= timezone.now()):
-        raise HubSpotError(
-            f"{kind.capitalize()} token not found", status=404, category="OBJECT_NOT_FOUND"
-        )
-    return found
-
-
-# --- authentication, rate limits, faults ---------------------------------------------------
-
-
-def sandbox_portal_for_bearer(authorization: str) -> tuple[HubSpotSandboxPortal, str]:
-    """The account a ``Bearer`` access token or private-app token opens, and the token."""
-    token = (
-        authorization.removeprefix("Bearer ").strip() if authorization.startswith("Bearer ") else ""
-    )
-    if token:
-        portal = HubSpotSandboxPortal.objects.filter(private_app_token=token).first()
-        if portal is not None:
-            return portal, token
-        access = (
-            HubSpotSandboxToken.objects.select_related("portal")
-            .filter(token=token, kind=HubSpotSandboxToken.Kind.ACCESS, revoked_at__isnull=True)
-            .first()
-        )
-        if access is not None:
-            expired_for = (timezone.now() - access.expires_at).total_seconds()
-            if expired_for >= 0:
-                raise HubSpotError(
-                    f"The OAuth token used to make this call expired {int(expired_for)} "
-                    "second(s) ago.",
-                    status=401,
-                    category="EXPIRED_AUTHENTICATION",
-                )
-            return access.portal, token
-    raise HubSpotError(
-        "Authentication credentials not found. This API supports OAuth 2.0 authentication and "
-        "you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
-        status=401,
-        category="INVALID_AUTHENTICATION",
-    )
-
-
-@dataclass(frozen=True)
-class RateBudget:
-    """What one request left of the token's budgets: HubSpot's rate-limit headers."""
-
-    ten_secondly_max: int
-    ten_secondly_used: int
-    secondly_used: int
-    daily_max: int
-    daily_used: int
-    window_ends_in: float
-    day_ends_in: float
-
-    @property
-    def secondly_max(self) -> int:
-        return max(1, self.ten_secondly_max // RATE_WINDOW_SECONDS)
-
-    def headers(self) -> dict[str, str]:
-        return {
-            "X-HubSpot-RateLimit-Daily": str(self.daily_max),
-            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, self.daily_max - self.daily_used)),
-            "X-HubSpot-RateLimit-Interval-Milliseconds": str(RATE_WINDOW_SECONDS * 1000),
-            "X-HubSpot-RateLimit-Max": str(self.ten_secondly_max),
-            "X-HubSpot-RateLimit-Remaining": str(
-                max(0, self.ten_secondly_max - self.ten_secondly_used)
-            ),
-            "X-HubSpot-RateLimit-Secondly": str(self.secondly_max),
-            "X-HubSpot-RateLimit-Secondly-Remaining": str(
-                max(0, self.secondly_max - self.secondly_used)
-            ),
-        }
-
-    def exhausted_policy(self) -> str:
-        """The policy this request broke ("" when none): DAILY first, it lasts longest."""
-        if self.daily_used > self.daily_max:
-            return "DAILY"
-        if self.ten_secondly_used > self.ten_secondly_max:
-            return "TEN_SECONDLY_ROLLING"
-        return ""
-
-
-def sandbox_rate_budget_take(*, portal: HubSpotSandboxPortal, token: str) -> RateBudget:
-    """Count one request against the token's budgets (shared by every process via the cache)."""
-    now = time.time()
-
-    def counted(kind: str, seconds: int):
-        return window_count(
-            sandbox="hubspot", kind=kind, credential=token, seconds=seconds, now=now
-        )
-
-    ten_seconds, day = counted("ten", RATE_WINDOW_SECONDS), counted("day", 86_400)
-    return RateBudget(
-        ten_secondly_max=portal.ten_secondly_limit,
-        ten_secondly_used=ten_seconds.used,
-        secondly_used=counted("second", 1).used,
-        daily_max=portal.daily_limit,
-        daily_used=day.used,
-        window_ends_in=ten_seconds.ends_in,
-        day_ends_in=day.ends_in,
-    )
-
-
-def rate_limited_response(*, policy: str, retry_after: float) -> JsonResponse:
-    """HubSpot's 429 (``error-429-ten-secondly-rolling.json``) with ``Retry-After``."""
-    response = JsonResponse(
-        {
-            "status": "error",
-            "message": f"You have reached your {policy.lower()} limit.",
-            "errorType": "RATE_LIMIT",
-            "correlationId": str(uuid.uuid4()),
-            "policyName": policy,
-            "requestId": str(uuid.uuid4()),
-        },
-        status=429,
-    )
-    response["Retry-After"] = str(max(1, int(retry_after + 0.999)))
-    return response
-
-
-def sandbox_faults(*, portal: HubSpotSandboxPortal) -> dict:
-    return faults_dict(faults_get(sandbox="hubspot", account=str(portal.hub_id)))
-
-
-def sandbox_faults_set(*, portal: HubSpotSandboxPortal, changes: Mapping) -> dict:
-    """Switch an account's faults, e.g. ``{"rate_limit_rate": 0.5}``; others stay as they are."""
-    try:
-        faults = faults_set(sandbox="hubspot", account=str(portal.hub_id), changes=changes)
-    except ValidationError as error:
-        raise HubSpotError("; ".join(error.messages)) from None
-    return faults_dict(faults)
-
-
-def sandbox_faults_reset(*, portal: HubSpotSandboxPortal) -> dict:
-    faults_reset(sandbox="hubspot", account=str(portal.hub_id))
-    return sandbox_faults(portal=portal)
-
-
-def _faulted_response(portal: HubSpotSandboxPortal) -> HttpResponse | None:
-    def server_error(faults) -> HttpResponse:
-        response = HubSpotError(
-            "internal error", status=faults.server_error_status, category="INTERNAL_ERROR"
-        ).response()
-        response["Retry-After"] = retry_after(faults)
-        return response
-
-    return refusal(
-        faults_get(sandbox="hubspot", account=str(portal.hub_id)),
-        rate_limited=lambda faults: rate_limited_response(
-            policy="TEN_SECONDLY_ROLLING", retry_after=faults.retry_after_seconds
-        ),
-        server_error=server_error,
-    )
-
-
-def _happens(rate: float) -> bool:
-    return rate > 0 and _random.random() < rate
 
 
 # --- objects -------------------------------------------------------------------------------
@@ -1249,12 +854,6 @@ def _cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _with_query(url: str, parameters: Mapping[str, str]) -> str:
-    parts = urlsplit(url)
-    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), *parameters.items()])
-    return urlunsplit(parts._replace(query=query))
-
-
 def _object(value: object, path: str) -> Mapping:
     if not isinstance(value, Mapping):
         raise HubSpotError(f"{path} must be an object")
@@ -1271,49 +870,17 @@ def _list(value: object, path: str) -> list:
 
 
 def crm_endpoint(view):
-    """Bearer token checked, budget taken, faults applied, JSON body parsed, the object type
-    resolved, HubSpotError answered as HubSpot answers; rate-limit headers on every answer."""
+    """A CRM view ``(request, *, portal, body, **url_kwargs)``: the kit's endpoint, with the
+    object types the path names resolved."""
 
-    @csrf_exempt
     @functools.wraps(view)
-    def wrapped(request, **kwargs):
-        try:
-            portal, token = sandbox_portal_for_bearer(request.headers.get("Authorization", ""))
-        except HubSpotError as error:
-            return error.response()
-        budget = sandbox_rate_budget_take(portal=portal, token=token)
-        policy = budget.exhausted_policy()
-        if policy:
-            response = rate_limited_response(
-                policy=policy,
-                retry_after=budget.day_ends_in if policy == "DAILY" else budget.window_ends_in,
-            )
-        else:
-            response = _faulted_response(portal)
-        if response is None:
-            try:
-                for name in ("object_type", "from_type", "to_type"):
-                    if name in kwargs:
-                        kwargs[name] = _object_type(kwargs[name])
-                body = _json_body(request) if request.method in ("POST", "PATCH") else {}
-                response = view(request, portal=portal, body=body, **kwargs)
-            except HubSpotError as error:
-                response = error.response()
-        for name, value in budget.headers().items():
-            response[name] = value
-        return response
+    def resolved(request, **kwargs):
+        for name in ("object_type", "from_type", "to_type"):
+            if name in kwargs:
+                kwargs[name] = _object_type(kwargs[name])
+        return view(request, **kwargs)
 
-    return wrapped
-
-
-def methods(**handlers):
-    """One path, a view per HTTP method; other methods get HubSpot's 404 answer."""
-    return method_dispatch(not_found=route_not_found, **handlers)
-
-
-@csrf_exempt
-def route_not_found(request, **kwargs):
-    return HubSpotError("Resource not found", status=404, category="OBJECT_NOT_FOUND").response()
+    return api.endpoint()(resolved)
 
 
 def _object_type(segment: str) -> str:
@@ -1321,14 +888,6 @@ def _object_type(segment: str) -> str:
     if object_type is None:
         raise HubSpotError(f"Unable to infer object type from: {segment}")
     return object_type
-
-
-def _json_body(request) -> Mapping:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, RecursionError) as error:
-        raise HubSpotError(f"Invalid input JSON: {error}") from None
-    return _object(body, "The request body")
 
 
 def _query_names(request, key: str) -> list[str] | None:
@@ -1462,54 +1021,3 @@ def pipelines_view(request, *, portal, body, object_type):
     if object_type != "deals":
         raise HubSpotError(f"The sandbox keeps pipelines for deals only, not {object_type}")
     return JsonResponse(sandbox_pipelines(portal=portal))
-
-
-@csrf_exempt
-def faults_view(request):
-    """GET an account's fault switches, PUT some of them (a JSON object), DELETE to reset."""
-    try:
-        portal, _ = sandbox_portal_for_bearer(request.headers.get("Authorization", ""))
-        if request.method == "PUT":
-            return JsonResponse(sandbox_faults_set(portal=portal, changes=_json_body(request)))
-        if request.method == "DELETE":
-            return JsonResponse(sandbox_faults_reset(portal=portal))
-        return JsonResponse(sandbox_faults(portal=portal))
-    except HubSpotError as error:
-        return error.response()
-
-
-@csrf_exempt
-def authorize_view(request):
-    try:
-        return HttpResponseRedirect(sandbox_authorize(query=request.GET.dict()))
-    except HubSpotError as error:
-        return error.response()
-
-
-@csrf_exempt
-def token_view(request):
-    # The spec also allows client_secret and refresh_token in the query string.
-    form = {**request.GET.dict(), **request.POST.dict()}
-    try:
-        return JsonResponse(sandbox_token_grant(form=form))
-    except HubSpotError as error:
-        return error.response()
-
-
-@csrf_exempt
-def access_token_view(request, *, token):
-    try:
-        return JsonResponse(sandbox_access_token_info(token=token))
-    except HubSpotError as error:
-        return error.response()
-
-
-@csrf_exempt
-def refresh_token_view(request, *, token):
-    try:
-        if request.method == "DELETE":
-            sandbox_refresh_token_revoke(token=token)
-            return HttpResponse(status=204)
-        return JsonResponse(sandbox_refresh_token_info(token=token))
-    except HubSpotError as error:
-        return error.response()

@@ -1,59 +1,48 @@
 """The HubSpot sandbox under /sandbox/hubspot/: HubSpot's paths, then the sandbox's controls."""
 
-from django.urls import path, re_path
-
 from sandboxes.hubspot import server
+from sandboxes.hubspot.api import access_token_view, api, oauth, refresh_token_view
+from sandboxes.kit.endpoints import route
 
 app_name = "hubspot_sandbox"
 
-urlpatterns = [
-    path("oauth/authorize", server.methods(GET=server.authorize_view), name="authorize"),
-    path("oauth/v1/token", server.methods(POST=server.token_view), name="token"),
-    path(
-        "oauth/v1/access-tokens/<str:token>",
-        server.methods(GET=server.access_token_view),
-        name="access-token",
-    ),
-    path(
+urlpatterns = api.urls(
+    route("oauth/authorize", "authorize", GET=oauth.authorize_view),
+    route("oauth/v1/token", "token", POST=oauth.token_view),
+    route("oauth/v1/access-tokens/<str:token>", "access-token", GET=access_token_view),
+    route(
         "oauth/v1/refresh-tokens/<str:token>",
-        server.methods(GET=server.refresh_token_view, DELETE=server.refresh_token_view),
-        name="refresh-token",
+        "refresh-token",
+        GET=refresh_token_view,
+        DELETE=refresh_token_view,
     ),
-    path(
+    route(
         "crm/v3/objects/<str:object_type>",
-        server.methods(GET=server.objects_view, POST=server.objects_view),
-        name="objects",
+        "objects",
+        GET=server.objects_view,
+        POST=server.objects_view,
     ),
-    path(
+    route(
         "crm/v3/objects/<str:object_type>/search",
-        server.methods(POST=server.objects_search_view),
-        name="objects-search",
+        "objects-search",
+        POST=server.objects_search_view,
     ),
-    path(
+    route(
         "crm/v3/objects/<str:object_type>/batch/read",
-        server.methods(POST=server.objects_batch_read_view),
-        name="objects-batch-read",
+        "objects-batch-read",
+        POST=server.objects_batch_read_view,
     ),
-    path(
+    route(
         "crm/v3/objects/<str:object_type>/<str:object_id>",
-        server.methods(GET=server.object_view, PATCH=server.object_view),
-        name="object",
+        "object",
+        GET=server.object_view,
+        PATCH=server.object_view,
     ),
-    path(
+    route(
         "crm/v4/associations/<str:from_type>/<str:to_type>/batch/read",
-        server.methods(POST=server.associations_batch_read_view),
-        name="associations-batch-read",
+        "associations-batch-read",
+        POST=server.associations_batch_read_view,
     ),
-    path(
-        "crm/v3/pipelines/<str:object_type>",
-        server.methods(GET=server.pipelines_view),
-        name="pipelines",
-    ),
-    path(
-        "_sandbox/faults",
-        server.methods(GET=server.faults_view, PUT=server.faults_view, DELETE=server.faults_view),
-        name="faults",
-    ),
-    # HubSpot answers unknown paths with its own error body.
-    re_path(r"^", server.route_not_found),
-]
+    route("crm/v3/pipelines/<str:object_type>", "pipelines", GET=server.pipelines_view),
+    api.faults_route(),
+)

@@ -1,4 +1,4 @@
-"""Shared plumbing of the in-project sandboxes that play external APIs (design §5)."""
+"""Shared plumbing of the in-project sandboxes that play external APIs."""
 
 from django.views.decorators.csrf import csrf_exempt
 

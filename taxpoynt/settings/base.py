@@ -99,7 +99,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.firs_setup_waiting",
             ],
-            "libraries": {"money": "taxpoynt.templatetags.money"},
+            "libraries": {
+                "money": "taxpoynt.templatetags.money",
+                "help": "taxpoynt.templatetags.help",
+            },
         },
     },
 ]
@@ -294,6 +297,7 @@ SANDBOX_APPS = [
     "sandboxes.square",
     "sandboxes.hubspot",
     "sandboxes.pipedrive",
+    "sandboxes.odoo",
     "sandboxes.firs",
 ]
 

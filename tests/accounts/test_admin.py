@@ -40,3 +40,11 @@ def test_operators_revoke_the_selected_open_invitations(operator_client):
     open_one.refresh_from_db()
     used.refresh_from_db()
     assert (open_one.status, used.status) == ("revoked", "accepted")
+
+
+@pytest.mark.django_db
+def test_the_admin_is_branded(operator_client):
+    page = operator_client.get("/admin/").content.decode()
+
+    assert "TaxPoynt operations" in page
+    assert "<title>Organizations, connections, sales and invoices | TaxPoynt admin</title>" in page

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.api_tokens.models import ApiToken
-from accounts.models import Organization
+from accounts.models import Organization, User
 from catalog.models import ProductClassification
 from integrations.base import sandbox_accounts
 from integrations.crm.models import CRMConnection
@@ -61,10 +61,13 @@ def test_demo_data_writes_the_documented_file_and_wires_the_firs_sandbox(tmp_pat
     assert treatments["Mama Gold Rice 5kg"] == "exempt"
     assert treatments["Milo Refill 500g"] == treatments["Hollandia Yoghurt 1L"] == "standard"
 
-    # Re-running keeps the logins and leaves one working sandbox key.
+    # Re-running keeps the logins (the same hashes, so browsers stay signed in) and leaves one
+    # working sandbox key.
+    hashes = dict(User.objects.values_list("username", "password"))
     call_command("create_demo_data", url="http://127.0.0.1:8123", output=str(output))
     again = json.loads(output.read_text())
     assert again["tenant"]["password"] == demo["tenant"]["password"]
+    assert dict(User.objects.values_list("username", "password")) == hashes
     assert FirsSandboxCredential.objects.count() == 1
     assert output.stat().st_mode & 0o077 == 0
     assert [entry["id"] for entry in again["connections"]] == [

@@ -31,8 +31,18 @@ def _deals_pages(connector, seeded):
         anchor, cursor = page.modified_after, page.after_cursor
 
 
+def _documents_pages(connector, seeded):
+    anchor, cursor = seeded.since, ""
+    while True:
+        page = connector.documents_page(modified_after=anchor, after_cursor=cursor)
+        yield page.records, [doc.external_id for doc in page.documents], page.problems
+        if not page.has_more:
+            return
+        anchor, cursor = page.modified_after, page.after_cursor
+
+
 # The family's way through its pages; a new family adds its own here.
-PAGERS = {"pos": _sales_pages, "crm": _deals_pages}
+PAGERS = {"pos": _sales_pages, "crm": _deals_pages, "erp": _documents_pages}
 
 
 def test_pages_run_to_their_end_with_every_record_once(

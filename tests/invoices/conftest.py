@@ -15,7 +15,7 @@ def codes() -> CodeLists:
 
 @pytest.fixture
 def firs_example():
-    """One of the worked FIRS examples (copied from the brief), parsed fresh for each test."""
+    """One of the worked FIRS examples (tests/invoices/fixtures), parsed fresh for each test."""
 
     def load(name: str) -> dict:
         return json.loads((FIXTURES_DIR / f"{name}.json").read_text(encoding="utf-8"))

@@ -423,9 +423,51 @@ def test_zero_rate_from_the_platform_is_zero_vat(codes):
     assert payload["tax_total"][0]["tax_subtotal"][0]["tax_category"]["id"] == "ZERO_VAT"
 
 
-def test_rate_without_a_firs_category_is_refused(codes):
-    with pytest.raises(InvoiceBuildError, match="taxed at 5"):
-        build(pos_sale(item(price="105.00", tax_rate=Decimal(5)), total="105.00"), codes=codes)
+def _subtotals(payload: dict) -> list[tuple]:
+    return [
+        (
+            subtotal["tax_category"]["id"],
+            subtotal["tax_category"]["percent"],
+            subtotal["taxable_amount"],
+            subtotal["tax_amount"],
+        )
+        for subtotal in payload["tax_total"][0]["tax_subtotal"]
+    ]
+
+
+def test_a_rate_other_than_the_standard_one_is_signed_as_charged(codes):
+    # Never re-rated nor zeroed: below the standard rate it is reduced VAT, above it standard
+    # VAT, each at the rate charged, beside the lines at 7.5 %.
+    sale = pos_sale(
+        item("Soap", price="105.00", tax_rate=Decimal(5), tax_amount=Decimal("5.00")),
+        item("Wine", price="110.00", tax_rate=Decimal(10), tax_amount=Decimal("10.00")),
+        item("Milo", price="107.50", tax_rate=Decimal("7.5"), tax_amount=Decimal("7.50")),
+        total="322.50",
+    )
+
+    payload = build(sale, codes=codes)
+
+    assert _subtotals(payload) == [
+        ("STANDARD_VAT", 10, 100.0, 10.0),
+        ("STANDARD_VAT", 7.5, 100.0, 7.5),
+        ("REDUCED_VAT", 5, 100.0, 5.0),
+    ]
+    assert payload["legal_monetary_total"]["payable_amount"] == 322.5
+    assert invoice_validate(payload, codes=codes) == []
+
+
+def test_a_rate_computed_from_the_platform_s_rate_alone_is_that_rate(codes):
+    payload = build(
+        pos_sale(item(price="105.00", tax_rate=Decimal(5)), total="105.00"), codes=codes
+    )
+
+    assert _subtotals(payload) == [("REDUCED_VAT", 5, 100.0, 5.0)]
+
+
+@pytest.mark.parametrize("rate", ["-1", "101"])
+def test_a_rate_that_is_no_rate_is_refused(codes, rate):
+    with pytest.raises(InvoiceBuildError, match=f"taxed at {rate} %"):
+        build(pos_sale(item(price="105.00", tax_rate=Decimal(rate)), total="105.00"), codes=codes)
 
 
 def test_type_codes_and_rates_come_from_the_injected_code_lists():

@@ -205,3 +205,75 @@ def test_an_exempt_classification_zero_rates_a_line_the_platform_says_nothing_of
 
     assert invoice.tax_amount == 0
     assert invoice.lines.get().tax_amount is None
+
+
+def test_a_rate_other_than_7_5_is_signed_as_charged_and_opens_an_alert_naming_the_item(
+    organization,
+):
+    # The till charges 5 % on the wine: FIRS gets 5 % as charged, never 7.5 % nor zero.
+    wine = square_line(
+        "li-wine", "Chamdor Sparkling 75cl", 2, 525_000, 50_000, catalog_id="SQ-WINE", taxed=True
+    )
+    order = square_order(wine, square_line(*MILO, catalog_id="SQ-MILO", taxed=True))
+    order["taxes"].append(
+        {"uid": "vat5", "name": "VAT", "percentage": "5", "type": "INCLUSIVE", "scope": "LINE_ITEM"}
+    )
+    wine["applied_taxes"][0]["tax_uid"] = "vat5"
+
+    invoice = invoice_for(organization, order)
+    assert invoice.status == Invoice.Status.BUILT, invoice.problems
+    status = services.invoice_advance(invoice_id=invoice.pk, claim_token="t1")
+    invoice.refresh_from_db()
+
+    assert status == Invoice.Status.CONFIRMED
+    assert list(
+        invoice.tax_subtotals.order_by("category").values_list("category", "percent", "tax_amount")
+    ) == [
+        ("REDUCED_VAT", Decimal("5"), Decimal("500.00")),
+        ("STANDARD_VAT", Decimal("7.5"), Decimal("784.88")),
+    ]
+    assert invoice.tax_amount == Decimal("1284.88")
+    assert invoice.payable_amount == Decimal("21750.00")
+    alert = TaxAlert.objects.get()
+    assert (alert.classification.name, alert.kind) == ("Chamdor Sparkling 75cl", "other_rate")
+    assert alert.last_tax_rate == Decimal(5)
+
+
+def test_the_demo_tills_sales_are_invoiced_with_the_vat_square_charged_line_by_line(
+    organization, client
+):
+    import random
+
+    from sandboxes.square.server import sandbox_merchant_create
+    from sandboxes.square.traffic import sale_request
+
+    merchant = sandbox_merchant_create()
+    location_id = merchant.locations.get().location_id
+    headers = {"Authorization": f"Bearer {merchant.access_token}"}
+    rng = random.Random(15)
+    for number in range(1, 21):
+        created = client.post(
+            "/sandbox/square/v2/orders",
+            {
+                "idempotency_key": f"demo-{number}",
+                "order": sale_request(location_id=location_id, rng=rng),
+            },
+            content_type="application/json",
+            headers=headers,
+        ).json()["order"]
+        client.post(f"/sandbox/square/_sandbox/orders/{created['id']}/complete", headers=headers)
+        order = client.get(f"/sandbox/square/v2/orders/{created['id']}", headers=headers).json()[
+            "order"
+        ]
+
+        invoice = invoice_for(organization, order, number=number)
+
+        assert invoice.status == Invoice.Status.BUILT, invoice.problems
+        charged = [
+            Decimal(line["total_tax_money"]["amount"]).scaleb(-2) for line in order["line_items"]
+        ]
+        assert list(invoice.lines.order_by("position").values_list("tax_amount", flat=True)) == (
+            charged
+        )
+        assert invoice.tax_amount == Decimal(order["total_tax_money"]["amount"]).scaleb(-2)
+        assert invoice.payable_amount == Decimal(order["total_money"]["amount"]).scaleb(-2)

@@ -1,5 +1,5 @@
 """The invoice pipeline on real Celery workers against the FIRS sandbox over HTTP, under the
-faults of reliability.md: F6 (lost replies), F1 (worker children SIGKILLed), F7 (FIRS down)."""
+faults that matter most: lost replies, worker children SIGKILLed, FIRS down."""
 
 import gc
 import os

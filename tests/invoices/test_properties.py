@@ -161,7 +161,8 @@ def money(value) -> Decimal:
 
 
 def assert_adds_up(payload: dict) -> None:
-    """The §3.7 equalities, recomputed here rather than trusted to the validator alone."""
+    """The totals' equalities (lines sum to the line extension amount, tax-exclusive plus tax
+    is tax-inclusive, ...), recomputed here rather than trusted to the validator alone."""
     assert invoice_validate(payload, codes=CODES) == []
     assert json.loads(json.dumps(payload)) == payload
     totals = {key: money(value) for key, value in payload["legal_monetary_total"].items()}

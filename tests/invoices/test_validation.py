@@ -15,12 +15,12 @@ def paths(problems: list[Problem]) -> list[str]:
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_worked_examples_pass(codes, firs_example, name):
-    # The brief's own examples were made arithmetically consistent; this checks that they are.
+    # The worked examples were made arithmetically consistent; this checks that they are.
     assert invoice_validate(firs_example(name), codes=codes) == []
 
 
 def test_official_sample_figures_fail_the_arithmetic(codes, firs_example):
-    # The figures of the official FIRS sample (brief §3.7), which do not add up.
+    # The figures of the official FIRS sample, whose totals do not add up.
     payload = firs_example("b2b-invoice-it-equipment")
     payload["legal_monetary_total"] = {
         "line_extension_amount": 340.50,
@@ -288,6 +288,25 @@ def test_tax_category_checks(codes, firs_example):
     ]
     assert "Expected a number" in problems[0].message
     assert "ZERO_VAT is 0.0 %, not 5 %" in problems[1].message
+
+
+@pytest.mark.parametrize(
+    ("category", "percent", "message"),
+    [
+        ("STANDARD_VAT", 5, "Tax at 5 % is REDUCED_VAT, not STANDARD_VAT"),
+        ("REDUCED_VAT", 10, "Tax at 10 % is STANDARD_VAT, not REDUCED_VAT"),
+        ("STANDARD_VAT", 120, "120 % is not a tax rate"),
+    ],
+)
+def test_a_vat_category_carries_a_rate_of_its_own(codes, firs_example, category, percent, message):
+    payload = firs_example("b2c-pos-receipt-mixed-vat")
+    standard = payload["tax_total"][0]["tax_subtotal"][0]
+    standard["tax_category"] = {"id": category, "percent": percent}
+
+    problems = invoice_validate(payload, codes=codes)
+
+    assert message in problems[0].message
+    assert problems[0].path == "tax_total[0].tax_subtotal[0].tax_category.percent"
 
 
 def test_one_subtotal_per_category_and_rate(codes, firs_example):

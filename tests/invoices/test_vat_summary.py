@@ -8,7 +8,7 @@ import pytest
 
 from invoices import report_selectors
 from invoices.codes import STANDARD_VAT
-from invoices.models import Invoice
+from invoices.models import Invoice, InvoiceTaxSubtotal
 from tests.factories import InvoiceFactory
 from tests.invoices.report_support import EXPORT_SERVICE, MILO, RICE, signed_document
 
@@ -71,3 +71,28 @@ def test_invoice_is_signed_negative_when_it_is_a_credit_note(org_a):
     credit = InvoiceFactory(organization=org_a, purpose="credit_note")
     assert credit.signed_payable_amount == -credit.payable_amount
     assert Invoice.objects.get(pk=credit.pk).is_credit_note
+
+
+@pytest.mark.django_db
+def test_sales_at_another_rate_are_neither_standard_rated_nor_left_out(org_a):
+    standard = signed_document(
+        org_a, issue_date=NOVEMBER, standard=Decimal("100.00"), exempt=0, zero=0
+    )
+    # Signed as the till charged: 10 % above the standard rate, 5 % below it.
+    for category, percent, taxable, vat in (
+        (STANDARD_VAT, Decimal(10), Decimal("200.00"), Decimal("20.00")),
+        ("REDUCED_VAT", Decimal(5), Decimal("300.00"), Decimal("15.00")),
+    ):
+        InvoiceTaxSubtotal.objects.create(
+            invoice=standard,
+            category=category,
+            percent=percent,
+            taxable_amount=taxable,
+            tax_amount=vat,
+        )
+
+    (totals,) = report_selectors.vat_summary(organization=org_a, month=NOVEMBER).totals
+
+    assert totals.standard_rated_sales == Decimal("100.00")
+    assert totals.other_sales == Decimal("500.00")
+    assert totals.output_vat == Decimal("7.50") + Decimal("20.00") + Decimal("15.00")

@@ -11,7 +11,8 @@ import pytest
 from celery.app.task import Task
 from django.utils import timezone
 
-from integrations.base import families, registry, sandbox_accounts
+from accounts.models import Membership
+from integrations.base import connections, families, registry, sandbox_accounts
 from integrations.base.connectors import Capability
 from integrations.base.models import OAuthState, SyncRun
 from integrations.base.page_selectors import FAMILY_PAGES
@@ -289,3 +290,47 @@ def test_sync_run_progress_polls_until_the_run_has_finished(
     for other in FAMILY_PAGES.values():
         if other is not pages:
             assert client_a.get(f"/{other.namespace}/sync-runs/{run.pk}/").status_code == 404
+
+
+def test_renaming_a_connection_names_it_on_the_pages(client_a, kit, connection_a, member_a):
+    actions = f"/integrations/{kit.family}/connections/{connection_a.pk}"
+
+    response = client_a.post(f"{actions}/rename/", {"name": "  Lekki   Phase 1 "}, follow=True)
+
+    connection_a.refresh_from_db()
+    assert connection_a.display_name == "Lekki Phase 1"
+    assert "Renamed to Lekki Phase 1." in response.content.decode()
+    assert "Lekki Phase 1</h4>" in response.content.decode()
+    refused = client_a.post(f"{actions}/rename/", {"name": "x" * 101}, follow=True)
+    assert "at most 100 characters" in refused.content.decode()
+    client_a.post(f"{actions}/rename/", {"name": ""})
+    connection_a.refresh_from_db()
+    assert connection_a.display_name == "" and connection_a.name != ""
+
+    client_a.force_login(member_a(Membership.Role.MEMBER))
+    assert client_a.post(f"{actions}/rename/", {"name": "Mine"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("family", "platform", "name", "rows"),
+    [("crm", "hubspot", "HubSpot", "won deals"), ("pos", "square", "Square", "sales")],
+)
+def test_the_oauth_result_page_has_the_site_layout_and_names_the_family(
+    client_a, org_a, monkeypatch, family, platform, name, rows
+):
+    factory = {"crm": CRMConnectionFactory, "pos": POSConnectionFactory}[family]
+    connection = factory(organization=org_a, account_id="ACC-77", display_name="Head office")
+    monkeypatch.setattr(connections, "oauth_complete", lambda **_: connection)
+    callback = f"/integrations/oauth/{family}/{platform}/callback/"
+
+    page = client_a.get(callback, {"state": "s", "code": "c"}).content.decode()
+
+    assert 'aria-label="Main"' in page  # the site's layout, navigation included
+    assert f'<h1 id="oauth-result-heading">{name} connected</h1>' in page
+    assert f"{name} account Head office is connected" in page
+    assert f"Its {rows} now become e-invoices." in page
+    assert f'href="/integrations/#connection-{connection.pk}"' in page
+    refused = client_a.get(callback, {"error": "access_denied"})
+    assert refused.status_code == 400
+    assert f"{name} not connected" in refused.content.decode()
+    assert "The platform answered: access_denied" in refused.content.decode()

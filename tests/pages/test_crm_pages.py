@@ -568,3 +568,19 @@ def test_retrying_an_invoice_on_its_way_does_nothing(client_a, org_a, connection
     assert _messages(response) == ["Nothing to do: not won, or its invoice is on its way or done."]
     assert queued == []
     assert Invoice.objects.get(pk=invoice.pk).status == invoice.status
+
+
+def test_deals_show_their_stage_and_pipeline_by_name_once_read(client_a, connection_a):
+    deal = CRMDealFactory(connection=connection_a, deal_stage="closedwon", pipeline_id="default")
+    unnamed = client_a.get("/crm/deals/").content.decode()
+    assert "Closed Won" not in unnamed and "closedwon" in unnamed
+
+    CRMConnection.objects.filter(pk=connection_a.pk).update(
+        stage_labels={"closedwon": "Closed Won"}, pipeline_labels={"default": "Sales Pipeline"}
+    )
+
+    for url in ("/crm/deals/", f"/crm/deals/{deal.pk}/"):
+        page = client_a.get(url).content.decode()
+        assert 'Closed Won <span class="muted mono">closedwon</span>' in page, url
+    detail = client_a.get(f"/crm/deals/{deal.pk}/").content.decode()
+    assert 'Sales Pipeline <span class="muted mono">default</span>' in detail

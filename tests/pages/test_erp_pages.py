@@ -98,7 +98,9 @@ def test_sync_now_queues_a_sync_and_viewers_cannot(
     assert len(queued) == 1
 
 
-def test_the_integrations_page_lists_erp_as_coming_until_a_platform_is_registered(client_a):
+def test_the_integrations_page_lists_odoo_with_its_credentials_form(client_a):
     html = client_a.get("/integrations/").content.decode()
 
-    assert html.count("Coming soon") == 1
+    # Every family has a platform now: nothing is coming soon.
+    assert html.count("Coming soon") == 0
+    assert "Connect Odoo" in html and "Odoo URL" in html and "API key" in html

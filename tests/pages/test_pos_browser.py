@@ -57,9 +57,6 @@ def _nav(page, name: str) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
 
 
-@pytest.mark.xfail(
-    reason="fails since the failures/vat merges; to be fixed next session", strict=False
-)
 def test_a_sale_goes_from_the_till_to_a_signed_invoice_on_the_pages(
     page, live_server, demo_owner, published
 ):

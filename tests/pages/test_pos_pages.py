@@ -389,6 +389,16 @@ def test_htmx_filtering_gets_the_transaction_results_only(client_a, connection_a
     assert "HX-Request" in response["Vary"]
 
 
+@pytest.mark.parametrize("path", ["/pos/transactions/", "/crm/deals/", "/erp/documents/"])
+def test_every_list_filter_is_optional_so_the_browser_sends_the_form(client_a, path):
+    # A select marked required whose first choice is "Any" keeps the browser, and htmx's
+    # change trigger, from sending the form at all.
+    html = client_a.get(path).content.decode()
+    form = re.search(r'<form class="filters".*?</form>', html, re.S).group(0)
+    assert "<select" in form
+    assert not re.search(r"<(select|input)[^>]*\brequired\b", form)
+
+
 def test_a_transaction_shows_its_invoice_history_errors_and_items(client_a, connection_a):
     invoice = InvoiceFactory(organization=connection_a.organization, status="needs_attention")
     InvoiceStatusChange.objects.create(

@@ -85,3 +85,41 @@ def test_csv_export_then_import_from_the_page(client_a, milo):
     client_a.post(reverse("catalog:import"), {"file": SimpleUploadedFile("p.csv", bad.encode())})
     milo.refresh_from_db()
     assert milo.hs_code == "1806.9000"
+
+
+def test_the_dashboards_count_the_open_tax_alerts_and_link_them(client_a, milo, org_b):
+    rice = ProductClassification.objects.create(
+        organization=milo.organization, platform="square", item_key="SQ-RICE", name="Rice 5kg"
+    )
+    for classification, kind in (
+        (milo, TaxAlert.Kind.NO_VAT_ON_STANDARD),
+        (rice, TaxAlert.Kind.VAT_ON_EXEMPT),
+    ):
+        TaxAlert.objects.create(
+            organization=milo.organization,
+            classification=classification,
+            kind=kind,
+            count=1,
+            last_seen_at="2026-11-20T12:00:00Z",
+        )
+    other = ProductClassification.objects.create(
+        organization=org_b, platform="square", item_key="X", name="Other tenant's item"
+    )
+    TaxAlert.objects.create(
+        organization=org_b,
+        classification=other,
+        kind="other_rate",
+        last_seen_at="2026-11-20T12:00:00Z",
+    )
+
+    for url in ("/", "/pos/", "/crm/", "/erp/"):
+        page = client_a.get(url).content.decode()
+        assert "2 tax alerts" in page, url
+        assert "Milo Refill 500g" in page and "Rice 5kg" in page
+        assert 'href="/products/#alerts-heading"' in page
+        assert "Other tenant" not in page
+
+    TaxAlert.objects.filter(organization=milo.organization).update(
+        resolved_at="2026-11-21T12:00:00Z"
+    )
+    assert "tax alert" not in client_a.get("/").content.decode()

@@ -229,3 +229,23 @@ def test_deal_pages_are_view_only(admin_client, connection):
     assert page.status_code == 200
     assert b"POS terminal" in page.content
     assert b'name="_save"' not in page.content
+
+
+def test_the_deal_list_counts_exactly_below_the_bound_and_says_about_above_it(
+    admin_client, connection, monkeypatch
+):
+    from integrations.base import admin as base_admin
+
+    CRMDealFactory.create_batch(8, connection=connection)
+    # A fresh table's planner estimate is 0 above 8 rows: below the bound the count is exact.
+    monkeypatch.setattr(base_admin.BoundedCountPaginator, "_estimate", staticmethod(lambda _: 0))
+    assert "8 CRM deals" in admin_client.get(DEALS).content.decode()
+
+    monkeypatch.setattr(
+        base_admin.BoundedCountPaginator, "_estimate", staticmethod(lambda _: 1_234_567)
+    )
+    assert "about 1,234,567 CRM deals" in admin_client.get(DEALS).content.decode()
+
+    monkeypatch.setattr(base_admin, "BOUNDED_COUNT", 5)
+    filtered = admin_client.get(DEALS, {"is_won__exact": "1"})
+    assert "more than 5 CRM deals" in filtered.content.decode()

@@ -24,8 +24,9 @@ from invoices.firs.client import SharedCircuitBreaker
 from invoices.models import Invoice, InvoiceLine, InvoiceParty
 from invoices.tasks import invoice_advance
 from sandboxes.firs.server import FAULTS_CACHE_KEY
+from sandboxes.hubspot import api as hubspot_api
 from sandboxes.hubspot import server as hubspot_sandbox
-from sandboxes.hubspot.models import HubSpotSandboxPortal, HubSpotSandboxToken
+from sandboxes.hubspot.models import HubSpotSandboxAccessToken, HubSpotSandboxPortal
 from sandboxes.hubspot.server import sandbox_portal_create
 from tests.factories import MembershipFactory
 from tests.integrations.crm.support import (
@@ -237,7 +238,7 @@ def test_the_sync_searches_again_from_the_last_change_past_the_result_cap(
 
 
 def test_a_rate_limited_answer_is_waited_out_as_retry_after_says(connection):
-    hubspot_sandbox.sandbox_faults_set(
+    hubspot_api.sandbox_faults_set(
         portal=portal_of(connection), changes={"rate_limit_rate": 1.0, "retry_after_seconds": 7}
     )
     event = stored(connection, deal_move(connection, sandbox_deal(connection), "closedwon"))
@@ -249,7 +250,7 @@ def test_a_rate_limited_answer_is_waited_out_as_retry_after_says(connection):
     assert (event.status, event.attempts) == ("pending", 1)
 
     # Until then no call leaves for that account, even once HubSpot would answer again.
-    hubspot_sandbox.sandbox_faults_reset(portal=portal_of(connection))
+    hubspot_api.sandbox_faults_reset(portal=portal_of(connection))
     with pytest.raises(RetryLater) as again:
         _process(event)
     assert 5 < again.value.delay <= 7
@@ -280,7 +281,7 @@ def test_a_spent_budget_holds_calls_back_before_hubspot_refuses_them(connection,
 
 def test_rate_limits_never_use_up_an_events_attempts(connection, settings):
     settings.INTEGRATIONS_MAX_ATTEMPTS = 1
-    hubspot_sandbox.sandbox_faults_set(
+    hubspot_api.sandbox_faults_set(
         portal=portal_of(connection), changes={"rate_limit_rate": 1.0, "retry_after_seconds": 3}
     )
     event = stored(connection, deal_move(connection, sandbox_deal(connection), "closedwon"))
@@ -413,8 +414,9 @@ def test_connecting_through_oauth_refreshes_the_30_minute_token_before_it_expire
 
     # Disconnecting revokes the grant at HubSpot.
     connections.connection_disconnect(connection=connection)
-    refresh = HubSpotSandboxToken.objects.get(portal=portal, kind="refresh")
-    assert refresh.revoked_at is not None
+    grant_tokens = HubSpotSandboxAccessToken.objects.filter(account=portal)
+    assert grant_tokens.exists()
+    assert not grant_tokens.filter(revoked_at__isnull=True).exists()
 
 
 def test_a_sync_is_recorded_as_an_incremental_run(connection, published):
@@ -445,3 +447,25 @@ def test_a_sync_that_cannot_reach_hubspot_is_a_failed_run_and_moves_nothing(conn
     connection.refresh_from_db()
     assert connection.sync_cursor == "" and connection.last_sync_at is None
     assert not CRMDeal.objects.exists()
+
+
+def test_the_stages_names_are_kept_for_the_pages_once_read(connection):
+    # A sandbox connection comes with its won stages chosen: the first deal's preparation
+    # still reads the names once; a failed read only leaves them unnamed.
+    assert connection.won_stage_ids and connection.stage_labels == {}
+    portal = portal_of(connection)
+    HubSpotSandboxPortal.objects.filter(pk=portal.pk).update(ten_secondly_limit=0)
+    assert services.connection_won_stages_default(connection=connection) == (
+        connection.won_stage_ids
+    )
+    assert connection.stage_labels == {}
+
+    HubSpotSandboxPortal.objects.filter(pk=portal.pk).update(ten_secondly_limit=100_000)
+    cache.clear()
+    services.connection_won_stages_default(connection=connection)
+
+    connection.refresh_from_db()
+    assert connection.pipeline_labels == {"default": "Sales Pipeline"}
+    assert connection.stage_labels["closedwon"] == "Closed Won"
+    deal = CRMDeal(connection=connection, deal_stage="closedwon", pipeline_id="default")
+    assert (deal.stage_label, deal.pipeline_label) == ("Closed Won", "Sales Pipeline")

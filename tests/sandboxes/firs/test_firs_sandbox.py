@@ -1,4 +1,4 @@
-"""The FIRS sandbox on its own: envelopes, validation, state and fault switches (brief §1.3, §2)."""
+"""The FIRS sandbox on its own: envelopes, validation, state and fault switches."""
 
 import time
 

@@ -20,7 +20,7 @@ from integrations.crm.hubspot.mappers import (
     oauth_tokens,
     won_stage_ids,
 )
-from sandboxes.hubspot.models import HubSpotSandboxObject, HubSpotSandboxToken
+from sandboxes.hubspot.models import HubSpotSandboxAccessToken, HubSpotSandboxObject
 from sandboxes.hubspot.server import (
     SEARCH_RESULT_CAP,
     sandbox_portal_create,
@@ -103,12 +103,11 @@ def test_a_request_without_a_valid_token_is_refused(client, db, token):
 
 
 def test_an_expired_access_token_is_refused_as_expired(client, portal):
-    refresh = HubSpotSandboxToken.objects.create(portal=portal, kind="refresh", token="r-1")
-    HubSpotSandboxToken.objects.create(
-        portal=portal,
-        kind="access",
-        token="CN-expired",
-        refresh_token=refresh,
+    HubSpotSandboxAccessToken.objects.create(
+        account=portal,
+        client_id=portal.client_id,
+        access_token="CN-expired",
+        refresh_token="r-1",
         expires_at=timezone.now() - timedelta(seconds=5),
     )
     response = SandboxClient(client, "CN-expired").get("/crm/v3/objects/deals")

@@ -25,7 +25,7 @@ from integrations.base.models import OAuthState
 from integrations.crm.hubspot.connector import HubSpotConnector
 from integrations.crm.hubspot.oauth import HubSpotConnectOAuth2
 from integrations.crm.models import CRMConnection
-from sandboxes.hubspot.models import HubSpotSandboxToken
+from sandboxes.hubspot.models import HubSpotSandboxAccessToken
 from sandboxes.hubspot.server import sandbox_portal_create
 from tests.factories import MembershipFactory
 
@@ -160,8 +160,8 @@ def test_the_code_is_exchanged_by_the_backend_with_our_verifier(portal, sandbox,
     assert tokens.account_id == str(portal.hub_id)
     assert tokens.scopes == HubSpotConnector.scopes
     assert timedelta(minutes=29) < tokens.expires_at - timezone.now() <= timedelta(minutes=30)
-    assert HubSpotSandboxToken.objects.filter(
-        portal=portal, kind="refresh", token=tokens.refresh_token, revoked_at__isnull=True
+    assert HubSpotSandboxAccessToken.objects.filter(
+        account=portal, refresh_token=tokens.refresh_token, revoked_at__isnull=True
     ).exists()
 
 
@@ -234,7 +234,9 @@ def test_revoking_the_grant_makes_its_refresh_token_an_authentication_error(port
     connected.tokens_revoke(access_token=tokens.access_token)
 
     assert spied["revoke_token"] == [(tokens.refresh_token, None)]
-    assert HubSpotSandboxToken.objects.get(token=tokens.refresh_token).revoked_at is not None
+    grant_tokens = HubSpotSandboxAccessToken.objects.filter(refresh_token=tokens.refresh_token)
+    assert grant_tokens.exists()
+    assert not grant_tokens.filter(revoked_at__isnull=True).exists()
     with pytest.raises(AuthenticationError):
         connected.tokens_refresh(refresh_token=tokens.refresh_token)
 
