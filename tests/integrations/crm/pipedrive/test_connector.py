@@ -26,6 +26,7 @@ from tests.integrations.crm.pipedrive.support import (
     deal_event,
     delivery_headers,
     pipedrive_connection,
+    sample,
     sandbox_deal,
 )
 
@@ -292,3 +293,39 @@ def test_the_irn_note_is_added_once_however_often_it_is_asked_for(live_server):
     assert [note.data["content"] for note in notes] == [
         IRN_NOTE.format(irn="TXP000001-94ND90NR-20261203")
     ]
+
+
+def test_the_sample_token_answer_reads_with_its_company_host():
+    answer = {**sample("oauth-token-response"), "company_id": "12882925"}
+
+    tokens = PipedriveConnector(CRMConnection(crm_type="pipedrive")).oauth_tokens(
+        answer, received_at=timezone.now()
+    )
+
+    assert tokens.extra == {"api_domain": "https://acme.pipedrive.com"}
+    assert tokens.scopes == tuple(sample("oauth-token-response")["scope"].split(","))
+    assert tokens.account_id == "12882925" and tokens.expires_at > timezone.now()
+
+
+@responses.activate
+def test_our_subscription_request_has_the_sample_requests_fields():
+    url = "https://app.taxpoynt.test/webhooks/crm/pipedrive/c1/"
+    connection = CRMConnection(
+        crm_type="pipedrive",
+        base_url="https://subscribe.example",
+        credentials_encrypted=json.dumps({"api_token": "personal"}),
+        webhook_secret="secret",
+        notification_url=url,
+        webhook_url=url,
+    )
+    responses.add(responses.GET, "https://subscribe.example/api/v1/webhooks", json={"data": []})
+    responses.add(responses.POST, "https://subscribe.example/api/v1/webhooks", json={"data": {}})
+
+    PipedriveConnector(connection).webhooks_subscribe()
+
+    sent = [json.loads(call.request.body) for call in responses.calls[1:]]
+    assert [set(body) for body in sent] == [set(sample("webhook-create-request-v1-api"))] * 2
+    assert [body["event_action"] for body in sent] == ["create", "change"]
+    assert {body["http_auth_password"] for body in sent} == {
+        webhook_password(secret="secret", url=url)
+    }
