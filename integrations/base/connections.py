@@ -145,6 +145,7 @@ def connection_credentials_connect(
         if webhooks & connector.capabilities and not connection.webhook_url:
             connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
             connection.save(update_fields=["webhook_url"])
+    connection_webhooks_subscribe(connection=connection)
     return connection
 
 
@@ -295,12 +296,29 @@ def _connection_store_tokens(*, started: OAuthState, tokens: TokenSet, site_url:
         if not connection.webhook_url:
             connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
             connection.save(update_fields=["webhook_url"])
+    connection_webhooks_subscribe(connection=connection)
     return connection
+
+
+def connection_webhooks_subscribe(*, connection) -> None:
+    """Have the platform deliver to the connection's webhook URL, where the platform is told so
+    by API (the connector's ``webhooks_subscribe``). A refusal leaves the connection connected,
+    its scheduled sync still pulling every change, with the reason as its last error."""
+    connector_class = registry.get(connection.platform)
+    if Capability.WEBHOOKS not in connector_class.capabilities:
+        return
+    try:
+        connector_for(connection).webhooks_subscribe()
+    except ConnectorError as error:
+        type(connection).objects.filter(pk=connection.pk).update(
+            last_error=f"The webhook subscription could not be made: {error}"[:2000]
+        )
 
 
 def _credentials_json(tokens: TokenSet) -> str:
     return json.dumps(
         {
+            **tokens.extra,
             "access_token": tokens.access_token,
             "refresh_token": tokens.refresh_token,
             "expires_at": tokens.expires_at.isoformat() if tokens.expires_at else None,
@@ -360,6 +378,7 @@ def connection_tokens_refresh(*, connection, force: bool = False) -> bool:
                 access_token=tokens.access_token,
                 refresh_token=tokens.refresh_token or refresh_token,
                 expires_at=tokens.expires_at,
+                extra=tokens.extra,
             )
         )
         locked.token_expires_at = tokens.expires_at
@@ -375,6 +394,11 @@ def connection_disconnect(*, connection) -> None:
     connector_class = registry.get(connection.platform)
     credentials = json.loads(connection.credentials_encrypted or "{}")
     revoke_error = ""
+    if Capability.WEBHOOKS in connector_class.capabilities and credentials:
+        try:
+            connector_class(connection).webhooks_unsubscribe()
+        except ConnectorError as error:
+            revoke_error = f"Removing the webhook subscription failed: {error}"
     if issubclass(connector_class, OAuthConnector) and credentials.get("access_token"):
         try:
             connector_class(connection).tokens_revoke(access_token=credentials["access_token"])

@@ -18,7 +18,7 @@ import inspect
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 FAMILIES = ("crm", "pos", "erp")
@@ -60,6 +60,9 @@ class TokenSet:
     expires_at: datetime | None = None
     account_id: str = ""
     scopes: tuple[str, ...] = ()
+    # What else the platform answered that calls need, kept with the tokens and replaced on
+    # every refresh (Pipedrive's company API domain).
+    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,17 @@ class Webhooks(_WebhookEvents, CapabilityMixin):
     """The platform pushes signed deliveries to us."""
 
     capability = Capability.WEBHOOKS
+    # Whether the check covers the delivery's bytes (an HMAC of the body). False for a platform
+    # that only presents credentials we chose (HTTP Basic): then nothing catches a changed body.
+    webhook_signs_body: bool = True
+
+    def webhooks_subscribe(self) -> None:
+        """Subscribe the connection's webhook URL to the platform's events, for a platform that
+        is told by API where to deliver and with which credentials; nothing where the
+        subscription is made in the platform's console. Called once a connection is stored."""
+
+    def webhooks_unsubscribe(self) -> None:
+        """Undo ``webhooks_subscribe``; called on disconnect, before the tokens are forgotten."""
 
     @classmethod
     @abstractmethod

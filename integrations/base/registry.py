@@ -14,6 +14,7 @@ from integrations.base.connectors import BaseConnector
 CONNECTORS: dict[str, str] = {
     "square": "integrations.pos.square.connector.SquareConnector",
     "hubspot": "integrations.crm.hubspot.connector.HubSpotConnector",
+    "pipedrive": "integrations.crm.pipedrive.connector.PipedriveConnector",
     "odoo": "integrations.erp.odoo.connector.OdooConnector",
 }
 

@@ -52,6 +52,11 @@ class SandboxProvisioner(ABC):
         """What the developer console shows for the connection's account: its API token as
         ``sandbox_access_token`` and the credentials the platform signs webhooks with."""
 
+    def connection_ready(self, *, connection) -> None:  # noqa: B027 (optional hook)
+        """Whatever the platform would hold for a connection made to the account, written
+        into the sandbox directly (a webhook subscription our connect would make by API): the
+        site may not be serving yet. Called whenever the connection's URLs are set."""
+
     def organization_prepare(self, *, organization) -> None:  # noqa: B027 (optional hook)
         """What the organization needs to sell the sandbox shop's goods, set as a tenant would
         (its items' tax classification); nothing unless the sandbox says so."""
@@ -126,6 +131,7 @@ def connection_sandbox_create(*, family: str, platform: str, organization, user,
         connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
         connection.notification_url = connection.webhook_url
         connection.save(update_fields=["webhook_url", "notification_url"])
+    provisioner.connection_ready(connection=connection)
     return connection
 
 
@@ -156,6 +162,7 @@ def sandbox_connection_ensure(*, provisioner: SandboxProvisioner, organization, 
     connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
     connection.notification_url = connection.webhook_url
     connection.save(update_fields=["base_url", "webhook_url", "notification_url", "updated_at"])
+    provisioner.connection_ready(connection=connection)
     return connection
 
 

@@ -10,6 +10,7 @@ class CRMConfig(AppConfig):
         from integrations.base import families
         from integrations.crm.models import CRMConnection
         from integrations.crm.pipeline import CRMAdapter
+        from invoices.signals import invoice_stage_reached
 
         families.register(
             families.Family(
@@ -22,3 +23,10 @@ class CRMConfig(AppConfig):
                 event_delay_seconds=3.0,
             )
         )
+        invoice_stage_reached.connect(_stage_reached, dispatch_uid="crm-irn-notes")
+
+
+def _stage_reached(sender, *, invoice, stage, **kwargs):
+    from integrations.crm import services
+
+    services.deal_irn_note_queue(invoice=invoice, stage=stage)

@@ -72,3 +72,13 @@ class Backfill(_DealsPages, base.Backfill):
 
 class IncrementalSync(_DealsPages, base.IncrementalSync):
     pass
+
+
+class IrnNotes(base.CapabilityMixin):
+    """The platform's deal is told its invoice's IRN once the invoice is signed."""
+
+    capability = "irn_notes"
+
+    @abstractmethod
+    def deal_irn_note(self, *, deal_id: str, irn: str) -> None:
+        """Record ``irn`` on the deal, once however often this is called."""

@@ -3,11 +3,14 @@ through the shared ingest pipeline (``integrations.base.pipeline``, with ``crm.p
 
 import logging
 
+from django.db import transaction
+
+from integrations.base import registry
 from integrations.base.connections import connector_for
 from integrations.base.errors import AuthenticationError, ConnectorError
 from integrations.base.events import connection_reauthorization_needed
-from integrations.crm.connectors import PipelineStage
-from integrations.crm.models import CRMConnection
+from integrations.crm.connectors import IrnNotes, PipelineStage
+from integrations.crm.models import CRMConnection, CRMDeal
 
 logger = logging.getLogger(__name__)
 
@@ -60,3 +63,36 @@ def _labels_try(*, connection: CRMConnection) -> None:
         connection_pipelines(connection=connection)
     except ConnectorError as error:
         logger.info("Connection %s: stage names not read (%s)", connection.pk, error)
+
+
+def deal_irn_note_queue(*, invoice, stage: str) -> None:
+    """Once a deal's invoice is signed (and committed), queue telling the platform its IRN,
+    where the platform takes it (``IrnNotes``)."""
+    from invoices.models import Invoice
+
+    if stage != Invoice.Stage.SIGNED or invoice.source_type != Invoice.Source.CRM:
+        return
+    try:
+        connector = registry.get(invoice.source_platform)
+    except KeyError:
+        return
+    if not issubclass(connector, IrnNotes):
+        return
+    from integrations.crm.tasks import deal_irn_note
+
+    deal_id = str(invoice.source_id)
+    transaction.on_commit(
+        lambda: deal_irn_note.apply_async(kwargs={"deal_id": deal_id}, queue="standard")
+    )
+
+
+def deal_irn_note(*, deal_id) -> str:
+    """Tell the platform the IRN of the deal's signed invoice (the connector keeps it to once)."""
+    deal = CRMDeal.objects.select_related("connection", "invoice").filter(pk=deal_id).first()
+    if deal is None or deal.invoice is None or not deal.invoice.irn:
+        return "nothing to note"
+    connector = connector_for(deal.connection)
+    if not isinstance(connector, IrnNotes):
+        return "nothing to note"
+    connector.deal_irn_note(deal_id=deal.external_deal_id, irn=deal.invoice.irn)
+    return "noted"

@@ -296,6 +296,7 @@ SANDBOX_APPS = [
     "sandboxes.kit",
     "sandboxes.square",
     "sandboxes.hubspot",
+    "sandboxes.pipedrive",
     "sandboxes.odoo",
     "sandboxes.firs",
 ]
@@ -350,6 +351,14 @@ PLATFORM_APPS = {
         "signing_secret": env.str("HUBSPOT_CLIENT_SECRET", default=""),
         # The URL the subscription posts to, when a proxy makes it differ from the request's.
         "notification_url": env.str("HUBSPOT_WEBHOOK_NOTIFICATION_URL", default=""),
+    },
+    "pipedrive": {
+        "client_id": env.str("PIPEDRIVE_CLIENT_ID", default="sandbox-pipedrive-taxpoynt"),
+        "client_secret": env.str("PIPEDRIVE_CLIENT_SECRET", default="sandbox-pipedrive-secret"),
+        # Pipedrive signs nothing: our own webhooks carry per-connection Basic credentials. This
+        # key only serves an app-wide subscription, made with credentials derived from it.
+        "signing_secret": env.str("PIPEDRIVE_WEBHOOK_SECRET", default=""),
+        "notification_url": env.str("PIPEDRIVE_WEBHOOK_NOTIFICATION_URL", default=""),
     },
 }
 # Webhooks: bodies over this size are refused (413); refused deliveries kept per platform.

@@ -109,10 +109,16 @@ REFUSALS = {
     ),
     "an empty body": lambda f, c, body: (b"", f.webhook_sign(c, body)),
 }
+# The refusals only a check covering the body's bytes makes.
+BODY_REFUSALS = frozenset({"one bit flipped in the body", "an empty body"})
 
 
 @pytest.mark.parametrize("refusal", REFUSALS)
-def test_only_a_valid_signature_is_accepted(client, contract, connection, published, refusal):
+def test_only_a_valid_signature_is_accepted(
+    client, connector, contract, connection, published, refusal
+):
+    if refusal in BODY_REFUSALS and not connector.webhook_signs_body:
+        pytest.skip("the platform's credentials do not cover the body")
     body = contract.webhook_body(contract.webhook_events(connection))
     body, headers = REFUSALS[refusal](contract, connection, body)
 

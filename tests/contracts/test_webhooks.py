@@ -76,6 +76,8 @@ def test_the_valid_delivery_is_accepted(connector, contract):
 
 
 def test_every_flipped_bit_of_a_bodys_first_middle_and_last_byte_is_refused(connector, contract):
+    if not connector.webhook_signs_body:
+        pytest.skip("the platform's credentials do not cover the body")
     delivery = contract.signed_delivery()
     body = delivery.body
     for position in sorted({0, len(body) // 2, len(body) - 1}):
