@@ -244,7 +244,7 @@ def test_the_demo_tills_sales_are_invoiced_with_the_vat_square_charged_line_by_l
 ):
     import random
 
-    from sandboxes.square.server import sandbox_merchant_create
+    from sandboxes.square.api import sandbox_merchant_create
     from sandboxes.square.traffic import sale_request
 
     merchant = sandbox_merchant_create()

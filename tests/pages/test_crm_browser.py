@@ -65,11 +65,11 @@ def test_a_deal_won_in_hubspot_becomes_a_signed_invoice_on_the_pages(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
 
-    # Connect a sandbox HubSpot from the Integrations page; ERP is the one still coming.
+    # Connect a sandbox HubSpot from the Integrations page; every family has a platform now.
     _nav(page, "Integrations")
     hubspot = page.locator(".platform-card", has=page.get_by_role("heading", name="HubSpot"))
     expect(hubspot.locator(".platform-card__head .badge")).to_have_text("Not connected")
-    expect(page.get_by_text("Coming soon")).to_have_count(1)
+    expect(page.get_by_text("Coming soon")).to_have_count(0)
     hubspot.get_by_role("button", name="Try with a sandbox account").click()
     expect(page.get_by_text(re.compile(r"Connected a HubSpot sandbox account"))).to_be_visible()
     expect(hubspot.locator(".platform-card__head .badge")).to_have_text("Connected")

@@ -235,12 +235,12 @@ def test_members_operate_but_do_not_see_what_managers_do(client, connection_a, m
 # --- Integrations ------------------------------------------------------------------------------
 
 
-def test_only_erp_is_coming_soon_and_a_crm_card_links_its_settings_page(client_a, org_a):
+def test_every_family_has_a_platform_and_a_crm_card_links_its_settings_page(client_a, org_a):
     connection = CRMConnectionFactory(organization=org_a)
 
     html = client_a.get("/integrations/").content.decode()
 
-    assert html.count("Coming soon") == 1  # ERP
+    assert html.count("Coming soon") == 0
     assert f'href="/crm/connections/{connection.pk}/settings/"' in html
 
 
