@@ -7,12 +7,14 @@ retries and bans them."""
 import base64
 import json
 import time
+from types import SimpleNamespace
 
 import pytest
 import requests
 import responses
 
 from integrations.base.models import InboundEvent
+from sandboxes.kit import rates
 from sandboxes.pipedrive import server
 from sandboxes.pipedrive.models import PipedriveSandboxRecord, PipedriveSandboxWebhook
 from sandboxes.pipedrive.server import sandbox_company_create
@@ -72,9 +74,11 @@ def test_a_code_is_used_once_and_a_refresh_answers_the_same_refresh_token(client
     assert me.status_code == 401
 
 
-def test_the_burst_window_is_in_every_answer_and_429s_past_its_limit(client, company):
+def test_the_burst_window_is_in_every_answer_and_429s_past_its_limit(client, company, monkeypatch):
     company.burst_limit = 2
     company.save()
+    # One fixed window for all three requests: a window boundary between them would reset it.
+    monkeypatch.setattr(rates, "time", SimpleNamespace(time=lambda: 1_000_000.5))
 
     answers = [_api(client, company, "get", "/api/v1/users/me") for _ in range(3)]
 
