@@ -129,11 +129,12 @@ def _search(bound, *, anchor):
     pytest.fail("the pages do not end")
 
 
-def test_a_signed_invoice_cancelled_in_odoo_is_flagged_not_deleted(live_server, monkeypatch):
+@pytest.mark.parametrize("major", MAJORS)
+def test_a_signed_invoice_cancelled_in_odoo_is_flagged_not_deleted(live_server, monkeypatch, major):
     from invoices.tasks import invoice_advance
 
     monkeypatch.setattr(invoice_advance, "apply_async", lambda **kwargs: None)
-    connection = odoo_connection(site_url=live_server.url)
+    connection = odoo_connection(site_url=live_server.url, major=major)
     move = invoice_post(connection)
     pipeline.connection_sync(family="erp", connection_id=connection.pk)
     document = ERPDocument.objects.get(connection=connection)
