@@ -98,9 +98,10 @@ def test_a_revoked_key_marks_the_connection_for_reauthorising(live_server, major
         OdooConnector(connection).test_connection()
 
 
-def test_records_sharing_a_second_are_each_read_once(live_server, monkeypatch):
+@pytest.mark.parametrize("major", MAJORS)
+def test_records_sharing_a_second_are_each_read_once(live_server, monkeypatch, major):
     monkeypatch.setattr(odoo_connector, "SEARCH_PAGE_SIZE", 2)
-    connection = odoo_connection(site_url=live_server.url)
+    connection = odoo_connection(site_url=live_server.url, major=major)
     moves = [invoice_post(connection, rng=random.Random(n)) for n in range(5)]
     second = timezone.now().replace(microsecond=0) - timedelta(seconds=30)
     # Five changes in one second, their microseconds in the opposite order of their ids.

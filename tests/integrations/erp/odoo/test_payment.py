@@ -74,8 +74,9 @@ def test_an_invoice_paid_in_odoo_after_signing_is_reported_paid_once(live_server
     assert _payment_calls(invoice) == 1
 
 
-def test_an_invoice_already_paid_when_first_read_is_signed_paid(live_server, reports):
-    connection = odoo_connection(site_url=live_server.url)
+@pytest.mark.parametrize("major", MAJORS)
+def test_an_invoice_already_paid_when_first_read_is_signed_paid(live_server, reports, major):
+    connection = odoo_connection(site_url=live_server.url, major=major)
     move = invoice_post(connection)
     _paid(connection, move)
 
@@ -90,9 +91,10 @@ def test_an_invoice_already_paid_when_first_read_is_signed_paid(live_server, rep
     assert _payment_calls(document.invoice) == 0
 
 
-def test_a_payment_waits_for_the_invoice_to_be_signed(live_server, reports, monkeypatch):
+@pytest.mark.parametrize("major", MAJORS)
+def test_a_payment_waits_for_the_invoice_to_be_signed(live_server, reports, monkeypatch, major):
     monkeypatch.setattr(invoice_advance, "apply_async", lambda **kwargs: None)
-    connection = odoo_connection(site_url=live_server.url)
+    connection = odoo_connection(site_url=live_server.url, major=major)
     move = invoice_post(connection)
     pipeline.connection_sync(family="erp", connection_id=connection.pk)
     _paid(connection, move)
