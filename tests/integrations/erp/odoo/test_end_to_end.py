@@ -24,7 +24,7 @@ import requests
 from django.core.cache import cache
 
 from integrations.base import pipeline
-from integrations.base.models import InboundEvent
+from integrations.base.models import InboundEvent, QuarantinedDelivery
 from integrations.erp import services as erp_services
 from integrations.erp.models import ERPDocument
 from invoices.firs.client import SharedCircuitBreaker
@@ -194,11 +194,17 @@ def test_posted_invoices_and_credit_notes_become_signed_e_invoices_once(
         )
         acks.append(time.monotonic() - sent)
         assert answer.status_code == 200
+    # The same deliveries to the connection's URL with another secret open nothing.
+    stranger = connection.webhook_url.replace(connection.webhook_secret, "x" * 43)
+    for body in deliveries[:3]:
+        answer = requests.post(stranger, data=body, timeout=5)
+        assert answer.status_code == 404
     # The minute's change search, as beat queues it, finds what no webhook told of.
     pipeline.connection_sync_start(connection=connection)
     _wait_until_done(connection, INVOICES + CREDIT_NOTES)
 
     assert InboundEvent.objects.filter(connection_id=connection.pk).count() == len(deliveries)
+    assert not QuarantinedDelivery.objects.exists()
     documents = {
         int(row.external_document_id): row
         for row in ERPDocument.objects.filter(connection=connection).select_related("invoice")
