@@ -148,3 +148,22 @@ def test_an_erp_connections_mapping_defaults_are_edited_on_its_card(client_a, co
         "default_product_category": "Office equipment",
         "kept": "yes",
     }
+
+
+def test_a_document_page_tells_of_the_irn_posted_back_and_the_payment(client_a, connection_a):
+    from django.utils import timezone
+
+    from tests.factories import InvoiceFactory
+
+    row = ERPDocumentFactory(
+        connection=connection_a,
+        status="invoiced",
+        invoice=InvoiceFactory(organization=connection_a.organization),
+        irn_write_back_error="Ledgerly answered 503",
+        paid_in_erp_at=timezone.now(),
+    )
+
+    html = client_a.get(f"/erp/documents/{row.pk}/").content.decode()
+
+    assert "IRN in " in html and "Not yet" in html and "Ledgerly answered 503" in html
+    assert "Paid in " in html
