@@ -82,7 +82,7 @@ def test_a_wrong_key_is_refused_and_nothing_stored(live_server, major):
 
 
 @pytest.mark.parametrize("major", MAJORS)
-def test_a_revoked_key_marks_the_connection_for_reauthorising(live_server, major):
+def test_a_revoked_key_marks_the_connection_for_reauthorising(live_server, major, mailoutbox):
     connection = odoo_connection(site_url=live_server.url, major=major)
     OdooConnector(connection).test_connection()
     database = database_of(connection)
@@ -96,6 +96,12 @@ def test_a_revoked_key_marks_the_connection_for_reauthorising(live_server, major
     assert connection.health == ERPConnection.Health.NEEDS_REAUTH
     with pytest.raises(AuthenticationError):
         OdooConnector(connection).test_connection()
+    # The owner is told once, however often Odoo refuses again.
+    assert pipeline.connection_sync(family="erp", connection_id=connection.pk) == "failed"
+    [mail] = mailoutbox
+    assert mail.subject == "Re-authorise Odoo on TaxPoynt"
+    assert connection.user.email in mail.to and "new API key" in mail.body
+    assert "/integrations/" in mail.body
 
 
 @pytest.mark.parametrize("major", MAJORS)
