@@ -216,7 +216,7 @@ def test_posted_invoices_and_credit_notes_become_signed_e_invoices_once(
             "account.move",
             "search_read",
             domain=[["id", "in", invoices + credit_notes]],
-            fields=["amount_untaxed", "amount_tax", "amount_total", "reversed_entry_id"],
+            fields=["name", "amount_untaxed", "amount_tax", "amount_total", "reversed_entry_id"],
         )
     }
     currencies = set()
@@ -227,6 +227,9 @@ def test_posted_invoices_and_credit_notes_become_signed_e_invoices_once(
         assert invoice.payable_amount == _cents(move["amount_total"]), move_id
         assert invoice.tax_amount == _cents(move["amount_tax"]), move_id
         assert invoice.tax_exclusive_amount == _cents(move["amount_untaxed"]), move_id
+        # Odoo's number is the e-invoice's; its IRN keeps the letters and digits.
+        assert invoice.number == move["name"], move_id
+        assert invoice.irn.startswith(move["name"].replace("/", "") + "-"), move_id
         currencies.add(invoice.currency)
         if move["reversed_entry_id"]:
             original = documents[move["reversed_entry_id"][0]].invoice
