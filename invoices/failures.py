@@ -91,3 +91,13 @@ def source_row_diagnosis() -> Diagnosis:
         fixer=Fixer.OPERATOR,
         retryable=True,
     )
+
+
+def cancelled_after_signing_diagnosis() -> Diagnosis:
+    """An ERP document cancelled there after FIRS had signed its e-invoice."""
+    return Diagnosis(
+        reason="Cancelled in the ERP after FIRS signed its e-invoice, which still stands.",
+        action="Issue a credit note for it in the ERP; the credit note is signed and reverses it.",
+        fixer=Fixer.TENANT,
+        retryable=False,
+    )

@@ -134,7 +134,9 @@ def invoice_create_for_source(
         with transaction.atomic():
             # The number is taken in the transaction that stores the invoice: a replay that
             # finds the invoice made already rolls its number back, so the sequence has no gaps.
-            invoice.number = invoice_number_allocate(organization=organization)
+            invoice.number = _own_number(
+                organization=organization, source=source, issue_at=issue_at
+            ) or invoice_number_allocate(organization=organization)
             if setup_problem:
                 payload = _wait_for_setup(
                     invoice, reason=setup_problem, credits=original is not None
@@ -247,6 +249,26 @@ def invoice_setup_resume(
         if invoice.status == Status.BUILT:
             invoice_enqueue(invoice=invoice)
     return invoice
+
+
+def _own_number(*, organization, source, issue_at) -> str:
+    """An ERP document's own number (the ERP's invoice is the legal one; its IRN keeps the
+    letters and digits), unless another invoice of the organization has that IRN already (two
+    ERPs numbering alike): then, as for every other source, "" and the sequence's next."""
+    if not isinstance(source, Document):
+        return ""
+    number = source.number.strip()[:64]
+    try:
+        irn = irn_make(
+            invoice_number=number,
+            service_id=organization.firs_service_id,
+            issue_date=issue_at.date(),
+        )
+    except ValueError:
+        return ""
+    if Invoice.objects.filter(organization=organization, irn=irn).exists():
+        return ""
+    return number
 
 
 def invoice_number_allocate(*, organization) -> str:

@@ -23,6 +23,7 @@ from catalog import selectors as catalog_selectors
 from integrations.base import page_views
 from integrations.base.onboarding import onboarding_steps
 from integrations.crm import page_selectors as crm_page_selectors
+from integrations.erp import page_selectors as erp_page_selectors
 from integrations.pos import page_selectors as pos_page_selectors
 from invoices import failures as failure_reasons
 from invoices import report_selectors, selectors, services
@@ -279,8 +280,8 @@ def _failure_context(request, invoice: Invoice, *, queued: bool | None = None) -
 
 
 def _source_failures(organization, *, since) -> list[dict]:
-    """Sales and deals that failed before they had an invoice, each with its diagnosis and the
-    page that retries it."""
+    """Sales, deals and ERP documents that failed before they had an invoice, and ERP documents
+    cancelled there after it, each with its diagnosis and the page that retries it."""
     diagnosis = failure_reasons.source_row_diagnosis()
     rows = [
         {
@@ -307,6 +308,22 @@ def _source_failures(organization, *, since) -> list[dict]:
             "diagnosis": diagnosis,
         }
         for row in crm_page_selectors.deals_failed_uninvoiced(
+            organization=organization, since=since, limit=INBOX_ROWS
+        )
+    ]
+    cancelled = failure_reasons.cancelled_after_signing_diagnosis()
+    rows += [
+        {
+            "kind": row.get_document_kind_display(),
+            "reference": row.document_number or row.external_document_id,
+            "at": row.updated_at,
+            "error": "; ".join(page_views.processing_errors(row.processing_errors)),
+            "url": reverse("erp:document", args=[row.pk]),
+            # An invoiced document failed because the ERP cancelled it: nothing to retry.
+            "retry_url": "" if row.invoice_id else reverse("erp:document_retry", args=[row.pk]),
+            "diagnosis": cancelled if row.invoice_id else diagnosis,
+        }
+        for row in erp_page_selectors.documents_failed(
             organization=organization, since=since, limit=INBOX_ROWS
         )
     ]

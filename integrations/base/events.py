@@ -5,9 +5,12 @@ A family's ``event_process`` turns an event into its rows (sales, deals); these 
 bookkeeping around it, so every family fails, waits and recovers the same way.
 """
 
+import logging
 import random
+from urllib.parse import urljoin
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -21,6 +24,8 @@ from integrations.base.errors import (
     RateLimited,
 )
 from integrations.base.models import InboundEvent
+
+logger = logging.getLogger(__name__)
 
 
 class RetryLater(Exception):
@@ -87,11 +92,60 @@ def connection_failing(*, connection, error: ConnectorError) -> None:
 
 def connection_reauthorization_needed(*, connection, error: ConnectorError) -> None:
     """The platform refused the stored credentials (revoked, expired, scopes removed): only
-    connecting again mends it, so the connection says so until then."""
-    type(connection).objects.filter(pk=connection.pk).update(
-        health=connection.Health.NEEDS_REAUTH,
-        last_error=f"Re-authorise the connection: {error}"[:2000],
+    connecting again mends it, so the connection says so until then, and the organization's
+    owners and admins are mailed once, when it first says so."""
+    rows = type(connection).objects.filter(pk=connection.pk)
+    last_error = f"Re-authorise the connection: {error}"[:2000]
+    newly = rows.exclude(health=connection.Health.NEEDS_REAUTH).update(
+        health=connection.Health.NEEDS_REAUTH, last_error=last_error
     )
+    if not newly:
+        rows.update(last_error=last_error)
+        return
+    transaction.on_commit(
+        lambda: _reauthorization_mail(connection=connection, error=str(error)[:500])
+    )
+
+
+def _reauthorization_mail(*, connection, error: str) -> None:
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    from accounts.models import Membership
+    from integrations.base import registry
+
+    organization = connection.organization
+    recipients = sorted(
+        {
+            membership.user.email
+            for membership in Membership.objects.filter(
+                organization=organization,
+                role__in=(Membership.Role.OWNER, Membership.Role.ADMIN),
+            ).select_related("user")
+            if membership.user.email
+        }
+    )
+    if not recipients:
+        return
+    platform = registry.get(connection.platform).display_name
+    context = {
+        "platform": platform,
+        "name": connection.name,
+        "organization": organization.legal_name,
+        "error": error,
+        # Our site's address is the one the connection's webhooks come to (no request here).
+        "url": urljoin(connection.webhook_url or "/", reverse("pos:integrations")),
+    }
+    try:
+        send_mail(
+            subject=f"Re-authorise {platform} on TaxPoynt",
+            message=render_to_string("integrations/email/reauthorization_needed.txt", context),
+            from_email=None,
+            recipient_list=recipients,
+        )
+    except OSError:
+        # The connection says so on its card whatever the mail does.
+        logger.warning("Could not mail %s about re-authorising %s", recipients, connection.pk)
 
 
 def connection_recovered(*, family: str, connection_id) -> None:

@@ -100,6 +100,8 @@ class ERPDocumentAdmin(SourceRowAdminMixin, admin.ModelAdmin):
         "invoice_generated",
         "processing_errors_json",
         ("received_at", "invoiced_at", "signed_at"),
+        ("irn_written_at", "irn_write_back_error"),
+        ("paid_in_erp_at", "payment_report_error"),
         ("created_at", "updated_at"),
         "line_items_json",
         "taxes_json",

@@ -96,6 +96,10 @@ class DocumentSerializer(SourceRowSerializerBase):
             "invoiced_at",
             "signed_at",
             "processing_errors",
+            "irn_written_at",
+            "irn_write_back_error",
+            "paid_in_erp_at",
+            "payment_report_error",
         ]
         read_only_fields = fields
 

@@ -17,6 +17,7 @@ class ERPConfig(AppConfig):
                 connection_model=ERPConnection,
                 queue="standard",
                 adapter=ERPAdapter(),
+                card_settings_form="integrations.erp.views.ConnectionSettingsForm",
             )
         )
         from invoices.signals import invoice_stage_reached
@@ -26,9 +27,12 @@ class ERPConfig(AppConfig):
 
 def _signed_write_back(sender, *, invoice, stage, at, **kwargs):
     """A signed ERP invoice's IRN goes back to the ERP after commit, in a task of its own: a
-    failure there never holds the invoice."""
+    failure there never holds the invoice. A document the ERP said was paid before its invoice
+    was signed has the payment reported now."""
     from django.db import transaction
 
+    from integrations.erp.models import ERPDocument
+    from integrations.erp.services import document_payment_report_queue
     from integrations.erp.tasks import irn_write_back_task
     from invoices.models import Invoice
 
@@ -39,3 +43,6 @@ def _signed_write_back(sender, *, invoice, stage, at, **kwargs):
             kwargs={"document_id": str(invoice.source_id)}, queue="standard"
         )
     )
+    paid = ERPDocument.objects.filter(pk=invoice.source_id, paid_in_erp_at__isnull=False)
+    if paid.exists():
+        document_payment_report_queue(document_id=invoice.source_id)

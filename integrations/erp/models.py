@@ -90,6 +90,10 @@ class ERPDocument(models.Model):
     # and why the last try failed. Never holds the invoice back.
     irn_written_at = models.DateTimeField(null=True, blank=True)
     irn_write_back_error = models.TextField(blank=True)
+    # When the ERP first said the document is paid; the payment is then reported to FIRS on
+    # its invoice (``Invoice.payment_status``), and why the last report failed is kept here.
+    paid_in_erp_at = models.DateTimeField(null=True, blank=True)
+    payment_report_error = models.TextField(blank=True)
 
     class Meta:
         db_table = "erp_documents"

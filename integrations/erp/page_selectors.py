@@ -97,6 +97,16 @@ def documents_filtered(*, organization, filters: dict) -> QuerySet[ERPDocument]:
     return page_selectors.local_days_filtered(documents, dated_by="received_at", filters=filters)
 
 
+def documents_failed(*, organization, since: datetime, limit: int) -> list[ERPDocument]:
+    """The documents that failed before they had an invoice, or were cancelled in the ERP after
+    it, changed since ``since``, newest first."""
+    return list(
+        selectors.document_list(organization=organization)
+        .filter(updated_at__gte=since, status=ERPDocument.Status.FAILED)
+        .order_by("-updated_at", "-id")[:limit]
+    )
+
+
 def document_with_history(*, organization, document_id) -> ERPDocument:
     """The document with its connection, invoice and the invoice's status history."""
     return (

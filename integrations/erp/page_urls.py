@@ -39,6 +39,11 @@ urlpatterns = [
         views.connection_pages.backfill,
         name="connection_backfill",
     ),
+    path(
+        "integrations/erp/connections/<uuid:connection_id>/settings/",
+        views.connection_pages.settings,
+        name="connection_settings",
+    ),
     path("erp/", views.dashboard, name="dashboard"),
     path("erp/documents/", views.document_list, name="documents"),
     path("erp/documents/<uuid:document_id>/", views.document_detail, name="document"),

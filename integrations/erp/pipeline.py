@@ -18,6 +18,7 @@ from integrations.base.canonical import (
 )
 from integrations.base.pipeline import ChangesAdapter
 from integrations.erp.models import ERPDocument
+from integrations.erp.services import document_paid_in_erp
 from invoices.models import Invoice
 
 
@@ -76,6 +77,8 @@ class ERPAdapter(ChangesAdapter):
                 row = rows.get(pk=row.pk)
             elif row.invoice_id and record.is_cancelled:
                 _invoiced_cancellation_flag(row, record)
+        if record.is_paid and row.paid_in_erp_at is None:
+            document_paid_in_erp(document=row)
         return row
 
     def record_from_row(self, row) -> Document:

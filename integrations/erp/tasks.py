@@ -17,3 +17,12 @@ def irn_write_back_task(self, *, document_id: str):
     except ConnectorError as error:
         delay = min(WRITE_BACK_MAX_DELAY_SECONDS, 2 ** (self.request.retries + 1))
         raise self.retry(countdown=delay, queue="standard", exc=error) from error
+
+
+@shared_task(bind=True, name="erp.payment_report", max_retries=WRITE_BACK_MAX_RETRIES)
+def payment_report_task(self, *, document_id: str):
+    try:
+        return services.document_payment_report(document_id=document_id)
+    except (ConnectorError, services.PaymentNotYetReportable) as error:
+        delay = min(WRITE_BACK_MAX_DELAY_SECONDS, 2 ** (self.request.retries + 1))
+        raise self.retry(countdown=delay, queue="standard", exc=error) from error

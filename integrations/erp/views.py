@@ -16,11 +16,51 @@ from django.views.decorators.http import require_POST
 
 from accounts.views import tenant_page
 from integrations.base import page_views, pipeline
+from integrations.base.connections import connection_settings_update
 from integrations.erp import page_selectors
-from integrations.erp.models import ERPDocument
+from integrations.erp.models import ERPConnection, ERPDocument
 from invoices.models import Invoice
+from taxpoynt.help_texts import HELP_TEXTS
 
 PAGE_SIZE = 50
+
+
+class ConnectionSettingsForm(forms.ModelForm):
+    """What an ERP connection's lines are described by until their items are classified."""
+
+    default_hs_code = forms.RegexField(
+        r"^[0-9A-Za-z.\-]{0,20}$",
+        label="Default HS code",
+        required=False,
+        help_text=(
+            "Put on a line until its item is classified on Products & tax. " + HELP_TEXTS["hs_code"]
+        ),
+        error_messages={"invalid": "Use up to 20 letters, digits, dots and dashes."},
+    )
+    default_product_category = forms.CharField(
+        label="Default product category", required=False, max_length=100
+    )
+
+    class Meta:
+        model = ERPConnection
+        fields = []
+
+    def __init__(self, *args, instance: ERPConnection, **kwargs):
+        options = instance.connection_settings or {}
+        initial = {
+            "default_hs_code": options.get("default_hs_code", ""),
+            "default_product_category": options.get("default_product_category", ""),
+        }
+        super().__init__(*args, instance=instance, initial=initial, **kwargs)
+
+    def save(self):
+        options = {
+            "default_hs_code": self.cleaned_data["default_hs_code"],
+            "default_product_category": self.cleaned_data["default_product_category"],
+        }
+        return connection_settings_update(
+            connection=self.instance, changes={"connection_settings": options}
+        )
 
 
 class DocumentFilterForm(page_views.RowFilterForm):
@@ -42,6 +82,19 @@ class ERPConnectionPages(page_views.ConnectionPages):
 
     family = "erp"
     rows_name = "documents"
+
+    @method_decorator([tenant_page, require_POST])
+    def settings(self, request, connection_id: UUID):
+        page_views.require_manager(request)
+        connection = self.connection_get(request, connection_id)
+        form = page_views.card_settings_form(connection, data=request.POST)
+        if not form.is_valid():
+            return page_views.integrations_page(
+                request, bound={(connection.pk, "settings"): form}, status=400
+            )
+        form.save()
+        messages.success(request, "The connection's settings were saved.")
+        return page_views.back_to(connection)
 
     @method_decorator([tenant_page, require_POST])
     def sync(self, request, connection_id: UUID):

@@ -344,6 +344,19 @@ def moves_cancel(database, ids, *, notify: bool = True):
     return True
 
 
+def moves_pay(database, ids, *, notify: bool = True):
+    """A customer payment reconciled with each move: ``payment_state`` paid, nothing left due;
+    ``notify=False`` as for ``moves_post``."""
+    now = _now()
+    for row in records_of(database, "account.move", ids):
+        row.values.update({"payment_state": "paid", "amount_residual": 0.0})
+        row.write_date = now
+        row.save()
+        if notify:
+            _automation_run(row)
+    return True
+
+
 def message_post(database, model, ids, *, body="", attachment_ids=None, **others):
     messages = []
     for record_id in ids:

@@ -1,6 +1,7 @@
 """Odoo's part of the sandbox traffic (sandboxes/kit/traffic.py): customer invoices posted in a
-sandbox database, now and then a credit note of one of them, each announced as the automation
-rule "Send Webhook Notification" announces it: one unsigned POST per record, never retried.
+sandbox database, now and then a credit note of one of them or the payment of one, each
+announced as the automation rule "Send Webhook Notification" announces it: one unsigned POST per
+record, never retried.
 
 ``move_random_vals`` makes the mixed invoices the tests post too: standard, price-included,
 exempt and zero-rated lines, discounts, sections, NGN or USD.
@@ -15,6 +16,7 @@ from sandboxes.odoo import server
 from sandboxes.odoo.models import OdooSandboxDatabase, OdooSandboxRecord
 
 CREDIT_NOTE_SHARE = 0.1
+PAYMENT_SHARE = 0.15
 MAX_LINES = 4
 
 
@@ -100,25 +102,47 @@ class OdooTraffic(TrafficPlatform):
             default=CREDIT_NOTE_SHARE,
             help="the chance a change is a credit note of an earlier invoice",
         )
+        parser.add_argument(
+            "--payment-share",
+            type=float,
+            default=PAYMENT_SHARE,
+            help="the chance a change is the payment of an earlier unpaid invoice",
+        )
 
     @classmethod
     def from_options(cls, *, account_id: str, signing_key: str, options: dict):
         database = OdooSandboxDatabase.objects.filter(name=account_id.rpartition("@")[0]).first()
         if database is None:
             raise ValueError(f"No sandbox database {account_id!r}")
-        return cls(database=database, credit_note_share=options["credit_note_share"])
+        return cls(
+            database=database,
+            credit_note_share=options["credit_note_share"],
+            payment_share=options.get("payment_share", PAYMENT_SHARE),
+        )
 
     def __init__(
-        self, *, database: OdooSandboxDatabase, credit_note_share: float = CREDIT_NOTE_SHARE
+        self,
+        *,
+        database: OdooSandboxDatabase,
+        credit_note_share: float = CREDIT_NOTE_SHARE,
+        payment_share: float = PAYMENT_SHARE,
     ):
         self.database = database
         self.credit_note_share = credit_note_share
-        self.made = {"invoices": 0, "credit_notes": 0}
+        self.payment_share = payment_share
+        self.made = {"invoices": 0, "credit_notes": 0, "payments": 0}
 
     def change_make(self, *, rng: random.Random) -> list[Event]:
         invoices = server.records_of(self.database, "account.move").filter(
             values__move_type="out_invoice", values__state="posted"
         )
+        if rng.random() < self.payment_share:
+            unpaid = invoices.filter(values__payment_state="not_paid").order_by("?").first()
+            if unpaid is not None:
+                server.moves_pay(self.database, [unpaid.pk], notify=False)
+                self.made["payments"] += 1
+                row = OdooSandboxRecord.objects.get(pk=unpaid.pk)
+                return [Event(payload=json.loads(server.webhook_body(row)))]
         original = invoices.order_by("?").first() if rng.random() < self.credit_note_share else None
         vals = (
             credit_note_vals(self.database, original.pk, rng)

@@ -104,3 +104,66 @@ def test_the_integrations_page_lists_odoo_with_its_credentials_form(client_a):
     # Every family has a platform now: nothing is coming soon.
     assert html.count("Coming soon") == 0
     assert "Connect Odoo" in html and "Odoo URL" in html and "API key" in html
+
+
+def test_an_odoo_connection_shows_the_automation_rule_to_create(client_a, org_a, owner_a):
+    from integrations.base import sandbox_accounts
+
+    connection = sandbox_accounts.connection_sandbox_create(
+        family="erp",
+        platform="odoo",
+        organization=org_a,
+        user=owner_a,
+        site_url="http://testserver",
+    )
+
+    html = client_a.get("/integrations/").content.decode()
+
+    assert "In Odoo" in html
+    for label, value in (
+        ("Model", "Journal Entry (account.move)"),
+        ("Trigger", "On save"),
+        ("When updating", "Status (state), Payment Status (payment_state)"),
+        ("Action", "Send Webhook Notification"),
+        ("Fields", "move_type, state, payment_state, write_date"),
+        ("URL", connection.webhook_url),
+    ):
+        assert f'{label}: <span class="mono">{value}</span>' in html, label
+
+
+def test_an_erp_connections_mapping_defaults_are_edited_on_its_card(client_a, connection_a):
+    connection_a.connection_settings = {"default_hs_code": "", "kept": "yes"}
+    connection_a.save(update_fields=["connection_settings"])
+    url = f"/integrations/erp/connections/{connection_a.pk}/settings/"
+
+    refused = client_a.post(url, {"default_hs_code": "not an HS code!"})
+    saved = client_a.post(
+        url, {"default_hs_code": "8470.5000", "default_product_category": "Office equipment"}
+    )
+
+    assert refused.status_code == 400 and saved.status_code == 302
+    connection_a.refresh_from_db()
+    assert connection_a.connection_settings == {
+        "default_hs_code": "8470.5000",
+        "default_product_category": "Office equipment",
+        "kept": "yes",
+    }
+
+
+def test_a_document_page_tells_of_the_irn_posted_back_and_the_payment(client_a, connection_a):
+    from django.utils import timezone
+
+    from tests.factories import InvoiceFactory
+
+    row = ERPDocumentFactory(
+        connection=connection_a,
+        status="invoiced",
+        invoice=InvoiceFactory(organization=connection_a.organization),
+        irn_write_back_error="Ledgerly answered 503",
+        paid_in_erp_at=timezone.now(),
+    )
+
+    html = client_a.get(f"/erp/documents/{row.pk}/").content.decode()
+
+    assert "IRN in " in html and "Not yet" in html and "Ledgerly answered 503" in html
+    assert "Paid in " in html

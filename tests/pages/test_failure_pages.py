@@ -250,3 +250,31 @@ def test_htmx_retry_from_the_invoice_list_answers_its_status_cell(client_a, org_
     body = response.content.decode().lstrip()
     assert body.startswith(f'<td id="invoice-status-{invoice.pk}">')
     assert "Queued again" in body and "Retry" not in body
+
+
+def test_inbox_lists_erp_documents_failed_or_cancelled_after_signing(client_a, org_a, ledgerly):
+    from integrations.erp.pipeline import CANCELLED_AFTER_INVOICE
+    from tests.factories import ERPConnectionFactory, ERPDocumentFactory
+
+    connection = ERPConnectionFactory(organization=org_a)
+    unreadable = ERPDocumentFactory(
+        connection=connection,
+        status="failed",
+        processing_errors={"error_message": "its lines come to amount_total 10.00"},
+    )
+    cancelled = ERPDocumentFactory(
+        connection=connection,
+        status="failed",
+        invoice=InvoiceFactory(organization=org_a, status=Invoice.Status.CONFIRMED),
+        document_state="cancel",
+        processing_errors={"error_message": CANCELLED_AFTER_INVOICE.format(state="cancel")},
+    )
+
+    page = client_a.get("/failures/").content.decode()
+
+    assert unreadable.document_number in page and "amount_total 10.00" in page
+    assert f"/erp/documents/{unreadable.pk}/retry/" in page
+    assert cancelled.document_number in page
+    assert "Issue a credit note for it in the ERP" in page
+    # A cancelled document's e-invoice stands: there is nothing to retry.
+    assert f"/erp/documents/{cancelled.pk}/retry/" not in page

@@ -40,9 +40,11 @@ class OdooConnector(
     # Odoo never retries a webhook: the change search runs every minute.
     connection_defaults = {"sync_every_minutes": 1}
     # The automation rule that tells us at once of a posted, cancelled or paid invoice.
+    # (Settings > Technical > Automation Rules > New; Odoo's own labels.)
     delivery_setup = (
-        ("Automation rule on", "Journal Entry (account.move)"),
-        ("Trigger", "On save, when Status or Payment Status changes"),
+        ("Model", "Journal Entry (account.move)"),
+        ("Trigger", "On save"),
+        ("When updating", "Status (state), Payment Status (payment_state)"),
         ("Action", "Send Webhook Notification"),
         ("Fields", "move_type, state, payment_state, write_date"),
     )

@@ -69,9 +69,9 @@ LINE_FIELDS = (
     "tax_line_id",
     "amount_currency",
 )
+# price_include is stored in 17.0 and computed from price_include_override since 18.0: read
+# alike in every version.
 TAX_FIELDS = ("name", "amount", "amount_type", "price_include")
-# 18.0 made price_include a computed field over this; 17.0 has price_include alone.
-TAX_FIELDS_SINCE_18 = (*TAX_FIELDS, "price_include_override")
 PARTNER_FIELDS = (
     "name",
     "vat",

@@ -80,12 +80,16 @@ def test_a_document_shows_its_lines_and_own_taxes(client_a, connection_a):
     row = ERPDocumentFactory(
         connection=connection_a,
         taxes=[{"rate": "7.5", "taxable_amount": "30.30", "tax_amount": "2.28"}],
+        irn_write_back_error="Odoo answered 503",
     )
 
     body = client_a.get(f"{DOCUMENTS}/{row.pk}/").json()
 
     assert body["taxes"] == [{"rate": "7.5", "taxable_amount": "30.30", "tax_amount": "2.28"}]
     assert body["document_number"] == row.document_number and body["is_posted"] is True
+    # The write-back and the payment report never hold the invoice, but are shown.
+    assert (body["irn_written_at"], body["irn_write_back_error"]) == (None, "Odoo answered 503")
+    assert (body["paid_in_erp_at"], body["payment_report_error"]) == (None, "")
 
 
 def test_retrying_a_posted_document_without_an_invoice_queues_it_on_standard(

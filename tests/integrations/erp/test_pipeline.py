@@ -162,3 +162,21 @@ def test_a_document_whose_taxes_do_not_match_its_lines_needs_attention(connectio
     assert row.status == ERPDocument.Status.FAILED
     assert row.invoice.status == Invoice.Status.NEEDS_ATTENTION
     assert "40.00" in row.processing_errors["problems"][0]["message"]
+
+
+def test_a_document_keeps_its_own_number_unless_another_erp_took_its_irn(
+    connection, ledgerly, published
+):
+    other = ledgerly_connection(organization=connection.organization, account_id="books-2")
+    for books in (connection, other):
+        ledgerly[books.account_id] = {"INV-7": ten_ten_invoice("INV-7")}
+        assert pipeline.connection_sync(family="erp", connection_id=books.pk) == "synced"
+
+    first, second = (
+        ERPDocument.objects.select_related("invoice").get(connection=books).invoice
+        for books in (connection, other)
+    )
+    # The ERP's invoice is the legal one: its number, and the IRN of its letters and digits.
+    assert first.number == "INV/2026/INV-7" and first.irn.startswith("INV2026INV7-")
+    # The same number in another ERP of the organization would repeat the IRN: the sequence's.
+    assert second.number.startswith("TXP-") and second.irn != first.irn

@@ -201,7 +201,9 @@ def test_the_traffic_reaches_our_endpoint_as_unsigned_hints(live_server):
 
     connection = odoo_connection(site_url=live_server.url)
     traffic = OdooTraffic.from_options(
-        account_id=connection.account_id, signing_key="", options={"credit_note_share": 0.0}
+        account_id=connection.account_id,
+        signing_key="",
+        options={"credit_note_share": 0.0, "payment_share": 0.0},
     )
 
     summary = traffic_run(
@@ -214,3 +216,25 @@ def test_the_traffic_reaches_our_endpoint_as_unsigned_hints(live_server):
 
     assert summary.non_2xx == 0 and summary.changes == 3
     assert InboundEvent.objects.filter(connection_id=connection.pk).count() == 3
+
+
+def test_the_traffic_pays_an_earlier_invoice_and_announces_it(live_server):
+    from tests.integrations.erp.odoo.support import invoice_post, odoo_connection
+
+    connection = odoo_connection(site_url=live_server.url)
+    move = invoice_post(connection)
+    traffic = OdooTraffic.from_options(
+        account_id=connection.account_id,
+        signing_key="",
+        options={"credit_note_share": 0.0, "payment_share": 1.0},
+    )
+
+    summary = traffic_run(
+        traffic, receiver=Receiver(webhook_url=connection.webhook_url), count=1, seed=5
+    )
+
+    move.refresh_from_db()
+    assert summary.changes == 1 and traffic.counts()["payments"] == 1
+    assert move.values["payment_state"] == "paid" and move.values["amount_residual"] == 0
+    [event] = InboundEvent.objects.filter(connection_id=connection.pk)
+    assert event.payload["_id"] == move.pk

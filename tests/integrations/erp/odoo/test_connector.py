@@ -82,7 +82,7 @@ def test_a_wrong_key_is_refused_and_nothing_stored(live_server, major):
 
 
 @pytest.mark.parametrize("major", MAJORS)
-def test_a_revoked_key_marks_the_connection_for_reauthorising(live_server, major):
+def test_a_revoked_key_marks_the_connection_for_reauthorising(live_server, major, mailoutbox):
     connection = odoo_connection(site_url=live_server.url, major=major)
     OdooConnector(connection).test_connection()
     database = database_of(connection)
@@ -96,11 +96,18 @@ def test_a_revoked_key_marks_the_connection_for_reauthorising(live_server, major
     assert connection.health == ERPConnection.Health.NEEDS_REAUTH
     with pytest.raises(AuthenticationError):
         OdooConnector(connection).test_connection()
+    # The owner is told once, however often Odoo refuses again.
+    assert pipeline.connection_sync(family="erp", connection_id=connection.pk) == "failed"
+    [mail] = mailoutbox
+    assert mail.subject == "Re-authorise Odoo on TaxPoynt"
+    assert connection.user.email in mail.to and "new API key" in mail.body
+    assert "/integrations/" in mail.body
 
 
-def test_records_sharing_a_second_are_each_read_once(live_server, monkeypatch):
+@pytest.mark.parametrize("major", MAJORS)
+def test_records_sharing_a_second_are_each_read_once(live_server, monkeypatch, major):
     monkeypatch.setattr(odoo_connector, "SEARCH_PAGE_SIZE", 2)
-    connection = odoo_connection(site_url=live_server.url)
+    connection = odoo_connection(site_url=live_server.url, major=major)
     moves = [invoice_post(connection, rng=random.Random(n)) for n in range(5)]
     second = timezone.now().replace(microsecond=0) - timedelta(seconds=30)
     # Five changes in one second, their microseconds in the opposite order of their ids.
@@ -129,11 +136,12 @@ def _search(bound, *, anchor):
     pytest.fail("the pages do not end")
 
 
-def test_a_signed_invoice_cancelled_in_odoo_is_flagged_not_deleted(live_server, monkeypatch):
+@pytest.mark.parametrize("major", MAJORS)
+def test_a_signed_invoice_cancelled_in_odoo_is_flagged_not_deleted(live_server, monkeypatch, major):
     from invoices.tasks import invoice_advance
 
     monkeypatch.setattr(invoice_advance, "apply_async", lambda **kwargs: None)
-    connection = odoo_connection(site_url=live_server.url)
+    connection = odoo_connection(site_url=live_server.url, major=major)
     move = invoice_post(connection)
     pipeline.connection_sync(family="erp", connection_id=connection.pk)
     document = ERPDocument.objects.get(connection=connection)

@@ -1,16 +1,22 @@
-"""Odoo to signed e-invoices and back, over real HTTP (live_server: our webhook endpoint, the
-Odoo sandbox, the FIRS sandbox), for both API flavours: invoices and credit notes posted through
-the sandbox's own API, the automation rule's deliveries sent 1 to 3 times in shuffled order,
-some invoices posted with no webhook at all, then the change search; every document one signed
-e-invoice with Odoo's totals to the cent, each credit note naming its original's IRN, and the
-IRN posted once in each invoice's chatter. Task bodies run in-process in the order a worker
-would meet them."""
+"""The issue's acceptance, over real HTTP and on a real Celery worker, for both API flavours
+(JSON-2 on 19.0, /jsonrpc on 17.0): invoices (mixed VAT, exempt and zero-rated lines,
+discounts, price-included taxes, some in USD) and credit notes posted through the sandbox's own
+API paths; the automation rule's deliveries sent by this test 1 to 3 times each in shuffled
+order to our secret URL (live_server); some invoices posted with the rule off, found by the
+change search; the worker (``standard``, threads) fetching each move from the sandbox, signing
+through the FIRS sandbox and posting the IRN back. Every document is one signed e-invoice with
+Odoo's totals to the cent, each credit note names its original's IRN, and each Odoo invoice
+carries the IRN message once.
+
+``ODOO_E2E_INVOICES`` sets the count (the issue's scenario, 50 invoices and 5 credit notes, is the
+default); the received -> signed figures are printed (run with ``-s``), never asserted on time.
+"""
 
 import json
-import logging
 import math
 import os
 import random
+import time
 from decimal import Decimal
 
 import pytest
@@ -18,27 +24,26 @@ import requests
 from django.core.cache import cache
 
 from integrations.base import pipeline
-from integrations.base.models import InboundEvent
+from integrations.base.models import InboundEvent, QuarantinedDelivery
 from integrations.erp import services as erp_services
 from integrations.erp.models import ERPDocument
-from integrations.erp.tasks import irn_write_back_task
-from invoices import services as invoice_services
+from invoices.firs.client import SharedCircuitBreaker
 from invoices.models import Invoice
-from invoices.tasks import invoice_advance
+from sandboxes.firs.server import FAULTS_CACHE_KEY
 from sandboxes.odoo.models import OdooSandboxRecord, OdooSandboxWebhook
 from sandboxes.odoo.traffic import move_random_vals
 from tests.integrations.erp.odoo.support import MAJORS, database_of, odoo_connection
 
-pytestmark = pytest.mark.django_db(transaction=True)
-logger = logging.getLogger(__name__)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-# ODOO_E2E_INVOICES=50 runs the acceptance's full count (50 invoices, 5 credit notes).
-INVOICES = int(os.environ.get("ODOO_E2E_INVOICES", "10"))
+INVOICES = int(os.environ.get("ODOO_E2E_INVOICES", "50"))
 CREDIT_NOTES = max(2, INVOICES // 10)
 LINE_FIELDS = ["display_type", "product_id", "quantity", "price_unit", "discount", "tax_ids"]
 CENT = Decimal("0.01")
 WITHOUT_WEBHOOK = max(3, INVOICES // 5)
 SIGNED = (Invoice.Stage.SIGNED, Invoice.Stage.TRANSMITTED, Invoice.Stage.CONFIRMED)
+# The run fails when nothing moves for this long, not after a fixed total.
+STALL_SECONDS = 120
 
 
 class OdooApi:
@@ -84,41 +89,30 @@ class OdooApi:
         return move_id
 
 
-def _latencies_log(major: int, rows) -> None:
-    """Received -> signed of each document, logged (``--log-cli-level=INFO`` shows it)."""
-    seconds = sorted((row.signed_at - row.received_at).total_seconds() for row in rows)
-    p99 = seconds[max(0, math.ceil(len(seconds) * 0.99) - 1)]
-    logger.info(
-        "odoo %s: %s signed, received->signed p50 %.2f s, p99 %.2f s",
-        major,
-        len(seconds),
-        seconds[len(seconds) // 2],
-        p99,
-    )
+def _cents(value) -> Decimal:
+    return Decimal(str(value)).quantize(CENT)
 
 
-@pytest.fixture
-def queued(monkeypatch):
-    """What the pipeline hands to the queues, to be run here in turn."""
-    sent = []
-    for task in (invoice_advance, irn_write_back_task):
-        monkeypatch.setattr(
-            task,
-            "apply_async",
-            lambda *, kwargs, queue, countdown=None, task=task: sent.append((task.name, kwargs)),
+def _percentile(seconds: list[float], share: float) -> float:
+    return seconds[max(0, math.ceil(len(seconds) * share) - 1)]
+
+
+def _wait_until_done(connection, count: int) -> None:
+    """Until every document is signed and its IRN written back to Odoo, or nothing moves."""
+    rows = ERPDocument.objects.filter(connection=connection)
+    progress, progress_at = None, time.monotonic()
+    while time.monotonic() - progress_at < STALL_SECONDS:
+        seen = (
+            rows.count(),
+            rows.filter(signed_at__isnull=False).count(),
+            rows.filter(irn_written_at__isnull=False).count(),
         )
-    return sent
-
-
-def _drain(queued: list) -> None:
-    while queued:
-        name, kwargs = queued.pop(0)
-        if name == invoice_advance.name:
-            invoice_services.invoice_advance(
-                invoice_id=kwargs["invoice_id"], claim_token=f"t-{kwargs['invoice_id']}"
-            )
-        else:
-            erp_services.document_irn_write_back(document_id=kwargs["document_id"])
+        if seen == (count, count, count):
+            return
+        if seen != progress:
+            progress, progress_at = seen, time.monotonic()
+        time.sleep(0.5)
+    pytest.fail(f"stalled at (documents, signed, written back) {progress} of {count}")
 
 
 def _mixed_vals(database, rng: random.Random, number: int) -> dict:
@@ -152,10 +146,15 @@ def _credit_note_vals(api: OdooApi, original: int) -> dict:
 
 
 @pytest.mark.parametrize("major", MAJORS)
-def test_posted_invoices_and_credit_notes_become_signed_e_invoices_once(live_server, queued, major):
+def test_posted_invoices_and_credit_notes_become_signed_e_invoices_once(
+    live_server, start_worker, clean_queues, major, capsys
+):
     cache.clear()
+    cache.delete(FAULTS_CACHE_KEY)
+    SharedCircuitBreaker(name=live_server.url.split("//")[1]).reset()
     connection = odoo_connection(site_url=live_server.url, major=major)
     database = database_of(connection)
+    # The rule's deliveries are kept, for this test to send (copies, shuffled).
     database.webhook_url, database.webhooks_held = connection.webhook_url, True
     database.save()
     api, rng = OdooApi(connection, major), random.Random(major)
@@ -173,7 +172,6 @@ def test_posted_invoices_and_credit_notes_become_signed_e_invoices_once(live_ser
     credit_notes = [
         api.post(_credit_note_vals(api, original)) for original in invoices[:CREDIT_NOTES]
     ]
-
     deliveries = [
         bytes(body)
         for body in OdooSandboxWebhook.objects.filter(database=database).values_list(
@@ -183,21 +181,30 @@ def test_posted_invoices_and_credit_notes_become_signed_e_invoices_once(live_ser
     assert len(deliveries) == INVOICES - WITHOUT_WEBHOOK + CREDIT_NOTES
     copies = [body for body in deliveries for _ in range(rng.randint(1, 3))]
     rng.shuffle(copies)
+
+    start_worker("standard", pool="threads", concurrency=8)
+    acks = []
     for body in copies:
+        sent = time.monotonic()
         answer = requests.post(
             connection.webhook_url,
             data=body,
-            headers={"Content-Type": "application/json"},
-            timeout=15,
+            headers={"Content-Type": "application/json", "User-Agent": "python-requests"},
+            timeout=5,
         )
+        acks.append(time.monotonic() - sent)
         assert answer.status_code == 200
-    events = list(InboundEvent.objects.filter(connection_id=connection.pk).order_by("?"))
-    assert len(events) == len(deliveries)
-    for event in events:
-        pipeline.event_process(family="erp", event_id=event.pk, claim_token=f"e-{event.pk}")
-    assert pipeline.connection_sync(family="erp", connection_id=connection.pk) == "synced"
-    _drain(queued)
+    # The same deliveries to the connection's URL with another secret open nothing.
+    stranger = connection.webhook_url.replace(connection.webhook_secret, "x" * 43)
+    for body in deliveries[:3]:
+        answer = requests.post(stranger, data=body, timeout=5)
+        assert answer.status_code == 404
+    # The minute's change search, as beat queues it, finds what no webhook told of.
+    pipeline.connection_sync_start(connection=connection)
+    _wait_until_done(connection, INVOICES + CREDIT_NOTES)
 
+    assert InboundEvent.objects.filter(connection_id=connection.pk).count() == len(deliveries)
+    assert not QuarantinedDelivery.objects.exists()
     documents = {
         int(row.external_document_id): row
         for row in ERPDocument.objects.filter(connection=connection).select_related("invoice")
@@ -209,29 +216,34 @@ def test_posted_invoices_and_credit_notes_become_signed_e_invoices_once(live_ser
             "account.move",
             "search_read",
             domain=[["id", "in", invoices + credit_notes]],
-            fields=["amount_untaxed", "amount_tax", "amount_total", "reversed_entry_id"],
+            fields=["name", "amount_untaxed", "amount_tax", "amount_total", "reversed_entry_id"],
         )
     }
+    currencies = set()
     for move_id, row in documents.items():
         invoice = row.invoice
         assert invoice.stage in SIGNED, (move_id, invoice.problems)
         move = moves[move_id]
-        assert invoice.payable_amount == Decimal(str(move["amount_total"])).quantize(
-            Decimal("0.01")
-        )
-        assert invoice.tax_amount == Decimal(str(move["amount_tax"])).quantize(Decimal("0.01"))
+        assert invoice.payable_amount == _cents(move["amount_total"]), move_id
+        assert invoice.tax_amount == _cents(move["amount_tax"]), move_id
+        assert invoice.tax_exclusive_amount == _cents(move["amount_untaxed"]), move_id
+        # Odoo's number is the e-invoice's; its IRN keeps the letters and digits.
+        assert invoice.number == move["name"], move_id
+        assert invoice.irn.startswith(move["name"].replace("/", "") + "-"), move_id
+        currencies.add(invoice.currency)
         if move["reversed_entry_id"]:
             original = documents[move["reversed_entry_id"][0]].invoice
             assert (invoice.purpose, invoice.billing_reference_irn) == ("credit_note", original.irn)
+    assert currencies == {"NGN", "USD"}
     assert Invoice.objects.filter(source_id__in=[row.pk for row in documents.values()]).count() == (
         len(documents)
     )
 
-    _latencies_log(major, documents.values())
-
-    # The write-back ran once per document; running it again writes nothing.
+    # Each Odoo invoice carries its IRN once, however often the write-back is asked again.
     for row in documents.values():
-        erp_services.document_irn_write_back(document_id=row.pk)
+        assert erp_services.document_irn_write_back(document_id=row.pk) == "nothing to do"
+        ERPDocument.objects.filter(pk=row.pk).update(irn_written_at=None)
+        assert erp_services.document_irn_write_back(document_id=row.pk) == "already there"
     for move_id, row in documents.items():
         messages = api(
             "mail.message",
@@ -241,3 +253,16 @@ def test_posted_invoices_and_credit_notes_become_signed_e_invoices_once(live_ser
         )
         assert len(messages) == 1 and row.invoice.irn in messages[0]["body"], move_id
         assert len(messages[0]["attachment_ids"]) == 1
+
+    seconds = sorted(
+        (row.signed_at - row.received_at).total_seconds() for row in documents.values()
+    )
+    with capsys.disabled():
+        print(
+            f"\nodoo {major} acceptance: {INVOICES} invoices + {CREDIT_NOTES} credit notes, "
+            f"{len(copies)} deliveries of {len(deliveries)}, {WITHOUT_WEBHOOK} without a webhook, "
+            f"{len(documents)} signed; change reaching us -> signed p50 "
+            f"{_percentile(seconds, 0.5):.2f} s, p99 {_percentile(seconds, 0.99):.2f} s, "
+            f"max {seconds[-1]:.2f} s; webhook answered in at most {max(acks):.3f} s "
+            "(Odoo waits 1 s)"
+        )

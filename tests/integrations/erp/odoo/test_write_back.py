@@ -15,13 +15,18 @@ from invoices.models import Invoice
 from invoices.tasks import invoice_advance
 from sandboxes.kit.faults import faults_reset, faults_set
 from sandboxes.odoo.models import OdooSandboxRecord
-from tests.integrations.erp.odoo.support import database_of, invoice_post, odoo_connection
+from tests.integrations.erp.odoo.support import (
+    MAJORS,
+    database_of,
+    invoice_post,
+    odoo_connection,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def signed(live_server, monkeypatch):
+@pytest.fixture(params=MAJORS)
+def signed(live_server, monkeypatch, request):
     """A document of a posted Odoo invoice whose e-invoice is signed; the write-back queued
     by the signing is kept aside."""
     cache.clear()
@@ -36,7 +41,7 @@ def signed(live_server, monkeypatch):
     monkeypatch.setattr(
         irn_write_back_task, "apply_async", lambda *, kwargs, queue: queued.append(kwargs)
     )
-    connection = odoo_connection(site_url=live_server.url)
+    connection = odoo_connection(site_url=live_server.url, major=request.param)
     move = invoice_post(connection)
     pipeline.connection_sync(family="erp", connection_id=connection.pk)
     document = ERPDocument.objects.select_related("invoice").get(connection=connection)
