@@ -35,6 +35,7 @@ from integrations.base.events import (
     all_invoiced,
     connection_failing,
     connection_healthy,
+    connection_recovered,
     event_failed_try,
     event_finish,
     event_to_process,
@@ -762,4 +763,6 @@ def connection_sync(*, family: str, connection_id, page_budget: int | None = Non
         return "failed"
     sync_run_succeed(run=run)
     model.objects.filter(pk=connection.pk).update(last_sync_at=timezone.now())
+    # The platform answered every page: a connection a failed sync marked failing is well again.
+    connection_recovered(family=family, connection_id=connection.pk)
     return "synced"

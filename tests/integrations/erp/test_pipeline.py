@@ -162,3 +162,15 @@ def test_a_document_whose_taxes_do_not_match_its_lines_needs_attention(connectio
     assert row.status == ERPDocument.Status.FAILED
     assert row.invoice.status == Invoice.Status.NEEDS_ATTENTION
     assert "40.00" in row.processing_errors["problems"][0]["message"]
+
+
+def test_a_successful_sync_clears_a_failing_connection(connection, ledgerly, published):
+    type(connection).objects.filter(pk=connection.pk).update(
+        health=type(connection).Health.FAILING, last_error="Ledgerly answered 500"
+    )
+    ledgerly[connection.account_id] = {}
+
+    assert pipeline.connection_sync(family="erp", connection_id=connection.pk) == "synced"
+
+    connection.refresh_from_db()
+    assert (connection.health, connection.last_error) == ("connected", "")
