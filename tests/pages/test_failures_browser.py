@@ -135,6 +135,38 @@ def test_the_failures_link_and_retry_on_an_invoice_update_the_page(page, demo_ow
     assert invoice.history.filter(note=f"re-driven by {demo_owner}").exists()
 
 
+def test_retry_in_the_list_the_failures_link_opens_updates_the_row(page, demo_owner, monkeypatch):
+    organization = demo_owner.memberships.get().organization
+    queued = []
+    monkeypatch.setattr(
+        invoice_services,
+        "invoice_enqueue",
+        lambda *, invoice, countdown=None: queued.append(invoice.pk),
+    )
+    invoices = _sales(organization, 2, enqueue=False)
+    _park_after_an_outage(invoices)
+    retried, other = invoices
+
+    _sign_in(page)
+    page.goto("/pos/")
+    page.get_by_role("region", name="Today").get_by_role("link", name="2").click()
+    cell = page.locator(f"#row-invoice-{retried.pk}")
+    expect(cell).to_contain_text(retried.number)
+    expect(page.locator(f"#row-invoice-{other.pk}")).to_contain_text("Needs attention")
+    _mark_the_document(page)
+    cell.get_by_role("button", name="Retry").click()
+    expect(cell).to_contain_text("Queued again")
+    assert queued == [retried.pk]
+    # The worker's part: the row's invoice cell follows it until FIRS has signed it.
+    assert invoice_services.invoice_advance(invoice_id=retried.pk, claim_token="t") == "confirmed"
+    expect(cell).to_contain_text("Confirmed", timeout=10_000)
+    expect(cell.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(page.locator(f"#row-invoice-{other.pk}")).to_contain_text("Needs attention")
+    assert _still_the_same_document(page)
+    _shot(page, "list_retried")
+    assert retried.history.filter(note=f"re-driven by {demo_owner}").exists()
+
+
 def test_retry_all_clears_a_firs_outage_backlog(
     page, demo_owner, start_worker, firs_faults_cleared
 ):
