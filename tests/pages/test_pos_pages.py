@@ -253,6 +253,21 @@ def test_bad_settings_are_shown_on_the_card(client_a, connection_a):
     assert connection_a.webhook_secret == SECRET
 
 
+def test_a_default_hs_code_must_be_on_the_firs_list(client_a, connection_a):
+    path = f"/integrations/pos/connections/{connection_a.pk}/settings/"
+    refused = client_a.post(path, {"notification_url": "", "default_hs_code": "9999.9999"})
+    assert refused.status_code == 400
+    assert "9999.9999 is not on the FIRS HS code list" in refused.content.decode()
+    connection_a.refresh_from_db()
+    assert (connection_a.connection_settings or {}).get("default_hs_code") != "9999.9999"
+
+    # Saved as FIRS writes it; a four-digit ISIC service code is taken as it is.
+    for typed, stored in (("10063000", "1006.3000"), ("6202", "6202")):
+        assert client_a.post(path, {"default_hs_code": typed}).status_code == 302
+        connection_a.refresh_from_db()
+        assert connection_a.connection_settings["default_hs_code"] == stored
+
+
 def test_sync_now_back_fills_the_last_day_and_shows_its_progress(
     client_a, connection_a, queued, django_capture_on_commit_callbacks
 ):
