@@ -11,11 +11,17 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
+from integrations.base.tasks import family_tasks
 from integrations.pos.models import POSTransaction
 from invoices import services as invoice_services
 from invoices.models import Invoice
 from sandboxes.firs.server import FAULTS_CACHE_KEY, sandbox_faults_set
-from tests.factories import PASSWORD, POSConnectionFactory, POSTransactionFactory
+from tests.factories import (
+    PASSWORD,
+    InvoiceFactory,
+    POSConnectionFactory,
+    POSTransactionFactory,
+)
 from tests.invoices.pipeline_support import pos_sale
 from tests.pages.browser_support import SCREENSHOTS
 
@@ -165,6 +171,42 @@ def test_retry_in_the_list_the_failures_link_opens_updates_the_row(page, demo_ow
     assert _still_the_same_document(page)
     _shot(page, "list_retried")
     assert retried.history.filter(note=f"re-driven by {demo_owner}").exists()
+
+
+def test_retry_on_a_failed_sales_page_follows_the_sale_until_it_is_invoiced(
+    page, demo_owner, monkeypatch
+):
+    organization = demo_owner.memberships.get().organization
+    queued = []
+    monkeypatch.setattr(
+        family_tasks("pos").invoice_source,
+        "apply_async",
+        lambda *, kwargs, queue: queued.append(kwargs),
+    )
+    sale = POSTransactionFactory(
+        connection=POSConnectionFactory(organization=organization),
+        status="failed",
+        processing_errors={"error_message": "Square did not answer in time"},
+    )
+
+    _sign_in(page)
+    page.goto(f"/pos/transactions/{sale.pk}/")
+    state = page.locator("#row-state")
+    expect(state).to_contain_text("Square did not answer in time")
+    _mark_the_document(page)
+    state.get_by_role("button", name="Retry").click()
+    expect(state).to_contain_text("On its way; this page follows it.")
+    expect(state).not_to_contain_text("Square did not answer in time")
+    assert queued == [{"transaction_id": str(sale.pk)}]
+
+    # The worker's part: the sale is invoiced and FIRS signs it; the page follows.
+    invoice = InvoiceFactory(organization=organization, signed=True)
+    POSTransaction.objects.filter(pk=sale.pk).update(status="invoiced", invoice=invoice)
+    expect(state).to_contain_text("Invoiced", timeout=10_000)
+    expect(page.locator("#row-invoice-card")).to_contain_text(invoice.number)
+    expect(state.get_by_role("button", name="Retry")).to_have_count(0)
+    assert _still_the_same_document(page)
+    _shot(page, "sale_retried")
 
 
 def test_retry_all_clears_a_firs_outage_backlog(
