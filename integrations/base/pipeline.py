@@ -476,6 +476,8 @@ def source_retry(*, row, actor) -> bool:
     model.objects.filter(pk=row.pk, invoice__isnull=True).update(
         status=model.Status.PENDING, processing_errors=None, attempts=F("attempts") + 1
     )
+    # The row keeps no history of its own; its invoice's history starts when it is built.
+    logger.info("%s %s queued again by %s", adapter.rows_name, row.pk, actor)
     transaction.on_commit(
         lambda: family.tasks.invoice_source.apply_async(
             kwargs={adapter.source_id_kwarg: str(row.pk)}, queue=family.queue

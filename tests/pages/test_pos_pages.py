@@ -3,6 +3,7 @@ admins; operate: all but viewers), another organization's objects answering 404 
 ones, and what each page shows. The connection actions every family shares are in
 tests/pages/test_connection_pages.py."""
 
+import logging
 import re
 import uuid
 from datetime import timedelta
@@ -440,13 +441,16 @@ def test_a_transaction_shows_its_invoice_history_errors_and_items(client_a, conn
 
 
 def test_retrying_queues_the_transaction_again(
-    client_a, connection_a, queued, django_capture_on_commit_callbacks
+    client_a, owner_a, connection_a, queued, django_capture_on_commit_callbacks, caplog
 ):
     row = POSTransactionFactory(
         connection=connection_a, status="failed", processing_errors={"error_message": "Refund of x"}
     )
+    caplog.set_level(logging.INFO, logger="integrations.base.pipeline")
     with django_capture_on_commit_callbacks(execute=True):
         response = client_a.post(f"/pos/transactions/{row.pk}/retry/", follow=True)
+
+    assert f"transactions {row.pk} queued again by {owner_a}" in caplog.messages
 
     assert _messages(response) == ["Queued again; this page shows the outcome when it is done."]
     assert queued == [("pos.invoice_transaction", {"transaction_id": str(row.pk)}, "realtime")]
