@@ -2,8 +2,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 
-from accounts import services
+from accounts import selectors, services
 from accounts.api_tokens import admin as api_token_admin  # noqa: F401 (registers its admin)
 from accounts.forms import BusinessProfileForm
 from accounts.models import Invitation, Membership, Organization, User
@@ -111,15 +113,40 @@ class OrganizationAdminForm(forms.ModelForm):
         return any(name in self.changed_data for name in self.FIRS_FIELDS)
 
 
+class FirsSetupFilter(admin.SimpleListFilter):
+    """Organizations FIRS cannot sign for yet: their sales wait, so an operator finds them."""
+
+    title = "FIRS set-up"
+    parameter_name = "firs_setup"
+
+    def lookups(self, request, model_admin):
+        return [("incomplete", "Incomplete"), ("complete", "Complete")]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("incomplete", "complete"):
+            return queryset
+        return selectors.organizations_by_firs_setup(
+            organizations=queryset, complete=self.value() == "complete"
+        )
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     form = OrganizationAdminForm
-    list_display = ("legal_name", "tin", "firs_service_id", "contact_email", "is_active")
-    list_filter = ("is_active",)
+    list_display = (
+        "legal_name",
+        "tin",
+        "firs_service_id",
+        "firs_setup",
+        "contact_email",
+        "is_active",
+    )
+    list_filter = ("is_active", FirsSetupFilter)
     search_fields = ("legal_name", "tin", "contact_email")
     readonly_fields = (
         "public_id",
         "created_at",
+        "firs_setup_detail",
         "firs_verified_at",
         "firs_api_key_masked",
         "firs_api_secret_masked",
@@ -148,12 +175,36 @@ class OrganizationAdmin(admin.ModelAdmin):
         ]
         if obj is not None:
             fields += [
+                "firs_setup_detail",
                 *OrganizationAdminForm.FIRS_FIELDS,
                 "firs_verified_at",
                 "firs_api_key_masked",
                 "firs_api_secret_masked",
             ]
         return fields
+
+    @admin.display(description="FIRS set-up")
+    def firs_setup(self, obj):
+        return (
+            "Incomplete"
+            if selectors.organization_firs_setup_problem(organization=obj)
+            else "Complete"
+        )
+
+    @admin.display(description="FIRS set-up")
+    def firs_setup_detail(self, obj):
+        """Why FIRS cannot sign yet, and the sales waiting for it (none once it can)."""
+        problem = selectors.organization_firs_setup_problem(organization=obj)
+        if not problem:
+            return "Complete: FIRS signs this organization's sales."
+        waiting = reverse("admin:invoices_invoice_changelist")
+        return format_html(
+            '{} <a href="{}?organization__id__exact={}&amp;status__exact=waiting_setup">'
+            "Invoices waiting for it</a>",
+            problem,
+            waiting,
+            obj.pk,
+        )
 
     @admin.display(description="FIRS API key (stored)")
     def firs_api_key_masked(self, obj):

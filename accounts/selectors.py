@@ -3,7 +3,7 @@ never fetched, so they cannot leak by a forgotten filter afterwards."""
 
 import hashlib
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Invitation, Membership, Organization, User
@@ -97,29 +97,28 @@ def organization_profile_is_complete(*, organization: Organization) -> bool:
     return all(getattr(organization, name) for name in PROFILE_REQUIRED_FIELDS)
 
 
+# What FIRS needs before it signs for an organization: (what the reason calls it, the field).
+SELLER_ADDRESS_FIELDS = (
+    ("street address", "street_name"),
+    ("city", "city_name"),
+    ("postal code", "postal_zone"),
+)
+FIRS_SETUP_FIELDS = (
+    ("service id", "firs_service_id"),
+    ("business id", "firs_business_id"),
+    ("API key", "firs_api_key"),
+    ("API secret", "firs_api_secret"),
+    ("FIRS address", "firs_base_url"),
+)
+
+
 def organization_firs_setup_problem(*, organization: Organization) -> str:
     """Why FIRS cannot sign for the organization yet (FIRS settings missing, or the supplier
     address FIRS requires); empty once it can."""
     profile_missing = [
-        label
-        for label, present in (
-            ("street address", organization.street_name),
-            ("city", organization.city_name),
-            ("postal code", organization.postal_zone),
-        )
-        if not present
+        label for label, name in SELLER_ADDRESS_FIELDS if not getattr(organization, name)
     ]
-    firs_missing = [
-        label
-        for label, present in (
-            ("service id", organization.firs_service_id),
-            ("business id", organization.firs_business_id),
-            ("API key", organization.firs_api_key),
-            ("API secret", organization.firs_api_secret),
-            ("FIRS address", organization.firs_base_url),
-        )
-        if not present
-    ]
+    firs_missing = [label for label, name in FIRS_SETUP_FIELDS if not getattr(organization, name)]
     reasons = []
     if firs_missing:
         reasons.append(
@@ -137,3 +136,13 @@ def organization_firs_setup_problem(*, organization: Organization) -> str:
         f"Waiting for FIRS set-up: {'; '.join(reasons)}. The sale is invoiced once the set-up "
         "is complete."
     )
+
+
+def organizations_by_firs_setup(*, organizations: QuerySet, complete: bool) -> QuerySet:
+    """``organizations`` narrowed to those FIRS can sign for (``complete``) or those it cannot
+    yet: the fields ``organization_firs_setup_problem`` names, as one query."""
+    missing = Q(firs_business_id__isnull=True)  # a UUID column: absent is NULL, never ""
+    for _label, name in (*FIRS_SETUP_FIELDS, *SELLER_ADDRESS_FIELDS):
+        if name != "firs_business_id":
+            missing |= Q(**{name: ""})
+    return organizations.exclude(missing) if complete else organizations.filter(missing)

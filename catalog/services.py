@@ -3,6 +3,7 @@ apply them to a sale's lines, and record the lines whose charged tax disagrees."
 
 import csv
 import io
+import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -29,6 +30,33 @@ class ClassificationInput:
     vat_treatment: str
 
 
+def hs_code_clean(hs_code: str, *, codes: CodeLists | None = None) -> str:
+    """The code as NNNN.NNNN when it is on the FIRS HS code or VAT-exemption list; ValidationError
+    naming it otherwise (a made-up code would be signed as it is)."""
+    codes = codes or invoice_selectors.code_lists()
+    digits = hs_code_normalize(hs_code)
+    if len(digits) != 8 or not codes.is_known_hs_code(digits):
+        raise ValidationError(hs_code_error(hs_code))
+    return f"{digits[:4]}.{digits[4:]}"
+
+
+def line_code_clean(code: str) -> str:
+    """A code put on lines whose item is not classified (a connection's default): an HS code on
+    the FIRS list (NNNN.NNNN), or a four-digit ISIC class, which FIRS takes for a service.
+    ValidationError otherwise."""
+    code = code.strip()
+    if re.fullmatch(r"[0-9]{4}", code):
+        return code
+    return hs_code_clean(code)
+
+
+def hs_code_error(hs_code: str) -> str:
+    return (
+        f"{hs_code.strip()} is not on the FIRS HS code list; use an eight-digit code like "
+        "1006.3000 from the list"
+    )
+
+
 def classification_validate(
     *, hs_code: str, product_category: str, vat_treatment: str, codes: CodeLists | None = None
 ) -> ClassificationInput:
@@ -49,10 +77,7 @@ def classification_validate(
         if not hs_code.strip():
             errors["hs_code"] = "A classified item needs an HS code"
         elif len(digits) != 8 or not codes.is_known_hs_code(digits):
-            errors["hs_code"] = (
-                f"{hs_code.strip()} is not on the FIRS HS code list; use an eight-digit code "
-                "like 1006.3000 from the list"
-            )
+            errors["hs_code"] = hs_code_error(hs_code)
         elif vat_treatment == VatTreatment.EXEMPT and not codes.is_vat_exempt(digits):
             errors["vat_treatment"] = (
                 f"{cleaned_code} is not on the FIRS VAT-exemption list, so the item is "

@@ -17,6 +17,7 @@ urlpatterns = [
     path("invoices/<int:invoice_id>/email/", views.invoice_email, name="email"),
     path("invoices/<int:invoice_id>/retry/", views.invoice_retry, name="retry"),
     path("invoices/<int:invoice_id>/failure/", views.invoice_failure, name="failure"),
+    path("invoices/<int:invoice_id>/status/", views.invoice_status_cell, name="status_cell"),
     path("failures/", views.failures, name="failures"),
     path("failures/retry-all/", views.failures_retry_all, name="failures_retry_all"),
 ]

@@ -919,6 +919,7 @@ CODE_LIST_RESOURCES = (
     "payment-means",
     "currencies",
     "vat-exemptions",
+    "hs-codes",
 )
 # The field that identifies an entry in each list.
 CODE_LIST_KEYS = {"vat-exemptions": "harmonized_system_code"}

@@ -41,7 +41,10 @@ INBOX_SOURCE_DAYS = 31
 HTMX_RETRY_TEMPLATES = {
     "failure-row": "invoices/_failure_row.html",
     "invoice-status": "invoices/_invoice_status_cell.html",
+    "row-invoice": "invoices/_invoice_status_cell.html",
 }
+# The kinds of status cell (their ids' prefixes) a list shows an invoice in.
+STATUS_CELLS = ("invoice-status", "row-invoice")
 # invoice_mark_paid refuses other stages; the page offers the button only where it can work.
 PAYABLE_STAGES = (Invoice.Stage.SIGNED, Invoice.Stage.TRANSMITTED, Invoice.Stage.CONFIRMED)
 
@@ -212,11 +215,12 @@ def invoice_retry(request, invoice_id: int):
     )
     if request.htmx:
         invoice.refresh_from_db()
-        template = HTMX_RETRY_TEMPLATES.get(
-            (request.htmx.target or "").removesuffix(f"-{invoice.pk}"),
-            "invoices/_invoice_failure.html",
-        )
-        return render(request, template, _failure_context(request, invoice, queued=queued))
+        target = (request.htmx.target or "").removesuffix(f"-{invoice.pk}")
+        template = HTMX_RETRY_TEMPLATES.get(target, "invoices/_invoice_failure.html")
+        context = _failure_context(request, invoice, queued=queued)
+        if target in STATUS_CELLS:
+            context.update(cell=target, following=queued)
+        return render(request, template, context)
     if queued:
         messages.success(request, "Queued again; this page shows the outcome when it is done.")
     else:
@@ -229,6 +233,19 @@ def invoice_failure(request, invoice_id: int):
     """The invoice's failure box as it is now (htmx polls it while the invoice is moving)."""
     invoice = _invoice_get(request.organization, invoice_id)
     return render(request, "invoices/_invoice_failure.html", _failure_context(request, invoice))
+
+
+@tenant_page
+def invoice_status_cell(request, invoice_id: int):
+    """An invoice's status cell as it is now (htmx polls it after a Retry from a list)."""
+    invoice = _invoice_get(request.organization, invoice_id)
+    cell = request.GET.get("cell")
+    context = {
+        "invoice": invoice,
+        "cell": cell if cell in STATUS_CELLS else STATUS_CELLS[0],
+        "following": True,
+    }
+    return render(request, "invoices/_invoice_status_cell.html", context)
 
 
 @tenant_page

@@ -5,6 +5,7 @@ selectors and services."""
 
 from contextlib import contextmanager
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.urls import reverse
 from django_filters import rest_framework as filters
@@ -15,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import membership_get
+from catalog import services as catalog_services
 from integrations.base import connections as connection_services
 from integrations.base import pipeline, registry, sandbox_accounts
 from integrations.base.connectors import CredentialsConnector
@@ -91,11 +93,22 @@ class ConnectionSettingsSerializer(serializers.Serializer):
         r"^[0-9A-Za-z.\-]{1,20}$",
         required=False,
         allow_blank=True,
-        help_text="HS or service code put on every line (the platforms send none).",
+        help_text=(
+            "Code put on a line whose item is not classified yet: an HS code on the FIRS list "
+            "(1006.3000) or a four-digit ISIC service code (6202)."
+        ),
     )
     default_product_category = serializers.CharField(
         max_length=100, required=False, allow_blank=True
     )
+
+    def validate_default_hs_code(self, value):
+        if not value:
+            return value
+        try:
+            return catalog_services.line_code_clean(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
 
 
 # The connection columns every family's API answers but never takes.

@@ -35,6 +35,7 @@ from integrations.base.events import (
     all_invoiced,
     connection_failing,
     connection_healthy,
+    connection_recovered,
     event_failed_try,
     event_finish,
     event_to_process,
@@ -475,6 +476,8 @@ def source_retry(*, row, actor) -> bool:
     model.objects.filter(pk=row.pk, invoice__isnull=True).update(
         status=model.Status.PENDING, processing_errors=None, attempts=F("attempts") + 1
     )
+    # The row keeps no history of its own; its invoice's history starts when it is built.
+    logger.info("%s %s queued again by %s", adapter.rows_name, row.pk, actor)
     transaction.on_commit(
         lambda: family.tasks.invoice_source.apply_async(
             kwargs={adapter.source_id_kwarg: str(row.pk)}, queue=family.queue
@@ -762,4 +765,6 @@ def connection_sync(*, family: str, connection_id, page_budget: int | None = Non
         return "failed"
     sync_run_succeed(run=run)
     model.objects.filter(pk=connection.pk).update(last_sync_at=timezone.now())
+    # The platform answered every page: a connection a failed sync marked failing is well again.
+    connection_recovered(family=family, connection_id=connection.pk)
     return "synced"

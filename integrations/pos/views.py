@@ -19,6 +19,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
 from accounts.views import tenant_page
+from catalog import services as catalog_services
 from integrations.base import page_views, pipeline
 from integrations.base.connections import connection_settings_update
 from integrations.pos import page_selectors
@@ -82,6 +83,10 @@ class ConnectionSettingsForm(forms.ModelForm):
             "default_product_category": options.get("default_product_category", ""),
         }
         super().__init__(*args, instance=instance, initial=initial, **kwargs)
+
+    def clean_default_hs_code(self):
+        code = self.cleaned_data["default_hs_code"]
+        return catalog_services.line_code_clean(code) if code else code
 
     def save(self):
         changes = {

@@ -52,6 +52,7 @@ RESOURCE_NAMES = frozenset(
         "payment-means",
         "currencies",
         "vat-exemptions",
+        "hs-codes",
         "services-codes",
     }
 )

@@ -15,11 +15,13 @@ fault answers and its OAuth server.
   account's token, or the admin): latency and a share of CRM requests answered 429 or 5xx.
 """
 
+import hmac
 import secrets
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
@@ -261,6 +263,20 @@ OAUTH_ERRORS_BY_FIELD = {
 }
 
 
+# The sandbox's public app (a marketplace app any portal may install), whose id and secret are
+# the ones the site's HubSpot app settings default to: "OAuth against our sandbox" uses it.
+DEFAULT_CLIENT_ID = "sandbox-hubspot-taxpoynt"
+DEFAULT_CLIENT_SECRET = "sandbox-hubspot-secret"  # noqa: S105
+
+
+def sandbox_public_app() -> tuple[str, str]:
+    """The sandbox's public app's (client_id, client_secret)."""
+    return (
+        getattr(settings, "HUBSPOT_SANDBOX_CLIENT_ID", DEFAULT_CLIENT_ID),
+        getattr(settings, "HUBSPOT_SANDBOX_CLIENT_SECRET", DEFAULT_CLIENT_SECRET),
+    )
+
+
 class HubSpotOAuth(OAuthServer):
     code_model = HubSpotSandboxAuthorizationCode
     token_model = HubSpotSandboxAccessToken
@@ -270,15 +286,39 @@ class HubSpotOAuth(OAuthServer):
     endpoint_options = {"faulted": False, "counted": False}
 
     def app(self, client_id: str) -> OAuthApp | None:
+        """A portal's own app (installed in that portal only), or the public app."""
         portal = HubSpotSandboxPortal.objects.filter(client_id=client_id).first()
-        if portal is None:
-            return None
-        return OAuthApp(
-            client_id=portal.client_id,
-            client_secret=portal.client_secret,
-            redirect_uri=portal.redirect_uri,
-            account=portal,
+        if portal is not None:
+            return OAuthApp(
+                client_id=portal.client_id,
+                client_secret=portal.client_secret,
+                redirect_uri=portal.redirect_uri,
+                account=portal,
+            )
+        public_id, public_secret = sandbox_public_app()
+        if client_id and hmac.compare_digest(client_id.encode(), public_id.encode()):
+            return OAuthApp(client_id=public_id, client_secret=public_secret)
+        return None
+
+    def consenting_account(self, *, app: OAuthApp, params: Mapping[str, str]):
+        """The public app is installed in the portal the sandbox-only ``hub_id`` names, else in
+        a new portal (as a new HubSpot user would sign up on the consent page)."""
+        if app.account is not None:
+            return app.account
+        if "hub_id" not in params:
+            # The server module builds on this one: imported here, when it is loaded.
+            from sandboxes.hubspot.server import sandbox_portal_create
+
+            return sandbox_portal_create()
+        hub_id = str(params["hub_id"])
+        portal = (
+            HubSpotSandboxPortal.objects.filter(hub_id=int(hub_id)).first()
+            if hub_id.isdigit()
+            else None
         )
+        if portal is None:
+            raise OAuthError("BAD_REQUEST", f"no portal {hub_id}")
+        return portal
 
     def authorize_scopes(self, params: Mapping[str, str]) -> list[str]:
         required = self.scopes_parsed(params.get("scope", ""), field="scope")

@@ -21,6 +21,7 @@ import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.urls import reverse
 
@@ -121,6 +122,20 @@ class PipedriveAPI(SandboxAPI):
 api = PipedriveAPI()
 
 
+# The sandbox's public app (a Marketplace app any company may install), whose id and secret are
+# the ones the site's Pipedrive app settings default to: "OAuth against our sandbox" uses it.
+DEFAULT_CLIENT_ID = "sandbox-pipedrive-taxpoynt"
+DEFAULT_CLIENT_SECRET = "sandbox-pipedrive-secret"  # noqa: S105
+
+
+def sandbox_public_app() -> tuple[str, str]:
+    """The sandbox's public app's (client_id, client_secret)."""
+    return (
+        getattr(settings, "PIPEDRIVE_SANDBOX_CLIENT_ID", DEFAULT_CLIENT_ID),
+        getattr(settings, "PIPEDRIVE_SANDBOX_CLIENT_SECRET", DEFAULT_CLIENT_SECRET),
+    )
+
+
 class PipedriveOAuth(OAuthServer):
     code_model = PipedriveSandboxAuthorizationCode
     token_model = PipedriveSandboxAccessToken
@@ -133,15 +148,29 @@ class PipedriveOAuth(OAuthServer):
     endpoint_options = {"counted": False}
 
     def app(self, client_id: str) -> OAuthApp | None:
+        """A company's own app (installed in that company only), or the public app."""
         company = PipedriveSandboxCompany.objects.filter(client_id=client_id or None).first()
-        if company is None:
-            return None
-        return OAuthApp(
-            client_id=company.client_id,
-            client_secret=company.client_secret,
-            redirect_uri=company.redirect_uri,
-            account=company,
-        )
+        if company is not None:
+            return OAuthApp(
+                client_id=company.client_id,
+                client_secret=company.client_secret,
+                redirect_uri=company.redirect_uri,
+                account=company,
+            )
+        public_id, public_secret = sandbox_public_app()
+        if client_id and hmac.compare_digest(client_id.encode(), public_id.encode()):
+            return OAuthApp(client_id=public_id, client_secret=public_secret)
+        return None
+
+    def consenting_account(self, *, app: OAuthApp, params: Mapping[str, str]):
+        """The public app is installed in a new company (as a new Pipedrive user would sign up
+        on the consent page)."""
+        if app.account is not None:
+            return app.account
+        # The server module builds on this one: imported here, when it is loaded.
+        from sandboxes.pipedrive.server import sandbox_company_create
+
+        return sandbox_company_create(redirect_uri=params.get("redirect_uri", ""))
 
     def authorize_scopes(self, params: Mapping[str, str]) -> list[str]:
         return list(SCOPES)

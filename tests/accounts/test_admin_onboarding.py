@@ -2,6 +2,7 @@
 (accounts.services): the FIRS key and secret are write-only and saved once FIRS accepts them."""
 
 import pytest
+from django.db import connection
 
 from accounts.models import Organization
 from sandboxes.firs.server import sandbox_credential_create
@@ -116,6 +117,34 @@ def test_the_admin_saves_firs_keys_only_once_firs_accepts_them(admin_client, fir
     organization.refresh_from_db()
     assert organization.firs_verified_at is not None
     assert str(organization.firs_api_secret) == API_SECRET
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT firs_api_key, firs_api_secret FROM "
+            f"{Organization._meta.db_table} WHERE id = %s",
+            [organization.pk],
+        )
+        stored = " ".join(cursor.fetchone())
+    # Encrypted at rest: the row holds neither the key nor the secret as typed.
+    assert API_KEY not in stored and API_SECRET not in stored
     page = admin_client.get(f"/admin/accounts/organization/{organization.pk}/change/")
     assert API_SECRET not in page.content.decode() and API_KEY not in page.content.decode()
     assert API_SECRET[-4:] in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_organizations_firs_cannot_sign_for_and_says_why(admin_client):
+    ready = OrganizationFactory(firs_ready=True, legal_name="Ready Foods Ltd")
+    unready = OrganizationFactory(firs_service_id="", legal_name="Unready Foods Ltd")
+
+    incomplete = admin_client.get("/admin/accounts/organization/", {"firs_setup": "incomplete"})
+    names = [organization.legal_name for organization in incomplete.context["cl"].result_list]
+    assert names == [unready.legal_name]
+    assert "Incomplete" in incomplete.content.decode()
+    complete = admin_client.get("/admin/accounts/organization/", {"firs_setup": "complete"})
+    assert [o.legal_name for o in complete.context["cl"].result_list] == [ready.legal_name]
+
+    page = admin_client.get(f"/admin/accounts/organization/{unready.pk}/change/").content.decode()
+    assert "no FIRS service id" in page
+    assert f"organization__id__exact={unready.pk}&amp;status__exact=waiting_setup" in page
+    page = admin_client.get(f"/admin/accounts/organization/{ready.pk}/change/").content.decode()
+    assert "Complete: FIRS signs this organization" in page

@@ -406,6 +406,13 @@ def test_code_lists_refresh_from_firs_resources(live_server, settings):
     result = services.code_lists_refresh()
     assert result["stored"] == FirsCodeListEntry.objects.count() > 100
     assert selectors.code_lists().is_vat_exempt("1006.3000")
+    # The HS code list is refreshed too: a code FIRS adds is accepted from then on.
+    assert FirsCodeListEntry.objects.filter(resource="hs-codes", code="1006.3000").exists()
+    FirsCodeListEntry.objects.create(
+        resource="hs-codes", code="0901.2100", data={"code": "0901.2100", "description": "Coffee"}
+    )
+    selectors.code_lists_forget()
+    assert selectors.code_lists().is_known_hs_code("0901.2100")
 
 
 def test_code_lists_refresh_is_skipped_without_a_source(settings):

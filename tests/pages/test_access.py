@@ -50,6 +50,7 @@ def test_anonymous_users_are_sent_to_sign_in(client, org_a, owner_a, method, pat
     ("method", "path"),
     [
         ("get", "/invoices/{invoice}/"),
+        ("get", "/invoices/{invoice}/status/"),
         ("post", "/invoices/{invoice}/mark-paid/"),
         ("post", "/members/{membership}/remove/"),
     ],

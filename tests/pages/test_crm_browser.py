@@ -167,3 +167,25 @@ def test_a_deal_won_in_hubspot_becomes_a_signed_invoice_on_the_pages(
     expect(page.get_by_text("An owner or admin can connect HubSpot.")).to_be_visible()
     page.goto(f"/crm/deals/{row.pk}/")
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+
+
+@pytest.mark.parametrize(("platform", "name"), [("hubspot", "HubSpot"), ("pipedrive", "Pipedrive")])
+def test_connecting_through_the_sandboxs_oauth_from_the_page(page, demo_owner, platform, name):
+    """The sandbox plays the platform's consent page for our public app: the button ends on the
+    site's result page with the account connected, never on a raw error."""
+    organization = demo_owner.memberships.get().organization
+    page.goto("/login/")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    _nav(page, "Integrations")
+    card = page.locator(".platform-card", has=page.get_by_role("heading", name=name))
+    card.get_by_role("button", name=f"Connect via our {name} sandbox's OAuth").click()
+
+    expect(page.get_by_role("heading", name="Connected", level=1)).to_be_visible()
+    expect(page.get_by_text(re.compile(rf"{name} account .* is connected"))).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()  # the site's layout
+    _shot(page, f"{platform}_sandbox_oauth")
+    connection = CRMConnection.objects.get(organization=organization, crm_type=platform)
+    assert connection.is_active and connection.account_id

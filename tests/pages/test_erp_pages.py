@@ -1,6 +1,8 @@
 """The ERP tenant pages, served through the families' shared page classes: the dashboard, the
 documents (filters, a document with its own taxes, retry), a sync run, and "Sync now"."""
 
+import re
+
 import pytest
 from django.contrib.messages import get_messages
 
@@ -70,6 +72,9 @@ def test_a_document_page_shows_its_lines_and_the_taxes_the_erp_booked(client_a, 
     html = client_a.get(f"/erp/documents/{row.pk}/").content.decode()
 
     assert "Consulting hour" in html and "2.28" in html and "30.30" in html
+    # Amounts in naira as every page writes them; times in Lagos time.
+    assert "<strong>₦32.58</strong>" in html and "NGN 32.58" not in html
+    assert re.search(r"\d{2}:\d{2}:\d{2} WAT</time>", html)
     assert "Generate invoice" in html  # posted, no invoice yet: an owner may invoice it
 
 

@@ -248,8 +248,10 @@ def test_htmx_retry_from_the_invoice_list_answers_its_status_cell(client_a, org_
         HTTP_HX_TARGET=f"invoice-status-{invoice.pk}",
     )
     body = response.content.decode().lstrip()
-    assert body.startswith(f'<td id="invoice-status-{invoice.pk}">')
+    assert body.startswith(f'<td id="invoice-status-{invoice.pk}"')
     assert "Queued again" in body and "Retry" not in body
+    # The cell then follows the invoice (it polls until the invoice settles).
+    assert f'hx-get="/invoices/{invoice.pk}/status/?cell=invoice-status"' in body
 
 
 def test_inbox_lists_erp_documents_failed_or_cancelled_after_signing(client_a, org_a, ledgerly):
@@ -278,3 +280,33 @@ def test_inbox_lists_erp_documents_failed_or_cancelled_after_signing(client_a, o
     assert "Issue a credit note for it in the ERP" in page
     # A cancelled document's e-invoice stands: there is nothing to retry.
     assert f"/erp/documents/{cancelled.pk}/retry/" not in page
+
+
+def test_a_sales_list_retries_its_failing_invoice_in_place_and_follows_it(
+    client_a, org_a, owner_a, enqueued
+):
+    connection = POSConnectionFactory(organization=org_a)
+    _row, invoice = _sale_with_invoice(
+        connection, status=Invoice.Status.NEEDS_ATTENTION, problems=OUTAGE_PROBLEM
+    )
+    cell = f"row-invoice-{invoice.pk}"
+    listed = client_a.get("/pos/transactions/", {"failed": "true"}).content.decode()
+    assert f'id="{cell}"' in listed and f'hx-target="#{cell}"' in listed
+
+    response = client_a.post(
+        f"/invoices/{invoice.pk}/retry/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET=cell
+    )
+    body = response.content.decode().lstrip()
+    assert body.startswith(f'<td id="{cell}" class="col-secondary"')
+    assert invoice.number in body and "Queued again" in body and "Retry" not in body
+    assert f'hx-get="/invoices/{invoice.pk}/status/?cell=row-invoice"' in body
+    assert enqueued == [(invoice.pk, None)]
+    assert invoice.history.filter(note=f"re-driven by {owner_a}").exists()
+
+    # The cell follows the invoice until FIRS has signed it, then stops asking.
+    Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.SIGNED)
+    polled = client_a.get(f"/invoices/{invoice.pk}/status/", {"cell": "row-invoice"})
+    assert "hx-get" in polled.content.decode() and "Signed" in polled.content.decode()
+    Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.CONFIRMED)
+    settled = client_a.get(f"/invoices/{invoice.pk}/status/", {"cell": "row-invoice"})
+    assert "hx-get" not in settled.content.decode()

@@ -11,11 +11,17 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
+from integrations.base.tasks import family_tasks
 from integrations.pos.models import POSTransaction
 from invoices import services as invoice_services
 from invoices.models import Invoice
 from sandboxes.firs.server import FAULTS_CACHE_KEY, sandbox_faults_set
-from tests.factories import PASSWORD, POSConnectionFactory, POSTransactionFactory
+from tests.factories import (
+    PASSWORD,
+    InvoiceFactory,
+    POSConnectionFactory,
+    POSTransactionFactory,
+)
 from tests.invoices.pipeline_support import pos_sale
 from tests.pages.browser_support import SCREENSHOTS
 
@@ -144,6 +150,74 @@ def test_the_failures_link_and_retry_on_an_invoice_update_the_page(page, demo_ow
     assert _still_the_same_document(page)
     _shot(page, "retried")
     assert invoice.history.filter(note=f"re-driven by {demo_owner}").exists()
+
+
+def test_retry_in_the_list_the_failures_link_opens_updates_the_row(page, demo_owner, monkeypatch):
+    organization = demo_owner.memberships.get().organization
+    queued = []
+    monkeypatch.setattr(
+        invoice_services,
+        "invoice_enqueue",
+        lambda *, invoice, countdown=None: queued.append(invoice.pk),
+    )
+    invoices = _sales(organization, 2, enqueue=False)
+    _park_after_an_outage(invoices)
+    retried, other = invoices
+
+    _sign_in(page)
+    page.goto("/pos/")
+    page.get_by_role("region", name="Today").get_by_role("link", name="2").click()
+    cell = page.locator(f"#row-invoice-{retried.pk}")
+    expect(cell).to_contain_text(retried.number)
+    expect(page.locator(f"#row-invoice-{other.pk}")).to_contain_text("Needs attention")
+    _mark_the_document(page)
+    cell.get_by_role("button", name="Retry").click()
+    expect(cell).to_contain_text("Queued again")
+    assert queued == [retried.pk]
+    # The worker's part: the row's invoice cell follows it until FIRS has signed it.
+    assert invoice_services.invoice_advance(invoice_id=retried.pk, claim_token="t") == "confirmed"
+    expect(cell).to_contain_text("Confirmed", timeout=10_000)
+    expect(cell.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(page.locator(f"#row-invoice-{other.pk}")).to_contain_text("Needs attention")
+    assert _still_the_same_document(page)
+    _shot(page, "list_retried")
+    assert retried.history.filter(note=f"re-driven by {demo_owner}").exists()
+
+
+def test_retry_on_a_failed_sales_page_follows_the_sale_until_it_is_invoiced(
+    page, demo_owner, monkeypatch
+):
+    organization = demo_owner.memberships.get().organization
+    queued = []
+    monkeypatch.setattr(
+        family_tasks("pos").invoice_source,
+        "apply_async",
+        lambda *, kwargs, queue: queued.append(kwargs),
+    )
+    sale = POSTransactionFactory(
+        connection=POSConnectionFactory(organization=organization),
+        status="failed",
+        processing_errors={"error_message": "Square did not answer in time"},
+    )
+
+    _sign_in(page)
+    page.goto(f"/pos/transactions/{sale.pk}/")
+    state = page.locator("#row-state")
+    expect(state).to_contain_text("Square did not answer in time")
+    _mark_the_document(page)
+    state.get_by_role("button", name="Retry").click()
+    expect(state).to_contain_text("On its way; this page follows it.")
+    expect(state).not_to_contain_text("Square did not answer in time")
+    assert queued == [{"transaction_id": str(sale.pk)}]
+
+    # The worker's part: the sale is invoiced and FIRS signs it; the page follows.
+    invoice = InvoiceFactory(organization=organization, signed=True)
+    POSTransaction.objects.filter(pk=sale.pk).update(status="invoiced", invoice=invoice)
+    expect(state).to_contain_text("Invoiced", timeout=10_000)
+    expect(page.locator("#row-invoice-card")).to_contain_text(invoice.number)
+    expect(state.get_by_role("button", name="Retry")).to_have_count(0)
+    assert _still_the_same_document(page)
+    _shot(page, "sale_retried")
 
 
 def test_retry_all_clears_a_firs_outage_backlog(

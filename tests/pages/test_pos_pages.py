@@ -3,6 +3,7 @@ admins; operate: all but viewers), another organization's objects answering 404 
 ones, and what each page shows. The connection actions every family shares are in
 tests/pages/test_connection_pages.py."""
 
+import logging
 import re
 import uuid
 from datetime import timedelta
@@ -253,6 +254,21 @@ def test_bad_settings_are_shown_on_the_card(client_a, connection_a):
     assert connection_a.webhook_secret == SECRET
 
 
+def test_a_default_hs_code_must_be_on_the_firs_list(client_a, connection_a):
+    path = f"/integrations/pos/connections/{connection_a.pk}/settings/"
+    refused = client_a.post(path, {"notification_url": "", "default_hs_code": "9999.9999"})
+    assert refused.status_code == 400
+    assert "9999.9999 is not on the FIRS HS code list" in refused.content.decode()
+    connection_a.refresh_from_db()
+    assert (connection_a.connection_settings or {}).get("default_hs_code") != "9999.9999"
+
+    # Saved as FIRS writes it; a four-digit ISIC service code is taken as it is.
+    for typed, stored in (("10063000", "1006.3000"), ("6202", "6202")):
+        assert client_a.post(path, {"default_hs_code": typed}).status_code == 302
+        connection_a.refresh_from_db()
+        assert connection_a.connection_settings["default_hs_code"] == stored
+
+
 def test_sync_now_back_fills_the_last_day_and_shows_its_progress(
     client_a, connection_a, queued, django_capture_on_commit_callbacks
 ):
@@ -425,13 +441,16 @@ def test_a_transaction_shows_its_invoice_history_errors_and_items(client_a, conn
 
 
 def test_retrying_queues_the_transaction_again(
-    client_a, connection_a, queued, django_capture_on_commit_callbacks
+    client_a, owner_a, connection_a, queued, django_capture_on_commit_callbacks, caplog
 ):
     row = POSTransactionFactory(
         connection=connection_a, status="failed", processing_errors={"error_message": "Refund of x"}
     )
+    caplog.set_level(logging.INFO, logger="integrations.base.pipeline")
     with django_capture_on_commit_callbacks(execute=True):
         response = client_a.post(f"/pos/transactions/{row.pk}/retry/", follow=True)
+
+    assert f"transactions {row.pk} queued again by {owner_a}" in caplog.messages
 
     assert _messages(response) == ["Queued again; this page shows the outcome when it is done."]
     assert queued == [("pos.invoice_transaction", {"transaction_id": str(row.pk)}, "realtime")]

@@ -212,7 +212,12 @@ def test_settings_and_a_write_only_signing_secret_can_be_updated(client_a, base,
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("notification_url", "not a url"), ("settings", {"default_hs_code": "<script>"})],
+    [
+        ("notification_url", "not a url"),
+        ("settings", {"default_hs_code": "<script>"}),
+        # Well formed, but not on the FIRS HS code list.
+        ("settings", {"default_hs_code": "9999.9999"}),
+    ],
 )
 def test_bad_settings_are_refused_with_the_field_named(client_a, base, connection_a, field, value):
     response = client_a.patch(

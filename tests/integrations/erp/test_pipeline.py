@@ -180,3 +180,15 @@ def test_a_document_keeps_its_own_number_unless_another_erp_took_its_irn(
     assert first.number == "INV/2026/INV-7" and first.irn.startswith("INV2026INV7-")
     # The same number in another ERP of the organization would repeat the IRN: the sequence's.
     assert second.number.startswith("TXP-") and second.irn != first.irn
+
+
+def test_a_successful_sync_clears_a_failing_connection(connection, ledgerly, published):
+    type(connection).objects.filter(pk=connection.pk).update(
+        health=type(connection).Health.FAILING, last_error="Ledgerly answered 500"
+    )
+    ledgerly[connection.account_id] = {}
+
+    assert pipeline.connection_sync(family="erp", connection_id=connection.pk) == "synced"
+
+    connection.refresh_from_db()
+    assert (connection.health, connection.last_error) == ("connected", "")
