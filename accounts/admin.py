@@ -4,22 +4,50 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 
 from accounts import services
+from accounts.admin_scoping import ScopedChoicesMixin, TenantModelAdmin
 from accounts.api_tokens import admin as api_token_admin  # noqa: F401 (registers its admin)
 from accounts.forms import BusinessProfileForm
-from accounts.models import Invitation, Membership, Organization, User
+from accounts.models import Invitation, Membership, OperatorAssignment, Organization, User
 from taxpoynt.lib.fields import mask_secret
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ScopedChoicesMixin, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ("user",)
     readonly_fields = ("last_used_at",)
 
 
+class OperatorAssignmentInline(admin.TabularInline):
+    """The organizations a support operator (staff, not superuser) works on; superusers assign
+    them."""
+
+    model = OperatorAssignment
+    fk_name = "operator"
+    extra = 0
+    autocomplete_fields = ("organization",)
+    verbose_name = "assigned organization"
+    verbose_name_plural = "assigned organizations (support operators only see these)"
+
+
 @admin.register(User)
-class TaxpoyntUserAdmin(UserAdmin):
+class TaxpoyntUserAdmin(TenantModelAdmin, UserAdmin):
     list_display = ("username", "email", "is_staff", "is_active", "last_login")
+    # A support operator sees the members of their organizations, and changes none of them: a
+    # user's flags, groups and permissions are the platform's.
+    organization_path = "memberships__organization"
+
+    def get_inlines(self, request, obj):
+        return [OperatorAssignmentInline] if request.user.is_superuser and obj else []
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
 
 
 class OrganizationAdminForm(forms.ModelForm):
@@ -112,7 +140,8 @@ class OrganizationAdminForm(forms.ModelForm):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(TenantModelAdmin):
+    organization_path = "pk"
     form = OrganizationAdminForm
     list_display = ("legal_name", "tin", "firs_service_id", "contact_email", "is_active")
     list_filter = ("is_active",)
@@ -136,6 +165,10 @@ class OrganizationAdmin(admin.ModelAdmin):
                 super().__init__(*args, actor=request.user, **inner)
 
         return WithActor
+
+    def has_add_permission(self, request):
+        # An organization a support operator made would be outside the ones assigned to them.
+        return request.user.is_superuser and super().has_add_permission(request)
 
     def get_fields(self, request, obj=None):
         fields = [
@@ -165,7 +198,8 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(TenantModelAdmin):
+    organization_path = "organization"
     list_display = ("user", "organization", "role", "created_at", "last_used_at")
     list_filter = ("role",)
     search_fields = ("user__username", "organization__legal_name")
@@ -174,7 +208,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(TenantModelAdmin):
     """Invitations are made by tenants' owners and admins (the link goes only to the invited
     address); operators look them up and revoke them."""
 
@@ -196,6 +230,7 @@ class InvitationAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
     actions = ["revoke"]
+    organization_path = "organization"
 
     def has_add_permission(self, request):
         return False

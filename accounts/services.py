@@ -22,6 +22,7 @@ from accounts.models import FIRS_SERVICE_ID, FIRS_TIN, Invitation, Membership, O
 from accounts.selectors import (
     invitation_token_hash,
     membership_get,
+    operator_may_operate,
     organization_firs_setup_problem,
     organization_get_for_user,
 )
@@ -345,7 +346,7 @@ def _firs_words(error: FirsError) -> str:
 
 
 def _require_owner_or_operator(*, organization: Organization, actor: User) -> None:
-    if actor.is_staff:
+    if actor.is_staff and operator_may_operate(user=actor, organization_id=organization.pk):
         return
     membership = membership_get(user=actor, organization=organization)
     if membership is None or membership.role != Membership.Role.OWNER:

@@ -12,6 +12,7 @@ from django.contrib.admin.utils import flatten
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.admin_scoping import TenantModelAdmin
 from integrations.base import pipeline
 from integrations.base.admin import (
     CONNECTION_READONLY_FIELDS,
@@ -29,7 +30,7 @@ SYNC_NOW_WINDOW = timedelta(days=1)
 
 
 @admin.register(POSConnection)
-class POSConnectionAdmin(ConnectionAdminMixin, admin.ModelAdmin):
+class POSConnectionAdmin(ConnectionAdminMixin, TenantModelAdmin):
     list_display = (
         "__str__",
         "organization",
@@ -105,7 +106,7 @@ class WhenFilter(admin.SimpleListFilter):
 
 
 @admin.register(POSTransaction)
-class POSTransactionAdmin(SourceRowAdminMixin, admin.ModelAdmin):
+class POSTransactionAdmin(SourceRowAdminMixin, TenantModelAdmin):
     list_display = (
         "external_transaction_id",
         "connection",
