@@ -166,6 +166,21 @@ class OrganizationAdmin(TenantModelAdmin):
 
         return WithActor
 
+    def save_model(self, request, obj, form, change):
+        services.organization_operator_save(organization=obj, actor=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        # Memberships through the services, so each addition, role change and removal is
+        # recorded in the audit trail.
+        memberships = formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            services.membership_operator_delete(membership=membership, actor=request.user)
+        for membership in memberships:
+            services.membership_operator_save(membership=membership, actor=request.user)
+        formset.save_m2m()
+
     def has_add_permission(self, request):
         # An organization a support operator made would be outside the ones assigned to them.
         return request.user.is_superuser and super().has_add_permission(request)
@@ -206,6 +221,16 @@ class MembershipAdmin(TenantModelAdmin):
     autocomplete_fields = ("user", "organization")
     readonly_fields = ("last_used_at",)
 
+    def save_model(self, request, obj, form, change):
+        services.membership_operator_save(membership=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.membership_operator_delete(membership=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            services.membership_operator_delete(membership=membership, actor=request.user)
+
 
 @admin.register(Invitation)
 class InvitationAdmin(TenantModelAdmin):
@@ -244,5 +269,7 @@ class InvitationAdmin(TenantModelAdmin):
 
     @admin.action(description="Revoke the selected invitations", permissions=["delete"])
     def revoke(self, request, queryset):
-        revoked = services.invitations_revoke(invitation_ids=queryset.values_list("pk", flat=True))
+        revoked = services.invitations_revoke(
+            invitation_ids=queryset.values_list("pk", flat=True), actor=request.user
+        )
         self.message_user(request, f"{revoked} invitation(s) revoked.", messages.SUCCESS)

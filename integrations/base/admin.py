@@ -108,7 +108,9 @@ class ConnectionAdminMixin:
     def save_model(self, request, obj, form, change):
         # Only what the operator edited: workers record health, cursor and tokens meanwhile.
         connection_settings_update(
-            connection=obj, changes={name: getattr(obj, name) for name in form.changed_data}
+            connection=obj,
+            changes={name: getattr(obj, name) for name in form.changed_data},
+            actor=request.user,
         )
 
     @admin.display(description="Credentials")

@@ -4,7 +4,6 @@ Transactions live in a partitioned table: the list never counts it whole (Bounde
 and its date filter offers fixed windows, which prune partitions, rather than a date hierarchy.
 """
 
-import secrets
 from datetime import timedelta
 
 from django.contrib import admin
@@ -19,6 +18,7 @@ from integrations.base.admin import (
     ConnectionAdminMixin,
     SourceRowAdminMixin,
 )
+from integrations.base.connections import connection_webhook_secret_rotate
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices import operations
 from invoices.admin import pretty_json
@@ -56,11 +56,10 @@ class POSConnectionAdmin(ConnectionAdminMixin, TenantModelAdmin):
     @admin.action(description="Rotate webhook key (sandbox connections sign with the new one)")
     def rotate_webhook_key(self, request, queryset):
         for connection in queryset:
-            connection.webhook_secret = secrets.token_urlsafe(32)
-            connection.save(update_fields=["webhook_secret", "updated_at"])
+            key = connection_webhook_secret_rotate(connection=connection, actor=request.user)
             self.message_user(
                 request,
-                f"{connection}: new key {mask_secret(connection.webhook_secret)}; paste the whole "
+                f"{connection}: new key {mask_secret(key)}; paste the whole "
                 "key into the platform's webhook settings from the tenant pages or the API.",
             )
 

@@ -83,7 +83,7 @@ class ConnectionSettingsForm(forms.ModelForm):
         }
         super().__init__(*args, instance=instance, initial=initial, **kwargs)
 
-    def save(self):
+    def save(self, *, actor):
         changes = {
             "notification_url": self.cleaned_data["notification_url"],
             "connection_settings": {
@@ -93,7 +93,7 @@ class ConnectionSettingsForm(forms.ModelForm):
         }
         if self.cleaned_data["signing_secret"]:
             changes["webhook_secret"] = self.cleaned_data["signing_secret"]
-        return connection_settings_update(connection=self.instance, changes=changes)
+        return connection_settings_update(connection=self.instance, changes=changes, actor=actor)
 
 
 class TransactionFilterForm(page_views.RowFilterForm):
@@ -140,7 +140,7 @@ class POSConnectionPages(page_views.ConnectionPages):
             return page_views.integrations_page(
                 request, bound={(connection.pk, "settings"): form}, status=400
             )
-        form.save()
+        form.save(actor=request.user)
         messages.success(request, "The connection's settings were saved.")
         return page_views.back_to(connection)
 

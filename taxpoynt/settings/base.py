@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "integrations.erp",
     "invoices",
     "catalog",
+    "audit",
 ]
 
 MIDDLEWARE = [

@@ -24,6 +24,8 @@ from accounts.admin_scoping import SuperusersOnlyMixin, TenantModelAdmin
 from accounts.api_tokens.models import ApiToken
 from accounts.api_tokens.services import api_token_create
 from accounts.models import Invitation, Membership, OperatorAssignment, Organization, User
+from audit.models import AuditEvent
+from audit.services import audit_record
 from catalog.models import ProductClassification, TaxAlert
 from integrations.base.models import InboundEvent, QuarantinedDelivery, SyncRun
 from integrations.crm.models import CRMConnection, CRMDeal
@@ -123,6 +125,9 @@ ROWS = {
     ERPDocument: lambda org: ERPDocumentFactory(connection__organization=org),
     ProductClassification: _classification,
     TaxAlert: _tax_alert,
+    AuditEvent: lambda org: audit_record(
+        action=AuditEvent.Action.MEMBER_INVITED, organization=org, actor_label=org.legal_name
+    ),
 }
 
 # Values the factories store encrypted; none may appear in an admin page.
