@@ -6,22 +6,50 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts import selectors, services
+from accounts.admin_scoping import ScopedChoicesMixin, TenantModelAdmin
 from accounts.api_tokens import admin as api_token_admin  # noqa: F401 (registers its admin)
 from accounts.forms import BusinessProfileForm
-from accounts.models import Invitation, Membership, Organization, User
+from accounts.models import Invitation, Membership, OperatorAssignment, Organization, User
 from taxpoynt.lib.fields import mask_secret
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ScopedChoicesMixin, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ("user",)
     readonly_fields = ("last_used_at",)
 
 
+class OperatorAssignmentInline(admin.TabularInline):
+    """The organizations a support operator (staff, not superuser) works on; superusers assign
+    them."""
+
+    model = OperatorAssignment
+    fk_name = "operator"
+    extra = 0
+    autocomplete_fields = ("organization",)
+    verbose_name = "assigned organization"
+    verbose_name_plural = "assigned organizations (support operators only see these)"
+
+
 @admin.register(User)
-class TaxpoyntUserAdmin(UserAdmin):
+class TaxpoyntUserAdmin(TenantModelAdmin, UserAdmin):
     list_display = ("username", "email", "is_staff", "is_active", "last_login")
+    # A support operator sees the members of their organizations, and changes none of them: a
+    # user's flags, groups and permissions are the platform's.
+    organization_path = "memberships__organization"
+
+    def get_inlines(self, request, obj):
+        return [OperatorAssignmentInline] if request.user.is_superuser and obj else []
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
 
 
 class OrganizationAdminForm(forms.ModelForm):
@@ -131,7 +159,8 @@ class FirsSetupFilter(admin.SimpleListFilter):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(TenantModelAdmin):
+    organization_path = "pk"
     form = OrganizationAdminForm
     list_display = (
         "legal_name",
@@ -163,6 +192,25 @@ class OrganizationAdmin(admin.ModelAdmin):
                 super().__init__(*args, actor=request.user, **inner)
 
         return WithActor
+
+    def save_model(self, request, obj, form, change):
+        services.organization_operator_save(organization=obj, actor=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        # Memberships through the services, so each addition, role change and removal is
+        # recorded in the audit trail.
+        memberships = formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            services.membership_operator_delete(membership=membership, actor=request.user)
+        for membership in memberships:
+            services.membership_operator_save(membership=membership, actor=request.user)
+        formset.save_m2m()
+
+    def has_add_permission(self, request):
+        # An organization a support operator made would be outside the ones assigned to them.
+        return request.user.is_superuser and super().has_add_permission(request)
 
     def get_fields(self, request, obj=None):
         fields = [
@@ -216,16 +264,27 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(TenantModelAdmin):
+    organization_path = "organization"
     list_display = ("user", "organization", "role", "created_at", "last_used_at")
     list_filter = ("role",)
     search_fields = ("user__username", "organization__legal_name")
     autocomplete_fields = ("user", "organization")
     readonly_fields = ("last_used_at",)
 
+    def save_model(self, request, obj, form, change):
+        services.membership_operator_save(membership=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.membership_operator_delete(membership=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            services.membership_operator_delete(membership=membership, actor=request.user)
+
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(TenantModelAdmin):
     """Invitations are made by tenants' owners and admins (the link goes only to the invited
     address); operators look them up and revoke them."""
 
@@ -247,6 +306,7 @@ class InvitationAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
     actions = ["revoke"]
+    organization_path = "organization"
 
     def has_add_permission(self, request):
         return False
@@ -260,5 +320,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected invitations", permissions=["delete"])
     def revoke(self, request, queryset):
-        revoked = services.invitations_revoke(invitation_ids=queryset.values_list("pk", flat=True))
+        revoked = services.invitations_revoke(
+            invitation_ids=queryset.values_list("pk", flat=True), actor=request.user
+        )
         self.message_user(request, f"{revoked} invitation(s) revoked.", messages.SUCCESS)

@@ -11,8 +11,15 @@ from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username
 from axes.models import AccessAttempt
+from axes.signals import user_locked_out
 from django.conf import settings
 from django.db.models import Sum
+from django.dispatch import receiver
+from django.utils import timezone
+
+from accounts.models import Membership, User
+from audit.models import AuditEvent
+from audit.services import Action, audit_record
 
 
 class LoginLockoutHandler(AxesDatabaseHandler):
@@ -31,3 +38,31 @@ def _account_failures(request, credentials: dict | None) -> int:
         username=username, attempt_time__gte=get_cool_off_threshold(request)
     ).aggregate(total=Sum("failures_since_start"))["total"]
     return total or 0
+
+
+@receiver(user_locked_out, dispatch_uid="accounts.lockout.audit")
+def lockout_record(sender, request, username, ip_address, **kwargs):
+    """A lockout of an existing account goes in the audit trail, once per cool-off (axes repeats
+    the signal on every attempt while locked), in each of the account's organizations so their
+    owners see it. Unknown usernames are not recorded: a spray of made-up names would fill the
+    trail with nobody's events."""
+    user = User.objects.filter(username=username).first() if username else None
+    if user is None:
+        return
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    already = AuditEvent.objects.filter(
+        action=Action.LOGIN_LOCKED_OUT, target_type="user", target_id=str(user.pk), at__gte=since
+    )
+    if already.exists():
+        return
+    organization_ids = list(
+        Membership.objects.filter(user=user).values_list("organization_id", flat=True)
+    )
+    for organization_id in organization_ids or [None]:
+        audit_record(
+            action=Action.LOGIN_LOCKED_OUT,
+            actor_label=username,
+            organization=organization_id,
+            target=user,
+            changes={"ip_address": [None, ip_address], "path": [None, request.path]},
+        )

@@ -152,4 +152,30 @@ class Invitation(models.Model):
         return self.Status(self.status).label
 
 
+class OperatorAssignment(models.Model):
+    """An organization a support operator may see and act on in the admin.
+
+    Superusers see every organization; any other staff user is a support operator and sees only
+    the organizations assigned here (none until one is)."""
+
+    operator = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="operator_assignments"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="operator_assignments"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator", "organization"], name="uniq_operator_assignment"
+            )
+        ]
+        ordering = ["operator_id", "organization_id"]
+
+    def __str__(self):
+        return f"{self.operator} supports {self.organization}"
+
+
 from accounts.api_tokens.models import ApiToken  # noqa: E402, F401 (registers the model)

@@ -6,7 +6,7 @@ import hashlib
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Invitation, Membership, Organization, User
+from accounts.models import Invitation, Membership, OperatorAssignment, Organization, User
 
 
 def organization_list_for_user(*, user: User) -> QuerySet[Organization]:
@@ -16,6 +16,21 @@ def organization_list_for_user(*, user: User) -> QuerySet[Organization]:
 def organization_get_for_user(*, user: User, organization_id: int) -> Organization:
     """Raises Organization.DoesNotExist for another tenant's organization, as for a missing one."""
     return organization_list_for_user(user=user).get(pk=organization_id)
+
+
+def operator_organization_ids(*, user: User) -> QuerySet | None:
+    """The ids of the organizations a staff user operates on in the admin, as a subquery; None
+    for a superuser (every organization). Any other staff user is a support operator limited to
+    the organizations assigned to them."""
+    if user.is_active and user.is_superuser:
+        return None
+    return OperatorAssignment.objects.filter(operator_id=user.pk).values("organization_id")
+
+
+def operator_may_operate(*, user: User, organization_id: int) -> bool:
+    """Whether a staff user may act on this organization's data."""
+    scope = operator_organization_ids(user=user)
+    return scope is None or scope.filter(organization_id=organization_id).exists()
 
 
 def membership_get(*, user: User, organization: Organization) -> Membership | None:

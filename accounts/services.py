@@ -22,10 +22,12 @@ from accounts.models import FIRS_SERVICE_ID, FIRS_TIN, Invitation, Membership, O
 from accounts.selectors import (
     invitation_token_hash,
     membership_get,
+    operator_may_operate,
     organization_firs_setup_problem,
     organization_get_for_user,
 )
 from accounts.signals import organization_setup_ready
+from audit.services import Action, audit_changes, audit_record
 from invoices.firs.client import FirsClient
 from invoices.firs.errors import (
     DuplicateIrn,
@@ -105,12 +107,46 @@ def organization_profile_update(
     unknown = set(fields) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationError(f"Not profile fields: {', '.join(sorted(unknown))}")
-    cleaned = _profile_clean({**_profile_of(organization), **fields})
+    before = _profile_of(organization)
+    cleaned = _profile_clean({**before, **fields})
     with transaction.atomic():
         for name, value in cleaned.items():
             setattr(organization, name, value)
         organization.save(update_fields=list(cleaned))
+        changes = audit_changes(model=Organization, before=before, after=cleaned)
+        if changes:
+            audit_record(
+                action=Action.ORGANIZATION_PROFILE_CHANGED,
+                actor=actor,
+                organization=organization,
+                target=organization,
+                changes=changes,
+            )
         _setup_ready_announce(organization)
+    return organization
+
+
+@transaction.atomic
+def organization_operator_save(*, organization: Organization, actor: User) -> Organization:
+    """An operator's save of an organization's admin form (already checked by
+    ``profile_clean``), recorded as a profile change; its FIRS settings go through
+    ``organization_firs_configure``."""
+    names = (*PROFILE_FIELDS, "firs_public_key", "firs_certificate", "is_active")
+    before = Organization.objects.filter(pk=organization.pk).values(*names).first() or {}
+    organization.save()
+    changes = audit_changes(
+        model=Organization,
+        before=before,
+        after={name: getattr(organization, name) for name in names},
+    )
+    if before and changes:
+        audit_record(
+            action=Action.ORGANIZATION_PROFILE_CHANGED,
+            actor=actor,
+            organization=organization,
+            target=organization,
+            changes=changes,
+        )
     return organization
 
 
@@ -286,6 +322,9 @@ def organization_firs_configure(
         business_id=business_id,
         service_id=service_id,
     )
+    firs_fields = ("firs_business_id", "firs_service_id", "firs_base_url")
+    secret_fields = ("firs_api_key", "firs_api_secret")
+    before = {name: getattr(organization, name) for name in (*firs_fields, *secret_fields)}
     with transaction.atomic():
         organization.firs_business_id = business_id
         organization.firs_service_id = service_id
@@ -302,6 +341,17 @@ def organization_firs_configure(
                 "firs_api_secret",
                 "firs_verified_at",
             ]
+        )
+        after = {name: getattr(organization, name) for name in before}
+        audit_record(
+            action=Action.ORGANIZATION_FIRS_CHANGED,
+            actor=actor,
+            organization=organization,
+            target=organization,
+            changes={
+                **audit_changes(model=Organization, before=before, after=after),
+                "firs_verified_at": "verified by FIRS",
+            },
         )
         _setup_ready_announce(organization)
     logger.info("FIRS set-up of organization %s verified", organization.pk)
@@ -345,7 +395,7 @@ def _firs_words(error: FirsError) -> str:
 
 
 def _require_owner_or_operator(*, organization: Organization, actor: User) -> None:
-    if actor.is_staff:
+    if actor.is_staff and operator_may_operate(user=actor, organization_id=organization.pk):
         return
     membership = membership_get(user=actor, organization=organization)
     if membership is None or membership.role != Membership.Role.OWNER:
@@ -373,6 +423,47 @@ def membership_remove(*, organization: Organization, actor: User, membership_id:
         owners = Membership.objects.filter(organization=organization, role=Membership.Role.OWNER)
         if owners.count() <= 1:
             raise ValidationError("An organization keeps at least one owner.")
+    audit_record(
+        action=Action.MEMBER_REMOVED,
+        actor=actor,
+        organization=organization,
+        target=membership,
+        changes={"role": [membership.role, None]},
+    )
+    membership.delete()
+
+
+@transaction.atomic
+def membership_operator_save(*, membership: Membership, actor: User) -> Membership:
+    """An operator's membership edit in the admin (tenants' own go through invitations and
+    ``membership_remove``): saved, and recorded as a member added or a role changed."""
+    before = (
+        Membership.objects.filter(pk=membership.pk).values_list("role", flat=True).first()
+        if membership.pk
+        else None
+    )
+    membership.save()
+    if before != membership.role:
+        audit_record(
+            action=Action.MEMBER_ADDED if before is None else Action.MEMBER_ROLE_CHANGED,
+            actor=actor,
+            organization=membership.organization_id,
+            target=membership,
+            changes={"role": [before, membership.role]},
+        )
+    return membership
+
+
+@transaction.atomic
+def membership_operator_delete(*, membership: Membership, actor: User) -> None:
+    """An operator's removal of a member in the admin, recorded."""
+    audit_record(
+        action=Action.MEMBER_REMOVED,
+        actor=actor,
+        organization=membership.organization_id,
+        target=membership,
+        changes={"role": [membership.role, None]},
+    )
     membership.delete()
 
 
@@ -448,6 +539,13 @@ def invitation_create(
                 created_at=now,
                 expires_at=now + INVITATION_LIFETIME,
             )
+            audit_record(
+                action=Action.MEMBER_INVITED,
+                actor=actor,
+                organization=organization,
+                target=invitation,
+                changes={"email": [None, email], "role": [None, role]},
+            )
             # Sent inside the transaction: an invitation whose e-mail failed is not kept, since
             # nobody holds its link.
             _invitation_mail(invitation=invitation, token=token, site_url=site_url)
@@ -499,14 +597,32 @@ def invitation_revoke(*, organization: Organization, actor: User, invitation_id:
         )
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
+    _invitation_revoked_record(invitation=invitation, actor=actor)
     return invitation
 
 
-def invitations_revoke(*, invitation_ids) -> int:
+def _invitation_revoked_record(*, invitation: Invitation, actor) -> None:
+    audit_record(
+        action=Action.INVITATION_REVOKED,
+        actor=actor,
+        organization=invitation.organization_id,
+        target=invitation,
+        changes={"email": [invitation.email, None], "role": [invitation.role, None]},
+    )
+
+
+@transaction.atomic
+def invitations_revoke(*, invitation_ids, actor=None) -> int:
     """Operators' revocation (admin): revokes the open ones among ``invitation_ids``."""
-    return Invitation.objects.filter(
-        pk__in=invitation_ids, accepted_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
+    open_ones = list(
+        Invitation.objects.select_for_update().filter(
+            pk__in=invitation_ids, accepted_at__isnull=True, revoked_at__isnull=True
+        )
+    )
+    Invitation.objects.filter(pk__in=[i.pk for i in open_ones]).update(revoked_at=timezone.now())
+    for invitation in open_ones:
+        _invitation_revoked_record(invitation=invitation, actor=actor)
+    return len(open_ones)
 
 
 def invitation_check(*, invitation: Invitation, user: User | None = None) -> None:
@@ -546,6 +662,13 @@ def invitation_accept(*, invitation: Invitation, user: User, session=None) -> Me
     invitation.accepted_at = now
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit_record(
+        action=Action.MEMBER_JOINED,
+        actor=user,
+        organization=invitation.organization,
+        target=membership,
+        changes={"role": [None, membership.role], "invited_by": [None, invitation.invited_by_id]},
+    )
     if session is not None:
         session[SESSION_ORGANIZATION_KEY] = invitation.organization.pk
     return membership

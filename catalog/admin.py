@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from accounts.admin_scoping import TenantModelAdmin
 from catalog.models import ProductClassification, TaxAlert
 from catalog.services import classification_validate
 
@@ -35,7 +36,8 @@ class ProductClassificationAdminForm(forms.ModelForm):
 
 
 @admin.register(ProductClassification)
-class ProductClassificationAdmin(admin.ModelAdmin):
+class ProductClassificationAdmin(TenantModelAdmin):
+    organization_path = "organization"
     form = ProductClassificationAdminForm
     list_display = ("name", "organization", "platform", "hs_code", "vat_treatment", "updated_at")
     list_filter = ("vat_treatment", "platform")
@@ -44,7 +46,8 @@ class ProductClassificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaxAlert)
-class TaxAlertAdmin(admin.ModelAdmin):
+class TaxAlertAdmin(TenantModelAdmin):
+    organization_path = "organization"
     list_display = ("classification", "kind", "count", "last_seen_at", "resolved_at")
     list_filter = ("kind",)
     raw_id_fields = ("organization", "classification")

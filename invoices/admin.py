@@ -12,6 +12,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import flatten_fieldsets
 from django.utils.html import format_html
 
+from accounts.admin_scoping import TenantModelAdmin
 from invoices import operations
 from invoices.models import (
     FirsCodeListEntry,
@@ -122,7 +123,8 @@ class InvoiceActionForm(ActionForm):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class InvoiceAdmin(ViewOnlyAdminMixin, TenantModelAdmin):
+    organization_path = "organization"
     list_display = (
         "irn",
         "organization",
@@ -265,7 +267,7 @@ class InvoiceAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(InvoiceNumberSequence)
-class InvoiceNumberSequenceAdmin(admin.ModelAdmin):
+class InvoiceNumberSequenceAdmin(TenantModelAdmin):
     """The prefix is the organization's to choose; the counter only ever moves by numbering an
     invoice, so it is shown, never edited, and a sequence is made by the first invoice."""
 
@@ -273,6 +275,7 @@ class InvoiceNumberSequenceAdmin(admin.ModelAdmin):
     search_fields = ("organization__legal_name", "prefix")
     fields = ("organization", "prefix", "last_value")
     readonly_fields = ("organization", "last_value")
+    organization_path = "organization"
 
     def has_add_permission(self, request):
         return False
@@ -283,6 +286,8 @@ class InvoiceNumberSequenceAdmin(admin.ModelAdmin):
 
 @admin.register(FirsCodeListEntry)
 class FirsCodeListEntryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    # FIRS's public code lists, the same for every tenant.
+    open_to_support_operators = True
     list_display = ("resource", "code", "label", "refreshed_at")
     list_filter = ("resource",)
     search_fields = ("code",)

@@ -24,6 +24,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.selectors import organization_firs_setup_problem
+from audit.services import Action, audit_record
 from catalog import services as catalog_services
 from integrations.base.canonical import Deal, Document, Sale
 from invoices import selectors
@@ -813,6 +814,14 @@ def invoice_redrive(*, invoice: Invoice, actor, countdown: float | None = None) 
         )
         if moved:
             _history_add(invoice, invoice.status, invoice.stage, f"re-driven by {actor}")
+            if not isinstance(actor, str):  # a person asked; automation's re-drives are not
+                audit_record(
+                    action=Action.INVOICE_REDRIVEN,
+                    actor=actor,
+                    organization=invoice.organization_id,
+                    target=invoice,
+                    changes={"status": [invoice.status, invoice.stage]},
+                )
             invoice_enqueue(invoice=invoice, countdown=countdown)
     return bool(moved)
 
@@ -895,6 +904,16 @@ def invoice_mark_paid(*, invoice: Invoice, actor, reference: str = "") -> Invoic
         )
         note = f"marked paid by {actor}" + (f"; reference {reference}" if reference else "")
         _history_add(invoice, invoice.status, invoice.status, note)
+        audit_record(
+            action=Action.INVOICE_MARKED_PAID,
+            actor=actor,
+            organization=invoice.organization_id,
+            target=invoice,
+            changes={
+                "payment_status": [invoice.payment_status, Invoice.PaymentStatus.PAID],
+                **({"reference": [None, reference]} if reference else {}),
+            },
+        )
     invoice.refresh_from_db()
     return invoice
 

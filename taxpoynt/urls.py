@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("accounts.api_tokens.page_urls")),
     path("", include("invoices.page_urls")),
     path("", include("catalog.page_urls")),
+    path("", include("audit.page_urls")),
     path("", include("integrations.pos.page_urls")),
     path("", include("integrations.crm.page_urls")),
     path("", include("integrations.erp.page_urls")),

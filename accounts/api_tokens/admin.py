@@ -3,6 +3,7 @@ none is made here (a user makes their own on the API tokens page, where it is sh
 
 from django.contrib import admin, messages
 
+from accounts.admin_scoping import TenantModelAdmin
 from accounts.api_tokens import services
 from accounts.api_tokens.models import ApiToken
 
@@ -10,7 +11,9 @@ SHOWN_FIELDS = ("prefix", "name", "user", "created_at", "last_used_at", "expires
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(TenantModelAdmin):
+    # A token acts as its user in each of their organizations.
+    organization_path = "user__memberships__organization"
     list_display = SHOWN_FIELDS
     list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("prefix", "name", "user__username")

@@ -6,11 +6,19 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from accounts.admin_scoping import admin_class_for_site
+
 
 class VerifiedAdminSite(admin.AdminSite):
     site_header = "TaxPoynt operations"
     site_title = "TaxPoynt admin"
     index_title = "Organizations, connections, sales and invoices"
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every ModelAdmin not written for tenant data is for superusers only
+        (accounts.admin_scoping), third-party ones included."""
+        admin_class = admin_class_for_site(admin_class or admin.ModelAdmin)
+        return super().register(model_or_iterable, admin_class, **options)
 
     def has_permission(self, request):
         return super().has_permission(request) and request.user.is_verified()

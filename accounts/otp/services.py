@@ -13,6 +13,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
+from audit.services import Action, audit_record
 
 TOTP_DEVICE_NAME = "Authenticator app"
 BACKUP_DEVICE_NAME = "Backup codes"
@@ -48,13 +49,26 @@ def totp_enrolment_confirm(
         backup = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
         codes = [StaticToken.random_token() for _ in range(settings.OTP_BACKUP_TOKENS)]
         StaticToken.objects.bulk_create(StaticToken(device=backup, token=code) for code in codes)
+        audit_record(
+            action=Action.MFA_ENROLLED,
+            actor=user,
+            target=device,
+            changes={"backup_codes": [None, len(codes)]},
+        )
     return device, codes
 
 
 def otp_device_for_code(*, user: User, token: str):
     """The user's confirmed device that accepts this code (a backup code is used up), or None.
-    Devices throttle their own repeated failures."""
-    return match_token(user, token.strip())
+    Devices throttle their own repeated failures. Either outcome goes in the audit trail."""
+    device = match_token(user, token.strip())
+    audit_record(
+        action=Action.MFA_VERIFIED if device is not None else Action.MFA_FAILED,
+        actor=user,
+        target=device,
+        changes={"device": [None, device.name]} if device is not None else {},
+    )
+    return device
 
 
 def totp_qr_data_uri(*, device: TOTPDevice) -> str:

@@ -7,10 +7,12 @@ from django.contrib.admin.utils import flatten
 from django.contrib.auth import get_permission_codename
 from django.core.paginator import Paginator
 from django.db import connection as db_connection
+from django.db.models import Q
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from integrations.base import events, pipeline, services
+from accounts.admin_scoping import TenantModelAdmin
+from integrations.base import events, families, pipeline, services
 from integrations.base.connections import connection_settings_update
 from integrations.base.errors import ConnectorError
 from integrations.base.models import InboundEvent, QuarantinedDelivery, SyncRun
@@ -95,6 +97,7 @@ class ConnectionAdminMixin:
     connections, and the activate / deactivate / test actions."""
 
     list_select_related = ("organization",)
+    organization_path = "organization"
     # Secrets change through the API, the pages or actions, never in this form.
     exclude = ("credentials_encrypted", "webhook_secret")
 
@@ -105,7 +108,9 @@ class ConnectionAdminMixin:
     def save_model(self, request, obj, form, change):
         # Only what the operator edited: workers record health, cursor and tokens meanwhile.
         connection_settings_update(
-            connection=obj, changes={name: getattr(obj, name) for name in form.changed_data}
+            connection=obj,
+            changes={name: getattr(obj, name) for name in form.changed_data},
+            actor=request.user,
         )
 
     @admin.display(description="Credentials")
@@ -148,6 +153,7 @@ class SourceRowAdminMixin(ViewOnlyAdminMixin):
     show_full_result_count = False
     ordering = ("-received_at",)
     nothing_to_retry = ""
+    organization_path = "connection__organization"
 
     @admin.display(description="Invoice")
     def invoice_link(self, row):
@@ -192,8 +198,23 @@ class SourceRowAdminMixin(ViewOnlyAdminMixin):
         )
 
 
+class ByConnectionIdAdmin(TenantModelAdmin):
+    """Rows that name their connection by (family, connection id) rather than a foreign key:
+    scoped through the family's connection table. A row of no connection (a delivery for an
+    unknown account) belongs to no organization, so only superusers see it."""
+
+    def scope_queryset(self, queryset, organization_ids):
+        of_organizations = Q(pk__in=[])
+        for family in families.registered():
+            connection_ids = family.connection_model.objects.filter(
+                organization_id__in=organization_ids
+            ).values("id")
+            of_organizations |= Q(family=family.name, connection_id__in=connection_ids)
+        return queryset.filter(of_organizations)
+
+
 @admin.register(InboundEvent)
-class InboundEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class InboundEventAdmin(ViewOnlyAdminMixin, ByConnectionIdAdmin):
     list_display = ("event_id", "platform", "event_type", "status", "attempts", "received_at")
     list_filter = ("status", "family", "platform", "event_type")
     search_fields = ("event_id", "object_id")
@@ -221,7 +242,7 @@ class InboundEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(QuarantinedDelivery)
-class QuarantinedDeliveryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class QuarantinedDeliveryAdmin(ViewOnlyAdminMixin, ByConnectionIdAdmin):
     list_display = ("received_at", "platform", "reason", "connection_id", "body_truncated")
     list_filter = ("family", "platform")
     search_fields = ("reason",)
@@ -267,7 +288,8 @@ class QuarantinedDeliveryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class SyncRunAdmin(ViewOnlyAdminMixin, TenantModelAdmin):
+    organization_path = "organization"
     list_display = (
         "created_at",
         "platform",

@@ -158,7 +158,7 @@ class ConnectionSerializerBase(serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         return connection_services.connection_settings_update(
-            connection=instance, changes=validated_data
+            connection=instance, changes=validated_data, actor=self.context["request"].user
         )
 
 
@@ -424,7 +424,7 @@ class ConnectionViewSetBase(
     def disconnect(self, request, pk=None):
         """Revoke the grant at the platform, forget the tokens and stop processing."""
         connection = self.get_object()
-        connection_services.connection_disconnect(connection=connection)
+        connection_services.connection_disconnect(connection=connection, actor=request.user)
         connection.refresh_from_db()
         return Response(self.get_serializer(connection).data)
 

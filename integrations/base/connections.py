@@ -15,6 +15,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.services import HIDDEN_CHANGE, Action, audit_changes, audit_record
 from integrations.base import families, registry
 from integrations.base.connectors import Capability, CredentialsConnector, OAuthConnector, TokenSet
 from integrations.base.errors import AuthenticationError, ConnectorError, PermanentConnectorError
@@ -61,26 +62,56 @@ def platform_connector(*, family: str, platform: str):
 CONNECTION_NAME_MAX_LENGTH = 100
 
 
-def connection_rename(*, connection, name: str):
+def connection_rename(*, connection, name: str, actor=None):
     """Give the connection the tenant's own name; an empty one goes back to the platform's."""
     name = " ".join(name.split())
     if len(name) > CONNECTION_NAME_MAX_LENGTH:
         raise ValueError(f"A name has at most {CONNECTION_NAME_MAX_LENGTH} characters")
-    return connection_settings_update(connection=connection, changes={"display_name": name})
+    return connection_settings_update(
+        connection=connection, changes={"display_name": name}, actor=actor
+    )
 
 
-def connection_settings_update(*, connection, changes: dict):
-    """Apply an owner's edits (field name -> value) and store those columns only: workers record
-    the connection's health, sync cursor and refreshed tokens meanwhile, and a whole-row save
-    would put back the values read before. ``connection_settings`` is merged into the stored
-    mapping, so an edit of one setting keeps the others."""
+def connection_settings_update(*, connection, changes: dict, actor=None):
+    """Apply an owner's or operator's edits (field name -> value) and store those columns only:
+    workers record the connection's health, sync cursor and refreshed tokens meanwhile, and a
+    whole-row save would put back the values read before. ``connection_settings`` is merged into
+    the stored mapping, so an edit of one setting keeps the others. Recorded in the audit trail
+    (a secret as changed, never its value)."""
+    before = {name: getattr(connection, name) for name in changes}
     for name, value in changes.items():
         if name == "connection_settings":
             value = {**(connection.connection_settings or {}), **value}
         setattr(connection, name, value)
-    if changes:
+    if not changes:
+        return connection
+    after = {name: getattr(connection, name) for name in changes}
+    changed = audit_changes(model=type(connection), before=before, after=after)
+    secrets_changed = {k: v for k, v in changed.items() if v == HIDDEN_CHANGE}
+    settings_changed = {k: v for k, v in changed.items() if v != HIDDEN_CHANGE}
+    with transaction.atomic():
         connection.save(update_fields=[*changes, "updated_at"])
+        for action, what in (
+            (Action.CONNECTION_SECRET_CHANGED, secrets_changed),
+            (Action.CONNECTION_SETTINGS_CHANGED, settings_changed),
+        ):
+            if what:
+                audit_record(
+                    action=action,
+                    actor=actor,
+                    organization=connection.organization_id,
+                    target=connection,
+                    changes=what,
+                )
     return connection
+
+
+def connection_webhook_secret_rotate(*, connection, actor) -> str:
+    """A new signing key for the connection's own webhook endpoint; the platform must be given
+    it. Returns the key."""
+    key = secrets.token_urlsafe(32)
+    connection_settings_update(connection=connection, changes={"webhook_secret": key}, actor=actor)
+    return key
 
 
 # --- Credentials (API key, client credentials) ---------------------------------------------------
@@ -145,6 +176,7 @@ def connection_credentials_connect(
         if webhooks & connector.capabilities and not connection.webhook_url:
             connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
             connection.save(update_fields=["webhook_url"])
+        connection_connected_record(connection=connection, actor=user)
     connection_webhooks_subscribe(connection=connection)
     return connection
 
@@ -296,8 +328,24 @@ def _connection_store_tokens(*, started: OAuthState, tokens: TokenSet, site_url:
         if not connection.webhook_url:
             connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
             connection.save(update_fields=["webhook_url"])
+        connection_connected_record(connection=connection, actor=started.user)
     connection_webhooks_subscribe(connection=connection)
     return connection
+
+
+def connection_connected_record(*, connection, actor) -> None:
+    """The audit trail's record of a connection made or re-authorised, in its transaction."""
+    audit_record(
+        action=Action.CONNECTION_CONNECTED,
+        actor=actor,
+        organization=connection.organization_id,
+        target=connection,
+        changes={
+            "platform": [None, connection.platform],
+            "account_id": [None, connection.account_id],
+            "credentials": HIDDEN_CHANGE,
+        },
+    )
 
 
 def connection_webhooks_subscribe(*, connection) -> None:
@@ -388,7 +436,7 @@ def connection_tokens_refresh(*, connection, force: bool = False) -> bool:
     return True
 
 
-def connection_disconnect(*, connection) -> None:
+def connection_disconnect(*, connection, actor=None) -> None:
     """Revoke the grant at the platform (best effort: a platform that is down must not keep a
     tenant connected), forget the tokens and stop processing."""
     connector_class = registry.get(connection.platform)
@@ -405,10 +453,18 @@ def connection_disconnect(*, connection) -> None:
         except ConnectorError as error:
             revoke_error = f"Revoking at the platform failed: {error}"
     model = type(connection)
-    model.objects.filter(pk=connection.pk).update(
-        credentials_encrypted="",
-        token_expires_at=None,
-        is_active=False,
-        health=model.Health.DISCONNECTED,
-        last_error=revoke_error[:2000],
-    )
+    with transaction.atomic():
+        model.objects.filter(pk=connection.pk).update(
+            credentials_encrypted="",
+            token_expires_at=None,
+            is_active=False,
+            health=model.Health.DISCONNECTED,
+            last_error=revoke_error[:2000],
+        )
+        audit_record(
+            action=Action.CONNECTION_DISCONNECTED,
+            actor=actor,
+            organization=connection.organization_id,
+            target=connection,
+            changes={"credentials": HIDDEN_CHANGE},
+        )

@@ -54,6 +54,11 @@ def register(family: Family) -> None:
     family_tasks_make(family)
 
 
+def registered() -> list[Family]:
+    """Every family an app registered."""
+    return list(_families.values())
+
+
 def get(name: str) -> Family:
     """The family; KeyError when no app registered it."""
     return _families[name]

@@ -313,7 +313,9 @@ class ConnectionPages:
         if not form.is_valid():
             messages.error(request, " ".join(form.errors["name"]))
             return back_to(connection)
-        connection_services.connection_rename(connection=connection, name=form.cleaned_data["name"])
+        connection_services.connection_rename(
+            connection=connection, name=form.cleaned_data["name"], actor=request.user
+        )
         messages.success(request, f"Renamed to {connection.name}.")
         return back_to(connection)
 
@@ -321,7 +323,7 @@ class ConnectionPages:
     def disconnect(self, request, connection_id: UUID):
         require_manager(request)
         connection = self.connection_get(request, connection_id)
-        connection_services.connection_disconnect(connection=connection)
+        connection_services.connection_disconnect(connection=connection, actor=request.user)
         connection.refresh_from_db()
         if connection.last_error:  # revoking at the platform failed; we forgot the tokens anyway
             messages.warning(request, f"Disconnected. {connection.last_error}")

@@ -25,6 +25,7 @@ from django.db import models, transaction
 from django.db.models import DurationField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
+from audit.services import Action, audit_record
 from integrations.base import families
 from integrations.base.connections import connector_for
 from integrations.base.connectors import FAMILIES
@@ -473,11 +474,19 @@ def source_retry(*, row, actor) -> bool:
     if not adapter.invoiceable(row):
         return False
     model = adapter.source_model
-    model.objects.filter(pk=row.pk, invoice__isnull=True).update(
-        status=model.Status.PENDING, processing_errors=None, attempts=F("attempts") + 1
-    )
-    # The row keeps no history of its own; its invoice's history starts when it is built.
-    logger.info("%s %s queued again by %s", adapter.rows_name, row.pk, actor)
+    with transaction.atomic():
+        model.objects.filter(pk=row.pk, invoice__isnull=True).update(
+            status=model.Status.PENDING, processing_errors=None, attempts=F("attempts") + 1
+        )
+        # The row keeps no history of its own; the audit trail and the log say who asked.
+        logger.info("%s %s queued again by %s", adapter.rows_name, row.pk, actor)
+        audit_record(
+            action=Action.SOURCE_RETRIED,
+            actor=actor,
+            organization=row.connection.organization_id,
+            target=row,
+            changes={"status": [row.status, model.Status.PENDING]},
+        )
     transaction.on_commit(
         lambda: family.tasks.invoice_source.apply_async(
             kwargs={adapter.source_id_kwarg: str(row.pk)}, queue=family.queue

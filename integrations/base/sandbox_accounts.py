@@ -16,7 +16,12 @@ from django.conf import settings
 from django.db import transaction
 
 from integrations.base import families
-from integrations.base.connections import ConnectError, platform_connector, webhook_url
+from integrations.base.connections import (
+    ConnectError,
+    connection_connected_record,
+    platform_connector,
+    webhook_url,
+)
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,7 @@ def connection_sandbox_create(*, family: str, platform: str, organization, user,
         connection.webhook_url = webhook_url(site_url=site_url, connection=connection)
         connection.notification_url = connection.webhook_url
         connection.save(update_fields=["webhook_url", "notification_url"])
+        connection_connected_record(connection=connection, actor=user)
     provisioner.connection_ready(connection=connection)
     return connection
 

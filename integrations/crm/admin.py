@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import flatten
 from django.db.models import Q
 
+from accounts.admin_scoping import TenantModelAdmin
 from integrations.base import pipeline
 from integrations.base.admin import (
     CONNECTION_READONLY_FIELDS,
@@ -17,7 +18,7 @@ from invoices.models import Invoice
 
 
 @admin.register(CRMConnection)
-class CRMConnectionAdmin(ConnectionAdminMixin, admin.ModelAdmin):
+class CRMConnectionAdmin(ConnectionAdminMixin, TenantModelAdmin):
     list_display = (
         "__str__",
         "organization",
@@ -62,7 +63,7 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(CRMDeal)
-class CRMDealAdmin(SourceRowAdminMixin, admin.ModelAdmin):
+class CRMDealAdmin(SourceRowAdminMixin, TenantModelAdmin):
     list_display = (
         "external_deal_id",
         "deal_title",

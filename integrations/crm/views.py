@@ -78,9 +78,9 @@ class ConnectionSettingsForm(forms.ModelForm):
             pipelines.setdefault(stage.pipeline_id, (stage.pipeline_label, []))[1].append(stage)
         self.pipelines = list(pipelines.values())
 
-    def save(self):
+    def save(self, *, actor):
         changes = {name: self.cleaned_data[name] for name in self.Meta.fields}
-        return connection_settings_update(connection=self.instance, changes=changes)
+        return connection_settings_update(connection=self.instance, changes=changes, actor=actor)
 
 
 class DealFilterForm(page_views.RowFilterForm):
@@ -143,7 +143,7 @@ class CRMConnectionPages(page_views.ConnectionPages):
             auto_id="settings-%s",
         )
         if form.is_bound and form.is_valid():
-            form.save()
+            form.save(actor=request.user)
             messages.success(request, "The connection's settings were saved.")
             return redirect("crm:connection_settings", connection_id=connection.pk)
         context["form"] = form

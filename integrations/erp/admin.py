@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import flatten
 from django.db.models import Q
 
+from accounts.admin_scoping import TenantModelAdmin
 from integrations.base import pipeline
 from integrations.base.admin import (
     CONNECTION_READONLY_FIELDS,
@@ -17,7 +18,7 @@ from invoices.models import Invoice
 
 
 @admin.register(ERPConnection)
-class ERPConnectionAdmin(ConnectionAdminMixin, admin.ModelAdmin):
+class ERPConnectionAdmin(ConnectionAdminMixin, TenantModelAdmin):
     list_display = (
         "__str__",
         "organization",
@@ -62,7 +63,7 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 @admin.register(ERPDocument)
-class ERPDocumentAdmin(SourceRowAdminMixin, admin.ModelAdmin):
+class ERPDocumentAdmin(SourceRowAdminMixin, TenantModelAdmin):
     list_display = (
         "document_number",
         "external_document_id",

@@ -4,7 +4,6 @@ Transactions live in a partitioned table: the list never counts it whole (Bounde
 and its date filter offers fixed windows, which prune partitions, rather than a date hierarchy.
 """
 
-import secrets
 from datetime import timedelta
 
 from django.contrib import admin
@@ -12,12 +11,14 @@ from django.contrib.admin.utils import flatten
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.admin_scoping import TenantModelAdmin
 from integrations.base import pipeline
 from integrations.base.admin import (
     CONNECTION_READONLY_FIELDS,
     ConnectionAdminMixin,
     SourceRowAdminMixin,
 )
+from integrations.base.connections import connection_webhook_secret_rotate
 from integrations.pos.models import POSConnection, POSTransaction
 from invoices import operations
 from invoices.admin import pretty_json
@@ -29,7 +30,7 @@ SYNC_NOW_WINDOW = timedelta(days=1)
 
 
 @admin.register(POSConnection)
-class POSConnectionAdmin(ConnectionAdminMixin, admin.ModelAdmin):
+class POSConnectionAdmin(ConnectionAdminMixin, TenantModelAdmin):
     list_display = (
         "__str__",
         "organization",
@@ -55,11 +56,10 @@ class POSConnectionAdmin(ConnectionAdminMixin, admin.ModelAdmin):
     @admin.action(description="Rotate webhook key (sandbox connections sign with the new one)")
     def rotate_webhook_key(self, request, queryset):
         for connection in queryset:
-            connection.webhook_secret = secrets.token_urlsafe(32)
-            connection.save(update_fields=["webhook_secret", "updated_at"])
+            key = connection_webhook_secret_rotate(connection=connection, actor=request.user)
             self.message_user(
                 request,
-                f"{connection}: new key {mask_secret(connection.webhook_secret)}; paste the whole "
+                f"{connection}: new key {mask_secret(key)}; paste the whole "
                 "key into the platform's webhook settings from the tenant pages or the API.",
             )
 
@@ -105,7 +105,7 @@ class WhenFilter(admin.SimpleListFilter):
 
 
 @admin.register(POSTransaction)
-class POSTransactionAdmin(SourceRowAdminMixin, admin.ModelAdmin):
+class POSTransactionAdmin(SourceRowAdminMixin, TenantModelAdmin):
     list_display = (
         "external_transaction_id",
         "connection",

@@ -88,7 +88,7 @@ class ConnectionSettingsForm(forms.ModelForm):
         code = self.cleaned_data["default_hs_code"]
         return catalog_services.line_code_clean(code) if code else code
 
-    def save(self):
+    def save(self, *, actor):
         changes = {
             "notification_url": self.cleaned_data["notification_url"],
             "connection_settings": {
@@ -98,7 +98,7 @@ class ConnectionSettingsForm(forms.ModelForm):
         }
         if self.cleaned_data["signing_secret"]:
             changes["webhook_secret"] = self.cleaned_data["signing_secret"]
-        return connection_settings_update(connection=self.instance, changes=changes)
+        return connection_settings_update(connection=self.instance, changes=changes, actor=actor)
 
 
 class TransactionFilterForm(page_views.RowFilterForm):
@@ -145,7 +145,7 @@ class POSConnectionPages(page_views.ConnectionPages):
             return page_views.integrations_page(
                 request, bound={(connection.pk, "settings"): form}, status=400
             )
-        form.save()
+        form.save(actor=request.user)
         messages.success(request, "The connection's settings were saved.")
         return page_views.back_to(connection)
 

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "integrations.erp",
     "invoices",
     "catalog",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -190,6 +191,8 @@ AXES_VERBOSE = False
 # Staff verify a TOTP code (or a one-time backup code) before the admin opens.
 OTP_TOTP_ISSUER = "TaxPoynt"
 OTP_BACKUP_TOKENS = 10
+# Devices' keys and backup codes are never shown again in the admin once made.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Content-Security-Policy on every response (django-csp). Scripts run only from our own static
 # files or with the request's nonce (``nonce="{{ request.csp_nonce }}"``); no inline handlers,
