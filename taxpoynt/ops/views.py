@@ -19,13 +19,14 @@ def health(request):
 @never_cache
 @require_GET
 def metrics(request):
-    """Prometheus metrics, for a scraper holding METRICS_TOKEN (as a bearer token) or a staff
-    user: they tell every tenant's sales volume and failures. Closed when no token is set."""
-    if not (request.user.is_authenticated and request.user.is_staff) and not _bearer_matches(
+    """Prometheus metrics, for a scraper holding METRICS_TOKEN (as a bearer token) or a
+    superuser: they tell every tenant's sales volume and failures, more than a support operator
+    (limited to some organizations) may see. Closed when no token is set."""
+    if not (request.user.is_authenticated and request.user.is_superuser) and not _bearer_matches(
         request.headers.get("Authorization", ""), settings.METRICS_TOKEN
     ):
         response = JsonResponse(
-            {"error": "metrics need the bearer token set as METRICS_TOKEN, or a staff login"},
+            {"error": "metrics need the bearer token set as METRICS_TOKEN, or a superuser login"},
             status=401,
         )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'

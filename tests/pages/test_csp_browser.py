@@ -25,6 +25,7 @@ TENANT_PAGES = [
     "/integrations/",
     "/members/",
     "/api-tokens/",
+    "/activity/",
 ]
 
 

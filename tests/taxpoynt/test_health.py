@@ -43,8 +43,8 @@ def test_metrics_are_exported_to_the_holder_of_the_token(client, settings):
 
 
 @pytest.mark.django_db
-def test_metrics_are_exported_to_staff(client):
-    client.force_login(UserFactory(is_staff=True))
+def test_metrics_are_exported_to_superusers(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
 
     assert client.get("/metrics").status_code == 200
 
@@ -59,6 +59,8 @@ def test_metrics_are_exported_to_staff(client):
         ("", "Bearer ", None),
         # Signed in, but not an operator.
         ("scrape-token", "", False),
+        # A support operator: limited to their organizations, and metrics tell every tenant's.
+        ("scrape-token", "", True),
     ],
 )
 def test_metrics_are_closed_to_everyone_else(client, settings, token, authorization, staff):
