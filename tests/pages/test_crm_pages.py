@@ -499,6 +499,7 @@ def test_a_deal_shows_its_buyer_items_invoice_and_history(client_a, org_a, conne
         "Plot 1021 Aminu Kano Crescent, Wuse II 900288, FCT, NG",
         "POS terminal",
         "8470.5000",
+        '<td class="num">₦240,000.00</td>',
         f'href="/invoices/{invoice.pk}/"',
         "validated → <strong>signed</strong>",
         "<dt>Won to signed</dt><dd>12.00 s</dd>",

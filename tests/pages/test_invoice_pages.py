@@ -1,6 +1,7 @@
 """The dashboard, the invoice list (filters, keyset pages, htmx) and an invoice's page."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -214,3 +215,31 @@ def test_credit_notes_are_labelled_and_negative_in_the_list(client_a, org_a):
     assert (
         f"Credit note {credit.number}" in client_a.get(f"/invoices/{credit.pk}/").content.decode()
     )
+
+
+@pytest.mark.django_db
+def test_each_line_shows_the_vat_it_was_charged(client_a, org_a):
+    invoice = InvoiceFactory(organization=org_a, signed=True)
+    for position, name, hs_code, amount, tax in (
+        (1, "Milo 500g", "1806.9000", "3250.00", Decimal("243.75")),
+        (2, "Rice 5kg", "1006.3000", "9500.00", Decimal("0.00")),
+        (3, "Carrier bag", "", "50.00", None),
+    ):
+        InvoiceLine.objects.create(
+            invoice=invoice,
+            position=position,
+            name=name,
+            hs_code=hs_code,
+            quantity=Decimal("1"),
+            price_amount=Decimal(amount),
+            line_extension_amount=Decimal(amount),
+            tax_amount=tax,
+        )
+
+    html = client_a.get(f"/invoices/{invoice.pk}/").content.decode()
+
+    assert '<th scope="col" class="num">VAT charged</th>' in html
+    cells = re.findall(
+        r'<td class="num">([^<]*(?:<span class="muted">[^<]*</span>)?)</td>\s*</tr>', html
+    )
+    assert cells[:3] == ["₦243.75", "₦0.00", '<span class="muted">at the rate below</span>']

@@ -424,7 +424,10 @@ def test_a_transaction_shows_its_invoice_history_errors_and_items(client_a, conn
         connection=connection_a,
         invoice=invoice,
         status="failed",
-        items=[{"name": "Rice 5kg", "quantity": "2", "unit_price": "9500.00", "hs_code": ""}],
+        items=[
+            {"name": "Rice 5kg", "quantity": "2", "unit_price": "9500.00", "hs_code": ""},
+            {"name": "Milo 500g", "quantity": "1", "unit_price": "3250", "discount": "250.00"},
+        ],
         processing_errors={"problems": [{"path": "lines[0].hs_code", "message": "is missing"}]},
     )
 
@@ -436,8 +439,12 @@ def test_a_transaction_shows_its_invoice_history_errors_and_items(client_a, conn
         "lines[0].hs_code: is missing",
         "Rice 5kg",
         ">Retry</button>",
+        # Prices and discounts as every other amount: naira, thousands separated.
+        '<td class="num">₦9,500.00</td>',
     ):
-        assert text in html
+        assert text in html, text
+    assert re.search(r'<td class="num">₦3,250.00</td>\s*<td class="num">₦250.00</td>', html)
+    assert '<td class="num">9500.00</td>' not in html
 
 
 def test_retrying_queues_the_transaction_again(
