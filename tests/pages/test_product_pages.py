@@ -59,6 +59,24 @@ def test_editing_refuses_an_unknown_hs_code_in_the_page(client_a, milo):
     assert (milo.hs_code, milo.vat_treatment) == ("1806.9000", "standard")
 
 
+def test_the_edit_page_suggests_codes_from_the_firs_list(client_a, org_a):
+    rice = ProductClassification.objects.create(
+        organization=org_a, platform="square", item_key="SQ-RICE", name="Rice 5kg"
+    )
+    url = reverse("catalog:edit", args=[rice.pk])
+
+    # From the item's name, before anything is typed.
+    page = client_a.get(url).content.decode()
+    assert "<code>1006.3000</code> Semi-milled or wholly milled rice" in page
+
+    # From what was typed: the start of a code is refused, with the codes it could be.
+    answer = client_a.post(
+        url, {"hs_code": "1806", "product_category": "Food", "vat_treatment": "standard"}
+    ).content.decode()
+    assert "<code>1806.9000</code> Chocolate and other food preparations containing cocoa" in answer
+    assert "1006.3000" not in answer.split("suggestions-heading", 1)[1]
+
+
 def test_another_tenants_item_is_not_found(client_a, org_b):
     other = ProductClassification.objects.create(
         organization=org_b, platform="square", item_key="X", name="X"
