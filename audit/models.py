@@ -18,6 +18,8 @@ class AuditEvent(models.Model):
             "Changed the business profile",
         )
         ORGANIZATION_FIRS_CHANGED = "organization.firs_changed", "Changed the FIRS settings"
+        PRODUCT_CLASSIFIED = "product.classified", "Classified a product"
+        PRODUCTS_IMPORTED = "product.imported", "Imported product classifications"
         INVOICE_REDRIVEN = "invoice.redriven", "Re-drove an invoice"
         SOURCE_RETRIED = "source.retried", "Retried a sale, deal or document"
         INVOICE_MARKED_PAID = "invoice.marked_paid", "Marked an invoice paid"

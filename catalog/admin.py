@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.admin_scoping import TenantModelAdmin
 from catalog.models import ProductClassification, TaxAlert
-from catalog.services import classification_validate
+from catalog.services import classification_operator_save, classification_validate
 
 
 class ProductClassificationAdminForm(forms.ModelForm):
@@ -43,6 +43,9 @@ class ProductClassificationAdmin(TenantModelAdmin):
     list_filter = ("vat_treatment", "platform")
     search_fields = ("name", "item_key", "hs_code", "organization__legal_name")
     raw_id_fields = ("organization",)
+
+    def save_model(self, request, obj, form, change):
+        classification_operator_save(classification=obj, actor=request.user)
 
 
 @admin.register(TaxAlert)

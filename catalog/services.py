@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.services import Action, audit_changes, audit_record
 from catalog.models import ProductClassification, TaxAlert
 from integrations.base.canonical import Deal, Line, Sale
 from invoices import selectors as invoice_selectors
@@ -21,6 +22,8 @@ VatTreatment = ProductClassification.VatTreatment
 CSV_COLUMNS = ("platform", "item_key", "name", "hs_code", "product_category", "vat_treatment")
 # A CSV file is read whole: past this many rows it is refused, not half-imported.
 CSV_MAX_ROWS = 10_000
+# What a classification is, as the audit trail records its changes.
+CLASSIFIED_FIELDS = ("hs_code", "product_category", "vat_treatment")
 
 
 @dataclass(frozen=True)
@@ -100,24 +103,57 @@ def classification_validate(
     )
 
 
+@transaction.atomic
 def classification_update(
     *,
     classification: ProductClassification,
     hs_code: str,
     product_category: str,
     vat_treatment: str,
+    actor=None,
 ) -> ProductClassification:
-    """Classify an item (validated); raises ValidationError and changes nothing when invalid."""
+    """Classify an item (validated); raises ValidationError and changes nothing when invalid.
+    A change is recorded in the audit trail with ``actor``, who made it."""
     cleaned = classification_validate(
         hs_code=hs_code, product_category=product_category, vat_treatment=vat_treatment
     )
+    before = {name: getattr(classification, name) for name in CLASSIFIED_FIELDS}
     classification.hs_code = cleaned.hs_code
     classification.product_category = cleaned.product_category
     classification.vat_treatment = cleaned.vat_treatment
-    classification.save(
-        update_fields=["hs_code", "product_category", "vat_treatment", "updated_at"]
-    )
+    classification.save(update_fields=[*CLASSIFIED_FIELDS, "updated_at"])
+    _classified_record(classification=classification, before=before, actor=actor)
     return classification
+
+
+@transaction.atomic
+def classification_operator_save(
+    *, classification: ProductClassification, actor
+) -> ProductClassification:
+    """An operator's save of the admin form (already checked by ``classification_validate``),
+    recorded like a tenant's edit."""
+    before = ProductClassification.objects.filter(pk=classification.pk).values(
+        *CLASSIFIED_FIELDS
+    ).first() or dict.fromkeys(CLASSIFIED_FIELDS, "")
+    classification.save()
+    _classified_record(classification=classification, before=before, actor=actor)
+    return classification
+
+
+def _classified_record(*, classification: ProductClassification, before: dict, actor) -> None:
+    changes = audit_changes(
+        model=ProductClassification,
+        before=before,
+        after={name: getattr(classification, name) for name in CLASSIFIED_FIELDS},
+    )
+    if changes:
+        audit_record(
+            action=Action.PRODUCT_CLASSIFIED,
+            actor=actor,
+            organization=classification.organization_id,
+            target=classification,
+            changes=changes,
+        )
 
 
 def classification_ensure(
@@ -148,11 +184,13 @@ def classification_ensure(
     return classification
 
 
-def classifications_import_csv(*, organization, text: str) -> int:
+def classifications_import_csv(*, organization, text: str, actor=None) -> int:
     """Create or update the classifications of a CSV export (columns ``CSV_COLUMNS``).
 
     All or nothing: every row is checked first, and one bad row refuses the file with a
-    ValidationError naming each bad row and field. Returns the number of rows saved.
+    ValidationError naming each bad row and field. Returns the number of rows saved. One audit
+    event records who imported it and each item it changed (``platform:item_key`` -> its HS
+    code, category and treatment before and after).
     """
     reader = csv.DictReader(io.StringIO(text))
     missing = [column for column in CSV_COLUMNS if column not in (reader.fieldnames or [])]
@@ -189,6 +227,13 @@ def classifications_import_csv(*, organization, text: str) -> int:
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
+        stored = {
+            (row["platform"], row["item_key"]): [row[name] for name in CLASSIFIED_FIELDS]
+            for row in ProductClassification.objects.filter(organization=organization).values(
+                "platform", "item_key", *CLASSIFIED_FIELDS
+            )
+        }
+        changes = {}
         for platform, item_key, name, cleaned in rows:
             ProductClassification.objects.update_or_create(
                 organization=organization,
@@ -200,6 +245,17 @@ def classifications_import_csv(*, organization, text: str) -> int:
                     "product_category": cleaned.product_category,
                     "vat_treatment": cleaned.vat_treatment,
                 },
+            )
+            after = [cleaned.hs_code, cleaned.product_category, cleaned.vat_treatment]
+            before = stored.get((platform, item_key))
+            if before != after:
+                changes[f"{platform}:{item_key}"] = [before, after]
+        if changes:
+            audit_record(
+                action=Action.PRODUCTS_IMPORTED,
+                actor=actor,
+                organization=organization,
+                changes=changes,
             )
     return len(rows)
 

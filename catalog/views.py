@@ -78,7 +78,9 @@ def product_edit(request, classification_id: int):
             raise PermissionDenied("Viewers cannot classify products.")
         if form.is_valid():
             try:
-                services.classification_update(classification=product, **form.cleaned_data)
+                services.classification_update(
+                    classification=product, **form.cleaned_data, actor=request.user
+                )
             except ValidationError as error:
                 for field, field_errors in error.message_dict.items():
                     form.add_error(field if field in form.fields else None, field_errors)
@@ -120,7 +122,9 @@ def product_import(request):
         return redirect("catalog:products")
     try:
         text = upload.read().decode("utf-8-sig")
-        saved = services.classifications_import_csv(organization=request.organization, text=text)
+        saved = services.classifications_import_csv(
+            organization=request.organization, text=text, actor=request.user
+        )
     except UnicodeDecodeError:
         messages.error(request, "The file is not UTF-8 text.")
     except ValidationError as error:

@@ -6,7 +6,10 @@ operators in the admin."""
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, transaction
+from django.test import Client
+from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -15,6 +18,8 @@ from accounts.models import Membership
 from accounts.otp import services as otp_services
 from audit.models import AuditEvent
 from audit.services import HIDDEN_CHANGE, audit_record
+from catalog import selectors as catalog_selectors
+from catalog.models import ProductClassification
 from integrations.base import pipeline
 from integrations.base.connections import (
     connection_disconnect,
@@ -218,3 +223,65 @@ def test_the_admin_shows_events_and_changes_none(admin_client, org_a, owner_a):
     assert admin_client.post(f"{url}change/", {"actor_label": "x"}).status_code == 403
     assert admin_client.post(f"{url}delete/", {"post": "yes"}).status_code == 403
     assert AuditEvent.objects.get(pk=event.pk).actor_label == owner_a.username
+
+
+def test_classifying_a_product_records_who_from_the_page_the_import_and_the_admin(
+    org_a, owner_a, admin_client, admin_user
+):
+    rice = ProductClassification.objects.create(
+        organization=org_a, platform="square", item_key="SQ-RICE", name="Rice 5kg"
+    )
+    client = Client()  # admin_client is the default client, signed in as the operator
+    client.force_login(owner_a)
+    client.post(
+        reverse("catalog:edit", args=[rice.pk]),
+        {"hs_code": "1006.3000", "product_category": "Grains", "vat_treatment": "exempt"},
+    )
+    [edited] = _events(Action.PRODUCT_CLASSIFIED)
+    assert (edited.actor, edited.organization_id, edited.target_id) == (
+        owner_a,
+        org_a.pk,
+        str(rice.pk),
+    )
+    assert edited.changes == {
+        "hs_code": ["", "1006.3000"],
+        "product_category": ["", "Grains"],
+        "vat_treatment": ["unclassified", "exempt"],
+    }
+
+    # An import records one event naming each item it changed, not the ones it left as they were.
+    exported = catalog_selectors.classifications_csv(organization=org_a)
+    text = exported + "square,SQ-MILO,Milo 500g,1806.9000,Beverages,standard\n"
+    client.post(
+        reverse("catalog:import"),
+        {"file": SimpleUploadedFile("products.csv", text.encode(), content_type="text/csv")},
+    )
+    [imported] = _events(Action.PRODUCTS_IMPORTED)
+    assert imported.actor == owner_a
+    assert imported.changes == {
+        "square:SQ-MILO": [None, ["1806.9000", "Beverages", "standard"]],
+    }
+
+    # An operator's edit in the admin is recorded under the operator.
+    admin_client.post(
+        f"/admin/catalog/productclassification/{rice.pk}/change/",
+        {
+            "organization": org_a.pk,
+            "platform": "square",
+            "item_key": "SQ-RICE",
+            "name": "Rice 5kg",
+            "hs_code": "1905.9000",
+            "product_category": "Bakery",
+            "vat_treatment": "standard",
+        },
+    )
+    operator_edit = _events(Action.PRODUCT_CLASSIFIED)[-1]
+    assert operator_edit.actor == admin_user
+    assert operator_edit.changes["vat_treatment"] == ["exempt", "standard"]
+    # Saving what is already stored records nothing.
+    events_before = AuditEvent.objects.count()
+    client.post(
+        reverse("catalog:edit", args=[rice.pk]),
+        {"hs_code": "1905.9000", "product_category": "Bakery", "vat_treatment": "standard"},
+    )
+    assert AuditEvent.objects.count() == events_before
