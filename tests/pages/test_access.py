@@ -140,3 +140,20 @@ def test_an_inactive_organization_is_not_a_working_one(client, org_a, org_b):
     response = client.get("/")
     assert response.context["request"].organization == org_b
     assert list(response.context["request"].organizations) == [org_b]
+
+
+@pytest.mark.django_db
+def test_the_main_menu_leads_to_every_familys_pages_and_the_vat_summary(client_a):
+    html = client_a.get("/erp/documents/").content.decode()
+    nav = re.search(r'<nav class="site-nav" aria-label="Main">.*?</nav>', html, re.S).group(0)
+    links = dict(re.findall(r'<li><a href="([^"]+)"[^>]*>([^<]+)</a></li>', nav))
+    for path, name in (
+        ("/pos/", "POS"),
+        ("/crm/", "CRM"),
+        ("/erp/", "ERP"),
+        ("/erp/documents/", "Documents"),
+        ("/vat/", "VAT summary"),
+        ("/failures/", "Failures"),
+    ):
+        assert links.get(path) == name, path
+    assert '<a href="/erp/documents/" aria-current="page">Documents</a>' in nav
