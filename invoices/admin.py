@@ -24,6 +24,7 @@ from invoices.models import (
     InvoiceStatusChange,
     InvoiceTaxSubtotal,
 )
+from taxpoynt.lib.admin_counts import BoundedCountPaginator
 
 # Each invoice marked paid is one synchronous FIRS call inside the admin's request.
 MARK_PAID_MAX_SELECTION = 50
@@ -125,6 +126,9 @@ class InvoiceActionForm(ActionForm):
 @admin.register(Invoice)
 class InvoiceAdmin(ViewOnlyAdminMixin, TenantModelAdmin):
     organization_path = "organization"
+    # Every sale, deal and document has an invoice: the list never counts the whole table.
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
     list_display = (
         "irn",
         "organization",

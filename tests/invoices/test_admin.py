@@ -23,6 +23,7 @@ from invoices.models import (
 )
 from sandboxes.firs.models import FirsSandboxInvoice
 from sandboxes.firs.server import FAULTS_CACHE_KEY
+from taxpoynt.lib import admin_counts
 from tests.factories import InvoiceFactory, OrganizationFactory, UserFactory
 from tests.invoices.pipeline_support import sandbox_organization, won_deal
 
@@ -93,6 +94,24 @@ def test_changelist_filters(admin_client, query, expected):
     response = admin_client.get(CHANGELIST, query)
     assert response.status_code == 200
     assert _irns(response) == {made[name].irn for name in expected}
+
+
+@pytest.mark.django_db
+def test_the_invoice_list_counts_exactly_below_the_bound_and_says_about_above_it(
+    admin_client, monkeypatch
+):
+    InvoiceFactory.create_batch(3)
+    paginator = admin_counts.BoundedCountPaginator
+    # A fresh table's planner estimate is 0 above its rows: below the bound the count is exact.
+    monkeypatch.setattr(paginator, "_estimate", staticmethod(lambda _: 0))
+    assert "3 invoices" in admin_client.get(CHANGELIST).content.decode()
+
+    monkeypatch.setattr(paginator, "_estimate", staticmethod(lambda _: 2_500_000))
+    assert "about 2,500,000 invoices" in admin_client.get(CHANGELIST).content.decode()
+
+    monkeypatch.setattr(admin_counts, "BOUNDED_COUNT", 2)
+    filtered = admin_client.get(CHANGELIST, {"kind__exact": Invoice.Kind.B2C})
+    assert "more than 2 invoices" in filtered.content.decode()
 
 
 @pytest.mark.django_db
