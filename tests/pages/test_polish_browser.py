@@ -1,6 +1,7 @@
-"""In a real browser: Disconnect and Remove ask before they act, and on a phone the main menu
-folds behind a Menu button while the lists keep each row's amount and status in view.
-Screenshots go to var/screenshots/."""
+"""In a real browser: Disconnect and Remove ask before they act, on a phone the main menu
+folds behind a Menu button while the lists keep each row's amount and status in view, and the
+printable invoice's Print button works under the content policy. Screenshots go to
+var/screenshots/."""
 
 import re
 from decimal import Decimal
@@ -110,3 +111,17 @@ def test_on_a_phone_the_menu_folds_and_the_lists_keep_amount_and_status(
     page.set_viewport_size({"width": 1280, "height": 900})
     expect(menu).to_be_hidden()
     expect(nav.get_by_role("link", name="Invoices")).to_be_visible()
+
+
+def test_the_print_button_prints_under_the_content_policy(page, live_server, org_a, owner_a):
+    invoice = InvoiceFactory(organization=org_a, signed=True)
+    # Counts the calls instead of opening the browser's print dialog.
+    page.add_init_script("window.printed = 0; window.print = () => { window.printed += 1; };")
+    _sign_in(page, owner_a)
+
+    page.goto(f"/invoices/{invoice.pk}/print/")
+    expect(page.get_by_text(invoice.irn).first).to_be_visible()
+    page.get_by_role("button", name="Print").click()
+
+    # An inline onclick would be refused by the policy (and fail the page fixture's check).
+    page.wait_for_function("window.printed === 1")
