@@ -90,6 +90,10 @@ def dashboard(request):
         "invoices/dashboard.html",
         {
             "status_counts": _invoice_counts_by_status(request.organization),
+            # The month so far, as its VAT return will count it (signed, credit notes netted).
+            "month": report_selectors.vat_summary(
+                organization=request.organization, month=timezone.localdate()
+            ),
             # The checklist stays until every step is done.
             "onboarding_steps": [] if all(step.done for step in steps) else steps,
             "tax_alerts": catalog_selectors.tax_alerts_summary(organization=request.organization),

@@ -7,10 +7,12 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from invoices import views as invoice_views
 from invoices.models import Invoice, InvoiceLine, InvoiceParty, InvoiceStatusChange
 from tests.factories import InvoiceFactory
+from tests.invoices.report_support import signed_document
 
 
 def _messages(response) -> list[str]:
@@ -243,3 +245,30 @@ def test_each_line_shows_the_vat_it_was_charged(client_a, org_a):
         r'<td class="num">([^<]*(?:<span class="muted">[^<]*</span>)?)</td>\s*</tr>', html
     )
     assert cells[:3] == ["₦243.75", "₦0.00", '<span class="muted">at the rate below</span>']
+
+
+@pytest.mark.django_db
+def test_the_dashboard_shows_the_months_vat_to_file_net_of_credit_notes(client_a, org_a, org_b):
+    today = timezone.localdate()
+    for credit_note, standard in ((False, "10000.00"), (False, "2000.00"), (True, "1000.00")):
+        signed_document(
+            org_a,
+            issue_date=today,
+            credit_note=credit_note,
+            standard=Decimal(standard),
+            exempt=Decimal("500.00"),
+            zero=Decimal(0),
+        )
+    # Not this month's, not signed, not this organization's.
+    noise = dict(standard=Decimal("9999.00"), exempt=Decimal(0), zero=Decimal(0))
+    signed_document(org_a, issue_date=today.replace(day=1) - datetime.timedelta(days=1), **noise)
+    signed_document(org_a, issue_date=today, signed=False, **noise)
+    signed_document(org_b, issue_date=today, **noise)
+
+    html = client_a.get("/").content.decode()
+
+    # VAT 750.00 + 150.00 - 75.00; sales 10,500 + 2,500 - 1,500.
+    assert re.search(r"VAT to file</dt><dd><strong>₦825.00</strong>", html)
+    assert "<dd>₦11,500.00</dd>" in html
+    assert "2 invoices, 1 credit note" in html
+    assert f'href="/vat/?month={today:%Y-%m}"' in html
