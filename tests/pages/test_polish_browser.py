@@ -15,6 +15,8 @@ from tests.factories import (
     PASSWORD,
     CRMConnectionFactory,
     CRMDealFactory,
+    ERPConnectionFactory,
+    ERPDocumentFactory,
     InvoiceFactory,
     MembershipFactory,
     POSConnectionFactory,
@@ -75,6 +77,7 @@ def test_on_a_phone_the_menu_folds_and_the_lists_keep_amount_and_status(
     invoice = InvoiceFactory(organization=org_a, payable_amount=Decimal("9315.00"))
     POSTransactionFactory(connection=sale_connection, invoice=invoice)
     CRMDealFactory(connection=CRMConnectionFactory(organization=org_a))
+    ERPDocumentFactory(connection=ERPConnectionFactory(organization=org_a))
     _sign_in(page, owner_a)
     page.set_viewport_size(PHONE)
 
@@ -93,6 +96,7 @@ def test_on_a_phone_the_menu_folds_and_the_lists_keep_amount_and_status(
         ("/pos/transactions/", 4, 5),
         ("/invoices/", 4, 5),
         ("/crm/deals/", 4, 5),
+        ("/erp/documents/", 4, 5),
     ):
         page.goto(path)
         row = page.locator("table tbody tr").first
