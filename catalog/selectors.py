@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from catalog.models import ProductClassification, TaxAlert
+from invoices import selectors as invoice_selectors
 
 
 def classification_list(*, organization, search: str = "") -> QuerySet[ProductClassification]:
@@ -20,6 +21,24 @@ def classification_list(*, organization, search: str = "") -> QuerySet[ProductCl
 
 def classification_get(*, organization, pk: int) -> ProductClassification:
     return ProductClassification.objects.get(organization=organization, pk=pk)
+
+
+# Suggestions shown for an item; words shorter than this (sizes, "of", "5kg") match too much.
+SUGGESTION_WORD_MIN = 3
+SUGGESTIONS_SHOWN = 20
+
+
+def hs_code_suggestions(*, typed: str = "", name: str = "") -> list[tuple[str, str]]:
+    """Codes on the FIRS HS list for what was typed in the HS code field, else for any word of
+    the item's name ("Peak Milk 400g" finds milk), each code once, at most SUGGESTIONS_SHOWN."""
+    lists = invoice_selectors.code_lists()
+    if typed.strip():
+        return lists.hs_code_suggestions(typed, limit=SUGGESTIONS_SHOWN)
+    found: dict[str, str] = {}
+    for word in name.split():
+        if len(word) >= SUGGESTION_WORD_MIN and word.isalpha():
+            found.update(lists.hs_code_suggestions(word, limit=SUGGESTIONS_SHOWN))
+    return sorted(found.items())[:SUGGESTIONS_SHOWN]
 
 
 def tax_alerts_open(*, organization) -> QuerySet[TaxAlert]:

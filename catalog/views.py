@@ -11,7 +11,6 @@ from django.views.decorators.http import require_POST
 from accounts.views import tenant_page
 from catalog import selectors, services
 from catalog.models import ProductClassification
-from invoices import selectors as invoice_selectors
 from taxpoynt.help_texts import HELP_TEXTS
 
 PAGE_SIZE = 200
@@ -87,8 +86,8 @@ def product_edit(request, classification_id: int):
             else:
                 messages.success(request, f"{product.name} classified.")
                 return redirect("catalog:products")
-    suggestions = invoice_selectors.code_lists().hs_code_suggestions(
-        form.data.get("hs_code", "") if form.is_bound else product.name.split(" ")[0]
+    suggestions = selectors.hs_code_suggestions(
+        typed=form.data.get("hs_code", "") if form.is_bound else "", name=product.name
     )
     return render(
         request,

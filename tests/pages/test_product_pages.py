@@ -69,6 +69,13 @@ def test_the_edit_page_suggests_codes_from_the_firs_list(client_a, org_a):
     page = client_a.get(url).content.decode()
     assert "<code>1006.3000</code> Semi-milled or wholly milled rice" in page
 
+    # From any word of the name, not only the first (a brand).
+    milk = ProductClassification.objects.create(
+        organization=org_a, platform="square", item_key="SQ-PEAK", name="Peak Milk 400g"
+    )
+    page = client_a.get(reverse("catalog:edit", args=[milk.pk])).content.decode()
+    assert "<code>0402.2100</code> Milk and cream in powder" in page
+
     # From what was typed: the start of a code is refused, with the codes it could be.
     answer = client_a.post(
         url, {"hs_code": "1806", "product_category": "Food", "vat_treatment": "standard"}
