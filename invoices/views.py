@@ -185,10 +185,17 @@ def invoice_detail(request, invoice_id: int):
 def invoice_print(request, invoice_id: int):
     """The invoice (a receipt for a B2C sale) laid out for paper, with its QR code and IRN."""
     invoice = _invoice_with_details(request.organization, invoice_id)
+    is_receipt = invoice.kind == Invoice.Kind.B2C and not invoice.is_credit_note
     return render(
         request,
         "invoices/invoice_print.html",
-        {"invoice": invoice, "parties": {party.role: party for party in invoice.parties.all()}},
+        {
+            "invoice": invoice,
+            "parties": {party.role: party for party in invoice.parties.all()},
+            "is_receipt": is_receipt,
+            # A till roll has no room for a fifth column; A4 documents show each line's VAT.
+            "amount_columns": 3 if is_receipt else 4,
+        },
     )
 
 

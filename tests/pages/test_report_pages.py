@@ -232,6 +232,24 @@ def test_print_page_has_the_qr_irn_and_totals(client_a, org_a):
 
 
 @pytest.mark.django_db
+def test_a_printed_tax_invoice_shows_each_lines_vat_and_a_receipt_keeps_to_four_columns(
+    client_a, org_a
+):
+    tax_invoice = _signed_with_buyer(org_a, kind="B2B")
+    tax_invoice.lines.filter(position=1).update(tax_amount=Decimal("750.00"))
+    html = client_a.get(f"/invoices/{tax_invoice.pk}/print/").content.decode()
+    assert '<th scope="col" class="num">VAT</th>' in html
+    assert '<td class="num">₦10,000.00</td><td class="num">₦750.00</td>' in html
+    assert '<th scope="row" colspan="4" class="num">Before VAT</th>' in html
+
+    receipt = _signed_with_buyer(org_a, kind="B2C")
+    html = client_a.get(f"/invoices/{receipt.pk}/print/").content.decode()
+    assert '<body class="printable printable--receipt">' in html
+    assert '<th scope="col" class="num">VAT</th>' not in html
+    assert '<th scope="row" colspan="3" class="num">Before VAT</th>' in html
+
+
+@pytest.mark.django_db
 def test_email_to_the_buyer_sends_it_with_the_qr_and_records_who_and_when(
     client_a, owner_a, org_a, mailoutbox
 ):
