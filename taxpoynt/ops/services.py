@@ -1,5 +1,6 @@
 import json
 import logging
+from datetime import timedelta
 
 from cryptography.fernet import InvalidToken
 from django.apps import apps
@@ -35,7 +36,7 @@ def beat_schedule_install() -> dict:
         )
         name = SCHEDULE_PREFIX + entry.name
         names.add(name)
-        _, was_created = PeriodicTask.objects.update_or_create(
+        task, was_created = PeriodicTask.objects.update_or_create(
             name=name,
             defaults={
                 "task": entry.task,
@@ -47,6 +48,11 @@ def beat_schedule_install() -> dict:
                 "enabled": True,
             },
         )
+        if was_created:
+            # Beat first runs an entry one interval after it appears: a daily one (FIRS's code
+            # lists, partitions ahead) would wait a day on a new deployment. Due at once instead.
+            task.last_run_at = timezone.now() - timedelta(seconds=entry.every_seconds)
+            task.save(update_fields=["last_run_at"])
         created += was_created
         updated += not was_created
     removed, _ = (

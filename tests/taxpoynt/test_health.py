@@ -85,3 +85,21 @@ def test_beat_schedule_install_is_idempotent():
     assert first["created"] == len(SCHEDULE)
     assert second == {"created": 0, "updated": len(SCHEDULE), "removed": 0}
     assert set(QUEUES) <= {task.queue for task in PeriodicTask.objects.all()}
+
+
+@pytest.mark.django_db
+def test_a_new_beat_entry_is_due_at_once_and_a_reinstall_keeps_its_last_run():
+    from django_celery_beat.models import PeriodicTask
+    from django_celery_beat.schedulers import ModelEntry
+
+    beat_schedule_install()
+    code_lists = PeriodicTask.objects.get(task="invoices.refresh_code_lists")
+    # The daily refresh of FIRS's code lists runs at beat's first tick, not a day later.
+    assert ModelEntry(code_lists).is_due().is_due
+
+    ran_at = timezone.now()
+    PeriodicTask.objects.filter(pk=code_lists.pk).update(last_run_at=ran_at)
+    beat_schedule_install()
+    code_lists.refresh_from_db()
+    assert code_lists.last_run_at == ran_at
+    assert not ModelEntry(code_lists).is_due().is_due
