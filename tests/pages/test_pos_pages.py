@@ -21,6 +21,7 @@ from integrations.base.models import SyncRun
 from integrations.base.tasks import family_tasks
 from integrations.pos import views as pos_views
 from integrations.pos.models import POSConnection, POSTransaction
+from invoices import services as invoice_services
 from invoices.models import Invoice, InvoiceStatusChange
 from tests.factories import InvoiceFactory, POSConnectionFactory, POSTransactionFactory
 
@@ -508,6 +509,31 @@ def test_the_monitor_polls_for_rows_changed_since_the_last_poll(client_a, connec
     assert re.search(r'<input type="hidden" id="monitor-since" name="since" value="[^"]+"', html)
     assert 'hx-swap-oob="true"' in html
     assert poll.context["since"] > since
+
+
+def test_the_monitor_retries_a_failing_invoice_in_its_row(client_a, connection_a, monkeypatch):
+    enqueued = []
+    monkeypatch.setattr(
+        invoice_services,
+        "invoice_enqueue",
+        lambda *, invoice, countdown=None: enqueued.append(invoice.pk),
+    )
+    failing = POSTransactionFactory(
+        connection=connection_a,
+        invoice=InvoiceFactory(organization=connection_a.organization, status="needs_attention"),
+    )
+    html = client_a.get("/pos/monitor/").content.decode()
+    cell = f'id="invoice-status-{failing.invoice_id}"'
+    assert cell in html
+    assert f'hx-post="/invoices/{failing.invoice_id}/retry/"' in html
+
+    answer = client_a.post(
+        f"/invoices/{failing.invoice_id}/retry/",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET=f"invoice-status-{failing.invoice_id}",
+    ).content.decode()
+    assert cell in answer and "Queued again" in answer
+    assert enqueued == [failing.invoice_id]
 
 
 def test_a_poll_without_its_time_is_refused(client_a):
