@@ -24,6 +24,8 @@ CSV_COLUMNS = ("platform", "item_key", "name", "hs_code", "product_category", "v
 CSV_MAX_ROWS = 10_000
 # What a classification is, as the audit trail records its changes.
 CLASSIFIED_FIELDS = ("hs_code", "product_category", "vat_treatment")
+# An import's audit event names this many changed items, then how many more.
+IMPORT_CHANGES_RECORDED = 200
 
 
 @dataclass(frozen=True)
@@ -189,8 +191,8 @@ def classifications_import_csv(*, organization, text: str, actor=None) -> int:
 
     All or nothing: every row is checked first, and one bad row refuses the file with a
     ValidationError naming each bad row and field. Returns the number of rows saved. One audit
-    event records who imported it and each item it changed (``platform:item_key`` -> its HS
-    code, category and treatment before and after).
+    event records who imported it and the items it changed (``platform:item_key`` -> its HS
+    code, category and treatment before and after; past IMPORT_CHANGES_RECORDED, a count).
     """
     reader = csv.DictReader(io.StringIO(text))
     missing = [column for column in CSV_COLUMNS if column not in (reader.fieldnames or [])]
@@ -251,11 +253,14 @@ def classifications_import_csv(*, organization, text: str, actor=None) -> int:
             if before != after:
                 changes[f"{platform}:{item_key}"] = [before, after]
         if changes:
+            recorded = dict(list(changes.items())[:IMPORT_CHANGES_RECORDED])
+            if len(changes) > IMPORT_CHANGES_RECORDED:
+                recorded["more items"] = [None, len(changes) - IMPORT_CHANGES_RECORDED]
             audit_record(
                 action=Action.PRODUCTS_IMPORTED,
                 actor=actor,
                 organization=organization,
-                changes=changes,
+                changes=recorded,
             )
     return len(rows)
 

@@ -19,6 +19,7 @@ from accounts.otp import services as otp_services
 from audit.models import AuditEvent
 from audit.services import HIDDEN_CHANGE, audit_record
 from catalog import selectors as catalog_selectors
+from catalog import services as catalog_services
 from catalog.models import ProductClassification
 from integrations.base import pipeline
 from integrations.base.connections import (
@@ -39,6 +40,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 Action = AuditEvent.Action
+CSV_HEADER = "platform,item_key,name,hs_code,product_category,vat_treatment\n"
 
 
 def _events(action):
@@ -226,7 +228,7 @@ def test_the_admin_shows_events_and_changes_none(admin_client, org_a, owner_a):
 
 
 def test_classifying_a_product_records_who_from_the_page_the_import_and_the_admin(
-    org_a, owner_a, admin_client, admin_user
+    org_a, owner_a, admin_client, admin_user, monkeypatch
 ):
     rice = ProductClassification.objects.create(
         organization=org_a, platform="square", item_key="SQ-RICE", name="Rice 5kg"
@@ -260,6 +262,21 @@ def test_classifying_a_product_records_who_from_the_page_the_import_and_the_admi
     assert imported.actor == owner_a
     assert imported.changes == {
         "square:SQ-MILO": [None, ["1806.9000", "Beverages", "standard"]],
+    }
+
+    # A big import names the first items it changed, then how many more.
+    monkeypatch.setattr(catalog_services, "IMPORT_CHANGES_RECORDED", 1)
+    many = CSV_HEADER + "".join(
+        f"square,SQ-{n},Item {n},1806.9000,Food,standard\n" for n in range(3)
+    )
+    client.post(
+        reverse("catalog:import"),
+        {"file": SimpleUploadedFile("many.csv", many.encode(), content_type="text/csv")},
+    )
+    big = _events(Action.PRODUCTS_IMPORTED)[-1]
+    assert big.changes == {
+        "square:SQ-0": [None, ["1806.9000", "Food", "standard"]],
+        "more items": [None, 2],
     }
 
     # An operator's edit in the admin is recorded under the operator.
