@@ -2,13 +2,15 @@
 
 A tenant's secrets are unique canaries: the FIRS API key and secret, the Square connection's
 webhook signature key and access token, our app's client secret, a secret typed into a refused
-connect, and the field-encryption key. A completed Square order's signed delivery goes to the
-connection's webhook URL (live_server); the worker (every queue, DEBUG logging) fetches the
-order from the Square sandbox and signs the invoice through the FIRS sandbox. Error answers are
-provoked (bad signatures, refused credentials, junk input), then the tenant's pages, the API and
-the admin are crawled. Every log line (this process's at DEBUG and the worker's), every Redis
-command the broker saw (task arguments decoded), every API error body and every page must hold
-no canary. The sandboxes are the outside world: what the platforms themselves log is theirs.
+connect, an access token a refusing platform echoes back, and the field-encryption key. A
+completed Square order's signed delivery goes to the connection's webhook URL (live_server);
+the worker (every queue, DEBUG logging) fetches the order from the Square sandbox and signs the
+invoice through the FIRS sandbox. Error answers are provoked (bad signatures, refused
+credentials, junk input, a platform repeating the token in its refusal), then the tenant's
+pages, the API and the admin are crawled. Every log line (this process's at DEBUG and the
+worker's), every Redis command the broker saw (task arguments decoded), every API error body
+and every page must hold no canary. The sandboxes are the outside world: what the platforms
+themselves log is theirs.
 """
 
 import base64
@@ -21,6 +23,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -34,6 +37,7 @@ from integrations.base.connections import connection_settings_update
 from invoices.models import Invoice
 from sandboxes.firs.server import sandbox_credential_create
 from tests.conftest import otp_verified_login
+from tests.factories import POSConnectionFactory
 from tests.integrations.pos.support import completed_order, order_event, signed, square_connection
 from tests.invoices.pipeline_support import BUSINESS_ID, SERVICE_ID, sandbox_organization
 
@@ -131,6 +135,40 @@ def _decoded_bodies(command: str) -> list[str]:
         except ValueError:
             continue
     return bodies
+
+
+class EchoingPlatform(threading.Thread):
+    """A platform refusing every call with an answer that repeats the credentials it was sent
+    (its Authorization header and body), as some platforms' error messages do."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_any(self):
+                sent = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                echo = f"{self.headers.get('Authorization')} {self.path} {sent.decode()}"
+                body = json.dumps({"errors": [{"detail": f"Refused: {echo}"}]}).encode()
+                self.send_response(401)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_any
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def run(self):
+        self.server.serve_forever()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _hits(texts, canaries: dict[str, str]) -> list[str]:
@@ -259,6 +297,7 @@ def test_no_canary_secret_leaves_the_vault(
         "webhook signature key": canary("whsec"),
         "client secret": canary("client-secret"),
         "typed-in secret": canary("typed"),
+        "echoed access token": canary("echoed-token"),
         "field-encryption key": settings.FIELD_ENCRYPTION_KEYS[0],
     }
     sandbox_credential_create(
@@ -287,6 +326,15 @@ def test_no_canary_secret_leaves_the_vault(
         **settings.PLATFORM_APPS,
         "square": {**settings.PLATFORM_APPS["square"], "client_secret": canaries["client secret"]},
     }
+
+    echoing = EchoingPlatform()
+    echoing.start()
+    echoed = POSConnectionFactory(
+        organization=organization,
+        user=owner,
+        base_url=echoing.url,
+        credentials_encrypted=json.dumps({"access_token": canaries["echoed access token"]}),
+    )
 
     monitor = BrokerMonitor(settings.CELERY_BROKER_URL)
     monitor.start()
@@ -326,6 +374,7 @@ def test_no_canary_secret_leaves_the_vault(
                 ),
                 (reverse("pos-connect", kwargs={"platform": "square"}), {"sandbox": "nonsense"}),
                 (reverse("pos-connection-test", args=[connection.pk]), {}),
+                (reverse("pos-connection-test", args=[echoed.pk]), {}),
                 (reverse("invoice-mark-paid", args=[invoice.pk]), {"paid_at": "not a date"}),
             ):
                 answer = api.post(path, payload, format="json")
@@ -341,6 +390,7 @@ def test_no_canary_secret_leaves_the_vault(
         worker.terminate()
         worker.wait(timeout=30)
         monitor.stop()
+        echoing.stop()
 
     own_logs = [line for line in logs.lines if not line.startswith("sandboxes.")]
     surfaces = {
