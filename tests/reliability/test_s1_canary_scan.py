@@ -8,9 +8,9 @@ the worker (every queue, DEBUG logging) fetches the order from the Square sandbo
 invoice through the FIRS sandbox. Error answers are provoked (bad signatures, refused
 credentials, junk input, a platform repeating the token in its refusal), then the tenant's
 pages, the API and the admin are crawled. Every log line (this process's at DEBUG and the
-worker's), every Redis command the broker saw (task arguments decoded), every API error body
-and every page must hold no canary. The sandboxes are the outside world: what the platforms
-themselves log is theirs.
+worker's), every Redis command the broker saw (task arguments decoded), every API error body,
+every page and a plaintext dump of the database must hold no canary. The sandboxes are the
+outside world: what the platforms themselves log and store is theirs.
 """
 
 import base64
@@ -278,6 +278,21 @@ def _api_bodies(client) -> dict[str, str]:
     return bodies
 
 
+def _database_dump() -> list[str]:
+    """A plaintext dump of our tables' rows; the sandboxes' tables are the platforms' own."""
+    from django.db import connection
+
+    database = connection.settings_dict
+    command = ["pg_dump", "--data-only", "--exclude-table=sandbox_*", database["NAME"]]
+    for option, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):
+        if database.get(key):
+            command += [option, str(database[key])]
+    env = {"PGPASSWORD": database.get("PASSWORD") or "", "PATH": "/usr/bin:/bin"}
+    dumped = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert dumped.returncode == 0, dumped.stderr
+    return dumped.stdout.splitlines()
+
+
 def _wait_for_invoice(organization, timeout: float = 120) -> Invoice:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -401,6 +416,7 @@ def test_no_canary_secret_leaves_the_vault(
         "API bodies": list(api_bodies.values()),
         "page HTML": list(pages.values()),
         "admin HTML": list(admin_pages.values()),
+        "database dump (plaintext)": _database_dump(),
     }
     hits = {surface: _hits(texts, canaries) for surface, texts in surfaces.items()}
     counts = {surface: len(texts) for surface, texts in surfaces.items()}
