@@ -11,16 +11,27 @@ on K2 only. Recorded: secrets no configured key could read (``InvalidToken``) du
 
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from django.db import connection
 
 from accounts.models import Organization
+from invoices import services as invoice_services
+from invoices.models import Invoice
+from tests.invoices.pipeline_support import (
+    SANDBOX_KEY,
+    SANDBOX_SECRET,
+    pos_sale,
+    sandbox_organization,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -208,3 +219,92 @@ def test_rotation_under_traffic_with_kills_loses_no_secret(
     assert readable_by_k2 == tokens
     assert after_digest == before
     assert "'unreadable': 0" in finished.stdout
+
+
+# Quick retries so a run fits in a test; the pause after signing keeps invoices in flight while
+# the rotation runs.
+INVOICE_TRAFFIC = {
+    "INVOICE_RETRY_BASE_SECONDS": "0.2",
+    "INVOICE_RETRY_MAX_SECONDS": "2",
+    "INVOICE_CLAIM_SECONDS": "15",
+    "INVOICE_SWEEP_IDLE_SECONDS": "5",
+    "INVOICE_FAULT_PAUSES": '{"after_sign": 0.5}',
+}
+INVOICES = 40
+STALL_SECONDS = 120
+
+
+def _kill_a_worker_child(worker, *, wait_seconds: float = 15) -> int:
+    """SIGKILL one of the worker's pool children, once the pool is working (a child killed while
+    the pool starts stops the worker); 1 if done."""
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        working = Invoice.objects.exclude(stage=Invoice.Stage.BUILT).exists()
+        children = psutil.Process(worker.pid).children() if working else []
+        if children:
+            os.kill(children[0].pid, signal.SIGKILL)
+            return 1
+        time.sleep(0.2)
+    return 0
+
+
+def test_invoices_signed_by_killed_workers_during_rotation_all_read_their_keys(
+    settings, live_server, start_worker, clean_queues, process_env, python_bin
+):
+    """The same rotation with real work: a Celery worker (prefork, children SIGKILLed) signs
+    invoices through the FIRS sandbox with the organization's encrypted FIRS key and secret
+    while they are re-encrypted; an unreadable key would fail the invoice."""
+    k1, k2 = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = (k1,)
+    _seed()
+    tenant = sandbox_organization(base_url=f"{live_server.url}/sandbox/firs")
+    settings.FIELD_ENCRYPTION_KEYS = (k2, k1)
+    both = {"FIELD_ENCRYPTION_KEYS": f"{k2},{k1}"}
+    for number in range(1, INVOICES + 1):
+        invoice_services.invoice_create_for_source(
+            organization=tenant,
+            source_type=Invoice.Source.POS,
+            source_id=uuid.UUID(int=number),
+            source=pos_sale(number),
+        )
+    worker = start_worker(
+        "realtime", pool="prefork", concurrency=2, env={**INVOICE_TRAFFIC, **both}
+    )
+    command = [python_bin, "manage.py", "rotate_encryption_keys", "--batch-size", str(BATCH)]
+    env = process_env(**both)
+    settings.INVOICE_SWEEP_IDLE_SECONDS = int(INVOICE_TRAFFIC["INVOICE_SWEEP_IDLE_SECONDS"])
+
+    child_kills = 0
+    for batches_before_kill in (3, 9, 15):
+        _rotate_until_killed(command, env, batches_before_kill=batches_before_kill)
+        child_kills += _kill_a_worker_child(worker)
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    during_rotation = Invoice.objects.filter(status=Invoice.Status.CONFIRMED).count()
+
+    final = (Invoice.Status.CONFIRMED, Invoice.Status.NEEDS_ATTENTION)
+    progress, progress_at, next_sweep = None, time.monotonic(), time.monotonic() + 5
+    while Invoice.objects.filter(status__in=final).count() < INVOICES:
+        seen = Invoice.objects.filter(status__in=final).count()
+        if seen != progress:
+            progress, progress_at = seen, time.monotonic()
+        assert time.monotonic() - progress_at < STALL_SECONDS, f"stalled at {seen} final"
+        if time.monotonic() > next_sweep:
+            invoice_services.invoices_sweep()
+            next_sweep = time.monotonic() + 5
+        time.sleep(0.5)
+    confirmed = Invoice.objects.filter(status=Invoice.Status.CONFIRMED).count()
+    errors = list(
+        Invoice.objects.exclude(status=Invoice.Status.CONFIRMED).values_list("problems", flat=True)
+    )
+    settings.FIELD_ENCRYPTION_KEYS = (k2,)
+    tenant.refresh_from_db()
+    print(
+        f"\nS2 invoices: {confirmed} of {INVOICES} confirmed ({during_rotation} while the "
+        f"rotation ran), the FIRS key read by a worker whose children were SIGKILLed "
+        f"{child_kills} times; the tenant's key readable by K2 alone: "
+        f"{tenant.firs_api_key == SANDBOX_KEY}"
+    )
+    assert errors == []
+    assert confirmed == INVOICES
+    assert tenant.firs_api_key == SANDBOX_KEY and tenant.firs_api_secret == SANDBOX_SECRET
