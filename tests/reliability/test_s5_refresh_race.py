@@ -6,7 +6,7 @@ the connection's row lock lets exactly one of them refresh, and the others use i
 process killed (SIGKILL) after the platform answered the refresh and before the new tokens were
 saved leaves the old refresh token stored: where the platform's refresh tokens are single-use,
 the next need is refused by the platform and the connection then says "re-authorise" (after at
-most one try), instead of retrying a dead token silently.
+most one try) and its owners are mailed, instead of retrying a dead token silently.
 """
 
 import json
@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from django.core import mail
 from django.core.signals import request_started
 from django.db import connections as db_connections
 from django.utils import timezone
@@ -199,6 +200,8 @@ def test_a_crash_between_refresh_and_save_ends_in_reauthorise_not_a_silent_failu
         assert outcome == "re-authorise" and tries_before_flagged <= 1
         assert expired_connection.health == model.Health.NEEDS_REAUTH
         assert expired_connection.last_error.startswith("Re-authorise")
+        # The alert: the organization's owner is mailed, once.
+        assert [message.to for message in mail.outbox] == [[expired_connection.user.email]]
     else:
         # The platform keeps the refresh token: the next need refreshes and goes on.
         assert tries_before_flagged == 1
