@@ -419,18 +419,23 @@ def connection_tokens_refresh(*, connection, force: bool = False) -> bool:
         try:
             tokens = connector_class(locked).tokens_refresh(refresh_token=refresh_token)
         except AuthenticationError as error:
-            connection_reauthorization_needed(connection=locked, error=error)
-            raise
-        locked.credentials_encrypted = _credentials_json(
-            TokenSet(
-                access_token=tokens.access_token,
-                refresh_token=tokens.refresh_token or refresh_token,
-                expires_at=tokens.expires_at,
-                extra=tokens.extra,
+            refused = error
+        else:
+            refused = None
+            locked.credentials_encrypted = _credentials_json(
+                TokenSet(
+                    access_token=tokens.access_token,
+                    refresh_token=tokens.refresh_token or refresh_token,
+                    expires_at=tokens.expires_at,
+                    extra=tokens.extra,
+                )
             )
-        )
-        locked.token_expires_at = tokens.expires_at
-        locked.save(update_fields=["credentials_encrypted", "token_expires_at", "updated_at"])
+            locked.token_expires_at = tokens.expires_at
+            locked.save(update_fields=["credentials_encrypted", "token_expires_at", "updated_at"])
+    if refused is not None:
+        # Flagged once the lock's transaction is over: raising inside it would roll the flag back.
+        connection_reauthorization_needed(connection=locked, error=refused)
+        raise refused
     connection.credentials_encrypted = locked.credentials_encrypted
     connection.token_expires_at = locked.token_expires_at
     return True

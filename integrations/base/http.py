@@ -15,11 +15,14 @@ credentials, which marks a connection for re-authorising.
 """
 
 import hashlib
+import json
 import logging
 import math
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from django.core.cache import cache
@@ -219,19 +222,60 @@ def error_for_response(response: requests.Response, *, platform: str) -> Connect
 
 
 def _detail(response: requests.Response) -> str:
+    secrets = _request_secrets(response.request)
     try:
         body = response.json()
     except ValueError:
-        return response.text[:200]
+        return _withheld(response.text, secrets)[:200]
     if not isinstance(body, dict):
         return ""
     errors = body.get("errors")
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         first = errors[0]
-        return str(first.get("detail") or first.get("code") or "")[:300]
-    return str(body.get("message") or body.get("error_description") or body.get("error") or "")[
-        :300
-    ]
+        detail = first.get("detail") or first.get("code") or ""
+    else:
+        detail = body.get("message") or body.get("error_description") or body.get("error") or ""
+    # Withheld before cutting, so no cut leaves the start of a secret.
+    return _withheld(str(detail), secrets)[:300]
+
+
+# Request headers and fields whose values are credentials; shorter values are not withheld (a
+# message echoing a short id must stay readable).
+SECRET_NAME = re.compile(r"authorization|token|secret|key|password|verifier", re.IGNORECASE)
+SECRET_MIN_LENGTH = 8
+
+
+def _request_secrets(request: requests.PreparedRequest | None) -> set[str]:
+    """The credentials a request carried: auth headers (and the value after their scheme), and
+    secret-named fields of its query, form or JSON body."""
+    if request is None:
+        return set()
+    found = set()
+    for name, value in (request.headers or {}).items():
+        if SECRET_NAME.search(name) and isinstance(value, str):
+            found.add(value)
+            found.update(value.split()[1:])
+    fields = parse_qsl(urlsplit(request.url or "").query)
+    body = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else None
+    body = body if body is not None else request.body
+    if isinstance(body, str) and body:
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            fields += parse_qsl(body)
+        else:
+            fields += list(parsed.items()) if isinstance(parsed, dict) else []
+    found.update(
+        value for name, value in fields if SECRET_NAME.search(name) and isinstance(value, str)
+    )
+    return {value for value in found if len(value) >= SECRET_MIN_LENGTH}
+
+
+def _withheld(text: str, secrets: set[str]) -> str:
+    """``text`` with every secret in it replaced, longest first (one may contain another)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "(withheld)")
+    return text
 
 
 def _number(value: str | None) -> float | None:

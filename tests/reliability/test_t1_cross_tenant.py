@@ -7,6 +7,11 @@ module cannot fill with one of B's objects fails the suite, so a new route comes
 """
 
 import json
+import random
+import re
+import statistics
+import time
+import uuid
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -155,9 +160,9 @@ def _object_for(name: str, parameter: str, path: str) -> str | None:
     return key
 
 
-@pytest.fixture
-def cases(org_b):
-    world = _world_b(org_b)
+def _built(world) -> tuple[list[tuple[str, str]], list[str]]:
+    """(route name, URL) of every route with an id, filled with ``world``'s objects; and the
+    routes this module cannot fill."""
     built, unfilled = [], []
     for path, name, parameters in _routes():
         if path.startswith(SKIPPED_PREFIXES) or not _has_object_id(parameters):
@@ -176,6 +181,13 @@ def cases(org_b):
             if name.startswith("webhooks:"):
                 values["platform"] = world["pos_connection"].platform
             built.append((name, reverse(name, kwargs=values)))
+    return built, unfilled
+
+
+@pytest.fixture
+def cases(org_b):
+    world = _world_b(org_b)
+    built, unfilled = _built(world)
     assert unfilled == [], "routes with an id this module cannot fill: " + ", ".join(unfilled)
     return built, world
 
@@ -223,3 +235,56 @@ def test_every_route_with_an_id_is_in_the_matrix(cases):
         if not path.startswith(SKIPPED_PREFIXES) and _has_object_id(parameters)
     ]
     assert len(built) == len(with_ids) > 0
+
+
+class _Missing:
+    """An id of the same kind as ``row``'s that no row has."""
+
+    def __init__(self, row):
+        self.pk = uuid.uuid4() if isinstance(row.pk, uuid.UUID) else 2_000_000_000 + row.pk
+        self.platform = getattr(row, "platform", "")
+
+
+# The timing oracle: pairs of probes over the matrix's routes, "another organization's id"
+# against "no such id", in random order; the medians must not tell them apart.
+TIMING_PROBES = 1000
+TIMING_MEDIAN_LIMIT_MS = 5.0
+# What differs between two renderings of one page whatever the id: tokens and nonces.
+PER_RESPONSE = re.compile(r'(csrfmiddlewaretoken" value="|X-CSRFToken": "|nonce=")[^"]+"')
+
+
+def _answer(client, url: str) -> tuple[float, int, str]:
+    started = time.perf_counter()
+    answer = client.get(url)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    return elapsed_ms, answer.status_code, PER_RESPONSE.sub(r"\1", answer.content.decode())
+
+
+def test_another_organizations_id_answers_like_a_missing_one(client, owner_a, cases):
+    built, world = cases
+    missing_built, _ = _built({key: _Missing(row) for key, row in world.items()})
+    assert [name for name, _ in missing_built] == [name for name, _ in built]
+    client.force_login(owner_a)
+    pairs = list(zip((url for _, url in built), (url for _, url in missing_built), strict=True))
+    rng = random.Random(1)
+    other_ms, missing_ms, differing = [], [], set()
+    for other, missing in pairs:  # warm every route's code path once
+        client.get(other), client.get(missing)
+    for probe in range(TIMING_PROBES):
+        other, missing = pairs[probe % len(pairs)]
+        order = [("other", other), ("missing", missing)]
+        rng.shuffle(order)
+        answers = dict((kind, _answer(client, url)) for kind, url in order)
+        other_ms.append(answers["other"][0])
+        missing_ms.append(answers["missing"][0])
+        if answers["other"][1:] != answers["missing"][1:]:
+            differing.add(f"{other} vs {missing}: {answers['other'][1]} / {answers['missing'][1]}")
+    difference = statistics.median(other_ms) - statistics.median(missing_ms)
+    print(
+        f"T1 timing: median {statistics.median(other_ms):.2f} ms for another organization's id, "
+        f"{statistics.median(missing_ms):.2f} ms for a missing id (difference {difference:+.2f} "
+        f"ms over {TIMING_PROBES} probes of {len(pairs)} routes); answers differing "
+        f"{len(differing)}"
+    )
+    assert sorted(differing) == []
+    assert abs(difference) < TIMING_MEDIAN_LIMIT_MS

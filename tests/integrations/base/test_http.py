@@ -290,3 +290,42 @@ def test_without_the_cache_calls_go_and_a_429_is_still_rate_limited(account, mon
 
     responses.replace(responses.GET, f"{BASE}/thing", json={"ok": True})
     assert client(account).call("GET", "/thing") == {"ok": True}
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "echo",
+    [
+        {"message": "The access token token-1-abcdefgh is revoked"},
+        {"errors": [{"detail": "Bearer token-1-abcdefgh: no such grant"}]},
+        {"error_description": "refresh_token refresh-xyz-1234 is spent"},
+    ],
+)
+def test_a_platform_answer_echoing_a_credential_has_it_withheld(account, echo):
+    responses.post(f"{BASE}/thing", json=echo, status=401)
+    with pytest.raises(AuthenticationError) as caught:
+        ExampleClient(base_url=BASE, account=account, access_token="token-1-abcdefgh").call(
+            "POST", "/thing", json={"refresh_token": "refresh-xyz-1234", "name": "Rice 5kg"}
+        )
+
+    message = str(caught.value)
+    assert "(withheld)" in message
+    assert "token-1-abcdefgh" not in message and "refresh-xyz-1234" not in message
+
+
+@responses.activate
+def test_a_credential_cut_by_the_message_length_leaves_no_part_of_it(account):
+    secret = "s" * 8 + "e" * 400
+    responses.get(f"{BASE}/thing", body=f"bad key {secret}", status=400)
+    with pytest.raises(PermanentConnectorError) as caught:
+        client(account).call("GET", f"/thing?api_key={secret}")
+
+    assert "ssssssss" not in str(caught.value)
+    assert str(caught.value).endswith("bad key (withheld)")
+
+
+@responses.activate
+def test_what_the_request_carried_besides_credentials_stays_in_the_message(account):
+    responses.get(f"{BASE}/thing", json={"message": "Rice 5kg has no code 1006.3000"}, status=422)
+    with pytest.raises(PermanentConnectorError, match=r"Rice 5kg has no code 1006\.3000"):
+        client(account).call("GET", "/thing?name=Rice+5kg&code=1006.3000")
