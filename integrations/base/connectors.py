@@ -225,6 +225,13 @@ class SecretUrlWebhooks(_WebhookEvents, CapabilityMixin):
     capability = Capability.SECRET_URL_WEBHOOKS
 
     @classmethod
+    def delivery_answer(cls, *, accepted: bool, reason: str = "") -> tuple[str, bytes] | None:
+        """(content type, body) the platform must be answered with, for a platform that reads
+        the answer (an acknowledgement it expects word for word); ``reason`` says why a refused
+        delivery was refused. None: our JSON answer. The status is ours either way."""
+        return None
+
+    @classmethod
     @abstractmethod
     def url_secret_valid(cls, *, presented: str, secret: str) -> bool:
         """True only when the path's ``presented`` secret is the connection's ``secret``;
