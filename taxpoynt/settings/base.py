@@ -300,6 +300,7 @@ SANDBOX_APPS = [
     "sandboxes.square",
     "sandboxes.hubspot",
     "sandboxes.pipedrive",
+    "sandboxes.salesforce",
     "sandboxes.odoo",
     "sandboxes.firs",
 ]

@@ -103,9 +103,6 @@ class SalesforceClient(PlatformClient):
             return RateLimited(detail, retry_after=constants.PAUSE_SECONDS, status=403)
         if response.status_code == 401 and code == "INVALID_SESSION_ID":
             return InvalidSession(detail, status=401)
-        if response.status_code == 403:
-            # Not the credentials: a profile without the permission, which a human must grant.
-            return PermanentConnectorError(detail, status=403)
         error = error_for_response(response, platform=self.platform)
         error.args = (detail,)
         return error

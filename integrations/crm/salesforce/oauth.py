@@ -18,6 +18,9 @@ class SalesforceConnectOAuth2(SalesforceOAuth2):
     # ``refresh_token`` is what Salesforce calls offline access.
     DEFAULT_SCOPE = ["api", "refresh_token"]
 
+    def revoke_token_params(self, token: str, uid) -> dict[str, str]:
+        return {"token": token}
+
     def user_data(self, access_token: str, *args, **kwargs) -> dict:
         answer = kwargs.get("response") or {}
         problem = answer_problem(

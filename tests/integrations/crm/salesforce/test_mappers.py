@@ -3,14 +3,12 @@ Messages to events (and unsafe or malformed XML refused), per-connection tax set
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from integrations.base.errors import MappingError
 from integrations.crm.salesforce import mappers
-
-SAMPLES = Path(__file__).resolve().parent / "fixtures"
+from tests.integrations.crm.salesforce.support import SAMPLES
 
 
 def _query(name: str) -> dict:
