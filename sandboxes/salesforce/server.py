@@ -3,11 +3,12 @@ OpportunityLineItem) created, read and updated, the SOQL subset the connector is
 locators (parents and child line items paged apart), ``updated`` lists and Outbound Message
 envelopes.
 
-SOQL subset: ``SELECT <fields>[, (SELECT <fields> FROM OpportunityLineItems [ORDER BY Id])]
-FROM Opportunity [WHERE <terms joined by AND>] [ORDER BY SystemModstamp, Id]``; a term is
-``Id = '<id>'``, ``IsWon = true|false``, ``SystemModstamp >|>=|= <datetime>`` or
-``(SystemModstamp > <t> OR (SystemModstamp = <t> AND Id > '<id>'))``. Fields are the
-object's own or ``Account.<field>`` / ``Product2.Name``. Anything else is MALFORMED_QUERY.
+SOQL subset: ``SELECT <fields>[, (SELECT <fields> FROM OpportunityLineItems|
+OpportunityContactRoles [ORDER BY Id])]... FROM Opportunity [WHERE <terms joined by AND>]
+[ORDER BY SystemModstamp, Id]``; a term is ``Id = '<id>'``, ``IsWon = true|false``,
+``SystemModstamp >|>=|= <datetime>`` or ``(SystemModstamp > <t> OR (SystemModstamp = <t> AND
+Id > '<id>'))``. Fields are the object's own, ``Account.<field>``, and in the child queries
+``Product2.<field>`` / ``Contact.<field>``. Anything else is MALFORMED_QUERY.
 """
 
 import re
@@ -31,6 +32,8 @@ VERSION = "v62.0"
 DATA = f"/services/data/{VERSION}"
 PREFIXES = {
     "Account": "001",
+    "Contact": "003",
+    "OpportunityContactRole": "00K",
     "Opportunity": "006",
     "OpportunityLineItem": "00k",
     "Product2": "01t",
@@ -39,12 +42,18 @@ WON_STAGE = "Closed Won"
 LOST_STAGE = "Closed Lost"
 CENT = Decimal("0.01")
 QUERY_PATTERN = re.compile(
-    r"SELECT (?P<fields>.+?)(?:, \((?P<sub>SELECT .+? FROM OpportunityLineItems"
-    r"(?: ORDER BY Id)?)\))? FROM Opportunity(?: WHERE (?P<where>.+?))?"
-    r"(?: ORDER BY SystemModstamp, Id)?",
+    r"SELECT (?P<fields>.+?)(?P<subs>(?:, \(SELECT [^()]+? FROM \w+(?: ORDER BY Id)?\))*)"
+    r" FROM Opportunity(?: WHERE (?P<where>.+?))?(?: ORDER BY SystemModstamp, Id)?",
     re.DOTALL,
 )
-SUB_PATTERN = re.compile(r"SELECT (?P<fields>.+?) FROM OpportunityLineItems(?: ORDER BY Id)?")
+SUB_PATTERN = re.compile(
+    r", \(SELECT (?P<fields>[^()]+?) FROM (?P<relation>\w+)(?: ORDER BY Id)?\)"
+)
+# Child relationships a query may nest: relationship name -> the child object.
+CHILDREN = {
+    "OpportunityLineItems": "OpportunityLineItem",
+    "OpportunityContactRoles": "OpportunityContactRole",
+}
 DATETIME = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,3})?Z)"
 COMPOUND = re.compile(
     rf"\(SystemModstamp > {DATETIME} OR \(SystemModstamp = {DATETIME} AND Id > '(\w{{15,18}})'\)\)"
@@ -54,7 +63,7 @@ TERMS = (
     (re.compile(r"IsWon = (true|false)"), "won"),
     (re.compile(rf"SystemModstamp (>=|>|=) {DATETIME}"), "stamp"),
 )
-FIELD_PATTERN = re.compile(r"(?:Account\.|Product2\.)?[A-Za-z][A-Za-z0-9_]*")
+FIELD_PATTERN = re.compile(r"(?:Account\.|Product2\.|Contact\.)?[A-Za-z][A-Za-z0-9_]*")
 
 
 def malformed(message: str) -> SalesforceError:
@@ -82,6 +91,10 @@ def record_create(*, org, object_type: str, fields: dict) -> SalesforceSandboxRe
     values = _checked(object_type, fields)
     parent = ""
     with transaction.atomic():
+        if object_type == "OpportunityContactRole":
+            parent = _get(org, "Opportunity", values.get("OpportunityId")).sf_id
+            _get(org, "Contact", values.get("ContactId"))
+            values.setdefault("IsPrimary", False)
         if object_type == "OpportunityLineItem":
             opportunity = _get(org, "Opportunity", values.get("OpportunityId"))
             product = _get(org, "Product2", values.get("Product2Id"))
@@ -173,7 +186,9 @@ def _computed(org, record) -> dict:
     if record.object_type == "OpportunityLineItem":
         fields["TotalPrice"] = float(line_total(record))
     if record.object_type == "Opportunity":
-        lines = SalesforceSandboxRecord.objects.filter(parent_id=record.sf_id)
+        lines = SalesforceSandboxRecord.objects.filter(
+            parent_id=record.sf_id, object_type="OpportunityLineItem"
+        )
         if lines:
             fields["Amount"] = float(sum((line_total(line) for line in lines), Decimal(0)))
     return fields
@@ -213,12 +228,11 @@ def query(*, org, soql: str, batch_size: int) -> dict:
     match = QUERY_PATTERN.fullmatch(" ".join(soql.split()))
     if match is None:
         raise malformed("The sandbox answers only the connector's Opportunity queries")
-    select = {
-        "fields": _field_list(match["fields"]),
-        "lines": _field_list(SUB_PATTERN.fullmatch(match["sub"])["fields"])
-        if match["sub"]
-        else None,
-    }
+    select = {"fields": _field_list(match["fields"]), "children": {}}
+    for sub in SUB_PATTERN.finditer(match["subs"] or ""):
+        if sub["relation"] not in CHILDREN:
+            raise malformed(f"Didn't understand relationship '{sub['relation']}'")
+        select["children"][sub["relation"]] = _field_list(sub["fields"])
     records = SalesforceSandboxRecord.objects.filter(org=org, object_type="Opportunity")
     for term in _terms(match["where"] or ""):
         records = records.filter(term)
@@ -281,26 +295,28 @@ def _opportunity_json(org, record, select) -> dict:
             org=org, object_type="Account", sf_id=account_id or ""
         ).first()
         shown["Account"] = record_json(org, account, account_fields) if account else None
-    if select.get("lines") is not None:
-        line_ids = list(
-            SalesforceSandboxRecord.objects.filter(org=org, parent_id=record.sf_id)
+    for relation, fields in select["children"].items():
+        child_ids = list(
+            SalesforceSandboxRecord.objects.filter(
+                org=org, parent_id=record.sf_id, object_type=CHILDREN[relation]
+            )
             .order_by("sf_id")
             .values_list("sf_id", flat=True)
         )
-        if line_ids:
-            locator = SalesforceSandboxLocator(
-                org=org,
-                locator=record_id("01g"),
-                kind="child",
-                ids=line_ids,
-                select={"lines": select["lines"]},
-                batch_size=org.child_batch_size,
-            )
-            if len(line_ids) > org.child_batch_size:
-                locator.save()
-            shown["OpportunityLineItems"] = _child_page(org, locator, offset=0)
-        else:
-            shown["OpportunityLineItems"] = None
+        if not child_ids:
+            shown[relation] = None
+            continue
+        locator = SalesforceSandboxLocator(
+            org=org,
+            locator=record_id("01g"),
+            kind="child",
+            ids=child_ids,
+            select={"fields": fields},
+            batch_size=org.child_batch_size,
+        )
+        if len(child_ids) > org.child_batch_size:
+            locator.save()
+        shown[relation] = _child_page(org, locator, offset=0)
     return shown
 
 
@@ -311,23 +327,31 @@ def _child_page(org, locator, *, offset: int) -> dict:
     answer = {
         "totalSize": len(locator.ids),
         "done": done,
-        "records": [_line_json(org, lines[sf_id], locator.select["lines"]) for sf_id in ids],
+        "records": [_child_json(org, lines[sf_id], locator.select["fields"]) for sf_id in ids],
     }
     if not done:
         answer["nextRecordsUrl"] = f"{DATA}/query/{locator.locator}-{offset + locator.batch_size}"
     return answer
 
 
-def _line_json(org, line, fields: list[str]) -> dict:
+def _child_json(org, child, fields: list[str]) -> dict:
+    """A line item or contact role, with the parent fields asked (``Product2.Name``,
+    ``Contact.Email``)."""
     own = [name for name in fields if "." not in name]
-    shown = record_json(org, line, own)
-    if "Product2.Name" in fields:
-        product = SalesforceSandboxRecord.objects.filter(
-            org=org, sf_id=line.fields.get("Product2Id") or ""
+    shown = record_json(org, child, own)
+    for relation in ("Product2", "Contact"):
+        wanted = [name.split(".", 1)[1] for name in fields if name.startswith(f"{relation}.")]
+        if not wanted:
+            continue
+        parent = SalesforceSandboxRecord.objects.filter(
+            org=org, sf_id=child.fields.get(f"{relation}Id") or ""
         ).first()
-        shown["Product2"] = (
-            {"attributes": _attributes("Product2", product.sf_id), "Name": product.fields["Name"]}
-            if product
+        shown[relation] = (
+            {
+                "attributes": _attributes(relation, parent.sf_id),
+                **{name: parent.fields.get(name) for name in wanted},
+            }
+            if parent
             else None
         )
     return shown
@@ -343,16 +367,16 @@ def _field_list(text: str) -> list[str]:
 def _terms(where: str):
     from django.db.models import Q
 
-    remaining = where
-    compound = COMPOUND.search(remaining)
-    if compound:
-        later, same, last_id = compound.groups()
-        if later != same:
-            raise malformed("The compound cursor compares two different times")
-        moment = _moment(later)
-        yield Q(system_modstamp__gt=moment) | Q(system_modstamp=moment, sf_id__gt=last_id)
-        remaining = remaining.replace(compound.group(0), "").strip()
-    for term in filter(None, (part.strip() for part in remaining.split(" AND "))):
+    compound = COMPOUND.search(where)
+    remaining = where.replace(compound.group(0), "(compound)") if compound else where
+    for term in (part.strip() for part in remaining.split(" AND ")):
+        if compound and term == "(compound)":
+            later, same, last_id = compound.groups()
+            if later != same:
+                raise malformed("The compound cursor compares two different times")
+            moment = _moment(later)
+            yield Q(system_modstamp__gt=moment) | Q(system_modstamp=moment, sf_id__gt=last_id)
+            continue
         for pattern, kind in TERMS:
             found = pattern.fullmatch(term)
             if found is None:

@@ -28,16 +28,22 @@ PRODUCTS = (
     ("SRV-SUP", "Annual support plan", 120000.0),
     ("SCN-2D", "Barcode scanner", 42500.5),
 )
-CITIES = (("Ikeja", "NG-LA"), ("Wuse", "NG-FC"), ("Port Harcourt", "NG-RI"))
+CITIES = (
+    ("Ikeja", "NG-LA", "100271"),
+    ("Wuse", "NG-FC", "900288"),
+    ("Port Harcourt", "NG-RI", "500272"),
+)
 
 
 def sandbox_opportunity_make(*, org, rng: random.Random, number: int):
     """An open Opportunity with 1-5 line items and an Account (mostly with a TIN)."""
-    city, state = rng.choice(CITIES)
+    city, state, postcode = rng.choice(CITIES)
     account_fields = {
         "Name": f"Customer {number} Ltd",
+        "Phone": "+2348031234567",
         "BillingStreet": f"{number + 1} Marina Road",
         "BillingCity": city,
+        "BillingPostalCode": postcode,
         "BillingStateCode": state,
         "BillingCountry": "Nigeria",
     }
@@ -53,6 +59,16 @@ def sandbox_opportunity_make(*, org, rng: random.Random, number: int):
             "CloseDate": "2026-12-31",
             "AccountId": account.sf_id,
         },
+    )
+    contact = record_create(
+        org=org,
+        object_type="Contact",
+        fields={"Name": f"Buyer {number}", "Email": f"buyer{number}@example.ng"},
+    )
+    record_create(
+        org=org,
+        object_type="OpportunityContactRole",
+        fields={"OpportunityId": opportunity.sf_id, "ContactId": contact.sf_id, "IsPrimary": True},
     )
     for code, name, price in rng.sample(PRODUCTS, rng.randint(1, 5)):
         product = _product(org, code=code, name=name)

@@ -39,6 +39,7 @@ from integrations.crm.salesforce.oauth import (
 )
 from integrations.crm.salesforce.signatures import url_secret_valid
 
+CHILD_RELATIONS = ("OpportunityLineItems", "OpportunityContactRoles")
 # The sync reads won Opportunities only; IsWon decides, whatever the stage is called.
 WON_STAGE = PipelineStage(
     pipeline_id="", pipeline_label="Every opportunity", stage_id="IsWon", label="Won", is_won=True
@@ -226,9 +227,13 @@ class SalesforceConnector(
         # SOQL, not SQL: every name is ours or a checked custom field name, every id and
         # time a checked literal.
         lines = f"(SELECT {', '.join(line_fields)} FROM OpportunityLineItems ORDER BY Id)"  # noqa: S608
+        contacts = (
+            f"(SELECT {', '.join(constants.CONTACT_ROLE_FIELDS)} "  # noqa: S608
+            "FROM OpportunityContactRoles ORDER BY Id)"
+        )
         return (
-            f"SELECT {', '.join(fields)}, {lines} FROM Opportunity WHERE {where} "  # noqa: S608
-            "ORDER BY SystemModstamp, Id"
+            f"SELECT {', '.join(fields)}, {lines}, {contacts} FROM Opportunity "  # noqa: S608
+            f"WHERE {where} ORDER BY SystemModstamp, Id"
         )
 
     def _records(self, answer: Mapping) -> list[dict]:
@@ -239,15 +244,16 @@ class SalesforceConnector(
             raise PermanentConnectorError("Salesforce's query answer has no list of records")
         client = self.client
         for record in records:
-            children = record.get("OpportunityLineItems")
-            if not isinstance(children, dict):
-                continue
-            lines = list(children.get("records") or [])
-            page = children
-            while page.get("done") is False and page.get("nextRecordsUrl"):
-                page = client.query_more(page["nextRecordsUrl"])
-                lines += list(page.get("records") or [])
-            record["OpportunityLineItems"] = {"done": True, "records": lines}
+            for relation in CHILD_RELATIONS:
+                children = record.get(relation)
+                if not isinstance(children, dict):
+                    continue
+                rows = list(children.get("records") or [])
+                page = children
+                while page.get("done") is False and page.get("nextRecordsUrl"):
+                    page = client.query_more(page["nextRecordsUrl"])
+                    rows += list(page.get("records") or [])
+                record[relation] = {"done": True, "records": rows}
         return records
 
     def _map(self, record: Mapping) -> Deal:

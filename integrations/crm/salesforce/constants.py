@@ -45,12 +45,23 @@ LINE_FIELDS = (
 )
 ACCOUNT_FIELDS = (
     "Name",
+    "Phone",
     "BillingStreet",
     "BillingCity",
     "BillingPostalCode",
     "BillingStateCode",
     "BillingCountry",
     "BillingCountryCode",
+)
+# The Opportunity's contacts: the primary one gives the buyer's e-mail and telephone (an
+# Account has no e-mail), and is the buyer where there is no Account.
+CONTACT_ROLE_FIELDS = (
+    "Id",
+    "IsPrimary",
+    "ContactId",
+    "Contact.Name",
+    "Contact.Email",
+    "Contact.Phone",
 )
 # Records a query page holds (children count too): Salesforce's minimum, so a page is quick.
 QUERY_BATCH_SIZE = 200

@@ -154,7 +154,12 @@ def deal_from_salesforce(
         closed_at=_close_date(close_date, path=f"{path}.CloseDate") if close_date else None,
         modified_at=modstamp(record.get("SystemModstamp"), path=f"{path}.SystemModstamp"),
         lines=mapped,
-        buyer=_buyer(record.get("Account"), tin_field=tin_field, path=f"{path}.Account"),
+        buyer=_buyer(
+            record.get("Account"),
+            contact=_primary_contact(record, path=path),
+            tin_field=tin_field,
+            path=f"{path}.Account",
+        ),
         is_won=is_won,
         prices_include_tax=prices_include_vat,
         raw={
@@ -225,10 +230,36 @@ def _line_total(line: Line) -> Decimal:
     return _cents(line.quantity * line.unit_price) - line.discount
 
 
-def _buyer(account: object, *, tin_field: str, path: str) -> Party | None:
-    """The Account, with the TIN its custom field holds ("" without one: a B2C invoice)."""
-    if account is None:
+def _primary_contact(record: Mapping, *, path: str) -> Mapping | None:
+    """The Opportunity's primary contact (else its first), from its contact roles."""
+    roles = record.get("OpportunityContactRoles")
+    if roles is None:
         return None
+    listed = _mapping(roles, f"{path}.OpportunityContactRoles").get("records")
+    if not isinstance(listed, list):
+        raise MappingError(f"{path}.OpportunityContactRoles.records is {shown(listed)}")
+    contacts = [
+        (role.get("IsPrimary") is True, role.get("Contact"))
+        for role in listed
+        if isinstance(role, Mapping) and isinstance(role.get("Contact"), Mapping)
+    ]
+    contacts.sort(key=lambda pair: not pair[0])
+    return contacts[0][1] if contacts else None
+
+
+def _buyer(account: object, *, contact: Mapping | None, tin_field: str, path: str):
+    """The Account, with the TIN its custom field holds ("" without one: a B2C invoice) and the
+    primary contact's e-mail; the contact alone when there is no Account."""
+    email = _text(contact, "Email", path=f"{path}.Contact") if contact else ""
+    phone = _text(contact, "Phone", path=f"{path}.Contact") if contact else ""
+    if account is None:
+        if contact is None:
+            return None
+        return Party(
+            name=_text(contact, "Name", path=f"{path}.Contact") or email,
+            email=email,
+            telephone=phone,
+        )
     account = _mapping(account, path)
     tin = account.get(tin_field) if tin_field else None
     if tin is not None and not isinstance(tin, str):
@@ -247,6 +278,8 @@ def _buyer(account: object, *, tin_field: str, path: str) -> Party | None:
     return Party(
         name=_text(account, "Name", path=path),
         tin=(tin or "").strip(),
+        email=email,
+        telephone=_text(account, "Phone", path=path) or phone,
         street_name=_text(account, "BillingStreet", path=path),
         city_name=_text(account, "BillingCity", path=path),
         postal_zone=_text(account, "BillingPostalCode", path=path),
