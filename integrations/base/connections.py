@@ -230,13 +230,22 @@ def oauth_start(
     session_key: str,
     redirect_uri: str,
     sandbox_base_url: str = "",
+    login_host: str = "",
 ) -> str:
     """Begin connecting: store a one-time state bound to this session, organization and
     platform, and return the platform's authorize URL (with a PKCE challenge where supported).
-    ``sandbox_base_url`` connects to our sandbox of the platform instead of the real one."""
+    ``sandbox_base_url`` connects to our sandbox of the platform instead of the real one;
+    ``login_host`` to the login host the tenant chose, for a platform that has several."""
     connector = platform_connector(family=family, platform=platform)
     if not issubclass(connector, OAuthConnector):
         raise ConnectError(f"{connector.display_name} does not connect through OAuth.")
+    login_base = ""
+    if login_host and not sandbox_base_url:
+        login_base = connector.login_host_checked(login_host)
+        if not login_base:
+            raise ConnectError(
+                f"{login_host[:100]!r} is not a {connector.display_name} login host."
+            )
     if not session_key:
         raise ConnectError("Connecting needs a browser session; sign in first.")
     verifier, challenge = pkce_pair()
@@ -250,11 +259,13 @@ def oauth_start(
         session_key=session_key,
         code_verifier=verifier if uses_pkce else "",
         redirect_uri=redirect_uri,
-        base_url=sandbox_base_url,
+        base_url=sandbox_base_url or login_base,
         is_sandbox=bool(sandbox_base_url),
         expires_at=timezone.now() + timedelta(seconds=settings.OAUTH_STATE_SECONDS),
     )
-    unsaved = _unsaved_connection(family=family, platform=platform, base_url=sandbox_base_url)
+    unsaved = _unsaved_connection(
+        family=family, platform=platform, base_url=sandbox_base_url or login_base
+    )
     return connector(unsaved).authorization_url(
         state=state.state, redirect_uri=redirect_uri, code_challenge=challenge if uses_pkce else ""
     )

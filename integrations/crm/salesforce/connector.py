@@ -35,6 +35,7 @@ from integrations.crm.salesforce.oauth import (
     SalesforceConnectOAuth2,
     answer_problem,
     instance_url_checked,
+    login_host_checked,
     org_id_of,
 )
 from integrations.crm.salesforce.signatures import url_secret_valid
@@ -61,7 +62,7 @@ class SalesforceConnector(
         ("Flow", "Record-Triggered Flow on Opportunity, when a record is created or updated"),
         ("Entry condition", "Won (IsWon) Equals True, only when the record is updated to meet it"),
         ("Action", "Outbound Message (Setup > Outbound Messages > New, object Opportunity)"),
-        ("Endpoint URL", "this connection's webhook URL, shown above"),
+        ("Endpoint URL", "the URL below (its path carries this connection's secret)"),
         ("Fields to send", "Id, IsWon, StageName, SystemModstamp"),
         ("Send Session ID", "off (the API is read with the connection's own token)"),
     )
@@ -73,6 +74,14 @@ class SalesforceConnector(
     refresh_token_rotates = False
     # Revoking the refresh token ends the grant and every session it opened.
     revoke_with = "refresh_token"
+    login_host_help = (
+        "Empty for a production org; https://test.salesforce.com for a sandbox org, or your "
+        "org's My Domain (https://<name>.my.salesforce.com)."
+    )
+
+    @classmethod
+    def login_host_checked(cls, value: str) -> str:
+        return login_host_checked(value)
 
     # --- Outbound Messages -------------------------------------------------------------------
 

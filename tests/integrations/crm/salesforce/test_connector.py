@@ -205,7 +205,7 @@ def test_child_line_items_are_drained_before_the_next_page(live_server):
     made = [sandbox_opportunity(connection, seed=seed, won=True) for seed in range(3)]
     lines = {
         opportunity.sf_id: SalesforceSandboxRecord.objects.filter(
-            parent_id=opportunity.sf_id
+            parent_id=opportunity.sf_id, object_type="OpportunityLineItem"
         ).count()
         for opportunity in made
     }
@@ -260,3 +260,54 @@ def test_the_irn_is_written_to_the_opportunity_field_once(live_server, monkeypat
     opportunity.refresh_from_db()
     assert opportunity.fields["FIRS_IRN__c"] == "INV0001-ABC123-20261204"
     assert len(updates) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("login_host", "authorize"),
+    [
+        ("", "https://login.salesforce.com/services/oauth2/authorize?"),
+        ("https://test.salesforce.com", "https://test.salesforce.com/services/oauth2/authorize?"),
+        (
+            "https://acme.my.salesforce.com/",
+            "https://acme.my.salesforce.com/services/oauth2/authorize?",
+        ),
+    ],
+)
+def test_the_tenant_chooses_the_login_host(login_host, authorize):
+    from integrations.base import connections
+
+    owner = MembershipFactory(role="owner")
+    url = connections.oauth_start(
+        family="crm",
+        platform="salesforce",
+        organization=owner.organization,
+        user=owner.user,
+        session_key="session-1",
+        redirect_uri="https://app.taxpoynt.test/integrations/oauth/crm/salesforce/callback/",
+        login_host=login_host,
+    )
+
+    assert url.startswith(authorize)
+    assert "code_challenge=" in url and "code_challenge_method=S256" in url
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "login_host",
+    ["https://evil.test", "http://test.salesforce.com", "https://x.salesforce.com.evil"],
+)
+def test_a_login_host_that_is_not_salesforces_is_refused(login_host):
+    from integrations.base import connections
+
+    owner = MembershipFactory(role="owner")
+    with pytest.raises(connections.ConnectError):
+        connections.oauth_start(
+            family="crm",
+            platform="salesforce",
+            organization=owner.organization,
+            user=owner.user,
+            session_key="session-1",
+            redirect_uri="https://app.taxpoynt.test/cb/",
+            login_host=login_host,
+        )
