@@ -75,7 +75,7 @@ class SalesforceConnector(
     # Revoking the refresh token ends the grant and every session it opened.
     revoke_with = "refresh_token"
     login_host_help = (
-        "Empty for a production org; https://test.salesforce.com for a sandbox org, or your "
+        "Empty for a production org; https://test.salesforce.com for a test org, or your "
         "org's My Domain (https://<name>.my.salesforce.com)."
     )
 
