@@ -92,12 +92,12 @@ def record_create(*, org, object_type: str, fields: dict) -> SalesforceSandboxRe
     parent = ""
     with transaction.atomic():
         if object_type == "OpportunityContactRole":
-            parent = _get(org, "Opportunity", values.get("OpportunityId")).sf_id
-            _get(org, "Contact", values.get("ContactId"))
+            parent = record_get(org, "Opportunity", values.get("OpportunityId")).sf_id
+            record_get(org, "Contact", values.get("ContactId"))
             values.setdefault("IsPrimary", False)
         if object_type == "OpportunityLineItem":
-            opportunity = _get(org, "Opportunity", values.get("OpportunityId"))
-            product = _get(org, "Product2", values.get("Product2Id"))
+            opportunity = record_get(org, "Opportunity", values.get("OpportunityId"))
+            product = record_get(org, "Product2", values.get("Product2Id"))
             parent = opportunity.sf_id
             values.setdefault(
                 "Name", f"{opportunity.fields.get('Name', '')} {product.fields['Name']}"
@@ -122,7 +122,7 @@ def record_create(*, org, object_type: str, fields: dict) -> SalesforceSandboxRe
 def record_update(*, org, object_type: str, sf_id: str, fields: dict) -> SalesforceSandboxRecord:
     values = _checked(object_type, fields)
     with transaction.atomic():
-        record = _get(org, object_type, sf_id, for_update=True)
+        record = record_get(org, object_type, sf_id, for_update=True)
         if object_type == "Opportunity" and "StageName" in values:
             values.update(_stage_flags(values["StageName"]))
         record.fields = {**record.fields, **values}
@@ -164,7 +164,7 @@ def _stage_flags(stage: str) -> dict:
     }
 
 
-def _get(org, object_type: str, sf_id, *, for_update=False) -> SalesforceSandboxRecord:
+def record_get(org, object_type: str, sf_id, *, for_update=False) -> SalesforceSandboxRecord:
     records = SalesforceSandboxRecord.objects.filter(org=org, object_type=object_type, sf_id=sf_id)
     record = (records.select_for_update() if for_update else records).first()
     if record is None:

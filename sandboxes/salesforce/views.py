@@ -40,7 +40,7 @@ def sobject(request, *, org, body, object_type: str, sf_id: str):
     if request.method == "PATCH":
         server.record_update(org=org, object_type=object_type, sf_id=sf_id, fields=body)
         return HttpResponse(status=204)
-    record = server._get(org, object_type, sf_id)
+    record = server.record_get(org, object_type, sf_id)
     fields = [name for name in request.GET.get("fields", "").split(",") if name]
     return JsonResponse(server.record_json(org, record, fields or None))
 
