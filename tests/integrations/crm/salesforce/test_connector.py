@@ -311,3 +311,31 @@ def test_a_login_host_that_is_not_salesforces_is_refused(login_host):
             redirect_uri="https://app.taxpoynt.test/cb/",
             login_host=login_host,
         )
+
+
+@pytest.mark.django_db
+def test_the_api_takes_the_login_host_too():
+    from rest_framework.test import APIClient
+
+    from accounts.api_tokens.services import api_token_create
+
+    owner = MembershipFactory(role="owner")
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Token {api_token_create(user=owner.user, name='t').raw}"
+    )
+
+    answer = client.post(
+        "/api/v1/integrations/crm/salesforce/connect",
+        {"login_host": "https://acme.my.salesforce.com"},
+        format="json",
+    )
+    refused = client.post(
+        "/api/v1/integrations/crm/salesforce/connect",
+        {"login_host": "https://evil.test"},
+        format="json",
+    )
+
+    assert answer.status_code in (200, 201), answer.content
+    assert "https://acme.my.salesforce.com/services/oauth2/authorize?" in answer.content.decode()
+    assert refused.status_code == 400
