@@ -41,6 +41,15 @@ class ConnectRequestSerializer(serializers.Serializer):
     sandbox_oauth = serializers.BooleanField(
         default=False, help_text="Run the OAuth flow against our sandbox of the platform."
     )
+    login_host = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "For a platform whose accounts sign in on a host of their choosing (Salesforce: "
+            "https://test.salesforce.com or the org's My Domain): that login host."
+        ),
+    )
     credentials = serializers.DictField(
         child=serializers.CharField(
             max_length=connection_services.CREDENTIAL_MAX_LENGTH, allow_blank=True
@@ -343,6 +352,7 @@ class ConnectViewBase(OrganizationContextMixin, APIView):
                 if choice.validated_data["sandbox_oauth"]
                 else ""
             ),
+            login_host=choice.validated_data.get("login_host", "").strip(),
         )
 
     def _sandbox_base_url(self, *, site_url: str, platform: str) -> str:

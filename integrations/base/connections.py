@@ -230,13 +230,22 @@ def oauth_start(
     session_key: str,
     redirect_uri: str,
     sandbox_base_url: str = "",
+    login_host: str = "",
 ) -> str:
     """Begin connecting: store a one-time state bound to this session, organization and
     platform, and return the platform's authorize URL (with a PKCE challenge where supported).
-    ``sandbox_base_url`` connects to our sandbox of the platform instead of the real one."""
+    ``sandbox_base_url`` connects to our sandbox of the platform instead of the real one;
+    ``login_host`` to the login host the tenant chose, for a platform that has several."""
     connector = platform_connector(family=family, platform=platform)
     if not issubclass(connector, OAuthConnector):
         raise ConnectError(f"{connector.display_name} does not connect through OAuth.")
+    login_base = ""
+    if login_host and not sandbox_base_url:
+        login_base = connector.login_host_checked(login_host)
+        if not login_base:
+            raise ConnectError(
+                f"{login_host[:100]!r} is not a {connector.display_name} login host."
+            )
     if not session_key:
         raise ConnectError("Connecting needs a browser session; sign in first.")
     verifier, challenge = pkce_pair()
@@ -250,11 +259,13 @@ def oauth_start(
         session_key=session_key,
         code_verifier=verifier if uses_pkce else "",
         redirect_uri=redirect_uri,
-        base_url=sandbox_base_url,
+        base_url=sandbox_base_url or login_base,
         is_sandbox=bool(sandbox_base_url),
         expires_at=timezone.now() + timedelta(seconds=settings.OAUTH_STATE_SECONDS),
     )
-    unsaved = _unsaved_connection(family=family, platform=platform, base_url=sandbox_base_url)
+    unsaved = _unsaved_connection(
+        family=family, platform=platform, base_url=sandbox_base_url or login_base
+    )
     return connector(unsaved).authorization_url(
         state=state.state, redirect_uri=redirect_uri, code_challenge=challenge if uses_pkce else ""
     )
@@ -309,14 +320,21 @@ def _connection_store_tokens(*, started: OAuthState, tokens: TokenSet, site_url:
             if tokens.account_id
             else None
         )
+        connector = registry.get(started.platform)
         if connection is None:
+            columns = {field.name for field in model._meta.fields}
             connection = model(
                 **{model.platform_field: started.platform},
                 organization=started.organization,
                 user=started.user,
                 account_id=tokens.account_id,
                 webhook_secret="",
+                **{k: v for k, v in connector.connection_defaults.items() if k in columns},
             )
+        if Capability.SECRET_URL_WEBHOOKS in connector.capabilities and not (
+            connection.webhook_secret
+        ):
+            connection.webhook_secret = secrets.token_urlsafe(URL_SECRET_BYTES)
         connection.credentials_encrypted = _credentials_json(tokens)
         connection.token_expires_at = tokens.expires_at
         connection.base_url = started.base_url
@@ -398,10 +416,14 @@ def _token_due(connector_class, expires_at) -> bool:
     return expires_at - margin <= timezone.now()
 
 
-def connection_tokens_refresh(*, connection, force: bool = False) -> bool:
+def connection_tokens_refresh(
+    *, connection, force: bool = False, stale_access_token: str = ""
+) -> bool:
     """Refresh the access token when it expires within the margin (or ``force``), holding the
     connection's row lock so two workers never spend one refresh token twice. True when
-    refreshed. An AuthenticationError marks the connection as needing re-authorising."""
+    refreshed. ``stale_access_token``: the token a platform just refused; a forced refresh is
+    skipped when another worker has already replaced it. An AuthenticationError marks the
+    connection as needing re-authorising."""
     connector_class = registry.get(connection.platform)
     if not issubclass(connector_class, OAuthConnector):
         return False
@@ -411,6 +433,8 @@ def connection_tokens_refresh(*, connection, force: bool = False) -> bool:
         due = _token_due(connector_class, locked.token_expires_at)
         credentials = json.loads(locked.credentials_encrypted or "{}")
         refresh_token = credentials.get("refresh_token")
+        if stale_access_token and credentials.get("access_token") != stale_access_token:
+            force = False
         if not (force or due) or not refresh_token:
             # Another worker may have refreshed it meanwhile: use its tokens, not the stale ones.
             connection.credentials_encrypted = locked.credentials_encrypted

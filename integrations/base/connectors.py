@@ -225,6 +225,13 @@ class SecretUrlWebhooks(_WebhookEvents, CapabilityMixin):
     capability = Capability.SECRET_URL_WEBHOOKS
 
     @classmethod
+    def delivery_answer(cls, *, accepted: bool, reason: str = "") -> tuple[str, bytes] | None:
+        """(content type, body) the platform must be answered with, for a platform that reads
+        the answer (an acknowledgement it expects word for word); ``reason`` says why a refused
+        delivery was refused. None: our JSON answer. The status is ours either way."""
+        return None
+
+    @classmethod
     @abstractmethod
     def url_secret_valid(cls, *, presented: str, secret: str) -> bool:
         """True only when the path's ``presented`` secret is the connection's ``secret``;
@@ -277,6 +284,15 @@ class OAuthConnector(CapabilityMixin):
     account_id_key: str = ""
     # Refresh this long before the access token expires; None: OAUTH_REFRESH_MARGIN_SECONDS.
     token_refresh_margin_seconds: int | None = None
+    # For a platform whose accounts sign in on a host of their choosing (a test host, the
+    # account's own domain): what the connect page says about the field. Empty: one host.
+    login_host_help: str = ""
+
+    @classmethod
+    def login_host_checked(cls, value: str) -> str:
+        """The OAuth base URL ``value`` names when it is a login host of the platform; ""
+        otherwise (and always, for a platform with one login host)."""
+        return ""
 
     @classmethod
     def declaration_problems(cls) -> list[str]:

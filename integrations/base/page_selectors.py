@@ -98,6 +98,8 @@ class PlatformCard:
     credentials_form: object = None
     # What the tenant sets up at the platform to send deliveries (the connector's).
     delivery_setup: tuple[tuple[str, str], ...] = ()
+    # For an OAuth platform whose accounts choose their login host: the field's help.
+    login_host_help: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ def integration_families(*, organization) -> list[FamilySection]:
                     has_sandbox=sandbox_accounts.provisioner_for(key) is not None,
                     backfills=Capability.BACKFILL in connector.capabilities,
                     delivery_setup=connector.delivery_setup,
+                    login_host_help=getattr(connector, "login_host_help", ""),
                 )
             )
         sections.append(

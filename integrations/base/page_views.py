@@ -268,6 +268,7 @@ class ConnectionPages:
                         platform=platform,
                         site_url=site_url,
                         sandbox=method == "sandbox_oauth",
+                        login_host=request.POST.get("login_host", "").strip()[:200],
                     )
                 )
             connection = self.sandbox_connection_create(**fields, site_url=site_url)
@@ -377,7 +378,9 @@ class ConnectionPages:
         return render_for_htmx(request, template, context)
 
 
-def oauth_start_url(request, *, family: str, platform: str, site_url: str, sandbox: bool) -> str:
+def oauth_start_url(
+    request, *, family: str, platform: str, site_url: str, sandbox: bool, login_host: str = ""
+) -> str:
     """The authorize URL, with the one-time state bound to this browser session."""
     if request.session.session_key is None:
         request.session.save()
@@ -395,6 +398,7 @@ def oauth_start_url(request, *, family: str, platform: str, site_url: str, sandb
             if sandbox
             else ""
         ),
+        login_host=login_host,
     )
 
 

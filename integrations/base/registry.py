@@ -15,6 +15,7 @@ CONNECTORS: dict[str, str] = {
     "square": "integrations.pos.square.connector.SquareConnector",
     "hubspot": "integrations.crm.hubspot.connector.HubSpotConnector",
     "pipedrive": "integrations.crm.pipedrive.connector.PipedriveConnector",
+    "salesforce": "integrations.crm.salesforce.connector.SalesforceConnector",
     "odoo": "integrations.erp.odoo.connector.OdooConnector",
 }
 

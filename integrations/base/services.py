@@ -149,6 +149,14 @@ def delivery_accept_by_url_secret(
         )
     if not events:
         _refuse(delivery, reason="no events in the body", status=400, connection_id=connection.pk)
+    for event in events:
+        if connection.account_id and event.account_id and event.account_id != connection.account_id:
+            _refuse(
+                delivery,
+                reason=f"event for account {event.account_id}, not this connection's",
+                status=400,
+                connection_id=connection.pk,
+            )
     return _events_store(delivery, [(connection, event) for event in events])
 
 

@@ -8,11 +8,12 @@ secret in the path. A 2xx means the events are stored.
 """
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integrations.base import services
+from integrations.base.connectors import Capability
 
 
 def _delivery(request, *, family: str, platform: str) -> services.Delivery:
@@ -53,11 +54,30 @@ def connection_webhook(request, family: str, platform: str, connection_id):
 @require_POST
 def secret_url_webhook(request, family: str, platform: str, connection_id, secret: str):
     delivery = _delivery(request, family=family, platform=platform)
-    return _answer(
-        lambda: services.delivery_accept_by_url_secret(
+    try:
+        accepted = services.delivery_accept_by_url_secret(
             delivery=delivery, connection_id=connection_id, secret=secret
         )
-    )
+    except services.DeliveryRefused as refused:
+        own = _platform_answer(platform, family=family, accepted=False, reason=refused.reason)
+        if own is None:
+            return JsonResponse({"error": refused.reason}, status=refused.status)
+        return HttpResponse(own[1], content_type=own[0], status=refused.status)
+    own = _platform_answer(platform, family=family, accepted=True)
+    if own is None:
+        return JsonResponse({"stored": accepted.stored, "duplicates": accepted.duplicates})
+    return HttpResponse(own[1], content_type=own[0])
+
+
+def _platform_answer(platform: str, *, family: str, **outcome) -> tuple[str, bytes] | None:
+    """The platform's own answer body (``SecretUrlWebhooks.delivery_answer``), if it has one."""
+    try:
+        connector = services.delivery_connector_class(
+            family=family, platform=platform, capabilities=(Capability.SECRET_URL_WEBHOOKS,)
+        )
+    except services.DeliveryRefused:
+        return None
+    return connector.delivery_answer(**outcome)
 
 
 @csrf_exempt

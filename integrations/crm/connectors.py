@@ -45,7 +45,7 @@ class CRMConnector(BaseConnector):
         """Every stage of every deal pipeline of the account, in the platform's order."""
 
 
-class Webhooks(base.Webhooks):
+class _DealEvents(ABC):
     @abstractmethod
     def deals_for_event(self, event: WebhookEvent) -> list[Deal]:
         """The deals an event tells of, fetched from the platform now: a won one with its line
@@ -57,6 +57,15 @@ class Webhooks(base.Webhooks):
         HTTP), or None when that takes a fetch. Lets a repeat event about a deal already
         invoiced be settled without asking the platform again."""
         return None
+
+
+class Webhooks(_DealEvents, base.Webhooks):
+    """Signed deliveries tell of deals."""
+
+
+class SecretUrlWebhooks(_DealEvents, base.SecretUrlWebhooks):
+    """Unsigned deliveries to the connection's secret URL tell of deals, re-read from the CRM
+    before anything is recorded."""
 
 
 class _DealsPages(ABC):

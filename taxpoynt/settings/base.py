@@ -300,6 +300,7 @@ SANDBOX_APPS = [
     "sandboxes.square",
     "sandboxes.hubspot",
     "sandboxes.pipedrive",
+    "sandboxes.salesforce",
     "sandboxes.odoo",
     "sandboxes.firs",
 ]
@@ -362,6 +363,12 @@ PLATFORM_APPS = {
         # key only serves an app-wide subscription, made with credentials derived from it.
         "signing_secret": env.str("PIPEDRIVE_WEBHOOK_SECRET", default=""),
         "notification_url": env.str("PIPEDRIVE_WEBHOOK_NOTIFICATION_URL", default=""),
+    },
+    # Salesforce's connected app (its consumer key and secret; the secret also signs token
+    # answers). Outbound Messages are unsigned: each connection's URL carries its own secret.
+    "salesforce": {
+        "client_id": env.str("SALESFORCE_CLIENT_ID", default="sandbox-salesforce-taxpoynt"),
+        "client_secret": env.str("SALESFORCE_CLIENT_SECRET", default="sandbox-salesforce-secret"),
     },
 }
 # Webhooks: bodies over this size are refused (413); refused deliveries kept per platform.

@@ -39,6 +39,15 @@ def body(contract, connection):
     return contract.webhook_body(contract.webhook_events(connection))
 
 
+def _answered(connector, response, *, stored: int, duplicates: int) -> bool:
+    """Whether an accepted delivery's answer says so: our JSON counts, or the platform's own
+    acknowledgement where it needs one (``delivery_answer``)."""
+    own = connector.delivery_answer(accepted=True)
+    if own is None:
+        return response.json() == {"stored": stored, "duplicates": duplicates}
+    return response["Content-Type"] == own[0] and response.content == own[1]
+
+
 def _post(client, connection, body, *, secret=None):
     secret = connection.webhook_secret if secret is None else secret
     return client.post(
@@ -90,21 +99,21 @@ def test_the_connections_secret_has_at_least_128_bits(connection):
 
 
 def test_a_delivery_to_the_secret_url_is_stored_then_queued_on_commit(
-    client, connection, body, published
+    client, connector, connection, body, published
 ):
     response = _post(client, connection, body)
 
     assert response.status_code == 200
-    assert response.json() == {"stored": 1, "duplicates": 0}
+    assert _answered(connector, response, stored=1, duplicates=0)
     row = InboundEvent.objects.get()
     assert (str(row.connection_id), row.status) == (str(connection.pk), "pending")
     assert published == []
 
 
-def test_a_redelivery_is_stored_once(client, connection, body, published):
-    answers = [_post(client, connection, body).json() for _ in range(3)]
+def test_a_redelivery_is_stored_once(client, connector, connection, body, published):
+    answers = [_post(client, connection, body) for _ in range(3)]
 
-    assert answers[1:] == [{"stored": 0, "duplicates": 1}] * 2
+    assert all(_answered(connector, answer, stored=0, duplicates=1) for answer in answers[1:])
     assert InboundEvent.objects.count() == 1
 
 
