@@ -1,0 +1,203 @@
+"""Toast's HTTP API, as much of it as the connector calls. Toast or our sandbox: the base URL
+decides (``https://ws-api.toasttab.com`` or ``<site>/sandbox/toast``).
+
+Authentication is a machine client's login (client id and secret) answering a bearer token that
+lasts about a day; Toast allows no more than two logins an hour. The token is kept in the shared
+cache per credential until shortly before it expires, and a login is made under a database
+advisory lock held per credential: every worker and process waits for the one login and reads
+its token, so a burst of calls on a cold cache logs in once. Tokens are never logged.
+
+Limits: every answer but the login's says ``X-Toast-RateLimit-Remaining`` and, as the UNIX time
+its window ends, ``X-Toast-RateLimit-Reset``; a 429 says ``Retry-After``. The base client
+pauses the restaurant's calls until then.
+"""
+
+import hashlib
+import logging
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import requests
+from django.core.cache import cache
+from django.db import connection as db_connection
+
+from integrations.base.errors import AuthenticationError, MappingError, PermanentConnectorError
+from integrations.base.http import PlatformClient, RateLimit
+from integrations.pos.toast import mappers
+from integrations.pos.toast.constants import (
+    BULK_PAGE_SIZE,
+    LOGIN_PATH,
+    MACHINE_CLIENT,
+    ORDER_PATH,
+    ORDERS_BULK_PATH,
+    RESTAURANT_HEADER,
+    TOKEN_REFRESH_MARGIN_SECONDS,
+)
+
+TOKEN_CACHE_KEY = "toast-token:{digest}"  # noqa: S105 (a cache key pattern)
+logger = logging.getLogger(__name__)
+
+
+class ToastLogin(PlatformClient):
+    """The authentication API: no rate-limit headers, limited per IP."""
+
+    platform = "Toast"
+
+    def login(self, *, client_id: str, client_secret: str) -> tuple[str, float]:
+        """(access token, seconds it lasts) for the machine client; AuthenticationError when
+        Toast refuses the credentials."""
+        answer = self.call(
+            "POST",
+            LOGIN_PATH,
+            json={
+                "clientId": client_id,
+                "clientSecret": client_secret,
+                "userAccessType": MACHINE_CLIENT,
+            },
+        )
+        token = answer.get("token")
+        if not isinstance(token, dict) or not isinstance(token.get("accessToken"), str):
+            raise AuthenticationError("Toast's login answered without a token")
+        expires_in = token.get("expiresIn")
+        if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+            raise PermanentConnectorError("Toast's login answered without expiresIn")
+        return token["accessToken"], float(expires_in)
+
+
+class TokenCache:
+    """One credential's bearer token, shared by every worker through the cache."""
+
+    logins = 0  # logins made by this process: what the tests count
+
+    def __init__(self, *, base_url: str, client_id: str, client_secret: str):
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self.client_secret = client_secret
+        secret_digest = hashlib.sha256(client_secret.encode()).hexdigest()
+        self.key = TOKEN_CACHE_KEY.format(
+            digest=hashlib.sha256(
+                f"{self.base_url}\0{client_id}\0{secret_digest}".encode()
+            ).hexdigest()[:40]
+        )
+
+    def token(self) -> str:
+        """A live token: the cached one, else one login under the credential's lock."""
+        cached = self._cached()
+        if cached:
+            return cached
+        with self._lock():
+            # Another worker may have logged in while this one waited for the lock.
+            cached = self._cached()
+            if cached:
+                return cached
+            return self._login()
+
+    def seed(self, token: str, expires_in: float) -> None:
+        """Keep a token a login outside the cache answered (the connect check's)."""
+        self._store(token, expires_in)
+
+    def forget(self, token: str) -> None:
+        """Drop the cached token when it is this one (Toast refused it before its time)."""
+        if self._cached() == token:
+            cache.delete(self.key)
+
+    def _login(self) -> str:
+        token, expires_in = ToastLogin(base_url=self.base_url, account=self.client_id).login(
+            client_id=self.client_id, client_secret=self.client_secret
+        )
+        type(self).logins += 1
+        self._store(token, expires_in)
+        return token
+
+    def _store(self, token: str, expires_in: float) -> None:
+        keep = int(expires_in) - TOKEN_REFRESH_MARGIN_SECONDS
+        if keep > 0:
+            cache.set(self.key, token, timeout=keep)
+
+    def _cached(self) -> str:
+        try:
+            return cache.get(self.key) or ""
+        except Exception:
+            logger.warning("Toast: the token cache cannot be read")
+            return ""
+
+    @contextmanager
+    def _lock(self):
+        # A session-level advisory lock: held across processes, released even if the login
+        # raises. Outside a transaction it is the caller's own short session.
+        with db_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [self.key])
+            try:
+                yield
+            finally:
+                cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [self.key])
+
+
+class ToastClient(PlatformClient):
+    platform = "Toast"
+    rate_limits = (
+        RateLimit(
+            remaining_header="X-Toast-RateLimit-Remaining",
+            window_seconds=1.0,
+            window_header="X-Toast-RateLimit-Reset",
+            window_header_is_epoch=True,
+        ),
+    )
+
+    def __init__(self, *, base_url: str, restaurant_guid: str, tokens: TokenCache):
+        super().__init__(base_url=base_url, account=restaurant_guid)
+        self.restaurant_guid = restaurant_guid
+        self.tokens = tokens
+        self.links: dict = {}
+
+    def headers(self) -> dict[str, str]:
+        return super().headers() | {RESTAURANT_HEADER: self.restaurant_guid}
+
+    def call(self, method, path, **kwargs):
+        self.access_token = self.tokens.token()
+        try:
+            return super().call(method, path, **kwargs)
+        except AuthenticationError as refused:
+            if refused.status != 401:
+                raise
+            # Toast can end a token before its expiresIn: log in again, once.
+            self.tokens.forget(self.access_token)
+            self.access_token = self.tokens.token()
+            return super().call(method, path, **kwargs)
+
+    def answer(self, response: requests.Response):
+        self.links = response.links
+        try:
+            return mappers.json_loads(response.content)
+        except MappingError:
+            raise PermanentConnectorError(
+                f"Toast answered {response.status_code} with a body that is not JSON"
+            ) from None
+
+    def order(self, guid: str) -> dict:
+        answer = self.call("GET", ORDER_PATH.format(guid=guid))
+        if not isinstance(answer, dict):
+            raise PermanentConnectorError("Toast answered an order that is not an object")
+        return answer
+
+    def orders_bulk(
+        self, *, start: datetime, end: datetime, page: int = 1, page_size: int = BULK_PAGE_SIZE
+    ) -> tuple[list, bool]:
+        """(orders modified in [start, end), whether a next page exists) of one page."""
+        answer = self.call(
+            "GET",
+            ORDERS_BULK_PATH,
+            params={
+                "startDate": toast_time(start),
+                "endDate": toast_time(end),
+                "page": page,
+                "pageSize": page_size,
+            },
+        )
+        return list(mappers.iter_orders(answer, path="ordersBulk")), "next" in self.links
+
+
+def toast_time(moment: datetime) -> str:
+    """A time as Toast's date parameters take it (milliseconds, numeric offset), in UTC."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
