@@ -110,9 +110,14 @@ class TokenCache:
         return token
 
     def _store(self, token: str, expires_in: float) -> None:
-        keep = int(expires_in) - TOKEN_REFRESH_MARGIN_SECONDS
-        if keep > 0:
-            cache.set(self.key, token, timeout=keep)
+        # A token too short-lived for the margin is kept for half its life instead.
+        margin = (
+            TOKEN_REFRESH_MARGIN_SECONDS
+            if expires_in > 2 * TOKEN_REFRESH_MARGIN_SECONDS
+            else expires_in / 2
+        )
+        if expires_in - margin > 0:
+            cache.set(self.key, token, timeout=expires_in - margin)
 
     def _cached(self) -> str:
         try:
