@@ -3,9 +3,9 @@ decides (``https://ws-api.toasttab.com`` or ``<site>/sandbox/toast``).
 
 Authentication is a machine client's login (client id and secret) answering a bearer token that
 lasts about a day; Toast allows no more than two logins an hour. The token is kept in the shared
-cache per credential until shortly before it expires, and a login is made under a database
-advisory lock held per credential: every worker and process waits for the one login and reads
-its token, so a burst of calls on a cold cache logs in once. Tokens are never logged.
+cache per credential until shortly before it expires, and a login is made under a lock in that
+cache held per credential: every worker and process waits for the one login and reads its
+token, so a burst of calls on a cold cache logs in once. Tokens are never logged.
 
 Limits: every answer but the login's says ``X-Toast-RateLimit-Remaining`` and, as the UNIX time
 its window ends, ``X-Toast-RateLimit-Reset``; a 429 says ``Retry-After``. The base client
@@ -14,14 +14,19 @@ pauses the restaurant's calls until then.
 
 import hashlib
 import logging
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import requests
 from django.core.cache import cache
-from django.db import connection as db_connection
 
-from integrations.base.errors import AuthenticationError, MappingError, PermanentConnectorError
+from integrations.base.errors import (
+    AuthenticationError,
+    MappingError,
+    PermanentConnectorError,
+    TransientConnectorError,
+)
 from integrations.base.http import PlatformClient, RateLimit
 from integrations.pos.toast import mappers
 from integrations.pos.toast.constants import (
@@ -35,6 +40,9 @@ from integrations.pos.toast.constants import (
 )
 
 TOKEN_CACHE_KEY = "toast-token:{digest}"  # noqa: S105 (a cache key pattern)
+# Longer than a login takes (the client's read timeout), so the lock outlives its holder's call.
+LOGIN_LOCK_SECONDS = 20
+LOGIN_LOCK_POLL_SECONDS = 0.05
 logger = logging.getLogger(__name__)
 
 
@@ -128,14 +136,18 @@ class TokenCache:
 
     @contextmanager
     def _lock(self):
-        # A session-level advisory lock: held across processes, released even if the login
-        # raises. Outside a transaction it is the caller's own short session.
-        with db_connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [self.key])
-            try:
-                yield
-            finally:
-                cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [self.key])
+        # A mutex in the shared cache (an atomic add): every process waits for the one login.
+        # It expires on its own, so a worker killed mid-login holds nobody up for long.
+        lock_key = f"{self.key}:login"
+        deadline = time.monotonic() + LOGIN_LOCK_SECONDS + 5
+        while not cache.add(lock_key, 1, timeout=LOGIN_LOCK_SECONDS):
+            if time.monotonic() > deadline:
+                raise TransientConnectorError("Toast: another worker's login is taking too long")
+            time.sleep(LOGIN_LOCK_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            cache.delete(lock_key)
 
 
 class ToastClient(PlatformClient):

@@ -64,6 +64,8 @@ class ToastConnector(
         ("Webhook subscription", "Orders (order_updated), to this connection's webhook URL"),
         ("Signing secret", "Toast's secret for the subscription, entered on this card"),
     )
+    # Toast signs the body and its timestamp with the subscription's secret, not the URL.
+    webhook_signs_url = False
     # Toast retries a webhook twice, then gives up: the poll picks up what it dropped.
     connection_defaults = {"sync_every_minutes": 1}
 
@@ -124,7 +126,7 @@ class ToastConnector(
 
     @classmethod
     def event_needs_processing(cls, event: WebhookEvent) -> bool:
-        if event.event_type not in ORDER_EVENT_TYPES:
+        if not _is_order_event(event):
             return False
         order = _event_order(event)
         if order is None:
@@ -133,11 +135,11 @@ class ToastConnector(
 
     @classmethod
     def sale_ids_for_event(cls, event: WebhookEvent) -> list[str] | None:
-        order = _event_order(event) if event.event_type in ORDER_EVENT_TYPES else None
+        order = _event_order(event) if _is_order_event(event) else None
         return mappers.sale_ids_in_order(order) or None
 
     def sales_for_event(self, event: WebhookEvent) -> list[Sale]:
-        if event.event_type not in ORDER_EVENT_TYPES:
+        if not _is_order_event(event):
             return []
         order = _event_order(event)
         if order is None:
@@ -209,7 +211,12 @@ class ToastConnector(
         )
 
 
+def _is_order_event(event: WebhookEvent) -> bool:
+    return isinstance(event.event_type, str) and event.event_type in ORDER_EVENT_TYPES
+
+
 def _event_order(event: WebhookEvent) -> Mapping | None:
-    details = event.payload.get("details")
+    payload = event.payload if isinstance(event.payload, Mapping) else {}
+    details = payload.get("details")
     order = details.get("order") if isinstance(details, Mapping) else None
     return order if isinstance(order, Mapping) else None

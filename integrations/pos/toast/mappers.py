@@ -106,8 +106,13 @@ def check_is_sale(order: Mapping, check: Mapping) -> bool:
         and not order.get("voided")
         and not check.get("deleted")
         and not check.get("voided")
-        and check.get("paymentStatus") in PAID_CHECK_STATUSES
+        and _one_of(check.get("paymentStatus"), PAID_CHECK_STATUSES)
     )
+
+
+def _one_of(value: object, choices: frozenset[str]) -> bool:
+    # Read at intake on any JSON: a list or an object is no status.
+    return isinstance(value, str) and value in choices
 
 
 def _checks(order: Mapping) -> list[Mapping]:
@@ -130,7 +135,9 @@ def sale_ids_in_order(order: object) -> list[str]:
         ids.append(check["guid"])
         payments = check.get("payments")
         for payment in payments if isinstance(payments, list) else []:
-            if isinstance(payment, Mapping) and payment.get("refundStatus") in REFUNDED_STATUSES:
+            if isinstance(payment, Mapping) and _one_of(
+                payment.get("refundStatus"), REFUNDED_STATUSES
+            ):
                 ids.append(_refund_id(payment, refund=payment.get("refund")))
     return [sale_id for sale_id in ids if sale_id]
 
@@ -253,7 +260,7 @@ def _sale_from_check(
         for i, payment in enumerate(list_at(check, "payments", path=path))
     ]
     took_money = [
-        p for p in payments if p.get("paymentStatus") not in PAYMENT_STATUSES_WITHOUT_MONEY
+        p for p in payments if not _one_of(p.get("paymentStatus"), PAYMENT_STATUSES_WITHOUT_MONEY)
     ]
     tips = sum(
         (money(p, "tipAmount", path=f"{path}.payments", default=ZERO) for p in took_money), ZERO
@@ -262,7 +269,7 @@ def _sale_from_check(
         dict.fromkeys(
             PAYMENT_MEANS_BY_TOAST_TYPE[p["type"]]
             for p in took_money
-            if p.get("type") in PAYMENT_MEANS_BY_TOAST_TYPE
+            if _one_of(p.get("type"), frozenset(PAYMENT_MEANS_BY_TOAST_TYPE))
         )
     )
     return Sale(
@@ -362,7 +369,7 @@ def _refunds_of_check(
     for index, payment in enumerate(list_at(check, "payments", path=path)):
         payment_path = f"{path}.payments[{index}]"
         payment = mapping(payment, payment_path)
-        if payment.get("refundStatus") not in REFUNDED_STATUSES:
+        if not _one_of(payment.get("refundStatus"), REFUNDED_STATUSES):
             continue
         refund = mapping(payment.get("refund"), f"{payment_path}.refund")
         amount = money(refund, "refundAmount", path=f"{payment_path}.refund")
@@ -376,7 +383,8 @@ def _refunds_of_check(
         refund_id = _refund_id(payment, refund=refund)
         check_number = sale.raw.get("check_display_number") or sale.external_id
         refunded_at = text_at(refund, "refundDate", path=f"{payment_path}.refund")
-        means = PAYMENT_MEANS_BY_TOAST_TYPE.get(payment.get("type"))
+        kind = payment.get("type")
+        means = PAYMENT_MEANS_BY_TOAST_TYPE.get(kind) if isinstance(kind, str) else None
         credits.append(
             Sale(
                 external_id=refund_id,
