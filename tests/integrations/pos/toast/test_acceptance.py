@@ -29,6 +29,7 @@ from sandboxes.firs.server import FAULTS_CACHE_KEY
 from sandboxes.toast.models import ToastSandboxLogin
 from sandboxes.toast.server import sandbox_order_create
 from sandboxes.toast.traffic import till_order
+from taxpoynt.celery import app as celery_app
 from tests.integrations.pos.toast.connections import order_delivery, restaurant_of, toast_connection
 
 CHECKS = int(os.environ.get("TOAST_ACCEPTANCE_CHECKS", "200"))
@@ -98,6 +99,21 @@ def _wait_until_done(connection, sales: int, refunds: int) -> None:
     pytest.fail(f"stalled at (sales, refunds, signed) {progress} of {(sales, refunds)}")
 
 
+def _workers_started(start_worker) -> None:
+    """A realtime and a standard worker, answering: a till's first check is not held up by
+    their start-up."""
+    workers = [
+        start_worker("realtime", pool="threads", concurrency=8).hostname,
+        start_worker("standard", pool="threads", concurrency=4).hostname,
+    ]
+    deadline = time.monotonic() + STALL_SECONDS
+    while time.monotonic() < deadline:
+        answered = celery_app.control.ping(destination=workers, timeout=1.0)
+        if len(answered) == len(workers):
+            return
+    pytest.fail("the workers did not start")
+
+
 def _our_logins(connection, *, besides: int) -> int:
     return ToastSandboxLogin.objects.filter(restaurant=restaurant_of(connection)).count() - besides
 
@@ -146,8 +162,7 @@ def test_paid_checks_become_one_signed_invoice_each_and_refunds_credit_notes(
     till_logins = 1
 
     cache.clear()  # a cold token cache: every worker thread wants a token at once
-    start_worker("realtime", pool="threads", concurrency=8)
-    start_worker("standard", pool="threads", concurrency=4)
+    _workers_started(start_worker)
     acks, started = [], time.monotonic()
     for index, (body, headers) in enumerate(copies):
         time.sleep(max(0.0, started + index / DELIVERIES_PER_SECOND - time.monotonic()))
@@ -219,8 +234,7 @@ def test_a_burst_of_webhooks_on_a_cold_token_cache_makes_one_login(
     bodies = [order_delivery(connection, order) for order in orders]
 
     cache.clear()
-    start_worker("realtime", pool="threads", concurrency=8)
-    start_worker("standard", pool="threads", concurrency=4)
+    _workers_started(start_worker)
     with ThreadPoolExecutor(max_workers=16) as pool:
         answers = list(
             pool.map(
