@@ -34,11 +34,14 @@ class ToastProvisioner(SandboxProvisioner):
         return ToastSandboxRestaurant.objects.filter(restaurant_guid=account_id).exists()
 
     def console(self, *, connection) -> dict:
-        """A Toast webhook subscription is a URL and its secret, which Toast's integrations
-        team sets up; the machine client's id and secret are what the tenant typed in."""
+        """The machine client's secret (what the tenant types in, with its id and the
+        restaurant's GUID), and the webhook subscription: a URL and its secret, which Toast's
+        integrations team sets up."""
         restaurant = ToastSandboxRestaurant.objects.get(restaurant_guid=connection.account_id)
         return {
+            "sandbox_access_token": restaurant.client_secret,
             "client_id": restaurant.client_id,
+            "restaurant_guid": restaurant.restaurant_guid,
             "webhook_credentials": {
                 "webhook_url": connection.webhook_url,
                 "secret": connection.webhook_secret,

@@ -27,6 +27,7 @@ from integrations.pos.connectors import (
 from integrations.pos.toast import mappers
 from integrations.pos.toast.client import ToastClient, ToastLogin, TokenCache
 from integrations.pos.toast.constants import (
+    ATTEMPT_HEADER,
     BULK_MAX_WINDOW_DAYS,
     BULK_PAGE_SIZE,
     DEFAULT_BASE_URL,
@@ -66,6 +67,7 @@ class ToastConnector(
     )
     # Toast signs the body and its timestamp with the subscription's secret, not the URL.
     webhook_signs_url = False
+    delivery_attempt_header = ATTEMPT_HEADER
     # Toast retries a webhook twice, then gives up: the poll picks up what it dropped.
     connection_defaults = {"sync_every_minutes": 1}
 

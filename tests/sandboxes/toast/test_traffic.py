@@ -1,0 +1,73 @@
+"""Toast's traffic: paid orders in the sandbox announced by signed orders webhooks (the guests'
+names left out), retries as the same bytes with the next attempt number, some checks refunded,
+and every order one that the connector maps to the cent."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from integrations.pos.toast import mappers
+from integrations.pos.toast.signatures import toast_signature_valid
+from sandboxes.kit.traffic import Receiver, traffic_run
+from sandboxes.toast.api import sandbox_restaurant_create
+from sandboxes.toast.models import ToastSandboxOrder
+from sandboxes.toast.traffic import ToastTraffic
+
+SECRET = "toast-subscription-secret-4d2"
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        valid = toast_signature_valid(
+            secret=SECRET, body=body, header_value=self.headers.get("Toast-Signature")
+        )
+        self.server.deliveries.append((dict(self.headers), body, valid))
+        self.send_response(200 if valid else 401)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    server.deliveries = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server, Receiver(webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hooks")
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_paid_orders_are_announced_signed_and_map_to_the_cent(receiver):
+    server, target = receiver
+    restaurant = sandbox_restaurant_create()
+    platform = ToastTraffic(restaurant=restaurant, signing_key=SECRET, refund_share=0.3)
+
+    summary = traffic_run(platform, receiver=target, count=30, duplicates=2, seed=3)
+
+    assert summary.changes == 30 and summary.made == {"orders": 23, "refunds": 7}
+    assert server.deliveries and all(valid for _, _, valid in server.deliveries)
+    attempts = {}
+    for headers, body, _ in server.deliveries:
+        attempts.setdefault(body, []).append(headers["Toast-Attempt-Number"])
+        envelope = json.loads(body)
+        assert headers["Toast-Restaurant-External-ID"] == restaurant.restaurant_guid
+        assert headers["Toast-Event-Type"] == envelope["eventType"] == "order_updated"
+        for check in envelope["details"]["order"]["checks"]:
+            assert "firstName" not in check.get("customer", {})
+    assert all(
+        sorted(tries) == [str(n) for n in range(1, len(tries) + 1)] for tries in attempts.values()
+    )
+    assert platform.refunds_created > 0
+    for row in ToastSandboxOrder.objects.filter(restaurant=restaurant):
+        sales = mappers.sales_from_order(mappers.json_loads(json.dumps(row.data)))
+        assert sales and all(sale.total > 0 for sale in sales)
