@@ -11,6 +11,10 @@ class ToastSandboxRestaurant(models.Model):
     name = models.CharField(max_length=255)
     client_id = models.CharField(max_length=64, unique=True)
     client_secret = models.CharField(max_length=128)
+    # The orders webhook subscription Toast's integrations team sets up: where changes made
+    # through the API are delivered, signed with its secret; empty: none.
+    webhook_url = models.CharField(max_length=500, blank=True)
+    webhook_secret = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):

@@ -30,6 +30,12 @@ class ToastProvisioner(SandboxProvisioner):
             },
         )
 
+    def connection_ready(self, *, connection) -> None:
+        """The restaurant's orders webhook subscription points at the connection's endpoint."""
+        ToastSandboxRestaurant.objects.filter(restaurant_guid=connection.account_id).update(
+            webhook_url=connection.webhook_url, webhook_secret=connection.webhook_secret
+        )
+
     def account_exists(self, *, account_id: str) -> bool:
         return ToastSandboxRestaurant.objects.filter(restaurant_guid=account_id).exists()
 

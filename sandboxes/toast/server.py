@@ -1,6 +1,8 @@
 """The Toast sandbox's semantics: logins, orders priced as Toast prices them (``pricing``), GET
 by GUID, ordersBulk by modified window with ``Link`` paging, and the controls a till's later
-changes need (refund a check, void a check, combine an order into another)."""
+changes need (refund a check, void a check, combine an order into another). A change made
+through these paths is delivered to the restaurant's webhook subscription (``webhooks``); the
+services alone announce nothing (the traffic sender delivers its own)."""
 
 import copy
 import uuid
@@ -18,6 +20,7 @@ from sandboxes.kit.endpoints import query_params
 from sandboxes.toast import pricing
 from sandboxes.toast.api import TOKEN_LIFETIME, ToastError, api, bulk_rate_check, login_make
 from sandboxes.toast.models import ToastSandboxOrder, ToastSandboxRestaurant
+from sandboxes.toast.webhooks import announce
 
 LAGOS = ZoneInfo("Africa/Lagos")
 MAX_PAGE_SIZE = 100
@@ -196,7 +199,16 @@ def login_view(request, *, body):
 
 @api.endpoint("CreateOrder")
 def order_create_view(request, *, restaurant, body):
-    return JsonResponse(sandbox_order_create(restaurant=restaurant, body=body).data)
+    order = sandbox_order_create(restaurant=restaurant, body=body)
+    announce(restaurant=restaurant, order=order.data)
+    return JsonResponse(order.data)
+
+
+def _announced(restaurant: ToastSandboxRestaurant, guid: str) -> None:
+    announce(
+        restaurant=restaurant,
+        order=ToastSandboxOrder.objects.get(restaurant=restaurant, guid=guid).data,
+    )
 
 
 @api.endpoint("GetOrder")
@@ -231,16 +243,17 @@ def check_refund_view(request, *, restaurant, body, guid):
         check_guid=str(body.get("checkGuid") or ""),
         amount=Decimal(str(amount)),
     )
+    _announced(restaurant, guid)
     return JsonResponse(refund)
 
 
 @api.endpoint("VoidCheck", faulted=False, counted=False)
 def check_void_view(request, *, restaurant, body, guid):
-    return JsonResponse(
-        sandbox_check_void(
-            restaurant=restaurant, guid=guid, check_guid=str(body.get("checkGuid") or "")
-        )
+    order = sandbox_check_void(
+        restaurant=restaurant, guid=guid, check_guid=str(body.get("checkGuid") or "")
     )
+    announce(restaurant=restaurant, order=order)
+    return JsonResponse(order)
 
 
 @api.endpoint("CombineOrder", faulted=False, counted=False)
@@ -248,4 +261,7 @@ def order_combine_view(request, *, restaurant, body, guid):
     into = body.get("intoOrderGuid")
     if not isinstance(into, str) or not into:
         raise ToastError("intoOrderGuid is required", field="intoOrderGuid")
-    return JsonResponse(sandbox_order_combine(restaurant=restaurant, guid=guid, into=into))
+    target = sandbox_order_combine(restaurant=restaurant, guid=guid, into=into)
+    _announced(restaurant, guid)
+    announce(restaurant=restaurant, order=target)
+    return JsonResponse(target)

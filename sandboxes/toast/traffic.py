@@ -14,16 +14,15 @@ back-fills and polls.
 
 import json
 import random
-import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
 
-from integrations.pos.toast.signatures import toast_signature
 from sandboxes.kit.traffic import Event, Receiver, TrafficPlatform
 from sandboxes.toast.models import ToastSandboxOrder, ToastSandboxRestaurant
-from sandboxes.toast.server import sandbox_check_refund, sandbox_order_create, toast_time
+from sandboxes.toast.server import sandbox_check_refund, sandbox_order_create
+from sandboxes.toast.webhooks import order_webhook, webhook_headers
 
 # (name, menu price in naira, tax included in the menu price)
 MENU = (
@@ -80,41 +79,6 @@ def till_order(*, rng: random.Random, number: int) -> dict:
     if rng.random() < 0.15:
         checks.append(till_check(rng=rng, number=number + 1))
     return {"displayNumber": str(number), "checks": checks}
-
-
-def order_webhook(*, restaurant: ToastSandboxRestaurant, order: dict) -> dict:
-    """The orders webhook Toast sends about an order (its guests' names left out)."""
-    announced = json.loads(json.dumps(order))
-    for check in announced["checks"]:
-        customer = check.get("customer")
-        if customer:
-            check["customer"] = {
-                key: value
-                for key, value in customer.items()
-                if key not in ("firstName", "lastName", "phone")
-            }
-    return {
-        "timestamp": toast_time(timezone.now()),
-        "eventCategory": "order_updated",
-        "eventType": "order_updated",
-        "guid": str(uuid.uuid4()),
-        "details": {"restaurantGuid": restaurant.restaurant_guid, "order": announced},
-    }
-
-
-def webhook_headers(*, body: bytes, secret: str, restaurant_guid: str, attempt: int) -> dict:
-    envelope = json.loads(body)
-    return {
-        "Content-Type": "application/json",
-        "User-Agent": "Apache-HttpClient/4.5.13 (Java/17)",
-        "Toast-Signature": toast_signature(
-            secret=secret, body=body, timestamp=envelope["timestamp"]
-        ),
-        "Toast-Event-Type": envelope["eventType"],
-        "Toast-Event-Category": envelope["eventCategory"],
-        "Toast-Restaurant-External-ID": restaurant_guid,
-        "Toast-Attempt-Number": str(attempt),
-    }
 
 
 def orders_history(

@@ -14,6 +14,7 @@ from sandboxes.kit.traffic import Receiver, traffic_run
 from sandboxes.toast.api import sandbox_restaurant_create
 from sandboxes.toast.models import ToastSandboxOrder
 from sandboxes.toast.traffic import ToastTraffic
+from sandboxes.toast.webhooks import webhook_deliver
 
 SECRET = "toast-subscription-secret-4d2"
 
@@ -71,3 +72,52 @@ def test_paid_orders_are_announced_signed_and_map_to_the_cent(receiver):
     for row in ToastSandboxOrder.objects.filter(restaurant=restaurant):
         sales = mappers.sales_from_order(mappers.json_loads(json.dumps(row.data)))
         assert sales and all(sale.total > 0 for sale in sales)
+
+
+class _Flaky(BaseHTTPRequestHandler):
+    """Answers each try with the next status of ``server.statuses``."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.attempts.append(self.headers["Toast-Attempt-Number"])
+        self.send_response(self.server.statuses.pop(0))
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("statuses", "delivered_on", "attempts"),
+    [
+        ([503, 200], 2, ["1", "2"]),
+        ([429, 404, 200], 3, ["1", "2", "3"]),
+        ([500, 500, 500], 0, ["1", "2", "3"]),
+        ([400], 0, ["1"]),  # other 4xx are not retried
+    ],
+)
+@pytest.mark.django_db
+def test_the_subscription_is_tried_as_toast_tries(statuses, delivered_on, attempts):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    server.statuses, server.attempts = list(statuses), []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    restaurant = sandbox_restaurant_create()
+    restaurant.webhook_url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    restaurant.webhook_secret = SECRET
+    restaurant.save()
+    waits = []
+    envelope = {"timestamp": "2026-11-22T18:30:02.123Z", "eventType": "order_updated"}
+    envelope["eventCategory"] = "order_updated"
+
+    try:
+        result = webhook_deliver(restaurant.pk, envelope, sleep=waits.append)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert result == delivered_on
+    assert server.attempts == attempts
+    assert waits[: len(attempts)] == [0.0, 300.0, 600.0][: len(attempts)]

@@ -6,7 +6,7 @@ import json
 from integrations.base import sandbox_accounts
 from integrations.pos.models import POSConnection
 from sandboxes.toast.models import ToastSandboxRestaurant
-from sandboxes.toast.traffic import order_webhook, webhook_headers
+from sandboxes.toast.webhooks import order_webhook, webhook_headers
 from tests.factories import MembershipFactory
 from tests.invoices.pipeline_support import sandbox_organization
 

@@ -4,8 +4,10 @@ webhook left the guests out fetching the order, and the poll recording the sales
 told of."""
 
 import json
+import time
 
 import pytest
+import requests
 from django.core.cache import cache
 
 from integrations.base import pipeline
@@ -16,7 +18,7 @@ from integrations.pos.toast.connector import ToastConnector
 from sandboxes.toast.api import sandbox_restaurant_create
 from sandboxes.toast.models import ToastSandboxLogin
 from sandboxes.toast.server import sandbox_order_create
-from sandboxes.toast.traffic import order_webhook
+from sandboxes.toast.webhooks import order_webhook
 from tests.factories import MembershipFactory
 from tests.integrations.pos.toast.connections import restaurant_of, toast_connection
 
@@ -101,3 +103,42 @@ def test_the_poll_records_the_sales_no_webhook_told_of(live_server):
     assert sorted(rows.values_list("external_transaction_id", flat=True)) == sorted(
         order.data["checks"][0]["guid"] for order in orders
     )
+
+
+def test_an_order_rung_up_through_the_api_reaches_the_subscription_signed(live_server, monkeypatch):
+    from integrations.base import families
+    from integrations.base.models import InboundEvent
+
+    monkeypatch.setattr(
+        families.get("pos").tasks.process_event, "apply_async", lambda **kwargs: None
+    )
+    connection = toast_connection(site_url=live_server.url)
+    restaurant = restaurant_of(connection)
+    session = requests.Session()
+    token = session.post(
+        f"{connection.base_url}/authentication/v1/authentication/login",
+        json={
+            "clientId": restaurant.client_id,
+            "clientSecret": restaurant.client_secret,
+            "userAccessType": "TOAST_MACHINE_CLIENT",
+        },
+        timeout=10,
+    ).json()["token"]["accessToken"]
+    session.headers.update(
+        {
+            "Authorization": f"Bearer {token}",
+            "Toast-Restaurant-External-ID": restaurant.restaurant_guid,
+        }
+    )
+
+    order = session.post(
+        f"{connection.base_url}/orders/v2/orders", json={"checks": [CHECK]}, timeout=10
+    )
+
+    assert order.status_code == 200
+    events = InboundEvent.objects.filter(connection_id=connection.pk)
+    deadline = time.monotonic() + 10
+    while not events.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (event,) = events
+    assert event.object_id == order.json()["guid"] and event.status == "pending"
