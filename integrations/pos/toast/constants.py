@@ -9,7 +9,6 @@ MACHINE_CLIENT = "TOAST_MACHINE_CLIENT"
 RESTAURANT_HEADER = "Toast-Restaurant-External-ID"
 SIGNATURE_HEADER = "Toast-Signature"
 ATTEMPT_HEADER = "Toast-Attempt-Number"
-EVENT_TYPE_HEADER = "Toast-Event-Type"
 
 ORDER_EVENT_TYPES = frozenset({"order_updated", "channel_order_updated"})
 
