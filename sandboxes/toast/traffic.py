@@ -112,12 +112,15 @@ class ToastTraffic(TrafficPlatform):
 
     @classmethod
     def add_arguments(cls, parser) -> None:
-        parser.add_argument("--refund-share", type=float, default=0.05)
+        # Named for Toast: every platform's options share the command's parser.
+        parser.add_argument("--toast-refund-share", type=float, default=0.05)
 
     @classmethod
     def from_options(cls, *, account_id: str, signing_key: str, options: dict):
         return cls(
-            restaurant=account_id, signing_key=signing_key, refund_share=options["refund_share"]
+            restaurant=account_id,
+            signing_key=signing_key,
+            refund_share=options["toast_refund_share"],
         )
 
     def __init__(

@@ -3,6 +3,7 @@ names left out), retries as the same bytes with the next attempt number, some ch
 and every order one that the connector maps to the cent."""
 
 import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -121,3 +122,25 @@ def test_the_subscription_is_tried_as_toast_tries(statuses, delivered_on, attemp
     assert result == delivered_on
     assert server.attempts == attempts
     assert waits[: len(attempts)] == [0.0, 300.0, 600.0][: len(attempts)]
+
+
+@pytest.mark.django_db
+def test_the_traffic_command_writes_a_restaurants_history():
+    from django.core.management import call_command
+
+    restaurant = sandbox_restaurant_create()
+
+    call_command(
+        "sandbox_traffic",
+        "--platform",
+        "toast",
+        "--account-id",
+        restaurant.restaurant_guid,
+        "--backfill",
+        "4",
+        "--backfill-days",
+        "3",
+        stdout=open(os.devnull, "w"),  # noqa: SIM115 (the summary is not under test)
+    )
+
+    assert ToastSandboxOrder.objects.filter(restaurant=restaurant).count() == 4
