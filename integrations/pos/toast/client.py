@@ -43,6 +43,9 @@ TOKEN_CACHE_KEY = "toast-token:{digest}"  # noqa: S105 (a cache key pattern)
 # Longer than a login takes (the client's read timeout), so the lock outlives its holder's call.
 LOGIN_LOCK_SECONDS = 20
 LOGIN_LOCK_POLL_SECONDS = 0.05
+# A refused login is answered from the cache this long: a burst of callers with revoked
+# credentials would otherwise spend Toast's logins (limited per IP) one after another.
+REFUSED_LOGIN_SECONDS = 60
 logger = logging.getLogger(__name__)
 
 
@@ -87,16 +90,24 @@ class TokenCache:
         )
 
     def token(self) -> str:
-        """A live token: the cached one, else one login under the credential's lock."""
+        """A live token: the cached one, else one login under the credential's lock. A login
+        Toast refused is not tried again for a while: the other callers get its refusal."""
         cached = self._cached()
         if cached:
             return cached
         with self._lock():
-            # Another worker may have logged in while this one waited for the lock.
+            # Another worker may have logged in, or been refused, while this one waited.
             cached = self._cached()
             if cached:
                 return cached
-            return self._login()
+            refused = cache.get(f"{self.key}:refused")
+            if refused:
+                raise AuthenticationError(refused)
+            try:
+                return self._login()
+            except AuthenticationError as error:
+                cache.set(f"{self.key}:refused", str(error), timeout=REFUSED_LOGIN_SECONDS)
+                raise
 
     def seed(self, token: str, expires_in: float) -> None:
         """Keep a token a login outside the cache answered (the connect check's)."""

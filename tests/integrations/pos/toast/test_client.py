@@ -140,8 +140,12 @@ def test_refused_credentials_are_an_authentication_error_and_never_logged(caplog
 
     with caplog.at_level(logging.DEBUG), pytest.raises(AuthenticationError):
         client.order("o-1")
+    # The refusal stands for the other callers a while: no second login is tried.
+    with caplog.at_level(logging.DEBUG), pytest.raises(AuthenticationError):
+        client.order("o-2")
 
     assert "do-not-log-this-secret" not in caplog.text
+    assert len([call for call in responses.calls if call.request.url == LOGIN]) == 1
 
 
 @pytest.mark.django_db
