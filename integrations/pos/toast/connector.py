@@ -83,9 +83,9 @@ class ToastConnector(
     def credentials_check(self, credentials: Mapping[str, str]) -> str:
         tokens = self._tokens(credentials)
         # A login of its own: the credentials are new, and it proves them.
-        token, expires_in = ToastLogin(base_url=self.base_url, account="").login(
-            client_id=credentials["client_id"], client_secret=credentials["client_secret"]
-        )
+        token, expires_in = ToastLogin(
+            base_url=self.base_url, account=credentials["client_id"]
+        ).login(client_id=credentials["client_id"], client_secret=credentials["client_secret"])
         tokens.seed(token, expires_in)
         restaurant = credentials["restaurant_guid"]
         client = ToastClient(base_url=self.base_url, restaurant_guid=restaurant, tokens=tokens)
