@@ -199,6 +199,12 @@ class Webhooks(_WebhookEvents, CapabilityMixin):
     # Whether the check covers the delivery's bytes (an HMAC of the body). False for a platform
     # that only presents credentials we chose (HTTP Basic): then nothing catches a changed body.
     webhook_signs_body: bool = True
+    # Whether the check covers the URL the delivery was sent to (Square signs it). False for a
+    # platform whose secret is the subscription's own (Toast): the secret names the URL already.
+    webhook_signs_url: bool = True
+    # The header naming which delivery attempt this is (Toast-Attempt-Number), logged with what
+    # the delivery stored; empty when the platform sends none.
+    delivery_attempt_header: str = ""
 
     def webhooks_subscribe(self) -> None:
         """Subscribe the connection's webhook URL to the platform's events, for a platform that

@@ -51,15 +51,20 @@ logger = logging.getLogger(__name__)
 class RateLimit:
     """A budget a platform reports in its answers: ``remaining_header`` reading 0 means it is
     spent, and calls wait for its window, ``window_seconds`` long unless ``window_header`` says
-    (in units of ``window_header_seconds``, e.g. 0.001 for milliseconds)."""
+    (in units of ``window_header_seconds``, e.g. 0.001 for milliseconds, or as the moment it
+    ends)."""
 
     remaining_header: str
     window_seconds: float
     window_header: str = ""
     window_header_seconds: float = 1.0
+    # The window header states when the window ends, as UNIX seconds, not how long it lasts.
+    window_header_is_epoch: bool = False
 
     def window(self, headers: Mapping[str, str]) -> float:
         stated = _number(headers.get(self.window_header)) if self.window_header else None
+        if stated and self.window_header_is_epoch:
+            return max(stated - time.time(), 0.0) or self.window_seconds
         return stated * self.window_header_seconds if stated else self.window_seconds
 
     def spent(self, headers: Mapping[str, str]) -> bool:

@@ -343,6 +343,17 @@ def _events_store(delivery: Delivery, routed: list) -> DeliveryAccepted:
         if pending and active:
             family = families.get(delivery.family)
             transaction.on_commit(lambda: events_enqueue(pending, family=family))
+    attempt_header = getattr(connector, "delivery_attempt_header", "")
+    if attempt_header:
+        # Which try of the platform's this was: a repeat attempt means our earlier answer was
+        # late or lost (the duplicates count says whether the events were stored already).
+        logger.info(
+            "%s delivery attempt %s: %d events stored, %d already stored",
+            delivery.platform,
+            str(delivery.headers.get(attempt_header, "?"))[:8],
+            accepted.stored,
+            accepted.duplicates,
+        )
     return accepted
 
 

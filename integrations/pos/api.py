@@ -59,9 +59,12 @@ class ConnectionSerializer(ConnectionSerializerBase):
             "signing_secret",
             "has_signing_secret",
             "settings",
+            "sync_every_minutes",
             "created_at",
         ]
         read_only_fields = CONNECTION_READ_ONLY_FIELDS
+        # How often a platform that can be polled is (0: never); nothing for one that cannot.
+        extra_kwargs = {"sync_every_minutes": {"max_value": 1440}}
 
 
 class ConnectAnswerSerializer(serializers.Serializer):

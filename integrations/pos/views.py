@@ -50,14 +50,17 @@ class ConnectionSettingsForm(forms.ModelForm):
         required=False,
         max_length=500,
         assume_scheme="https",
-        help_text="Exactly as configured at the platform: it is what Square signs.",
+        help_text="Exactly as configured at the platform: Square signs it (Toast does not).",
     )
     signing_secret = forms.CharField(
         label="Webhook signing secret",
         required=False,
         max_length=500,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="The signature key from the platform's webhook settings. Leave empty to keep it.",
+        help_text=(
+            "The signature key from the platform's webhook settings (Toast: the subscription's "
+            "secret). Leave empty to keep it."
+        ),
     )
     default_hs_code = forms.RegexField(
         r"^[0-9A-Za-z.\-]{0,20}$",

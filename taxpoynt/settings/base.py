@@ -298,6 +298,7 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 SANDBOX_APPS = [
     "sandboxes.kit",
     "sandboxes.square",
+    "sandboxes.toast",
     "sandboxes.hubspot",
     "sandboxes.pipedrive",
     "sandboxes.salesforce",
@@ -346,6 +347,12 @@ PLATFORM_APPS = {
         "client_secret": env.str("SQUARE_CLIENT_SECRET", default="sandbox-sq0csb-taxpoynt"),
         "signing_secret": env.str("SQUARE_WEBHOOK_SIGNATURE_KEY", default=""),
         "notification_url": env.str("SQUARE_WEBHOOK_NOTIFICATION_URL", default=""),
+    },
+    "toast": {
+        # Toast signs with the subscription's secret; our partner subscription's, when one
+        # posts every restaurant's orders to the app endpoint. No default: unsigned is refused.
+        "signing_secret": env.str("TOAST_WEBHOOK_SECRET", default=""),
+        "notification_url": env.str("TOAST_WEBHOOK_NOTIFICATION_URL", default=""),
     },
     "hubspot": {
         "client_id": env.str("HUBSPOT_CLIENT_ID", default="sandbox-hubspot-taxpoynt"),

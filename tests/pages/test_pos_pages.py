@@ -448,6 +448,20 @@ def test_a_transaction_shows_its_invoice_history_errors_and_items(client_a, conn
     assert '<td class="num">9500.00</td>' not in html
 
 
+def test_a_sales_tips_are_shown_apart_from_the_invoiced_amount(client_a, connection_a):
+    row = POSTransactionFactory(
+        connection=connection_a, transaction_metadata={"sale": {}, "raw": {"tip_total": "1500.00"}}
+    )
+    untipped = POSTransactionFactory(
+        connection=connection_a, transaction_metadata={"sale": {}, "raw": {"tip_total": "0.00"}}
+    )
+
+    html = client_a.get(f"/pos/transactions/{row.pk}/").content.decode()
+
+    assert "<dt>Tips</dt>" in html and "not on the invoice" in html and "1,500.00" in html
+    assert "<dt>Tips</dt>" not in client_a.get(f"/pos/transactions/{untipped.pk}/").content.decode()
+
+
 def test_retrying_queues_the_transaction_again(
     client_a, owner_a, connection_a, queued, django_capture_on_commit_callbacks, caplog
 ):

@@ -88,6 +88,19 @@ def test_an_update_keeps_what_a_worker_recorded_meanwhile(client_a, connection_a
     assert (connection_a.health, connection_a.last_error) == ("failing", "Square answered 401")
 
 
+@pytest.mark.parametrize(("value", "status"), [(5, 200), (0, 200), (100000, 400), (-1, 400)])
+def test_how_often_a_connection_is_polled_can_be_set(client_a, connection_a, value, status):
+    response = client_a.patch(
+        f"/api/v1/integrations/pos/connections/{connection_a.pk}/",
+        {"sync_every_minutes": value},
+        format="json",
+    )
+
+    assert response.status_code == status
+    connection_a.refresh_from_db()
+    assert connection_a.sync_every_minutes == (value if status == 200 else 0)
+
+
 # --- transactions ---------------------------------------------------------------------------------
 
 
