@@ -310,12 +310,15 @@ def _connection_store_tokens(*, started: OAuthState, tokens: TokenSet, site_url:
             else None
         )
         if connection is None:
+            connector = platform_connector(family=started.family, platform=started.platform)
+            columns = {field.name for field in model._meta.fields}
             connection = model(
                 **{model.platform_field: started.platform},
                 organization=started.organization,
                 user=started.user,
                 account_id=tokens.account_id,
                 webhook_secret="",
+                **{k: v for k, v in connector.connection_defaults.items() if k in columns},
             )
         connection.credentials_encrypted = _credentials_json(tokens)
         connection.token_expires_at = tokens.expires_at

@@ -1,5 +1,6 @@
 """What a POS connector adds to the base contract: turning events and pages into sales, by
-capability (a POS platform's webhooks also name and fetch the sales; its back-fill pages them)."""
+capability (a POS platform's webhooks also name and fetch the sales; its back-fill pages them;
+its incremental sync pages what changed since the last poll, the fallback for lost webhooks)."""
 
 from abc import abstractmethod
 from dataclasses import dataclass, field
@@ -17,6 +18,21 @@ class SalesPage:
 
     sales: list[Sale]
     cursor: str
+    records: int
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SalesChangesPage:
+    """One page of the sales changed since a poll's anchor: the completed sales and refunds on
+    it, where the next page starts (``modified_after``, the anchor, and ``cursor``, the
+    platform's own position: a page number, a version), whether there is more now, how many
+    records the page held, and the ones that could not be mapped."""
+
+    sales: list[Sale]
+    modified_after: datetime
+    cursor: str
+    has_more: bool
     records: int
     problems: list[str] = field(default_factory=list)
 
@@ -49,3 +65,15 @@ class Backfill(base.Backfill):
     @abstractmethod
     def sales_page(self, *, start: datetime, end: datetime, cursor: str = "") -> SalesPage:
         """Completed sales closed in [start, end), one page at a time, oldest first."""
+
+
+class IncrementalSync(base.IncrementalSync):
+    """Sales are polled on the connection's ``sync_every_minutes`` (the fallback for webhooks
+    a platform gave up on); a sale already recorded is not recorded again."""
+
+    @abstractmethod
+    def sales_changes_page(self, *, modified_after: datetime, cursor: str = "") -> SalesChangesPage:
+        """Completed sales and refunds changed since ``modified_after``, from the platform's
+        ``cursor`` on ("" starts at ``modified_after``), oldest change first. The page's
+        ``modified_after`` and ``cursor`` are stored once its sales are recorded and given back
+        on the next call, so the platform decides how they move."""

@@ -20,6 +20,10 @@ class POSConnection(ConnectionBase):
     location_name = models.CharField(max_length=255, blank=True)
     # The platform's location the connection takes sales from; empty means every location.
     external_location_id = models.CharField(max_length=64, blank=True)
+    # How often the platform is polled for sales whose webhook never came; 0: never (a
+    # platform whose connector cannot be polled). A new connection takes its platform's
+    # ``connection_defaults``.
+    sync_every_minutes = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         db_table = "pos_connections"

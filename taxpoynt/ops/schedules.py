@@ -63,6 +63,14 @@ SCHEDULE: tuple[ScheduleEntry, ...] = (
         every_seconds=60,
         queue="standard",
     ),
+    # The fallback for lost webhooks: each connection's schedule decides; a due connection's
+    # poll rides the realtime queue, since its sales are late already.
+    ScheduleEntry(
+        name="pos: poll the connections that are due for sales their webhooks missed",
+        task="pos.sync_due",
+        every_seconds=60,
+        queue="standard",
+    ),
     ScheduleEntry(
         name="erp: re-enqueue stuck events and documents",
         task="erp.sweep",

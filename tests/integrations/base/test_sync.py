@@ -14,7 +14,12 @@ from tests.factories import CRMConnectionFactory, ERPConnectionFactory, POSConne
 
 pytestmark = pytest.mark.django_db
 
-CONNECTION_FACTORIES = {"crm": CRMConnectionFactory, "erp": ERPConnectionFactory}
+CONNECTION_FACTORIES = {
+    "crm": CRMConnectionFactory,
+    "erp": ERPConnectionFactory,
+    # A POS connection is polled only when its platform can be (0 by default).
+    "pos": lambda: POSConnectionFactory(sync_every_minutes=1),
+}
 
 
 def test_every_family_that_syncs_is_checked_here():
@@ -50,14 +55,15 @@ def test_connections_are_synced_on_their_own_schedule(family, monkeypatch, ledge
 @pytest.mark.parametrize("family", sorted(CONNECTION_FACTORIES))
 def test_old_incremental_runs_are_pruned_and_back_fills_kept(family, settings, ledgerly):
     settings.SYNC_RUNS_KEEP_DAYS = 14
+    other = "crm" if family == "pos" else "pos"
     made = {}
     for run_family, kind, age in (
         (family, "incremental", 15),
         (family, "incremental", 13),
         (family, "backfill", 30),
-        ("pos", "incremental", 15),  # another family's: its own prune decides
+        (other, "incremental", 15),  # another family's: its own prune decides
     ):
-        connection = {**CONNECTION_FACTORIES, "pos": POSConnectionFactory}[run_family]()
+        connection = CONNECTION_FACTORIES[run_family]()
         run = SyncRun.objects.create(
             family=run_family,
             platform=connection.platform,
@@ -74,5 +80,5 @@ def test_old_incremental_runs_are_pruned_and_back_fills_kept(family, settings, l
     assert kept == {
         made[(family, "incremental", 13)],
         made[(family, "backfill", 30)],
-        made[("pos", "incremental", 15)],
+        made[(other, "incremental", 15)],
     }
