@@ -13,6 +13,7 @@ from integrations.base.connectors import BaseConnector
 
 CONNECTORS: dict[str, str] = {
     "square": "integrations.pos.square.connector.SquareConnector",
+    "lightspeed": "integrations.pos.lightspeed.connector.LightspeedConnector",
     "hubspot": "integrations.crm.hubspot.connector.HubSpotConnector",
     "pipedrive": "integrations.crm.pipedrive.connector.PipedriveConnector",
     "odoo": "integrations.erp.odoo.connector.OdooConnector",

@@ -363,6 +363,19 @@ PLATFORM_APPS = {
         "signing_secret": env.str("PIPEDRIVE_WEBHOOK_SECRET", default=""),
         "notification_url": env.str("PIPEDRIVE_WEBHOOK_NOTIFICATION_URL", default=""),
     },
+    "lightspeed": {
+        "client_id": env.str("LIGHTSPEED_CLIENT_ID", default="sandbox-lightspeed-taxpoynt"),
+        "client_secret": env.str("LIGHTSPEED_CLIENT_SECRET", default="sandbox-lightspeed-secret"),
+        # Lightspeed signs each connection's webhooks with the app's client secret, which the
+        # connection's endpoint checks; our app-wide endpoint is not used.
+        "signing_secret": "",
+        "notification_url": "",
+        # Whether a signature of the decoded ``payload`` field is accepted too (Lightspeed's text
+        # leaves open which it signs; the raw body is what is seen in use).
+        "decoded_payload_signatures": env.bool(
+            "LIGHTSPEED_DECODED_PAYLOAD_SIGNATURES", default=False
+        ),
+    },
 }
 # Webhooks: bodies over this size are refused (413); refused deliveries kept per platform.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
