@@ -199,6 +199,9 @@ class Webhooks(_WebhookEvents, CapabilityMixin):
     # Whether the check covers the delivery's bytes (an HMAC of the body). False for a platform
     # that only presents credentials we chose (HTTP Basic): then nothing catches a changed body.
     webhook_signs_body: bool = True
+    # Whether the check covers the URL the delivery was sent to as well (Square's, HubSpot's);
+    # False where only the body is signed, so a copy sent elsewhere verifies too (Lightspeed).
+    webhook_signs_url: bool = True
 
     def webhooks_subscribe(self) -> None:
         """Subscribe the connection's webhook URL to the platform's events, for a platform that

@@ -298,6 +298,7 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 SANDBOX_APPS = [
     "sandboxes.kit",
     "sandboxes.square",
+    "sandboxes.lightspeed",
     "sandboxes.hubspot",
     "sandboxes.pipedrive",
     "sandboxes.odoo",

@@ -119,6 +119,8 @@ def test_only_a_valid_signature_is_accepted(
 ):
     if refusal in BODY_REFUSALS and not connector.webhook_signs_body:
         pytest.skip("the platform's credentials do not cover the body")
+    if refusal == "signed for another URL" and not connector.webhook_signs_url:
+        pytest.skip("the platform signs the body alone")
     body = contract.webhook_body(contract.webhook_events(connection))
     body, headers = REFUSALS[refusal](contract, connection, body)
 

@@ -95,6 +95,8 @@ def test_a_delivery_signed_with_another_key_is_refused(connector, contract):
 
 
 def test_a_delivery_for_another_url_is_refused(connector, contract):
+    if not connector.webhook_signs_url:
+        pytest.skip(f"{connector.display_name} signs the body alone")
     delivery = contract.signed_delivery()
 
     assert _verified(connector, delivery, url=delivery.url + "other/") is False

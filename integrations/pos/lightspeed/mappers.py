@@ -473,8 +473,9 @@ def _currency(currency: str) -> str:
 
 
 def _payload_json(text: str) -> Mapping:
+    # Plain floats: the event is stored as JSON, and its money is read again from API 2.0.
     try:
-        payload = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+        payload = json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as error:
         raise MappingError(f"The webhook payload is not JSON: {shown(str(error))}") from None
     return mapping(payload, "payload")

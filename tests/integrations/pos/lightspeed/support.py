@@ -31,3 +31,34 @@ def at_nigerian_vat(sale: dict) -> dict:
         total += line_tax
     sale["total_tax"] = total.quantize(CENT, rounding=ROUND_HALF_UP)
     return sale
+
+
+def lightspeed_connection(*, site_url: str, organization=None):
+    """A sandbox Lightspeed connection of a tenant whose FIRS points at this site's sandbox."""
+    from integrations.base import sandbox_accounts
+    from tests.factories import MembershipFactory
+    from tests.invoices.pipeline_support import sandbox_organization
+
+    organization = organization or sandbox_organization(base_url=f"{site_url}/sandbox/firs")
+    user = MembershipFactory(organization=organization, role="owner").user
+    return sandbox_accounts.connection_sandbox_create(
+        family="pos", platform="lightspeed", organization=organization, user=user, site_url=site_url
+    )
+
+
+def store_of(connection):
+    from sandboxes.lightspeed.models import LightspeedSandboxStore
+
+    return LightspeedSandboxStore.objects.get(domain_prefix=connection.account_id)
+
+
+def closed_sale(connection, **changes):
+    """A sale closed at once in the connection's sandbox store (no webhook sent)."""
+    import random
+
+    from sandboxes.lightspeed.server import sandbox_sale_save
+    from sandboxes.lightspeed.traffic import sale_request
+
+    store = store_of(connection)
+    body = {**sale_request(store=store, rng=random.Random(7)), "status": "CLOSED", **changes}
+    return sandbox_sale_save(store=store, body=body, notify=False)
