@@ -337,8 +337,9 @@ def _whole(cursor: str) -> int:
 
 
 def _changed_since(record: Mapping, *, modified_after: datetime) -> bool:
+    # Lightspeed's times are whole seconds: a change in the anchor's second counts.
     try:
-        return mappers.sale_updated_at(record) >= modified_after
+        return mappers.sale_updated_at(record) >= modified_after.replace(microsecond=0)
     except MappingError:
         return True  # mapping it says what is wrong
 
