@@ -153,6 +153,8 @@ def sandbox_store_create(*, domain_prefix: str = "", registers: int = 1) -> Ligh
             "phone": "08031234567",
             "physical_address_1": "12 Allen Avenue",
             "physical_city": "Ikeja",
+            "physical_postcode": "100271",
+            "physical_state": "NG-LA",
             "physical_country_id": "NG",
             "custom_field_1": "12345678-0001",
         },

@@ -23,6 +23,7 @@ path to the same sale.
 """
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ from integrations.pos.lightspeed.constants import (
 )
 
 CENT = Decimal("0.01")
+STATE_PATTERN = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}", re.ASCII)
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 # A line's unit price is its cent-exact amount over its quantity, kept to this many places.
@@ -413,6 +415,7 @@ def _party(sale: Mapping, customer: Mapping | None, *, tin_field: str) -> Party 
 
     person = " ".join(part for part in (text("first_name"), text("last_name")) if part)
     country = text("physical_country_id").upper()
+    state = text("physical_state").upper()
     return Party(
         name=text("company_name") or person or text("name"),
         tin=text(tin_field) if tin_field else "",
@@ -423,6 +426,8 @@ def _party(sale: Mapping, customer: Mapping | None, *, tin_field: str) -> Party 
         ),
         city_name=text("physical_city"),
         postal_zone=text("physical_postcode"),
+        # Only a subdivision code ("NG-LA") can go on an invoice; a region's name is left out.
+        state=state if STATE_PATTERN.fullmatch(state) else "",
         country=country if len(country) == 2 and country.isalpha() else "NG",
         external_id=known_id,
     )
