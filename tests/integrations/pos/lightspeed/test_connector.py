@@ -6,11 +6,13 @@ connect and removed on disconnect, the closed/layby/void rules and the version-c
 import email.utils
 import json
 import math
+import re
 import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import responses
 from django.core.cache import cache
 from django.utils import timezone
@@ -25,7 +27,12 @@ from integrations.pos.models import POSConnection
 from sandboxes.lightspeed.models import LightspeedSandboxSale, LightspeedSandboxWebhook
 from sandboxes.lightspeed.server import sandbox_sale_save
 from tests.factories import MembershipFactory
-from tests.integrations.pos.lightspeed.support import closed_sale, lightspeed_connection, store_of
+from tests.integrations.pos.lightspeed.support import (
+    closed_sale,
+    lightspeed_connection,
+    sample,
+    store_of,
+)
 
 STORE = "https://acme.retail.lightspeed.app"
 CALLBACK = "https://app.taxpoynt.test/integrations/oauth/pos/lightspeed/callback/"
@@ -329,3 +336,69 @@ def test_the_poll_pages_by_version_and_skips_what_changed_before_its_start(
     assert pages == 3 and int(cursor) == max(row.version for row in new)
     again = connector.sales_changes_page(modified_after=start, cursor=cursor)
     assert again.sales == [] and again.cursor == cursor and not again.has_more
+
+
+@live_db
+def test_connecting_through_the_callback_names_the_store_and_subscribes_our_webhook(
+    live_server, client
+):
+    owner = MembershipFactory(role="owner")
+    client.force_login(owner.user)
+    callback = f"{live_server.url}/integrations/oauth/pos/lightspeed/callback/"
+    url = connections.oauth_start(
+        family="pos",
+        platform="lightspeed",
+        organization=owner.organization,
+        user=owner.user,
+        session_key=client.session.session_key,
+        redirect_uri=callback,
+        sandbox_base_url=f"{live_server.url}/sandbox/lightspeed",
+    )
+    consent = requests.get(url, allow_redirects=False, timeout=10)
+    back = urlsplit(consent.headers["Location"])
+    assert set(parse_qs(back.query)) == {"code", "state", "domain_prefix"}
+
+    response = client.get(f"{back.path}?{back.query}")
+
+    assert response.status_code == 200
+    connection = POSConnection.objects.get(organization=owner.organization, pos_type="lightspeed")
+    prefix = parse_qs(back.query)["domain_prefix"][0]
+    assert connection.account_id == prefix and connection.last_error == ""
+    assert json.loads(connection.credentials_encrypted)["domain_prefix"] == prefix
+    assert connection.token_expires_at > timezone.now() + timedelta(hours=23)
+    assert connection.sync_every_minutes == 1
+    hooks = LightspeedSandboxWebhook.objects.filter(store__domain_prefix=prefix)
+    assert [(hook.url, hook.client_id) for hook in hooks] == [
+        (connection.webhook_url, "sandbox-lightspeed-taxpoynt")
+    ]
+
+    connections.connection_disconnect(connection=connection)
+
+    connection.refresh_from_db()
+    assert connection.credentials_encrypted == "" and connection.last_error == ""
+    assert not LightspeedSandboxWebhook.objects.filter(store__domain_prefix=prefix).exists()
+
+
+@responses.activate
+def test_the_sample_version_page_moves_the_cursor_to_its_max(db):
+    cache.clear()
+    page = sample("xseries-api2-sales-page-with-version-cursor.json")
+    responses.get(f"{STORE}/api/2.0/sales", json=json.loads(json.dumps(page, default=float)))
+    for path in ("outlets", "taxes"):
+        responses.get(f"{STORE}/api/2.0/{path}", json={"data": []})
+    responses.get(re.compile(f"{STORE}/api/2.0/customers/.*"), status=404, json={"error": "x"})
+    connection = _real_connection(
+        credentials_encrypted=json.dumps({"access_token": "at", "domain_prefix": "acme"})
+    )
+
+    answer = LightspeedConnector(connection).sales_changes_page(
+        modified_after=timezone.now() - timedelta(days=3650), cursor="10236641000"
+    )
+
+    assert parse_qs(urlsplit(responses.calls[0].request.url).query) == {
+        "after": ["10236641000"],
+        "page_size": ["200"],
+    }
+    assert answer.cursor == "10236641121" and answer.records == 1 and not answer.has_more
+    # The constructed sample lists the sale without its lines: it is reported, not invoiced.
+    assert answer.sales == [] and "no line items" in answer.problems[0]
