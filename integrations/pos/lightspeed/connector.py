@@ -211,10 +211,14 @@ class LightspeedConnector(
         return_for = sale.get("return_for")
         if status in CLOSED_STATUSES and return_for:
             original = self.client.sale(str(return_for))
-            if original.get("status") not in CLOSED_STATUSES | {VOIDED}:
+            # A sale voided since is recorded only as the invoice it already has.
+            if original.get("status") not in CLOSED_STATUSES and not (
+                original.get("status") == VOIDED
+                and sale_invoiced(connection=self.connection, external_id=str(return_for))
+            ):
                 raise MappingError(
                     f"Lightspeed return {sale.get('id')} is of sale {return_for}, "
-                    "which was never closed"
+                    "which has no invoice to credit"
                 )
             return [self._map(original), self._map(sale)]
         if status in CLOSED_STATUSES:
