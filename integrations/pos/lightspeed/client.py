@@ -71,7 +71,7 @@ class LightspeedClient(PlatformClient):
         page_size: int = SEARCH_PAGE_SIZE,
     ) -> dict:
         """Sales made in [date_from, date_to), oldest first, ``offset`` on:
-        ``{data: [...], total_count}``."""
+        ``{data: [...]}``."""
         return self.call(
             "GET",
             "/api/2.0/search",
