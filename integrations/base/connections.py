@@ -277,10 +277,18 @@ def _unsaved_connection(*, family: str, platform: str, base_url: str, **fields):
 
 
 def oauth_complete(
-    *, family: str, platform: str, state: str, code: str, session_key: str, site_url: str
+    *,
+    family: str,
+    platform: str,
+    state: str,
+    code: str,
+    session_key: str,
+    site_url: str,
+    callback: Mapping[str, str] | None = None,
 ):
     """Finish connecting: check the state (one use, this session, this platform, not expired),
-    exchange the code, and store the tokens encrypted on a new or re-authorised connection."""
+    exchange the code, and store the tokens encrypted on a new or re-authorised connection.
+    ``callback`` is the callback's whole query (a platform may name more than the code)."""
     now = timezone.now()
     with transaction.atomic():
         # Marking it used in the same statement that finds it: a replayed state finds nothing.
@@ -299,7 +307,10 @@ def oauth_complete(
     unsaved = _unsaved_connection(family=family, platform=platform, base_url=started.base_url)
     try:
         tokens = connector(unsaved).tokens_from_code(
-            code=code, redirect_uri=started.redirect_uri, code_verifier=started.code_verifier
+            code=code,
+            redirect_uri=started.redirect_uri,
+            code_verifier=started.code_verifier,
+            callback=callback or {},
         )
     except ConnectorError as error:
         raise ConnectError(f"{connector.display_name} refused the connection: {error}") from None

@@ -200,7 +200,7 @@ class Webhooks(_WebhookEvents, CapabilityMixin):
     # that only presents credentials we chose (HTTP Basic): then nothing catches a changed body.
     webhook_signs_body: bool = True
     # Whether the check covers the URL the delivery was sent to (Square signs it). False for a
-    # platform whose secret is the subscription's own (Toast): the secret names the URL already.
+    # platform that signs the body alone (Toast, Lightspeed), so a copy sent elsewhere verifies too.
     webhook_signs_url: bool = True
     # The header naming which delivery attempt this is (Toast-Attempt-Number), logged with what
     # the delivery stored; empty when the platform sends none.
@@ -284,8 +284,13 @@ class OAuthConnector(CapabilityMixin):
     # Whether a refresh answers with a new refresh token (the old one then is spent) or keeps
     # the one it was given. None: not declared, which the registry refuses.
     refresh_token_rotates: bool | None = None
-    # Which token the platform's revoke call takes: "access_token" or "refresh_token".
+    # Which token the platform's revoke call takes: "access_token" or "refresh_token"; "" for a
+    # platform with no revoke call (disconnecting then only forgets the tokens).
     revoke_with: str = "access_token"
+    # What the platform's callback names besides code and state that its token calls need (the
+    # store whose own host issues the tokens): handed to the backend as request data at the code
+    # exchange, merged under the token answer, and read back from the stored credentials after.
+    callback_parameters: tuple[str, ...] = ()
     # The token answer's key for the platform's account id (after the backend's user_data).
     account_id_key: str = ""
     # Refresh this long before the access token expires; None: OAUTH_REFRESH_MARGIN_SECONDS.
@@ -314,8 +319,10 @@ class OAuthConnector(CapabilityMixin):
             )
         if cls.refresh_token_rotates is None:
             problems.append("capability 'oauth2' needs refresh_token_rotates (True or False)")
-        if cls.revoke_with not in ("access_token", "refresh_token"):
-            problems.append("capability 'oauth2' needs revoke_with: access_token or refresh_token")
+        if cls.revoke_with not in ("access_token", "refresh_token", ""):
+            problems.append(
+                "capability 'oauth2' needs revoke_with: access_token, refresh_token or \"\""
+            )
         if not cls.account_id_key:
             problems.append("capability 'oauth2' needs account_id_key")
         return problems
@@ -332,11 +339,17 @@ class OAuthConnector(CapabilityMixin):
         )
 
     def tokens_from_code(
-        self, *, code: str, redirect_uri: str, code_verifier: str = ""
+        self,
+        *,
+        code: str,
+        redirect_uri: str,
+        code_verifier: str = "",
+        callback: Mapping[str, str] | None = None,
     ) -> TokenSet:
-        """Exchange the authorization code; raises ConnectorError when the platform refuses."""
+        """Exchange the authorization code; raises ConnectorError when the platform refuses.
+        ``callback`` is the callback's query; only ``callback_parameters`` are read from it."""
         return self._oauth().tokens_from_code(
-            code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
+            code=code, redirect_uri=redirect_uri, code_verifier=code_verifier, callback=callback
         )
 
     def tokens_refresh(self, *, refresh_token: str) -> TokenSet:

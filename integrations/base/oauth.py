@@ -163,9 +163,11 @@ class OAuthAdapter:
         code: str = "",
         code_challenge: str = "",
         code_verifier: str = "",
+        callback: Mapping[str, str] | None = None,
     ):
         connector = self.connector
         app = settings.PLATFORM_APPS[connector.key]
+        request_data = {**self.callback_values(callback), **({"code": code} if code else {})}
         strategy = ConnectStrategy(
             values={
                 "KEY": app["client_id"],
@@ -176,7 +178,7 @@ class OAuthAdapter:
                 "USE_PKCE": False,
                 "REQUESTS_TIMEOUT": DEFAULT_TIMEOUT,
             },
-            request_data={"code": code} if code else {},
+            request_data=request_data,
         )
         return _connect_class(connector.oauth_backend)(
             strategy,
@@ -196,17 +198,35 @@ class OAuthAdapter:
         return backend.auth_url()
 
     def tokens_from_code(
-        self, *, code: str, redirect_uri: str, code_verifier: str = ""
+        self,
+        *,
+        code: str,
+        redirect_uri: str,
+        code_verifier: str = "",
+        callback: Mapping[str, str] | None = None,
     ) -> TokenSet:
-        backend = self.backend(redirect_uri=redirect_uri, code=code, code_verifier=code_verifier)
+        backend = self.backend(
+            redirect_uri=redirect_uri, code=code, code_verifier=code_verifier, callback=callback
+        )
         received_at = timezone.now()
         with self.connector_errors():
             answer = backend.code_exchange()
             # The account behind the grant, where the token answer alone does not name it; the
             # token answer's own keys win (an info answer has a token_type of its own).
             access_token = backend.get_access_token(answer)
-            answer = {**(backend.user_data(access_token, response=answer) or {}), **answer}
+            answer = {
+                **self.callback_values(callback),
+                **(backend.user_data(access_token, response=answer) or {}),
+                **answer,
+            }
         return self.connector.oauth_tokens(answer, received_at=received_at)
+
+    def callback_values(self, callback: Mapping[str, str] | None) -> dict[str, str]:
+        """The connector's ``callback_parameters``: from the callback at the code exchange, from
+        the stored credentials on every later call."""
+        names = self.connector.callback_parameters
+        source = callback if callback is not None else self.connector.credentials
+        return {name: source[name] for name in names if isinstance(source.get(name), str)}
 
     def tokens_refresh(self, *, refresh_token: str) -> TokenSet:
         received_at = timezone.now()
@@ -221,6 +241,8 @@ class OAuthAdapter:
         return self.connector.oauth_tokens(answer, received_at=received_at)
 
     def tokens_revoke(self, *, access_token: str) -> None:
+        if not self.connector.revoke_with:
+            return  # the platform has no revoke call
         token = (
             access_token
             if self.connector.revoke_with == "access_token"

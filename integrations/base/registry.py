@@ -14,6 +14,7 @@ from integrations.base.connectors import BaseConnector
 CONNECTORS: dict[str, str] = {
     "square": "integrations.pos.square.connector.SquareConnector",
     "toast": "integrations.pos.toast.connector.ToastConnector",
+    "lightspeed": "integrations.pos.lightspeed.connector.LightspeedConnector",
     "hubspot": "integrations.crm.hubspot.connector.HubSpotConnector",
     "pipedrive": "integrations.crm.pipedrive.connector.PipedriveConnector",
     "salesforce": "integrations.crm.salesforce.connector.SalesforceConnector",

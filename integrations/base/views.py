@@ -23,6 +23,7 @@ def oauth_callback(request, family: str, platform: str):
             code=request.GET.get("code", ""),
             session_key=request.session.session_key or "",
             site_url=request.build_absolute_uri("/"),
+            callback=request.GET.dict(),
         )
     except connections.ConnectError as error:
         return render(request, TEMPLATE, {**context, "error": str(error)}, status=400)

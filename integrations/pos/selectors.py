@@ -22,3 +22,13 @@ def transaction_list(*, organization) -> QuerySet[POSTransaction]:
 
 def sync_run_list(*, organization) -> QuerySet[SyncRun]:
     return SyncRun.objects.filter(organization=organization, family="pos")
+
+
+def sale_invoiced(*, connection, external_id: str) -> bool:
+    """Whether the connection's sale of that platform id has its invoice here."""
+    return POSTransaction.objects.filter(
+        connection=connection,
+        external_transaction_id=external_id,
+        kind=POSTransaction.Kind.SALE,
+        invoice__isnull=False,
+    ).exists()

@@ -299,6 +299,7 @@ SANDBOX_APPS = [
     "sandboxes.kit",
     "sandboxes.square",
     "sandboxes.toast",
+    "sandboxes.lightspeed",
     "sandboxes.hubspot",
     "sandboxes.pipedrive",
     "sandboxes.salesforce",
@@ -376,6 +377,19 @@ PLATFORM_APPS = {
     "salesforce": {
         "client_id": env.str("SALESFORCE_CLIENT_ID", default="sandbox-salesforce-taxpoynt"),
         "client_secret": env.str("SALESFORCE_CLIENT_SECRET", default="sandbox-salesforce-secret"),
+    },
+    "lightspeed": {
+        "client_id": env.str("LIGHTSPEED_CLIENT_ID", default="sandbox-lightspeed-taxpoynt"),
+        "client_secret": env.str("LIGHTSPEED_CLIENT_SECRET", default="sandbox-lightspeed-secret"),
+        # Lightspeed signs each connection's webhooks with the app's client secret, which the
+        # connection's endpoint checks; our app-wide endpoint is not used.
+        "signing_secret": "",
+        "notification_url": "",
+        # Whether a signature of the decoded ``payload`` field is accepted too (Lightspeed's text
+        # leaves open which it signs; the raw body is what is seen in use).
+        "decoded_payload_signatures": env.bool(
+            "LIGHTSPEED_DECODED_PAYLOAD_SIGNATURES", default=False
+        ),
     },
 }
 # Webhooks: bodies over this size are refused (413); refused deliveries kept per platform.
