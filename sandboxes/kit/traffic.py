@@ -6,6 +6,8 @@ differs from the first attempt, how events make one delivery's body, and how a d
 The rest means the same for every platform:
 
 - ``rate``: deliveries (POSTs) per second, kept to a schedule (0: as fast as they go);
+- ``change_rate``: changes (sales, deals) per second, kept to a schedule (0: as the deliveries
+  go out);
 - ``count`` changes at most, and ``duration`` seconds of making them at most (None: no limit);
 - ``concurrency``: threads POSTing, each with its own session;
 - ``duplicates`` N: each event is delivered 1 to N times (platforms deliver at least once);
@@ -157,6 +159,7 @@ def traffic_run(
     count: int | None = 10,
     duration: float | None = None,
     rate: float = 0.0,
+    change_rate: float = 0.0,
     duplicates: int = 1,
     shuffle_window: int = 1,
     concurrency: int = 1,
@@ -176,10 +179,18 @@ def traffic_run(
         shuffle_window=shuffle_window,
         concurrency=concurrency,
     )
+    if change_rate < 0:
+        raise ValueError("change_rate must be 0 or more")
     rng = random.Random(seed)  # noqa: S311 (made-up traffic, repeatable by seed)
     summary = TrafficSummary()
     changes = _changes(
-        platform, rng=rng, count=count, duration=duration, summary=summary, sleep=sleep
+        platform,
+        rng=rng,
+        count=count,
+        duration=duration,
+        summary=summary,
+        sleep=sleep,
+        change_rate=change_rate,
     )
     deliveries = _deliveries(
         platform,
@@ -277,12 +288,19 @@ def _changes(
     duration: float | None,
     summary: TrafficSummary,
     sleep: Callable[[float], None],
+    change_rate: float = 0.0,
 ) -> Iterator[Event]:
-    """The events of one change after another, until ``count`` or ``duration``; a change that
-    fails on the database is tried again after a back-off."""
-    deadline = None if duration is None else time.monotonic() + duration
+    """The events of one change after another, until ``count`` or ``duration``, change n made
+    at ``n / change_rate`` seconds when that is set; a change that fails on the database is
+    tried again after a back-off."""
+    began = time.monotonic()
+    deadline = None if duration is None else began + duration
     backoff = BACKOFF_FIRST_SECONDS
     while count is None or summary.changes < count:
+        if change_rate:
+            delay = began + summary.changes / change_rate - time.monotonic()
+            if delay > 0:
+                sleep(delay)
         if deadline is not None and time.monotonic() >= deadline:
             return
         try:

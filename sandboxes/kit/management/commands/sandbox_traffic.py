@@ -6,7 +6,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
+from sandboxes.kit.measure import measure_connection_ensure, measure_report, measure_settle
 from sandboxes.kit.registry import traffic_platforms
 from sandboxes.kit.traffic import Receiver, traffic_run
 
@@ -20,7 +22,9 @@ class Command(BaseCommand):
         "Make changes in a sandbox account (sales, deals) and send the signed webhooks the "
         "platform would send to a receiver; or, with --backfill, write past changes without "
         "webhooks. Prints a JSON summary. The signing key is read from --signing-key-file, from "
-        f"the demo file's connection (--connection) or from ${SIGNING_KEY_ENV}."
+        f"the demo file's connection (--connection) or from ${SIGNING_KEY_ENV}. With --measure, "
+        "the traffic goes to a measurement connection beside --connection and the run's "
+        "received -> signed figures are read from the database once it has settled."
     )
 
     def add_arguments(self, parser):
@@ -39,9 +43,17 @@ class Command(BaseCommand):
         )
         account.add_argument("--signing-key-file", help="a file holding the signing key")
         traffic = parser.add_argument_group("traffic (the same for every platform)")
-        traffic.add_argument("--count", type=int, default=10, help="changes to make at most")
+        traffic.add_argument(
+            "--count", type=int, help="changes to make at most (default: 10 without --duration)"
+        )
         traffic.add_argument("--duration", type=float, help="seconds to make changes at most")
         traffic.add_argument("--rate", type=float, default=0.0, help="deliveries per second")
+        traffic.add_argument(
+            "--change-rate",
+            type=float,
+            default=0.0,
+            help="changes (sales, deals) per second, whatever the deliveries per change",
+        )
         traffic.add_argument("--duplicates", type=int, default=1, help="send each event 1..N times")
         traffic.add_argument(
             "--shuffle-window", type=int, default=1, help="random order within N deliveries"
@@ -58,11 +70,29 @@ class Command(BaseCommand):
         traffic.add_argument(
             "--backfill-days", type=int, default=90, help="spread them over this many past days"
         )
+        measure = parser.add_argument_group("measuring a running site")
+        measure.add_argument(
+            "--measure",
+            action="store_true",
+            help="send to a measurement connection beside --connection, then report received "
+            "-> signed and the counts from the database",
+        )
+        measure.add_argument(
+            "--settle-timeout",
+            type=float,
+            default=120.0,
+            help="seconds to wait for the run's sales to be signed",
+        )
         for key, platform in platforms.items():
             platform.add_arguments(parser.add_argument_group(f"{key} only"))
 
     def handle(self, *args, **options):
         platform = traffic_platforms()[options["platform"]]
+        if options["count"] is None and options["duration"] is None:
+            options["count"] = 10
+        if options["measure"]:
+            self._measure(platform, options)
+            return
         target = self._target(options)
         started = time.monotonic()
         try:
@@ -80,6 +110,60 @@ class Command(BaseCommand):
         except ValueError as error:
             raise CommandError(str(error)) from None
         summary["seconds"] = round(time.monotonic() - started, 3)
+        self.stdout.write(json.dumps(summary))
+
+    def _measure(self, platform, options) -> None:
+        if not options["connection"] or options["backfill"] is not None:
+            raise CommandError("--measure needs --connection (a demo connection) and no --backfill")
+        demo_file = Path(options["demo_file"])
+        entry = _demo_connection(demo_file, options["connection"])
+        try:
+            connection = measure_connection_ensure(
+                family=entry["family"],
+                connection_id=entry["id"],
+                site_url=json.loads(_read(demo_file))["url"],
+            )
+        except (ValueError, KeyError) as error:
+            raise CommandError(f"No measurement connection: {error}") from None
+        target = {
+            "account_id": connection.account_id,
+            "webhook_url": connection.webhook_url,
+            "notification_url": connection.notification_url,
+            "signing_key": connection.webhook_secret,
+        }
+        since = timezone.now()
+        started = time.monotonic()
+        try:
+            summary = self._traffic(platform, target, options)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        sending = time.monotonic() - started
+        summary["seconds"] = round(sending, 3)
+        summary["changes_per_second"] = round(summary["changes"] / sending, 2) if sending else None
+        summary["settle_seconds"] = measure_settle(
+            family=entry["family"],
+            connection=connection,
+            since=since,
+            events_sent=summary["events"],
+            timeout=options["settle_timeout"],
+        )
+        figures = measure_report(
+            family=entry["family"],
+            connection=connection,
+            since=since,
+            events_sent=summary["events"],
+        )
+        summary["measure"] = figures
+        self.stdout.write(
+            f"{options['platform']}: {summary['changes']} changes at "
+            f"{summary['changes_per_second']}/s, {figures['rows_invoiceable']} invoiceable, "
+            f"{figures['invoiced']} invoiced, {figures['signed']} signed, "
+            f"{figures['duplicate_rows'] + figures['duplicate_invoices']} duplicates, "
+            f"{figures['lost_events']} lost events, {figures['not_signed']} not signed; "
+            f"received -> signed p50 {figures['received_to_signed_p50_s']} s, "
+            f"p99 {figures['received_to_signed_p99_s']} s, "
+            f"max {figures['received_to_signed_max_s']} s"
+        )
         self.stdout.write(json.dumps(summary))
 
     def _target(self, options) -> dict:
@@ -119,6 +203,7 @@ class Command(BaseCommand):
             count=options["count"],
             duration=options["duration"],
             rate=options["rate"],
+            change_rate=options["change_rate"],
             duplicates=options["duplicates"],
             shuffle_window=options["shuffle_window"],
             concurrency=options["concurrency"],
