@@ -166,11 +166,12 @@ def traffic_run(
     timeout: float | None = None,
     seed: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    on_delivery: Callable[[Delivery], None] | None = None,
 ) -> TrafficSummary:
     """Make up to ``count`` changes for up to ``duration`` seconds and deliver their events to
     ``receiver``, as the module describes. ``timeout`` defaults to the platform's; ``seed``
     makes the changes and their order repeatable; ``sleep`` is how the sender waits (pacing and
-    back-off)."""
+    back-off); ``on_delivery`` hears each delivery before it is sent."""
     options_check(
         count=count,
         duration=duration,
@@ -200,6 +201,8 @@ def traffic_run(
         shuffle_window=shuffle_window,
         rng=rng,
     )
+    if on_delivery is not None:
+        deliveries = _heard(deliveries, on_delivery)
     _send(
         deliveries,
         receiver=receiver,
@@ -343,6 +346,12 @@ def _deliveries(
             batch = []
     if batch:
         yield _delivery(platform, tuple(batch), receiver=receiver)
+
+
+def _heard(deliveries: Iterable[Delivery], hear: Callable[[Delivery], None]):
+    for delivery in deliveries:
+        hear(delivery)
+        yield delivery
 
 
 def _delivery(platform: TrafficPlatform, events: tuple[Event, ...], *, receiver) -> Delivery:

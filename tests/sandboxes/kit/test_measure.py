@@ -32,17 +32,26 @@ def _demo_connection(path, platform: str) -> dict:
     return next(e for e in json.loads(path.read_text())["connections"] if e["platform"] == platform)
 
 
+# Without refunds or returns each change is one sale; Lightspeed's laybys, saved open two or
+# three times (some within one second: one event to us), still make one sale each.
+PLATFORM_OPTIONS = {
+    "toast": ["--toast-refund-share", "0"],
+    "lightspeed": ["--return-share", "0", "--void-share", "0"],
+}
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORM_OPTIONS))
 def test_a_measured_run_reports_its_own_sales_from_the_database(
-    demo_file, start_worker, clean_queues, capsys
+    demo_file, start_worker, clean_queues, capsys, platform
 ):
-    demo = _demo_connection(demo_file, "toast")
+    demo = _demo_connection(demo_file, platform)
     start_worker("realtime", pool="threads", concurrency=4)
     capsys.readouterr()
 
     call_command(
         "sandbox_traffic",
         "--platform",
-        "toast",
+        platform,
         "--connection",
         demo["id"],
         "--demo-file",
@@ -52,8 +61,7 @@ def test_a_measured_run_reports_its_own_sales_from_the_database(
         str(SALES),
         "--change-rate",
         "2",
-        "--toast-refund-share",
-        "0",
+        *PLATFORM_OPTIONS[platform],
         "--settle-timeout",
         "120",
     )
@@ -68,7 +76,7 @@ def test_a_measured_run_reports_its_own_sales_from_the_database(
     rows = POSTransaction.objects.filter(connection=measured)
     assert figures["rows_received"] == rows.count() >= SALES
     assert figures["signed"] == figures["invoiced"] == rows.count()
-    assert figures["events_stored"] == figures["events_sent"] == SALES
+    assert figures["events_stored"] == figures["events_sent"] >= SALES
     assert figures["lost_events"] == figures["not_signed"] == figures["failed"] == 0
     assert figures["duplicate_rows"] == figures["duplicate_invoices"] == 0
     assert 0 <= figures["received_to_signed_p50_s"] <= figures["received_to_signed_p99_s"]

@@ -8,7 +8,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from sandboxes.kit.measure import measure_connection_ensure, measure_report, measure_settle
+from sandboxes.kit.measure import (
+    measure_connection_ensure,
+    measure_event_ids,
+    measure_report,
+    measure_settle,
+)
 from sandboxes.kit.registry import traffic_platforms
 from sandboxes.kit.traffic import Receiver, traffic_run
 
@@ -131,27 +136,28 @@ class Command(BaseCommand):
             "notification_url": connection.notification_url,
             "signing_key": connection.webhook_secret,
         }
+        bodies = []
         since = timezone.now()
         started = time.monotonic()
         try:
-            summary = self._traffic(platform, target, options)
+            summary = self._traffic(
+                platform, target, options, on_delivery=lambda delivery: bodies.append(delivery.body)
+            )
         except ValueError as error:
             raise CommandError(str(error)) from None
         sending = time.monotonic() - started
         summary["seconds"] = round(sending, 3)
         summary["changes_per_second"] = round(summary["changes"] / sending, 2) if sending else None
+        event_ids = measure_event_ids(platform=options["platform"], bodies=bodies)
         summary["settle_seconds"] = measure_settle(
             family=entry["family"],
             connection=connection,
             since=since,
-            events_sent=summary["events"],
+            event_ids=event_ids,
             timeout=options["settle_timeout"],
         )
         figures = measure_report(
-            family=entry["family"],
-            connection=connection,
-            since=since,
-            events_sent=summary["events"],
+            family=entry["family"], connection=connection, since=since, event_ids=event_ids
         )
         summary["measure"] = figures
         self.stdout.write(
@@ -189,7 +195,7 @@ class Command(BaseCommand):
             raise CommandError("Name the account: --account-id or --connection")
         return target
 
-    def _traffic(self, platform, target: dict, options) -> dict:
+    def _traffic(self, platform, target: dict, options, on_delivery=None) -> dict:
         if not target["webhook_url"]:
             raise CommandError("Sending webhooks needs --webhook-url (or --connection)")
         traffic = platform.from_options(
@@ -209,6 +215,7 @@ class Command(BaseCommand):
             concurrency=options["concurrency"],
             timeout=options["timeout"],
             seed=options["seed"],
+            on_delivery=on_delivery,
         )
         latencies = sorted(summary.ack_latencies)
         return {
