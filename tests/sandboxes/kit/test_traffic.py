@@ -168,9 +168,35 @@ def test_prepared_deliveries_are_made_up_front_in_sending_order(inbox):
     ]
 
 
+def test_changes_are_made_on_the_change_rates_schedule_and_each_delivery_is_heard(inbox):
+    server, receiver = inbox
+    waits, heard = [], []
+
+    summary = traffic_run(
+        Counting(),
+        receiver=receiver,
+        count=4,
+        change_rate=1.0,
+        sleep=waits.append,
+        on_delivery=heard.append,
+    )
+
+    # Change n is due n seconds after the first; nothing here really waits.
+    assert summary.changes == 4 and [round(wait) for wait in waits] == [1, 2, 3]
+    heard_ids = [event["id"] for delivery in heard for event in json.loads(delivery.body)]
+    assert sorted(heard_ids) == sorted(ids(server)) and len(heard_ids) == summary.events == 8
+
+
 @pytest.mark.parametrize(
     "options",
-    [{"count": -1}, {"duration": -1}, {"rate": -1}, {"duplicates": 0}, {"shuffle_window": 0}],
+    [
+        {"count": -1},
+        {"duration": -1},
+        {"rate": -1},
+        {"change_rate": -1},
+        {"duplicates": 0},
+        {"shuffle_window": 0},
+    ],
 )
 def test_bad_options_are_refused(inbox, options):
     _, receiver = inbox
