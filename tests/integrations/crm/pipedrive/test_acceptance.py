@@ -19,15 +19,12 @@ from django.core.cache import cache
 
 from integrations.base import pipeline
 from integrations.base.models import InboundEvent, QuarantinedDelivery
-from integrations.base.tasks import family_tasks
 from integrations.crm import services as crm_services
 from integrations.crm.models import CRMDeal
 from integrations.crm.pipedrive.connector import IRN_NOTE
 from integrations.crm.tasks import deal_irn_note
-from invoices import services as invoice_services
 from invoices.firs.client import SharedCircuitBreaker
 from invoices.models import Invoice
-from invoices.tasks import invoice_advance
 from sandboxes.firs.server import FAULTS_CACHE_KEY
 from sandboxes.pipedrive.models import PipedriveSandboxRecord, PipedriveSandboxWebhook
 from tests.integrations.crm.pipedrive.support import (
@@ -35,6 +32,7 @@ from tests.integrations.crm.pipedrive.support import (
     delivery_headers,
     pipedrive_connection,
 )
+from tests.integrations.inline_workers import tasks_captured, tasks_worked
 
 DEALS = int(os.environ.get("PIPEDRIVE_ACCEPTANCE_DEALS", "20"))
 CENT = Decimal("0.01")
@@ -55,31 +53,11 @@ def _cents(value: Decimal) -> Decimal:
 
 @pytest.fixture
 def published(monkeypatch):
-    """Every task handed to a queue, by name and keyword arguments, in order."""
-    sent = []
-    tasks = family_tasks("crm")
-    for task in (tasks.process_event, tasks.invoice_source, invoice_advance, deal_irn_note):
-        monkeypatch.setattr(
-            task,
-            "apply_async",
-            lambda *, kwargs, queue, countdown=None, task=task: sent.append((task.name, kwargs)),
-        )
-    return sent
+    return tasks_captured(monkeypatch, family="crm", also=(deal_irn_note,))
 
 
 def _run(published) -> None:
-    """Work the queued tasks as the workers would, until none is left."""
-    while published:
-        name, kwargs = published.pop(0)
-        token = uuid.uuid4().hex
-        if name == "crm.process_event":
-            pipeline.event_process(family="crm", event_id=kwargs["event_id"], claim_token=token)
-        elif name == "invoices.advance":
-            invoice_services.invoice_advance(invoice_id=kwargs["invoice_id"], claim_token=token)
-        elif name == "crm.invoice_deal":
-            pipeline.source_invoice_again(family="crm", source_id=kwargs["deal_id"])
-        elif name == "crm.deal_irn_note":
-            crm_services.deal_irn_note(deal_id=kwargs["deal_id"])
+    tasks_worked(published, family="crm", also={deal_irn_note.name: crm_services.deal_irn_note})
 
 
 class Company:

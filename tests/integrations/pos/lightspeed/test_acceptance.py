@@ -13,7 +13,6 @@ import json
 import os
 import random
 import time
-import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
@@ -26,12 +25,11 @@ from integrations.base.models import InboundEvent
 from integrations.base.tasks import family_tasks
 from integrations.pos.lightspeed.signatures import SIGNATURE_HEADER, lightspeed_signature
 from integrations.pos.models import POSTransaction
-from invoices import services as invoice_services
 from invoices.firs.client import SharedCircuitBreaker
 from invoices.models import Invoice
-from invoices.tasks import invoice_advance
 from sandboxes.firs.server import FAULTS_CACHE_KEY
 from sandboxes.lightspeed.models import LightspeedSandboxObject, LightspeedSandboxWebhook
+from tests.integrations.inline_workers import tasks_captured, tasks_worked
 from tests.integrations.pos.lightspeed.support import lightspeed_connection, store_of
 
 SALES = int(os.environ.get("LIGHTSPEED_ACCEPTANCE_SALES", "40"))
@@ -43,29 +41,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def published(monkeypatch):
-    """Every task handed to a queue, by name and keyword arguments, in order."""
-    sent = []
-    tasks = family_tasks("pos")
-    for task in (tasks.process_event, tasks.invoice_source, tasks.sync_connection, invoice_advance):
-        monkeypatch.setattr(
-            task,
-            "apply_async",
-            lambda *, kwargs, queue, countdown=None, task=task: sent.append((task.name, kwargs)),
-        )
-    return sent
+    return tasks_captured(monkeypatch, family="pos", also=(family_tasks("pos").sync_connection,))
 
 
 def _run(published) -> None:
-    """Work the queued tasks as the workers would, until none is left."""
-    while published:
-        name, kwargs = published.pop(0)
-        token = uuid.uuid4().hex
-        if name == "pos.process_event":
-            pipeline.event_process(family="pos", event_id=kwargs["event_id"], claim_token=token)
-        elif name == "invoices.advance":
-            invoice_services.invoice_advance(invoice_id=kwargs["invoice_id"], claim_token=token)
-        elif name == "pos.invoice_transaction":
-            pipeline.source_invoice_again(family="pos", source_id=kwargs["transaction_id"])
+    tasks_worked(published, family="pos", also={family_tasks("pos").sync_connection.name: None})
 
 
 class Store:
