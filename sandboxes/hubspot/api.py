@@ -15,7 +15,6 @@ fault answers and its OAuth server.
   account's token, or the admin): latency and a share of CRM requests answered 429 or 5xx.
 """
 
-import hmac
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -39,7 +38,7 @@ from sandboxes.kit.endpoints import (
     bearer_token,
 )
 from sandboxes.kit.faults import retry_after
-from sandboxes.kit.oauth import OAuthApp, OAuthFailure, OAuthServer
+from sandboxes.kit.oauth import OAuthApp, OAuthFailure, OAuthServer, account_or_public_app
 
 ACCESS_TOKEN_SECONDS = 1800
 RATE_WINDOW_SECONDS = 10
@@ -287,18 +286,9 @@ class HubSpotOAuth(OAuthServer):
 
     def app(self, client_id: str) -> OAuthApp | None:
         """A portal's own app (installed in that portal only), or the public app."""
-        portal = HubSpotSandboxPortal.objects.filter(client_id=client_id).first()
-        if portal is not None:
-            return OAuthApp(
-                client_id=portal.client_id,
-                client_secret=portal.client_secret,
-                redirect_uri=portal.redirect_uri,
-                account=portal,
-            )
-        public_id, public_secret = sandbox_public_app()
-        if client_id and hmac.compare_digest(client_id.encode(), public_id.encode()):
-            return OAuthApp(client_id=public_id, client_secret=public_secret)
-        return None
+        return account_or_public_app(
+            client_id, accounts=HubSpotSandboxPortal, public_app=sandbox_public_app()
+        )
 
     def consenting_account(self, *, app: OAuthApp, params: Mapping[str, str]):
         """The public app is installed in the portal the sandbox-only ``hub_id`` names, else in

@@ -118,6 +118,26 @@ class OAuthApp:
     account: object = None
 
 
+def account_or_public_app(
+    client_id: str, *, accounts, public_app: tuple[str, str]
+) -> OAuthApp | None:
+    """The app of the account (in ``accounts``, a model or queryset with ``client_id``,
+    ``client_secret`` and ``redirect_uri``) whose own app ``client_id`` names, installed in that
+    account only; else the public app (``public_app`` = its id and secret) when it names that."""
+    account = accounts.objects.filter(client_id=client_id or None).first()
+    if account is not None:
+        return OAuthApp(
+            client_id=account.client_id,
+            client_secret=account.client_secret,
+            redirect_uri=account.redirect_uri,
+            account=account,
+        )
+    public_id, public_secret = public_app
+    if client_id and hmac.compare_digest(client_id.encode(), public_id.encode()):
+        return OAuthApp(client_id=public_id, client_secret=public_secret)
+    return None
+
+
 def url_with(url: str, **params: str) -> str:
     """``url`` with ``params`` added to its query, its own query kept."""
     parts = urlsplit(url)

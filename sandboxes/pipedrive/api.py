@@ -26,7 +26,7 @@ from django.http import JsonResponse
 from django.urls import reverse
 
 from sandboxes.kit.endpoints import PlatformError, RateUsage, RateWindow, SandboxAPI, bearer_token
-from sandboxes.kit.oauth import OAuthApp, OAuthFailure, OAuthServer
+from sandboxes.kit.oauth import OAuthApp, OAuthFailure, OAuthServer, account_or_public_app
 from sandboxes.pipedrive.models import (
     PipedriveSandboxAccessToken,
     PipedriveSandboxAuthorizationCode,
@@ -149,18 +149,9 @@ class PipedriveOAuth(OAuthServer):
 
     def app(self, client_id: str) -> OAuthApp | None:
         """A company's own app (installed in that company only), or the public app."""
-        company = PipedriveSandboxCompany.objects.filter(client_id=client_id or None).first()
-        if company is not None:
-            return OAuthApp(
-                client_id=company.client_id,
-                client_secret=company.client_secret,
-                redirect_uri=company.redirect_uri,
-                account=company,
-            )
-        public_id, public_secret = sandbox_public_app()
-        if client_id and hmac.compare_digest(client_id.encode(), public_id.encode()):
-            return OAuthApp(client_id=public_id, client_secret=public_secret)
-        return None
+        return account_or_public_app(
+            client_id, accounts=PipedriveSandboxCompany, public_app=sandbox_public_app()
+        )
 
     def consenting_account(self, *, app: OAuthApp, params: Mapping[str, str]):
         """The public app is installed in a new company (as a new Pipedrive user would sign up

@@ -21,7 +21,7 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 
 from sandboxes.kit.endpoints import PlatformError, RateUsage, RateWindow, SandboxAPI, bearer_token
-from sandboxes.kit.oauth import OAuthApp, OAuthFailure, OAuthServer
+from sandboxes.kit.oauth import OAuthApp, OAuthFailure, OAuthServer, account_or_public_app
 from sandboxes.salesforce.models import (
     SalesforceSandboxAccessToken,
     SalesforceSandboxAuthorizationCode,
@@ -138,18 +138,9 @@ class SalesforceOAuth(OAuthServer):
     token_operation = "oauth2/token"  # noqa: S105
 
     def app(self, client_id: str) -> OAuthApp | None:
-        org = SalesforceSandboxOrg.objects.filter(client_id=client_id or None).first()
-        if org is not None:
-            return OAuthApp(
-                client_id=org.client_id,
-                client_secret=org.client_secret,
-                redirect_uri=org.redirect_uri,
-                account=org,
-            )
-        public_id, public_secret = sandbox_public_app()
-        if client_id and hmac.compare_digest(client_id.encode(), public_id.encode()):
-            return OAuthApp(client_id=public_id, client_secret=public_secret)
-        return None
+        return account_or_public_app(
+            client_id, accounts=SalesforceSandboxOrg, public_app=sandbox_public_app()
+        )
 
     def consenting_account(self, *, app: OAuthApp, params: Mapping[str, str]):
         """The public app is installed in a new org (a user signing up on the consent page)."""
