@@ -265,8 +265,25 @@ def classifications_import_csv(*, organization, text: str, actor=None) -> int:
     return len(rows)
 
 
-def source_classified(*, organization, platform: str, source: Sale | Deal) -> Sale | Deal:
-    """The sale or deal with each line described by its item's classification.
+def source_classifications(
+    *, organization, platform: str, source: Sale | Deal
+) -> dict[str, ProductClassification]:
+    """The classifications of the source's items by item key, adding the items not seen
+    before (unclassified)."""
+    if not source.lines:
+        return {}
+    return _classifications_for(organization=organization, platform=platform, lines=source.lines)
+
+
+def source_classified(
+    *,
+    organization,
+    platform: str,
+    source: Sale | Deal,
+    classifications: dict[str, ProductClassification] | None = None,
+) -> Sale | Deal:
+    """The sale or deal with each line described by its item's classification
+    (``classifications``: from ``source_classifications``, read here when not given).
 
     Items not seen before are added unclassified. A classified item's HS code and category
     replace the connection's defaults; its VAT treatment gives the line a rate only when the
@@ -275,9 +292,10 @@ def source_classified(*, organization, platform: str, source: Sale | Deal) -> Sa
     """
     if not source.lines:
         return source
-    classifications = _classifications_for(
-        organization=organization, platform=platform, lines=source.lines
-    )
+    if classifications is None:
+        classifications = source_classifications(
+            organization=organization, platform=platform, source=source
+        )
     lines = tuple(
         _line_classified(line, classifications.get(line.item_key[:255])) for line in source.lines
     )
@@ -285,12 +303,17 @@ def source_classified(*, organization, platform: str, source: Sale | Deal) -> Sa
 
 
 def tax_alerts_record(
-    *, organization, platform: str, source: Sale | Deal, reference: str = ""
+    *,
+    organization,
+    platform: str,
+    source: Sale | Deal,
+    reference: str = "",
+    classifications: dict[str, ProductClassification] | None = None,
 ) -> list[TaxAlert]:
     """Open (or count again) an alert for each item whose charged tax disagrees with its
     classification: VAT on an exempt item, none on a standard one, a rate other than the
     standard one. Lines whose platform said nothing of their tax are checked for their rate
-    only."""
+    only. ``classifications``: as ``source_classified`` takes them."""
     codes = invoice_selectors.code_lists()
     standard_percent = codes.tax_percent(STANDARD_VAT)
     kinds_by_key: dict[str, set[str]] = {}
@@ -303,9 +326,10 @@ def tax_alerts_record(
             other_rates[line.item_key[:255]] = line.tax_rate
     if not kinds_by_key:
         return []
-    classifications = _classifications_for(
-        organization=organization, platform=platform, lines=source.lines
-    )
+    if classifications is None:
+        classifications = source_classifications(
+            organization=organization, platform=platform, source=source
+        )
     now = timezone.now()
     alerts = []
     for item_key, kinds in kinds_by_key.items():

@@ -111,8 +111,14 @@ def invoice_create_for_source(
     ``queue`` overrides the source's queue for this invoice's whole pipeline (back-fills: batch).
     """
     # The items' classifications describe the lines; the tax stays what the platform charged.
-    source = catalog_services.source_classified(
+    classifications = catalog_services.source_classifications(
         organization=organization, platform=platform, source=source
+    )
+    source = catalog_services.source_classified(
+        organization=organization,
+        platform=platform,
+        source=source,
+        classifications=classifications,
     )
     # Nigeria's date and time whatever zone is active (the API answers in UTC).
     issue_at = timezone.localtime(_issue_datetime(source), LAGOS)
@@ -162,6 +168,7 @@ def invoice_create_for_source(
         platform=platform,
         source=source,
         reference=source.external_id,
+        classifications=classifications,
     )
     if enqueue and invoice.status == Status.BUILT:
         invoice_enqueue(invoice=invoice)
@@ -486,13 +493,16 @@ def _step(invoice: Invoice) -> bool:
     from_stage = Stage(invoice.stage)
     to_stage = _next_stages(invoice)[from_stage]
     work = _STEP_WORK_B2C if invoice.kind == Invoice.Kind.B2C else _STEP_WORK
+    exchanges = FirsExchangeLog(invoice)
     try:
         with firs_client_for(organization=invoice.organization) as client:
-            outcome = work[to_stage](invoice, client)
+            outcome = work[to_stage](invoice, client, exchanges)
     except FirsTransientError as error:
+        exchanges.save()
         _retry_later(invoice, error)
         return False
     except FirsError as error:
+        exchanges.save()
         _needs_attention(
             invoice,
             f"FIRS refused {error.operation or to_stage.label}: {error}",
@@ -512,7 +522,9 @@ def _step(invoice: Invoice) -> bool:
     }
     if reached == Stage.CONFIRMED:
         fields |= {"claimed_until": None, "claim_token": ""}
-    moved = _transition(invoice, from_stage=from_stage, passed=passed, fields=fields)
+    moved = _transition(
+        invoice, from_stage=from_stage, passed=passed, fields=fields, exchanges=exchanges
+    )
     if moved:
         # The row now holds exactly these fields: no need to read it back.
         for name, value in fields.items():
@@ -520,10 +532,9 @@ def _step(invoice: Invoice) -> bool:
     return moved
 
 
-def _validate(invoice: Invoice, client) -> StepOutcome:
+def _validate(invoice: Invoice, client, exchanges: "FirsExchangeLog") -> StepOutcome:
     try:
-        _call(
-            invoice,
+        exchanges.call(
             "validate_irn",
             lambda: client.validate_irn(
                 business_id=str(invoice.organization.firs_business_id),
@@ -531,21 +542,21 @@ def _validate(invoice: Invoice, client) -> StepOutcome:
                 irn=invoice.irn,
             ),
         )
-        _call(invoice, "validate", lambda: client.validate(invoice=invoice.payload))
+        exchanges.call("validate", lambda: client.validate(invoice=invoice.payload))
     except DuplicateIrn:
         # FIRS already registered this IRN: ours, since the IRN is unique per business.
-        held = _call(invoice, "confirm", lambda: client.confirm(irn=invoice.irn))
+        held = exchanges.call("confirm", lambda: client.confirm(irn=invoice.irn))
         outcome = _signed(invoice, held, note="FIRS already held this IRN; confirmed")
         outcome.reached = Stage.SIGNED
         return outcome
     return StepOutcome(fields={})
 
 
-def _sign(invoice: Invoice, client) -> StepOutcome:
+def _sign(invoice: Invoice, client, exchanges: "FirsExchangeLog") -> StepOutcome:
     if invoice.sign_attempted_at is not None:
         # The last sign may have been registered with its reply lost: ask before signing again.
         try:
-            held = _call(invoice, "confirm", lambda: client.confirm(irn=invoice.irn))
+            held = exchanges.call("confirm", lambda: client.confirm(irn=invoice.irn))
             return _signed(invoice, held, note="already registered by an earlier attempt")
         except FirsNotFound:
             pass
@@ -553,9 +564,9 @@ def _sign(invoice: Invoice, client) -> StepOutcome:
     invoice.sign_attempted_at = timezone.now()
     _fault_point("before_sign")
     try:
-        response = _call(invoice, "sign", lambda: client.sign(invoice=invoice.payload))
+        response = exchanges.call("sign", lambda: client.sign(invoice=invoice.payload))
     except DuplicateIrn:
-        response = _call(invoice, "confirm", lambda: client.confirm(irn=invoice.irn))
+        response = exchanges.call("confirm", lambda: client.confirm(irn=invoice.irn))
         return _signed(invoice, response, note="FIRS already held this IRN; confirmed")
     outcome = _signed(invoice, response)
     _fault_point("after_sign")
@@ -575,20 +586,20 @@ def _signed(invoice: Invoice, response: FirsResponse, note: str = "") -> StepOut
     return StepOutcome(fields=fields, note=note)
 
 
-def _transmit(invoice: Invoice, client) -> StepOutcome:
-    _call(invoice, "transmit", lambda: client.transmit(irn=invoice.irn))
+def _transmit(invoice: Invoice, client, exchanges: "FirsExchangeLog") -> StepOutcome:
+    exchanges.call("transmit", lambda: client.transmit(irn=invoice.irn))
     return StepOutcome(fields={})
 
 
-def _confirm(invoice: Invoice, client) -> StepOutcome:
-    _call(invoice, "confirm", lambda: client.confirm(irn=invoice.irn))
+def _confirm(invoice: Invoice, client, exchanges: "FirsExchangeLog") -> StepOutcome:
+    exchanges.call("confirm", lambda: client.confirm(irn=invoice.irn))
     return StepOutcome(fields={})
 
 
 _B2C_COMPLETE_NOTE = "B2C: reported to FIRS by signing; not transmitted"
 
 
-def _reported(invoice: Invoice, client) -> StepOutcome:
+def _reported(invoice: Invoice, client, exchanges: "FirsExchangeLog") -> StepOutcome:
     # A receipt signed before signing completed it: there is nothing more to ask FIRS.
     return StepOutcome(fields={}, note=_B2C_COMPLETE_NOTE)
 
@@ -610,38 +621,71 @@ def _stages_passed(invoice: Invoice, reached: Stage, *, note: str) -> list[tuple
     return [(reached, note)]
 
 
-def _call(invoice: Invoice, operation: str, call) -> FirsResponse:
-    """Make one FIRS call and keep a record of it on the invoice."""
-    started = time.monotonic()
-    try:
-        response = call()
-    except FirsError as error:
-        FirsExchange.objects.create(
-            invoice=invoice,
-            operation=operation,
-            http_status=error.status,
-            ok=False,
-            response=error.envelope,
-            error=str(error)[:2000],
-            duration_ms=int((time.monotonic() - started) * 1000),
+class FirsExchangeLog:
+    """The record of one step's FIRS calls, kept on the invoice. Written in the transaction of
+    the step's transition (no statement of their own), or at once when the step fails: a
+    failure's record must not wait for a transition that does not come."""
+
+    def __init__(self, invoice: Invoice):
+        self.invoice = invoice
+        self.unsaved: list[FirsExchange] = []
+
+    def call(self, operation: str, call) -> FirsResponse:
+        """Make one FIRS call and keep its record; a failed call's record is written now."""
+        started = time.monotonic()
+        try:
+            response = call()
+        except FirsError as error:
+            self.unsaved.append(
+                FirsExchange(
+                    invoice=self.invoice,
+                    operation=operation,
+                    http_status=error.status,
+                    ok=False,
+                    response=error.envelope,
+                    error=str(error)[:2000],
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                )
+            )
+            self.save()
+            raise
+        self.unsaved.append(
+            FirsExchange(
+                invoice=self.invoice,
+                operation=operation,
+                http_status=response.status,
+                ok=True,
+                response=response.body,
+                duration_ms=int((time.monotonic() - started) * 1000),
+            )
         )
-        raise
-    FirsExchange.objects.create(
-        invoice=invoice,
-        operation=operation,
-        http_status=response.status,
-        ok=True,
-        response=response.body,
-        duration_ms=int((time.monotonic() - started) * 1000),
-    )
+        return response
+
+    def save(self) -> None:
+        if self.unsaved:
+            FirsExchange.objects.bulk_create(self.unsaved)
+            self.unsaved = []
+
+
+def _call(invoice: Invoice, operation: str, call) -> FirsResponse:
+    """Make one FIRS call outside a step and keep its record at once."""
+    exchanges = FirsExchangeLog(invoice)
+    response = exchanges.call(operation, call)
+    exchanges.save()
     return response
 
 
 def _transition(
-    invoice: Invoice, *, from_stage: str, passed: list[tuple[Stage, str]], fields: dict
+    invoice: Invoice,
+    *,
+    from_stage: str,
+    passed: list[tuple[Stage, str]],
+    fields: dict,
+    exchanges: FirsExchangeLog,
 ) -> bool:
     stages = [stage for stage, _ in passed]
     with transaction.atomic():
+        exchanges.save()
         moved = Invoice.objects.filter(
             pk=invoice.pk,
             stage=from_stage,

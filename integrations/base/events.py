@@ -55,12 +55,17 @@ def webhook_event_of(event: InboundEvent, *, account_id: str) -> WebhookEvent:
     )
 
 
-def event_finish(event: InboundEvent, status: str, *, error: str = "") -> None:
-    """Settle a pending event; a second worker finishing it too changes nothing."""
+def event_finish(event: InboundEvent, status: str, *, error: str = "", connection=None) -> None:
+    """Settle a pending event; a second worker finishing it too changes nothing.
+
+    ``connection``: the event's, as this task read it; one that was not failing then is not
+    written to (the usual case costs no statement)."""
     InboundEvent.objects.filter(pk=event.pk, status=InboundEvent.Status.PENDING).update(
         status=status, error=error[:2000], processed_at=timezone.now()
     )
-    if status == InboundEvent.Status.PROCESSED:
+    if status == InboundEvent.Status.PROCESSED and (
+        connection is None or connection.health == connection.Health.FAILING
+    ):
         connection_recovered(family=event.family, connection_id=event.connection_id)
 
 

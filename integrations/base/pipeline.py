@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import models, transaction
-from django.db.models import DurationField, ExpressionWrapper, F, Q
+from django.db.models import DurationField, Exists, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from audit.services import Action, audit_record
@@ -250,14 +250,14 @@ def event_process(*, family: str, event_id: int, claim_token: str = "") -> str:
     except ConnectorError as error:
         return event_failed_try(event, connection=connection, error=error)
     source_ids = adapter.source_ids_for_event(connector, webhook_event)
-    if _already_invoiced(adapter, connection, source_ids) or adapter.superseded(
-        event, connection=connection, connector=connector, source_ids=source_ids
-    ):
-        # A repeat, a source moving on after its invoice, or a later event about it already
-        # waiting (it reads the source as it is then): nothing to fetch now.
-        event_finish(event, InboundEvent.Status.PROCESSED)
-        return InboundEvent.Status.PROCESSED
     if not adapter.locks_subjects:
+        if _already_invoiced(adapter, connection, source_ids) or adapter.superseded(
+            event, connection=connection, connector=connector, source_ids=source_ids
+        ):
+            # A repeat, a source moving on after its invoice, or a later event about it already
+            # waiting (it reads the source as it is then): nothing to fetch now.
+            event_finish(event, InboundEvent.Status.PROCESSED, connection=connection)
+            return InboundEvent.Status.PROCESSED
         return _event_records_store(
             event,
             connection=connection,
@@ -277,8 +277,10 @@ def event_process(*, family: str, event_id: int, claim_token: str = "") -> str:
                 raise RetryLater(
                     SIBLING_EVENT_WAIT_SECONDS, "another event of this sale is in hand"
                 )
+            # A repeat, or a sale another event of it invoiced: checked under the lock only,
+            # the one check that is sure.
             if source_ids and _already_invoiced(adapter, connection, source_ids):
-                event_finish(event, InboundEvent.Status.PROCESSED)
+                event_finish(event, InboundEvent.Status.PROCESSED, connection=connection)
                 return InboundEvent.Status.PROCESSED
             return _event_records_store(
                 event,
@@ -301,14 +303,14 @@ def _event_records_store(event, *, connection, connector, webhook_event, claim_t
     except ConnectorError as error:
         return event_failed_try(event, connection=connection, error=error)
     for record in records:
-        source_record(
+        _source_store(
             connection=connection,
             record=record,
             received_at=event.received_at,
             advance_with=claim_token,
         )
     status = InboundEvent.Status.PROCESSED if records else InboundEvent.Status.IGNORED
-    event_finish(event, status)
+    event_finish(event, status, connection=connection)
     return status
 
 
@@ -345,20 +347,22 @@ def _siblings_settle(event: InboundEvent, *, connection, subject_id: str) -> Non
     the subject is invoiced, else queued again to try for themselves. Runs after the lock is let
     go, so every event that found it held is already stored and pending here."""
     family = families.get(connection.family)
+    adapter = family.adapter
     siblings = InboundEvent.objects.filter(
         family=family.name,
         connection_id=connection.pk,
         subject_id=subject_id,
         status=InboundEvent.Status.PENDING,
     ).exclude(pk=event.pk)
+    invoiced = adapter.source_model.objects.filter(
+        connection=connection, **{adapter.external_id_field: subject_id}, invoice__isnull=False
+    )
+    # The usual case in one statement: the subject is invoiced, its siblings are done.
+    if siblings.filter(Exists(invoiced)).update(
+        status=InboundEvent.Status.PROCESSED, processed_at=timezone.now()
+    ):
+        return
     waiting = list(siblings.values_list("pk", flat=True))
-    if not waiting:
-        return
-    if _already_invoiced(family.adapter, connection, [subject_id]):
-        siblings.filter(pk__in=waiting).update(
-            status=InboundEvent.Status.PROCESSED, processed_at=timezone.now()
-        )
-        return
     for sibling_id in waiting:
         family.tasks.process_event.apply_async(kwargs={"event_id": sibling_id}, queue=family.queue)
 
@@ -375,6 +379,22 @@ def source_record(
     instead of queueing it: the live path saves a queue hop. ``queue`` sends the invoice's
     pipeline to that queue instead (back-fills: batch).
     """
+    row = _source_store(
+        connection=connection,
+        record=record,
+        received_at=received_at,
+        advance_with=advance_with,
+        queue=queue,
+    )
+    row.refresh_from_db()
+    return row
+
+
+def _source_store(
+    *, connection, record, received_at: datetime, advance_with: str = "", queue: str = ""
+):
+    """``source_record`` for a caller that needs no row back: the row as upserted, its
+    invoice's columns not read again."""
     adapter = families.get(connection.family).adapter
     row = adapter.upsert(connection=connection, record=record, received_at=received_at)
     if row.invoice_id is None and adapter.invoiceable(row):
@@ -384,7 +404,6 @@ def source_record(
             advance_with=advance_with,
             queue=queue,
         )
-        row.refresh_from_db()
     return row
 
 
@@ -655,7 +674,7 @@ def backfill_run(*, sync_run_id, page_budget: int | None = None) -> str:
         for record in page.records:
             # Live sales go first (a page is hundreds of rows; recording one again is a no-op).
             batch_wait_for_realtime()
-            source_record(
+            _source_store(
                 connection=connection, record=record, received_at=now, queue=family.batch_queue
             )
         cursor = page.cursor
@@ -747,7 +766,7 @@ def connection_sync(*, family: str, connection_id, page_budget: int | None = Non
             page = adapter.sync_page(connector, cursor=cursor, start=connection.created_at)
             now = timezone.now()
             for record in page.records:
-                source_record(connection=connection, record=record, received_at=now)
+                _source_store(connection=connection, record=record, received_at=now)
             if not model.objects.filter(pk=connection.pk, sync_cursor=cursor).update(
                 sync_cursor=page.cursor
             ):

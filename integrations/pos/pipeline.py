@@ -18,6 +18,7 @@ from integrations.base.pipeline import (
 )
 from integrations.pos.models import POSTransaction
 from invoices.models import Invoice
+from taxpoynt.lib.inserts import row_insert_unless_present
 
 
 class POSAdapter(FamilyAdapter):
@@ -41,31 +42,31 @@ class POSAdapter(FamilyAdapter):
     def upsert(self, *, connection, record, received_at):
         """The sale's row: inserted unless it is there already (ON CONFLICT DO NOTHING)."""
         sale, sale_json = record, sale_to_json(record)
-        POSTransaction.objects.bulk_create(
-            [
-                POSTransaction(
-                    connection=connection,
-                    external_transaction_id=sale.external_id,
-                    transaction_amount=sale.total,
-                    tax_amount=sale.tax_total,
-                    items=sale_json["lines"],
-                    customer_data=sale_json["customer"],
-                    transaction_timestamp=sale.occurred_at,
-                    transaction_metadata={"sale": sale_json, "raw": sale.raw},
-                    kind=sale.kind.value,
-                    currency=sale.currency,
-                    external_location_id=sale.location_id,
-                    original_external_id=sale.original_external_id,
-                    received_at=received_at,
-                )
-            ],
-            ignore_conflicts=True,
+        row = POSTransaction(
+            connection=connection,
+            external_transaction_id=sale.external_id,
+            transaction_amount=sale.total,
+            tax_amount=sale.tax_total,
+            items=sale_json["lines"],
+            customer_data=sale_json["customer"],
+            transaction_timestamp=sale.occurred_at,
+            transaction_metadata={"sale": sale_json, "raw": sale.raw},
+            kind=sale.kind.value,
+            currency=sale.currency,
+            external_location_id=sale.location_id,
+            original_external_id=sale.original_external_id,
+            received_at=received_at,
         )
-        return POSTransaction.objects.select_related("connection__organization").get(
+        if row_insert_unless_present(row):
+            return row
+        row = POSTransaction.objects.get(
             connection=connection,
             external_transaction_id=sale.external_id,
             transaction_timestamp=sale.occurred_at,
         )
+        # The connection in hand has its organization loaded.
+        row.connection = connection
+        return row
 
     def record_from_row(self, row):
         return sale_from_json(row.transaction_metadata["sale"])

@@ -84,6 +84,10 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
+# Machine-to-machine paths (webhooks, the sandboxes' APIs) skip the browser middleware: no
+# session, user, CSRF or messages there (taxpoynt/lib/lean_wsgi.py).
+LEAN_PATH_PREFIXES = ("/webhooks/", "/sandbox/")
+
 ROOT_URLCONF = "taxpoynt.urls"
 WSGI_APPLICATION = "taxpoynt.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
