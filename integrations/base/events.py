@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import Organization
 from integrations.base import families
 from integrations.base.connectors import WebhookEvent
 from integrations.base.errors import (
@@ -24,6 +25,7 @@ from integrations.base.errors import (
     RateLimited,
 )
 from integrations.base.models import InboundEvent
+from taxpoynt.lib.rows import row_by_pk
 
 logger = logging.getLogger(__name__)
 
@@ -207,14 +209,18 @@ class EventNotReady(Exception):
 def event_to_process(*, event_id: int, family: str):
     """The pending event, its active connection (organization loaded) and the event as the
     connector reads it. Raises EventNotReady otherwise."""
-    event = InboundEvent.objects.filter(pk=event_id, family=family).first()
-    if event is None or event.status != InboundEvent.Status.PENDING:
-        raise EventNotReady(event.status if event else "missing")
+    # Hand-written lookups: the realtime path reads these three rows for every event.
+    event = row_by_pk(InboundEvent, event_id)
+    if event is None or event.family != family:
+        raise EventNotReady("missing")
+    if event.status != InboundEvent.Status.PENDING:
+        raise EventNotReady(event.status)
     model = families.get(family).connection_model
-    connection = model.objects.select_related("organization").filter(pk=event.connection_id).first()
+    connection = row_by_pk(model, event.connection_id)
     if connection is None or not connection.is_active:
         # Kept pending: activating the connection (or the sweeper then) picks it up.
         raise EventNotReady("waiting for an active connection")
+    connection.organization = row_by_pk(Organization, connection.organization_id)
     return event, connection, webhook_event_of(event, account_id=connection.account_id)
 
 

@@ -23,6 +23,7 @@ from integrations.base.connectors import BaseConnector, Capability, WebhookEvent
 from integrations.base.errors import MappingError
 from integrations.base.models import InboundEvent, QuarantinedDelivery, SyncRun
 from taxpoynt.lib import pgtext
+from taxpoynt.lib.rows import row_by_pk
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def delivery_accept_for_connection(*, delivery: Delivery, connection_id) -> Deli
     """A delivery to a connection's own endpoint, signed with the tenant's own key."""
     connector = delivery_connector_class(family=delivery.family, platform=delivery.platform)
     model = families.get(delivery.family).connection_model
-    connection = model.objects.filter(pk=connection_id).first()
+    connection = row_by_pk(model, connection_id)
     if connection is None or connection.platform != delivery.platform:
         _refuse(delivery, reason="unknown connection", status=404, connection_id=None)
     secret = connection.webhook_secret

@@ -18,7 +18,7 @@ from integrations.base.pipeline import (
 )
 from integrations.pos.models import POSTransaction
 from invoices.models import Invoice
-from taxpoynt.lib.inserts import row_insert_unless_present
+from taxpoynt.lib.rows import row_insert_unless_present
 
 
 class POSAdapter(FamilyAdapter):

@@ -109,6 +109,10 @@ class SharedCircuitBreaker:
 
     # A failure streak is forgotten this long after its first failure.
     FAILURE_MEMORY_SECONDS = 3600
+    # Until when this process saw each breaker closed with no streak (by name, shared by its
+    # threads): calls then skip the cache, so the usual call costs no round trip. Another
+    # process's opening is seen that much later; this process's own writes forget it at once.
+    _seen_clean_until: dict[str, float] = {}
 
     def __init__(self, *, name: str, fail_max: int = 5, reset_timeout: float = 60.0):
         self.name = name
@@ -130,8 +134,15 @@ class SharedCircuitBreaker:
 
     def before_call(self) -> bool:
         """Raise ``FirsCircuitOpen`` while open; return True when this call is the probe."""
+        if self._seen_clean_until.get(self.name, 0.0) > time.monotonic():
+            self._local.dirty = self._local.was_open = False
+            return False
         try:
             state = cache.get_many([self._open_until_key, self._failures_key])
+            if not state:
+                self._seen_clean_until[self.name] = (
+                    time.monotonic() + settings.FIRS_BREAKER_CLEAN_MEMORY_SECONDS
+                )
             # A success only has something to clear when a streak or an opening was seen.
             self._local.dirty = bool(state)
             open_until = state.get(self._open_until_key)
@@ -163,6 +174,7 @@ class SharedCircuitBreaker:
             firs_circuit_closed.send(sender=type(self), host=self.name)
 
     def record_failure(self, *, probing: bool) -> None:
+        self._seen_clean_until.pop(self.name, None)
         try:
             if probing or self._count_failure() >= self.fail_max:
                 self._open()
@@ -180,6 +192,7 @@ class SharedCircuitBreaker:
             return 1
 
     def _open(self) -> None:
+        self._seen_clean_until.pop(self.name, None)
         # No expiry: once the wait is over the key marks the half-open state until a probe ends it.
         cache.set(self._open_until_key, time.time() + self.reset_timeout, timeout=None)
         cache.delete_many([self._failures_key, self._probe_key])

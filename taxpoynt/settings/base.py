@@ -334,6 +334,8 @@ INVOICE_FAULT_PAUSES = env.json("INVOICE_FAULT_PAUSES", default={})
 # FIRS circuit breaker, shared by all processes through the cache.
 FIRS_BREAKER_FAIL_MAX = env.int("FIRS_BREAKER_FAIL_MAX", default=5)
 FIRS_BREAKER_RESET_SECONDS = env.float("FIRS_BREAKER_RESET_SECONDS", default=60.0)
+# How long a process trusts its last sight of a closed breaker before asking the cache again.
+FIRS_BREAKER_CLEAN_MEMORY_SECONDS = env.float("FIRS_BREAKER_CLEAN_MEMORY_SECONDS", default=1.0)
 # The FIRS (NRS) API new organizations sign with; empty uses the site's own FIRS sandbox where
 # SANDBOX_ENABLED (development, tests).
 FIRS_BASE_URL = env.str("FIRS_BASE_URL", default="")

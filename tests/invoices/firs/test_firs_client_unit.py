@@ -177,6 +177,35 @@ def test_a_success_ends_a_failure_streak():
     circuit.reset()
 
 
+def test_a_breaker_seen_closed_is_trusted_for_a_moment_then_read_again(settings, monkeypatch):
+    settings.FIRS_BREAKER_CLEAN_MEMORY_SECONDS = 60
+    circuit = breaker(fail_max=1, reset_timeout=60)
+    assert circuit.before_call() is False  # read from the cache: closed, no streak
+    reads = []
+    monkeypatch.setattr(cache, "get_many", lambda keys: reads.append(keys) or {})
+    assert circuit.before_call() is False
+    assert reads == []  # the usual call costs no round trip
+    monkeypatch.undo()
+
+    # Another process opens it (its write never passes through this process's breaker).
+    cache.set(circuit._open_until_key, time.time() + 60, timeout=None)
+    assert circuit.before_call() is False  # not seen yet
+    SharedCircuitBreaker._seen_clean_until[circuit.name] = time.monotonic() - 1
+    with pytest.raises(FirsCircuitOpen):
+        circuit.before_call()
+    circuit.reset()
+
+
+def test_this_processs_own_failure_is_seen_at_once(settings):
+    settings.FIRS_BREAKER_CLEAN_MEMORY_SECONDS = 60
+    circuit = breaker(fail_max=1, reset_timeout=60)
+    assert circuit.before_call() is False
+    circuit.record_failure(probing=False)
+    with pytest.raises(FirsCircuitOpen):
+        SharedCircuitBreaker(name=circuit.name).before_call()
+    circuit.reset()
+
+
 @responses.activate
 def test_without_the_cache_the_breaker_lets_calls_through(firs, monkeypatch):
     def cache_down(*args, **kwargs):

@@ -1,4 +1,5 @@
-"""An INSERT that says whether it inserted, for rows whose key may already be taken."""
+"""Single-row statements of the hot paths, without the ORM's query building: a lookup by
+primary key and an INSERT that says whether it inserted."""
 
 from django.db import connection
 from django.db.models.constants import OnConflict
@@ -21,3 +22,12 @@ def row_insert_unless_present(row) -> bool:
         row._state.adding = False
         row._state.db = connection.alias
     return inserted
+
+
+def row_by_pk(model, pk):
+    """The ``model`` row with primary key ``pk``, or None: the ORM's ``filter(pk=).first()``
+    in hand-written SQL (the same instance, its fields converted as the ORM converts them)."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    sql = f"SELECT * FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608 (names from the model)
+    return next(iter(model.objects.raw(sql, [pk])), None)
