@@ -6,7 +6,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from sandboxes.kit.shared_cache import counter_incr
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,5 @@ def window_count(
     window = int(now // seconds)
     digest = hashlib.sha256(credential.encode()).hexdigest()[:32]
     key = f"{sandbox}-sandbox:rate:{kind}:{digest}:{window}"
-    timeout = seconds * 2
-    cache.add(key, 0, timeout)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # expired between add and incr: this request starts a new count
-        cache.set(key, 1, timeout)
-        used = 1
+    used = counter_incr(key, seconds * 2)
     return WindowCount(used=used, ends_in=(window + 1) * seconds - now)

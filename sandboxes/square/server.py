@@ -34,8 +34,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
-from django.http import JsonResponse
+from django.db import IntegrityError, connection, transaction
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
 from integrations.pos.square.mappers import QUANTITY_PATTERN
@@ -98,6 +98,10 @@ RECEIPT_URL = "https://squareupsandbox.com/receipt/preview/{payment_id}"
 CURSOR_SALT = "square-sandbox:cursor"
 
 _random = secrets.SystemRandom()
+ORDER_JSON_SQL = (
+    f"SELECT data::text FROM {SquareSandboxOrder._meta.db_table} "  # noqa: S608 (the model's own)
+    "WHERE merchant_id = %s AND order_id = %s"
+)
 
 
 # --- locations -----------------------------------------------------------------------------
@@ -1215,6 +1219,16 @@ def _keyset_page(rows, *, cursor: object, query: Mapping, endpoint: str, **order
 # --- plumbing ------------------------------------------------------------------------------
 
 
+def sandbox_order_json(*, merchant: SquareSandboxMerchant, order_id: str) -> str:
+    """RetrieveOrder's order as the database keeps its JSON: served as it is, never parsed."""
+    with connection.cursor() as cursor:
+        cursor.execute(ORDER_JSON_SQL, [merchant.pk, order_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise SquareError(f"Order `{order_id}` not found", status=404, code="NOT_FOUND")
+    return row[0]
+
+
 def _order_get(*, merchant: SquareSandboxMerchant, order_id: str) -> SquareSandboxOrder:
     order = SquareSandboxOrder.objects.filter(merchant=merchant, order_id=order_id).first()
     if order is None:
@@ -1300,7 +1314,10 @@ def order_create_view(request, *, merchant, body):
 
 @api.endpoint("RetrieveOrder", scope="ORDERS_READ")
 def order_retrieve_view(request, *, merchant, body, order_id):
-    return JsonResponse({"order": _order_get(merchant=merchant, order_id=order_id).data})
+    return HttpResponse(
+        b'{"order": ' + sandbox_order_json(merchant=merchant, order_id=order_id).encode() + b"}",
+        content_type="application/json",
+    )
 
 
 @api.endpoint("UpdateOrder", scope="ORDERS_WRITE")
