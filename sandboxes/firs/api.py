@@ -18,6 +18,7 @@ from sandboxes.firs.models import FirsSandboxCredential
 from sandboxes.kit.endpoints import PlatformError, SandboxAPI
 from sandboxes.kit.faults import retry_after
 from sandboxes.kit.models import SandboxFaults
+from sandboxes.kit.rows import row_by
 
 # What the faults' ``only_operations`` may name (FirsClient uses the same names).
 OPERATIONS = frozenset(
@@ -82,7 +83,7 @@ def sandbox_credential_authenticate(
 ) -> FirsSandboxCredential | None:
     if not api_key or not api_secret:
         return None
-    credential = FirsSandboxCredential.objects.filter(api_key=api_key).first()
+    credential = row_by(FirsSandboxCredential, field="api_key", value=api_key)
     if credential is None or not credential.secret_matches(api_secret):
         return None
     return credential
