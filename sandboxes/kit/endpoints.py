@@ -66,7 +66,6 @@ Every hook has a default; a platform overrides only what differs: ``authenticate
 import functools
 import json
 import math
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -77,7 +76,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from sandboxes.kit import faults as fault_store
 from sandboxes.kit.models import SandboxFaults
-from sandboxes.kit.rates import window_count
+from sandboxes.kit.rates import windows_count
 from sandboxes.kit.views import method_dispatch
 
 
@@ -318,21 +317,17 @@ class SandboxAPI:
         """Count this request in each of the credential's windows."""
         credential = self.rate_credential(request, caller)
         limits = self.rate_limits(caller)
-        now = time.time()
-        uses = []
-        for window in self.rate_windows:
-            count = window_count(
-                sandbox=self.name,
-                kind=window.kind,
-                credential=credential,
-                seconds=window.seconds,
-                now=now,
+        counts = windows_count(
+            sandbox=self.name,
+            credential=credential,
+            windows=tuple((window.kind, window.seconds) for window in self.rate_windows),
+        )
+        uses = [
+            WindowUse(
+                window=window, limit=limits[window.kind], used=count.used, ends_in=count.ends_in
             )
-            uses.append(
-                WindowUse(
-                    window=window, limit=limits[window.kind], used=count.used, ends_in=count.ends_in
-                )
-            )
+            for window, count in zip(self.rate_windows, counts, strict=True)
+        ]
         return RateUsage(uses=tuple(uses))
 
     def rate_credential(self, request, caller) -> str:

@@ -42,21 +42,25 @@ def cache_set(key: str, value, timeout: int) -> None:
     _redis(backend).set(backend.make_key(key), serialized, ex=timeout)
 
 
-def counter_incr(key: str, timeout: int) -> int:
-    """Count one more in ``key`` (starting from 0, kept ``timeout`` seconds from its first
-    count); the count, this one included."""
+def counters_incr(counters: list[tuple[str, int]]) -> list[int]:
+    """Count one more in each ``(key, timeout)`` (starting from 0, kept ``timeout`` seconds from
+    its first count); each count, this one included."""
     backend = caches["default"]
     if not isinstance(backend, RedisCache):
-        backend.add(key, 0, timeout)
-        try:
-            return backend.incr(key)
-        except ValueError:  # expired between add and incr: this one starts a new count
-            backend.set(key, 1, timeout)
-            return 1
-    full_key = backend.make_key(key)
-    # One round trip, in a transaction: the key cannot expire between its creation and the count.
+        return [_counter_incr_api(backend, key, timeout) for key, timeout in counters]
+    # One round trip, in a transaction: no key can expire between its creation and its count.
     pipeline = _redis(backend).pipeline(transaction=True)
-    pipeline.set(full_key, 0, ex=timeout, nx=True)
-    pipeline.incr(full_key)
-    _, used = pipeline.execute()
-    return used
+    for key, timeout in counters:
+        full_key = backend.make_key(key)
+        pipeline.set(full_key, 0, ex=timeout, nx=True)
+        pipeline.incr(full_key)
+    return pipeline.execute()[1::2]
+
+
+def _counter_incr_api(backend, key: str, timeout: int) -> int:
+    backend.add(key, 0, timeout)
+    try:
+        return backend.incr(key)
+    except ValueError:  # expired between add and incr: this one starts a new count
+        backend.set(key, 1, timeout)
+        return 1
