@@ -237,7 +237,7 @@ def sandbox_invoice_validate(*, credential: FirsSandboxCredential, invoice: dict
             {
                 "credential": credential.pk,
                 "irn": invoice["irn"],
-                "business_id": str(invoice["business_id"]),
+                "business_id": uuid.UUID(str(invoice["business_id"])),
                 "payload": json.dumps(invoice),
                 "now": now,
             },
@@ -256,7 +256,7 @@ def sandbox_invoice_sign(*, credential: FirsSandboxCredential, invoice: dict) ->
             {
                 "credential": credential.pk,
                 "irn": invoice["irn"],
-                "business_id": str(invoice["business_id"]),
+                "business_id": uuid.UUID(str(invoice["business_id"])),
                 "payload": json.dumps(invoice),
                 "payment_status": invoice.get("payment_status")
                 or FirsSandboxInvoice.PaymentStatus.PENDING,
