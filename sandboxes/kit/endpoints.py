@@ -56,11 +56,11 @@ the faults say so. ``counted=False``, ``faulted=False``, ``authenticated=False``
 are neither counted nor faulted).
 
 Every hook has a default; a platform overrides only what differs: ``authenticate``,
-``fault_account``, ``fault_rate_limited``, ``fault_server_error``, ``fault_platform_error``,
-``rate_credential``, ``rate_limits``, ``rate_headers``, ``rate_limited``, ``reply_lost``,
-``not_found``, ``invalid_json``, ``not_an_object``, and for the faults control
-``faults_control_account``, ``faults_read``, ``faults_write``, ``faults_clear``,
-``faults_answer``.
+``fault_account``, ``faults_for``, ``fault_rate_limited``, ``fault_server_error``,
+``fault_platform_error``, ``rate_credential``, ``rate_limits``, ``rate_headers``,
+``rate_limited``, ``reply_lost``, ``not_found``, ``invalid_json``, ``not_an_object``, and for
+the faults control ``faults_control_account``, ``faults_read``, ``faults_write``,
+``faults_clear``, ``faults_answer``.
 """
 
 import functools
@@ -257,9 +257,7 @@ class SandboxAPI:
                         if spent is not None:
                             return self._finish(self.rate_limited(spent, usage), usage)
                     if faulted:
-                        faults = fault_store.faults_get(
-                            sandbox=self.name, account=self.fault_account(request, caller)
-                        )
+                        faults = self.faults_for(request, caller)
                         refused = self.fault_refusal(faults, operation=operation)
                         if refused is not None:
                             return self._finish(refused, usage)
@@ -353,6 +351,12 @@ class SandboxAPI:
     def fault_account(self, request, caller) -> str:
         """The account whose faults apply ("" for every account's)."""
         return ""
+
+    def faults_for(self, request, caller) -> SandboxFaults:
+        """The faults a request plays: its ``fault_account``'s, from the fault store."""
+        return fault_store.faults_get(
+            sandbox=self.name, account=self.fault_account(request, caller)
+        )
 
     def fault_refusal(self, faults: SandboxFaults, *, operation: str) -> HttpResponse | None:
         return fault_store.refusal(
