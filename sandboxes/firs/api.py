@@ -11,6 +11,7 @@ the operation names FirsClient uses; they are switched with ``server.sandbox_fau
 import uuid
 from collections.abc import Mapping
 
+from django.db import connection
 from django.db.models import F
 from django.http import HttpResponse, JsonResponse
 
@@ -18,6 +19,7 @@ from sandboxes.firs.models import FirsSandboxCredential
 from sandboxes.kit.endpoints import PlatformError, SandboxAPI
 from sandboxes.kit.faults import retry_after
 from sandboxes.kit.models import SandboxFaults
+from sandboxes.kit.rows import row_by
 
 # What the faults' ``only_operations`` may name (FirsClient uses the same names).
 OPERATIONS = frozenset(
@@ -78,14 +80,59 @@ def envelope(data, *, code: int = 200) -> JsonResponse:
 
 
 def sandbox_credential_authenticate(
-    *, api_key: str, api_secret: str
+    *, api_key: str, api_secret: str, found: FirsSandboxCredential | None = None
 ) -> FirsSandboxCredential | None:
+    """The key's credential when the secret matches; ``found`` is the key's credential (or
+    None) when already looked up."""
     if not api_key or not api_secret:
         return None
-    credential = FirsSandboxCredential.objects.filter(api_key=api_key).first()
-    if credential is None or not credential.secret_matches(api_secret):
+    if found is None:
+        found = row_by(FirsSandboxCredential, field="api_key", value=api_key)
+    if found is None or not found.secret_matches(api_secret):
         return None
-    return credential
+    return found
+
+
+def _select(table: str, model) -> tuple[str, tuple[str, ...]]:
+    fields = model._meta.concrete_fields
+    return (
+        ", ".join(f"{table}.{connection.ops.quote_name(one.column)}" for one in fields),
+        tuple(one.attname for one in fields),
+    )
+
+
+_FAULT_COLUMNS, _FAULT_NAMES = _select("faults", SandboxFaults)
+_KEY_COLUMNS, _KEY_NAMES = _select("credential", FirsSandboxCredential)
+# MBS's faults are every key's (no accounts), and the key is looked up right after them: one
+# statement for both, instead of a cache round trip and a query (the faults are never stale).
+FAULTS_AND_KEY_SQL = f"""
+    SELECT {_FAULT_COLUMNS}, {_KEY_COLUMNS}
+    FROM (SELECT 1) AS one
+    LEFT JOIN {SandboxFaults._meta.db_table} AS faults
+        ON faults.sandbox = 'firs' AND faults.account = ''
+    LEFT JOIN {FirsSandboxCredential._meta.db_table} AS credential ON credential.api_key = %s
+"""  # noqa: S608 (the models' own names)
+
+
+def sandbox_faults_and_credential(
+    *, api_key: str
+) -> tuple[SandboxFaults, FirsSandboxCredential | None]:
+    """Every key's fault switches (all off when none are set), and the key's credential."""
+    with connection.cursor() as cursor:
+        cursor.execute(FAULTS_AND_KEY_SQL, [api_key])
+        row = cursor.fetchone()
+    faults_row, key_row = row[: len(_FAULT_NAMES)], row[len(_FAULT_NAMES) :]
+    faults = (
+        SandboxFaults(sandbox="firs")
+        if faults_row[0] is None
+        else SandboxFaults.from_db(connection.alias, _FAULT_NAMES, faults_row)
+    )
+    credential = (
+        None
+        if key_row[0] is None
+        else FirsSandboxCredential.from_db(connection.alias, _KEY_NAMES, key_row)
+    )
+    return faults, credential
 
 
 def credential_count(credential: FirsSandboxCredential, counter: str) -> None:
@@ -104,10 +151,18 @@ class FirsAPI(SandboxAPI):
         credential = sandbox_credential_authenticate(
             api_key=request.headers.get("x-api-key", ""),
             api_secret=request.headers.get("x-api-secret", ""),
+            found=getattr(request, "_firs_sandbox_credential", None),
         )
         if credential is None:
             raise MbsError("", handler="handler", public_message="unable to validate api key")
         return credential
+
+    def faults_for(self, request, caller) -> SandboxFaults:
+        faults, credential = sandbox_faults_and_credential(
+            api_key=request.headers.get("x-api-key", "")
+        )
+        request._firs_sandbox_credential = credential  # for the authentication that follows
+        return faults
 
     def fault_rate_limited(self, faults: SandboxFaults) -> HttpResponse:
         # The gateway in front of MBS answers these, not MBS.

@@ -22,18 +22,61 @@ from datetime import date
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.db.models import Count
 from django.http import JsonResponse
 from django.utils import timezone
 
 from invoices.codes import SNAPSHOT_PATH, CodeLists
-from sandboxes.firs.api import BUSY_DETAILS, MbsError, api, credential_count, envelope
+from sandboxes.firs.api import BUSY_DETAILS, MbsError, api, envelope
 from sandboxes.firs.models import FirsSandboxCredential, FirsSandboxInvoice
 from sandboxes.kit.faults import cache_key, faults_get, faults_reset, faults_set
 from sandboxes.kit.models import SandboxFaults
 
 FAULTS_CACHE_KEY = cache_key(sandbox="firs")
+
+# The three statements FirsClient's every sale makes the sandbox run, one statement each (the
+# names are the models' own). A validated invoice is remembered, again and again, until its IRN
+# is signed; signing registers it (from validated or from nothing) and counts it in the key's
+# accepted IRNs, or, when the IRN is already registered, in its duplicate submissions.
+_INVOICES = FirsSandboxInvoice._meta.db_table
+_CREDENTIALS = FirsSandboxCredential._meta.db_table
+_VALIDATED = FirsSandboxInvoice.Status.VALIDATED.value
+REGISTERED_SQL = (
+    f"SELECT 1 FROM {_INVOICES} WHERE credential_id = %s AND irn = %s "  # noqa: S608
+    f"AND status <> '{_VALIDATED}' LIMIT 1"
+)
+VALIDATED_SQL = f"""
+    INSERT INTO {_INVOICES} AS invoice (credential_id, irn, business_id, payload, status,
+        payment_status, payment_reference, validated_at, updated_at)
+    VALUES (%(credential)s, %(irn)s, %(business_id)s::uuid, %(payload)s::jsonb, '{_VALIDATED}',
+        '{FirsSandboxInvoice.PaymentStatus.PENDING.value}', '', %(now)s, %(now)s)
+    ON CONFLICT (credential_id, irn) DO UPDATE SET payload = EXCLUDED.payload,
+        business_id = EXCLUDED.business_id, validated_at = EXCLUDED.validated_at,
+        updated_at = EXCLUDED.updated_at
+    WHERE invoice.status = '{_VALIDATED}'
+    RETURNING 1
+"""  # noqa: S608
+SIGNED_SQL = f"""
+    WITH registered AS (
+        INSERT INTO {_INVOICES} AS invoice (credential_id, irn, business_id, payload, status,
+            payment_status, payment_reference, signed_at, updated_at)
+        VALUES (%(credential)s, %(irn)s, %(business_id)s::uuid, %(payload)s::jsonb,
+            '{FirsSandboxInvoice.Status.SIGNED.value}', %(payment_status)s, '', %(now)s, %(now)s)
+        ON CONFLICT (credential_id, irn) DO UPDATE SET payload = EXCLUDED.payload,
+            business_id = EXCLUDED.business_id, payment_status = EXCLUDED.payment_status,
+            status = EXCLUDED.status, signed_at = EXCLUDED.signed_at,
+            updated_at = EXCLUDED.updated_at
+        WHERE invoice.status = '{_VALIDATED}'
+        RETURNING 1
+    ), counted AS (
+        UPDATE {_CREDENTIALS}
+        SET accepted_irns = accepted_irns + (SELECT count(*) FROM registered),
+            duplicate_submissions = duplicate_submissions + 1 - (SELECT count(*) FROM registered)
+        WHERE id = %(credential)s
+    )
+    SELECT count(*) FROM registered
+"""  # noqa: S608
 
 # A local copy of MBS's IRN shape (invoice number, service id, date); invoices/irn.py owns the
 # SI's version.
@@ -177,7 +220,10 @@ def sandbox_irn_validate(*, credential: FirsSandboxCredential, request_body: dic
         raise MbsError(problem)
     if IRN_PATTERN.match(irn).group(1) != request_body["invoice_reference"]:
         raise MbsError("invoice_reference does not match the invoice number in the irn")
-    if _registered_invoices(credential).filter(irn=irn).exists():
+    with connection.cursor() as cursor:
+        cursor.execute(REGISTERED_SQL, [credential.pk, irn])
+        registered = cursor.fetchone() is not None
+    if registered:
         raise _duplicate_error(credential)
 
 
@@ -185,57 +231,41 @@ def sandbox_invoice_validate(*, credential: FirsSandboxCredential, invoice: dict
     """A dry run: nothing is registered, but the sandbox remembers the invoice as validated."""
     _raise_if_invalid(invoice, credential)
     now = timezone.now()
-    fields = {
-        "payload": invoice,
-        "business_id": invoice["business_id"],
-        "validated_at": now,
-        "updated_at": now,
-    }
-    mine = FirsSandboxInvoice.objects.filter(credential=credential, irn=invoice["irn"])
-    if mine.filter(status=FirsSandboxInvoice.Status.VALIDATED).update(**fields):
-        return
-    try:
-        with transaction.atomic():
-            FirsSandboxInvoice.objects.create(
-                credential=credential,
-                irn=invoice["irn"],
-                status=FirsSandboxInvoice.Status.VALIDATED,
-                **fields,
-            )
-    except IntegrityError:  # the IRN is already signed
-        raise _duplicate_error(credential) from None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            VALIDATED_SQL,
+            {
+                "credential": credential.pk,
+                "irn": invoice["irn"],
+                "business_id": uuid.UUID(str(invoice["business_id"])),
+                "payload": json.dumps(invoice),
+                "now": now,
+            },
+        )
+        remembered = cursor.fetchone() is not None
+    if not remembered:  # the IRN is already signed
+        raise _duplicate_error(credential)
 
 
 def sandbox_invoice_sign(*, credential: FirsSandboxCredential, invoice: dict) -> None:
     _raise_if_invalid(invoice, credential)
-    if not _register(credential=credential, invoice=invoice):
-        credential_count(credential, "duplicate_submissions")
-        raise _duplicate_error(credential)
-
-
-def _register(*, credential: FirsSandboxCredential, invoice: dict) -> bool:
-    """Store the invoice as signed; False when its IRN is already registered."""
     now = timezone.now()
-    fields = {
-        "payload": invoice,
-        "business_id": invoice["business_id"],
-        "payment_status": invoice.get("payment_status") or FirsSandboxInvoice.PaymentStatus.PENDING,
-        "status": FirsSandboxInvoice.Status.SIGNED,
-        "signed_at": now,
-        "updated_at": now,
-    }
-    mine = FirsSandboxInvoice.objects.filter(credential=credential, irn=invoice["irn"])
-    with transaction.atomic():
-        if not mine.filter(status=FirsSandboxInvoice.Status.VALIDATED).update(**fields):
-            try:
-                with transaction.atomic():
-                    FirsSandboxInvoice.objects.create(
-                        credential=credential, irn=invoice["irn"], **fields
-                    )
-            except IntegrityError:
-                return False
-        credential_count(credential, "accepted_irns")
-    return True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            SIGNED_SQL,
+            {
+                "credential": credential.pk,
+                "irn": invoice["irn"],
+                "business_id": uuid.UUID(str(invoice["business_id"])),
+                "payload": json.dumps(invoice),
+                "payment_status": invoice.get("payment_status")
+                or FirsSandboxInvoice.PaymentStatus.PENDING,
+                "now": now,
+            },
+        )
+        (registered,) = cursor.fetchone()
+    if not registered:
+        raise _duplicate_error(credential)
 
 
 def sandbox_invoice_transmit(*, credential: FirsSandboxCredential, irn: str) -> None:

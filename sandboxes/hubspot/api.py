@@ -39,6 +39,7 @@ from sandboxes.kit.endpoints import (
 )
 from sandboxes.kit.faults import retry_after
 from sandboxes.kit.oauth import OAuthApp, OAuthFailure, OAuthServer, account_or_public_app
+from sandboxes.kit.rows import row_by
 
 ACCESS_TOKEN_SECONDS = 1800
 RATE_WINDOW_SECONDS = 10
@@ -123,7 +124,7 @@ class HubSpotAPI(SandboxAPI):
         """The account a ``Bearer`` access token or private-app token opens."""
         token = bearer_token(request)
         if token:
-            portal = HubSpotSandboxPortal.objects.filter(private_app_token=token).first()
+            portal = row_by(HubSpotSandboxPortal, field="private_app_token", value=token)
             if portal is not None:
                 return portal
             access = oauth.token_for_bearer(token)

@@ -424,16 +424,23 @@ def object_json(
         "updatedAt": _iso(record.updated_at),
         "archived": False,
     }
-    listed = {}
-    for to_type in associations:
-        entries = [
-            {"id": str(to_id), "type": ASSOCIATION_TYPES[type_id].name}
-            for to_id, type_id in record.associations_from.filter(to_object__object_type=to_type)
+    by_type: dict[str, list[dict]] = {}
+    if associations:
+        # Every type asked for in one query, each type's entries in (id, type) order.
+        rows = (
+            record.associations_from.filter(to_object__object_type__in=associations)
             .order_by("to_object_id", "type_id")
-            .values_list("to_object_id", "type_id")
-        ]
-        if entries:
-            listed[ASSOCIATION_KEYS[to_type]] = {"results": entries}
+            .values_list("to_object__object_type", "to_object_id", "type_id")
+        )
+        for to_type, to_id, type_id in rows:
+            by_type.setdefault(to_type, []).append(
+                {"id": str(to_id), "type": ASSOCIATION_TYPES[type_id].name}
+            )
+    listed = {
+        ASSOCIATION_KEYS[to_type]: {"results": by_type[to_type]}
+        for to_type in associations
+        if to_type in by_type
+    }
     if listed:
         answer["associations"] = listed
     return answer

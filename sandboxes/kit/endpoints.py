@@ -56,17 +56,16 @@ the faults say so. ``counted=False``, ``faulted=False``, ``authenticated=False``
 are neither counted nor faulted).
 
 Every hook has a default; a platform overrides only what differs: ``authenticate``,
-``fault_account``, ``fault_rate_limited``, ``fault_server_error``, ``fault_platform_error``,
-``rate_credential``, ``rate_limits``, ``rate_headers``, ``rate_limited``, ``reply_lost``,
-``not_found``, ``invalid_json``, ``not_an_object``, and for the faults control
-``faults_control_account``, ``faults_read``, ``faults_write``, ``faults_clear``,
-``faults_answer``.
+``fault_account``, ``faults_for``, ``fault_rate_limited``, ``fault_server_error``,
+``fault_platform_error``, ``rate_credential``, ``rate_limits``, ``rate_headers``,
+``rate_limited``, ``reply_lost``, ``not_found``, ``invalid_json``, ``not_an_object``, and for
+the faults control ``faults_control_account``, ``faults_read``, ``faults_write``,
+``faults_clear``, ``faults_answer``.
 """
 
 import functools
 import json
 import math
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -77,7 +76,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from sandboxes.kit import faults as fault_store
 from sandboxes.kit.models import SandboxFaults
-from sandboxes.kit.rates import window_count
+from sandboxes.kit.rates import windows_count
 from sandboxes.kit.views import method_dispatch
 
 
@@ -258,9 +257,7 @@ class SandboxAPI:
                         if spent is not None:
                             return self._finish(self.rate_limited(spent, usage), usage)
                     if faulted:
-                        faults = fault_store.faults_get(
-                            sandbox=self.name, account=self.fault_account(request, caller)
-                        )
+                        faults = self.faults_for(request, caller)
                         refused = self.fault_refusal(faults, operation=operation)
                         if refused is not None:
                             return self._finish(refused, usage)
@@ -318,21 +315,17 @@ class SandboxAPI:
         """Count this request in each of the credential's windows."""
         credential = self.rate_credential(request, caller)
         limits = self.rate_limits(caller)
-        now = time.time()
-        uses = []
-        for window in self.rate_windows:
-            count = window_count(
-                sandbox=self.name,
-                kind=window.kind,
-                credential=credential,
-                seconds=window.seconds,
-                now=now,
+        counts = windows_count(
+            sandbox=self.name,
+            credential=credential,
+            windows=tuple((window.kind, window.seconds) for window in self.rate_windows),
+        )
+        uses = [
+            WindowUse(
+                window=window, limit=limits[window.kind], used=count.used, ends_in=count.ends_in
             )
-            uses.append(
-                WindowUse(
-                    window=window, limit=limits[window.kind], used=count.used, ends_in=count.ends_in
-                )
-            )
+            for window, count in zip(self.rate_windows, counts, strict=True)
+        ]
         return RateUsage(uses=tuple(uses))
 
     def rate_credential(self, request, caller) -> str:
@@ -358,6 +351,12 @@ class SandboxAPI:
     def fault_account(self, request, caller) -> str:
         """The account whose faults apply ("" for every account's)."""
         return ""
+
+    def faults_for(self, request, caller) -> SandboxFaults:
+        """The faults a request plays: its ``fault_account``'s, from the fault store."""
+        return fault_store.faults_get(
+            sandbox=self.name, account=self.fault_account(request, caller)
+        )
 
     def fault_refusal(self, faults: SandboxFaults, *, operation: str) -> HttpResponse | None:
         return fault_store.refusal(

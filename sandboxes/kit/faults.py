@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.utils.http import http_date
 
 from sandboxes.kit.models import SandboxFaults
+from sandboxes.kit.shared_cache import cache_get, cache_set
 
 FAULT_FIELDS = tuple(
     field.name
@@ -45,14 +46,14 @@ def operations_known(*, sandbox: str) -> frozenset[str]:
 def faults_get(*, sandbox: str, account: str = "") -> SandboxFaults:
     """The account's own switches, else every account's, else all off."""
     key = cache_key(sandbox=sandbox, account=account)
-    faults = cache.get(key)
+    faults = cache_get(key)
     if faults is None:
         rows = {
             row.account: row
             for row in SandboxFaults.objects.filter(sandbox=sandbox, account__in={account, ""})
         }
         faults = rows.get(account) or rows.get("") or SandboxFaults(sandbox=sandbox)
-        cache.set(key, faults, CACHE_SECONDS)
+        cache_set(key, faults, CACHE_SECONDS)
     return faults
 
 

@@ -6,7 +6,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from sandboxes.kit.shared_cache import counters_incr
 
 
 @dataclass(frozen=True)
@@ -23,15 +23,30 @@ def window_count(
 ) -> WindowCount:
     """Count one request of ``credential`` (a token, an address) in its ``seconds``-long window
     of ``kind``; the cache key holds a hash of the credential, never the credential."""
+    [count] = windows_count(
+        sandbox=sandbox, credential=credential, windows=((kind, seconds),), now=now
+    )
+    return count
+
+
+def windows_count(
+    *,
+    sandbox: str,
+    credential: str,
+    windows: tuple[tuple[str, int], ...],
+    now: float | None = None,
+) -> list[WindowCount]:
+    """``window_count`` for each ``(kind, seconds)`` window, in one round trip to the cache."""
     now = time.time() if now is None else now
-    window = int(now // seconds)
     digest = hashlib.sha256(credential.encode()).hexdigest()[:32]
-    key = f"{sandbox}-sandbox:rate:{kind}:{digest}:{window}"
-    timeout = seconds * 2
-    cache.add(key, 0, timeout)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # expired between add and incr: this request starts a new count
-        cache.set(key, 1, timeout)
-        used = 1
-    return WindowCount(used=used, ends_in=(window + 1) * seconds - now)
+    starts = [int(now // seconds) for _, seconds in windows]
+    used = counters_incr(
+        [
+            (f"{sandbox}-sandbox:rate:{kind}:{digest}:{window}", seconds * 2)
+            for (kind, seconds), window in zip(windows, starts, strict=True)
+        ]
+    )
+    return [
+        WindowCount(used=count, ends_in=(window + 1) * seconds - now)
+        for (_, seconds), window, count in zip(windows, starts, used, strict=True)
+    ]

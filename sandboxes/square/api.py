@@ -37,6 +37,8 @@ from sandboxes.kit.endpoints import (
 )
 from sandboxes.kit.faults import retry_after
 from sandboxes.kit.oauth import OAuthApp, OAuthFailure, OAuthServer
+from sandboxes.kit.rows import row_by
+from sandboxes.kit.shared_cache import cache_get
 from sandboxes.square.models import (
     SquareSandboxAccessToken,
     SquareSandboxAuthorizationCode,
@@ -147,17 +149,28 @@ def sandbox_merchant_create(
     return merchant
 
 
-def merchant_id_of(token: str) -> str:
-    """The seller a token (its own or an OAuth one) acts for; "" for none."""
+def _granted_merchant_id(token: str) -> str:
+    """The seller an OAuth token acts for, whatever the token's state; "" for none."""
     if not token:
         return ""
-    own = SquareSandboxMerchant.objects.filter(access_token=token).values_list(
-        "merchant_id", flat=True
-    )
     granted = SquareSandboxAccessToken.objects.filter(access_token=token).values_list(
         "account__merchant_id", flat=True
     )
-    return next(iter(own), "") or next(iter(granted), "")
+    return next(iter(granted), "")
+
+
+def _request_own_merchant(request) -> SquareSandboxMerchant | None:
+    """The seller whose own token the request bears, looked up once per request: the faults ask
+    for the seller before the authentication does."""
+    try:
+        return request._square_sandbox_own_merchant
+    except AttributeError:
+        token = bearer_token(request)
+        merchant = (
+            row_by(SquareSandboxMerchant, field="access_token", value=token) if token else None
+        )
+        request._square_sandbox_own_merchant = merchant
+        return merchant
 
 
 # --- the API's conventions -----------------------------------------------------------------
@@ -171,13 +184,10 @@ class SquareAPI(SandboxAPI):
 
     def authenticate(self, request, *, scope: str | None) -> SquareSandboxMerchant:
         """The seller the bearer token acts for; a seller's own token has every scope."""
-        token = bearer_token(request)
-        merchant = (
-            SquareSandboxMerchant.objects.filter(access_token=token).first() if token else None
-        )
+        merchant = _request_own_merchant(request)
         if merchant is not None:
             return merchant
-        grant = oauth.token_for_bearer(token)
+        grant = oauth.token_for_bearer(bearer_token(request))
         if grant is None:
             raise unauthorized()
         if grant.revoked_at is not None:
@@ -205,10 +215,14 @@ class SquareAPI(SandboxAPI):
         return grant.account
 
     def fault_account(self, request, caller) -> str:
-        return merchant_id_of(bearer_token(request))
+        """The seller the bearer token acts for (its own or an OAuth one); "" for none."""
+        merchant = _request_own_merchant(request)
+        if merchant is not None:
+            return merchant.merchant_id
+        return _granted_merchant_id(bearer_token(request))
 
     def rate_limits(self, caller) -> Mapping[str, int]:
-        return {"minute": cache.get(LIMIT_CACHE_KEY, DEFAULT_REQUESTS_PER_MINUTE)}
+        return {"minute": cache_get(LIMIT_CACHE_KEY, DEFAULT_REQUESTS_PER_MINUTE)}
 
     def rate_headers(self, usage: RateUsage) -> Mapping[str, str]:
         minute = usage["minute"]

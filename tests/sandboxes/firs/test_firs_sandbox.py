@@ -6,6 +6,7 @@ import pytest
 
 from sandboxes.firs.models import FirsSandboxInvoice
 from sandboxes.firs.server import sandbox_credential_create, sandbox_faults, sandbox_faults_set
+from sandboxes.kit.models import SandboxFaults
 from tests.sandboxes.firs.conftest import API_KEY, API_SECRET, IRN
 
 pytestmark = pytest.mark.django_db
@@ -221,6 +222,17 @@ def test_faults_apply_only_to_the_operations_named(client):
     response = client.get(f"{BASE}/api")
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
+
+
+def test_faults_changed_anywhere_apply_to_the_next_request(client):
+    sandbox_faults_set(server_error_rate=0)
+    assert sandbox_faults().server_error_rate == 0  # now in the fault store's cache
+    assert client.get(f"{BASE}/api").status_code == 200
+    # Changed in the database behind the fault store's back (as another process's admin
+    # would): the cached copy still says off, but MBS reads the switches afresh.
+    SandboxFaults.objects.filter(sandbox="firs", account="").update(server_error_rate=1)
+    assert sandbox_faults().server_error_rate == 0
+    assert client.get(f"{BASE}/api").status_code == 503
 
 
 def test_fault_rates_are_probabilities(client):

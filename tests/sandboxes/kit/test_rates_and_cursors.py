@@ -1,13 +1,15 @@
 """The kit's rate windows and signed keyset cursors, apart from any sandbox."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.test import override_settings
 from django.utils import timezone
 
 from sandboxes.kit.cursors import keyset_page
-from sandboxes.kit.rates import window_count
+from sandboxes.kit.rates import window_count, windows_count
 from sandboxes.square.api import sandbox_merchant_create
 from sandboxes.square.models import SquareSandboxOrder
 
@@ -27,6 +29,25 @@ def test_requests_are_counted_per_credential_and_window():
     assert count("b", start + 9).used == 1
     later = count("a", start + 10.5)
     assert (later.used, later.ends_in) == (1, 9.5)
+
+
+LOCAL_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.mark.parametrize("caches", [None, LOCAL_CACHE], ids=["redis", "another backend"])
+def test_a_requests_windows_are_counted_together_on_any_cache(caches):
+    start = 2_000_000.0  # a window boundary for 1- and 10-second windows
+    credential = str(uuid.uuid4())  # counters of its own, whatever ran before
+
+    def counts(now):
+        windows = (("ten", 10), ("second", 1))
+        found = windows_count(sandbox="kit", credential=credential, windows=windows, now=now)
+        return [(count.used, count.ends_in) for count in found]
+
+    with override_settings(**({"CACHES": caches} if caches else {})):
+        assert counts(start + 0.5) == [(1, 9.5), (1, 0.5)]
+        assert counts(start + 0.75) == [(2, 9.25), (2, 0.25)]
+        assert counts(start + 1.5) == [(3, 8.5), (1, 0.5)]
 
 
 @pytest.mark.django_db
