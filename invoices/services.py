@@ -102,6 +102,7 @@ def invoice_create_for_source(
     received_at: datetime | None = None,
     enqueue: bool = True,
     queue: str = "",
+    claim_token: str = "",
 ) -> tuple[Invoice, bool]:
     """The invoice of a source row, created once: (invoice, created).
 
@@ -109,6 +110,8 @@ def invoice_create_for_source(
     overlapping live traffic). A refund passes ``original``, the invoice it credits.
     ``enqueue=False`` leaves running the pipeline to the caller (a task already on the queue);
     ``queue`` overrides the source's queue for this invoice's whole pipeline (back-fills: batch).
+    ``claim_token``: a built invoice is stored claimed by that caller, who advances it next
+    (``invoice_advance`` with the invoice in hand then writes no claim of its own).
     """
     # The items' classifications describe the lines; the tax stays what the platform charged.
     classifications = catalog_services.source_classifications(
@@ -150,6 +153,11 @@ def invoice_create_for_source(
                 )
             else:
                 payload = _build(invoice, source=source, original=original, issue_at=issue_at)
+            if claim_token and invoice.status == Status.BUILT:
+                invoice.claim_token = claim_token
+                invoice.claimed_until = timezone.now() + timedelta(
+                    seconds=settings.INVOICE_CLAIM_SECONDS
+                )
             invoice.save()
             _snapshots_save(invoice, payload, source=source)
             _history_add(invoice, "", invoice.status, _problems_text(invoice.problems))
@@ -463,6 +471,14 @@ def invoice_advance(*, invoice_id: int, claim_token: str, invoice: Invoice | Non
 
 def _claim(*, invoice_id: int, claim_token: str, invoice: Invoice | None) -> Invoice | None:
     now = timezone.now()
+    if (
+        invoice is not None
+        and invoice.claim_token == claim_token
+        and invoice.claimed_until is not None
+        and invoice.claimed_until > now
+    ):
+        # Stored claimed by this caller a moment ago (invoice_create_for_source).
+        return invoice
     lease = timedelta(seconds=settings.INVOICE_CLAIM_SECONDS)
     # An invoice in hand is claimed only while the row is still where it says.
     held = {"stage": invoice.stage, "status": invoice.status} if invoice else {}

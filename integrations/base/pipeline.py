@@ -434,6 +434,7 @@ def source_invoice(*, row, record, advance_with: str = "", queue: str = "") -> I
         received_at=row.received_at,
         enqueue=not advance_with,
         queue=queue,
+        claim_token=advance_with,
     )
     if invoice is None:
         return None

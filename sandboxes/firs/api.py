@@ -19,7 +19,7 @@ from sandboxes.firs.models import FirsSandboxCredential
 from sandboxes.kit.endpoints import PlatformError, SandboxAPI
 from sandboxes.kit.faults import retry_after
 from sandboxes.kit.models import SandboxFaults
-from sandboxes.kit.rows import row_by
+from taxpoynt.lib.rows import row_by
 
 # What the faults' ``only_operations`` may name (FirsClient uses the same names).
 OPERATIONS = frozenset(

@@ -39,7 +39,7 @@ from sandboxes.kit.endpoints import (
 )
 from sandboxes.kit.faults import retry_after
 from sandboxes.kit.oauth import OAuthApp, OAuthFailure, OAuthServer, account_or_public_app
-from sandboxes.kit.rows import row_by
+from taxpoynt.lib.rows import row_by
 
 ACCESS_TOKEN_SECONDS = 1800
 RATE_WINDOW_SECONDS = 10

@@ -37,7 +37,6 @@ from sandboxes.kit.endpoints import (
 )
 from sandboxes.kit.faults import retry_after
 from sandboxes.kit.oauth import OAuthApp, OAuthFailure, OAuthServer
-from sandboxes.kit.rows import row_by
 from sandboxes.kit.shared_cache import cache_get
 from sandboxes.square.models import (
     SquareSandboxAccessToken,
@@ -45,6 +44,7 @@ from sandboxes.square.models import (
     SquareSandboxLocation,
     SquareSandboxMerchant,
 )
+from taxpoynt.lib.rows import row_by
 
 # The sandbox app, as PLATFORM_APPS["square"] defaults to: sandbox values, not credentials.
 DEFAULT_CLIENT_ID = "sandbox-sq0idb-taxpoynt"

@@ -1,5 +1,8 @@
-"""Single-row statements of the hot paths, without the ORM's query building: a lookup by
-primary key and an INSERT that says whether it inserted."""
+"""Single-row statements of the hot paths (webhooks, the realtime worker, the sandboxes' APIs)
+without the ORM's query building: a lookup by a unique column and an INSERT that says whether
+it inserted."""
+
+import functools
 
 from django.db import connection
 from django.db.models.constants import OnConflict
@@ -24,10 +27,21 @@ def row_insert_unless_present(row) -> bool:
     return inserted
 
 
-def row_by_pk(model, pk):
-    """The ``model`` row with primary key ``pk``, or None: the ORM's ``filter(pk=).first()``
-    in hand-written SQL (the same instance, its fields converted as the ORM converts them)."""
-    meta = model._meta
+@functools.cache
+def _select_by(model, field: str) -> str:
     quote = connection.ops.quote_name
-    sql = f"SELECT * FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608 (names from the model)
-    return next(iter(model.objects.raw(sql, [pk])), None)
+    column = quote(model._meta.get_field(field).column)
+    # Names from the model's own meta, quoted; the value travels as a parameter.
+    return f"SELECT * FROM {quote(model._meta.db_table)} WHERE {column} = %s LIMIT 1"  # noqa: S608
+
+
+def row_by(model, *, field: str, value):
+    """The ``model`` row whose unique ``field`` is ``value``, or None: the ORM's
+    ``filter(field=value).first()`` in SQL written once per model and field (the same instance,
+    its fields converted as the ORM converts them), for lookups made on every request."""
+    return next(iter(model.objects.raw(_select_by(model, field), [value])), None)
+
+
+def row_by_pk(model, pk):
+    """The ``model`` row with primary key ``pk``, or None."""
+    return row_by(model, field=model._meta.pk.name, value=pk)
