@@ -164,6 +164,7 @@ def test_too_few_connections_stop_with_what_to_do():
 
 
 def test_commands_start_threads_pools_per_core_and_the_batch_worker_at_nice_19(monkeypatch):
+    """Workers run without DEBUG (no statement log), as the bench runs them."""
     run_dev = _run_dev_module()
     monkeypatch.setattr(run_dev, "free_connections", lambda: 100)
     monkeypatch.setattr(run_dev.os, "cpu_count", lambda: 2)
@@ -178,7 +179,9 @@ def test_commands_start_threads_pools_per_core_and_the_batch_worker_at_nice_19(m
     ]
     for command in workers.values():
         assert command[command.index("--pool") + 1] == "threads"
-    assert workers["worker-batch"][:3] == ["nice", "-n", "19"]
+    for command in workers.values():
+        assert command[:2] == ["env", "DEBUG=false"]
+    assert workers["worker-batch"][2:5] == ["nice", "-n", "19"]
     assert (
         workers["worker-realtime-1"][workers["worker-realtime-1"].index("--concurrency") + 1]
         == "12"
