@@ -652,30 +652,26 @@ class FirsExchangeLog:
         try:
             response = call()
         except FirsError as error:
-            self.unsaved.append(
-                FirsExchange(
-                    invoice=self.invoice,
-                    operation=operation,
-                    http_status=error.status,
-                    ok=False,
-                    response=error.envelope,
-                    error=str(error)[:2000],
-                    duration_ms=int((time.monotonic() - started) * 1000),
-                )
+            self._keep(
+                operation,
+                started,
+                http_status=error.status,
+                ok=False,
+                response=error.envelope,
+                error=str(error)[:2000],
             )
             self.save()
             raise
+        self._keep(operation, started, http_status=response.status, ok=True, response=response.body)
+        return response
+
+    def _keep(self, operation: str, started: float, **outcome) -> None:
+        duration_ms = int((time.monotonic() - started) * 1000)
         self.unsaved.append(
             FirsExchange(
-                invoice=self.invoice,
-                operation=operation,
-                http_status=response.status,
-                ok=True,
-                response=response.body,
-                duration_ms=int((time.monotonic() - started) * 1000),
+                invoice=self.invoice, operation=operation, duration_ms=duration_ms, **outcome
             )
         )
-        return response
 
     def save(self) -> None:
         if self.unsaved:

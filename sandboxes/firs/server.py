@@ -229,43 +229,35 @@ def sandbox_irn_validate(*, credential: FirsSandboxCredential, request_body: dic
 
 def sandbox_invoice_validate(*, credential: FirsSandboxCredential, invoice: dict) -> None:
     """A dry run: nothing is registered, but the sandbox remembers the invoice as validated."""
-    _raise_if_invalid(invoice, credential)
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            VALIDATED_SQL,
-            {
-                "credential": credential.pk,
-                "irn": invoice["irn"],
-                "business_id": uuid.UUID(str(invoice["business_id"])),
-                "payload": json.dumps(invoice),
-                "now": now,
-            },
-        )
-        remembered = cursor.fetchone() is not None
-    if not remembered:  # the IRN is already signed
-        raise _duplicate_error(credential)
+    if not _invoice_write(VALIDATED_SQL, credential=credential, invoice=invoice):
+        raise _duplicate_error(credential)  # the IRN is already signed
 
 
 def sandbox_invoice_sign(*, credential: FirsSandboxCredential, invoice: dict) -> None:
+    payment_status = invoice.get("payment_status") or FirsSandboxInvoice.PaymentStatus.PENDING
+    if not _invoice_write(
+        SIGNED_SQL, credential=credential, invoice=invoice, payment_status=payment_status
+    ):
+        raise _duplicate_error(credential)
+
+
+def _invoice_write(sql: str, *, credential: FirsSandboxCredential, invoice: dict, **extra) -> bool:
+    """Run one of the invoice statements above on a valid invoice; whether it took effect."""
     _raise_if_invalid(invoice, credential)
-    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            SIGNED_SQL,
+            sql,
             {
                 "credential": credential.pk,
                 "irn": invoice["irn"],
                 "business_id": uuid.UUID(str(invoice["business_id"])),
                 "payload": json.dumps(invoice),
-                "payment_status": invoice.get("payment_status")
-                or FirsSandboxInvoice.PaymentStatus.PENDING,
-                "now": now,
+                "now": timezone.now(),
+                **extra,
             },
         )
-        (registered,) = cursor.fetchone()
-    if not registered:
-        raise _duplicate_error(credential)
+        row = cursor.fetchone()
+    return row is not None and all(row)
 
 
 def sandbox_invoice_transmit(*, credential: FirsSandboxCredential, irn: str) -> None:
