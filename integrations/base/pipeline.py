@@ -379,6 +379,7 @@ def source_record(
     instead of queueing it: the live path saves a queue hop. ``queue`` sends the invoice's
     pipeline to that queue instead (back-fills: batch).
     """
+    adapter = families.get(connection.family).adapter
     row = _source_store(
         connection=connection,
         record=record,
@@ -386,7 +387,9 @@ def source_record(
         advance_with=advance_with,
         queue=queue,
     )
-    row.refresh_from_db()
+    if row.invoice_id is None and adapter.invoiceable(row):
+        # Invoiced just now: the row in hand predates its invoice's columns.
+        row.refresh_from_db()
     return row
 
 
